@@ -1,0 +1,129 @@
+/**
+ * Bearer-token authentication for the control API.
+ *
+ * Two tokens, no defaults (APISIX CVE-2020-13945 was a default admin key):
+ * - admin: full read/write on /v1;
+ * - gateway: read-only, accepted only on GET /v1/snapshot.
+ * Each comes from its environment variable, else from a file in the data directory, else is
+ * generated (32 random bytes, base64url) into that file with mode 0600.
+ */
+import { createHash, randomBytes, timingSafeEqual } from "node:crypto";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import type { Context } from "hono";
+
+/** The two bearer tokens the API accepts. */
+export interface ApiTokens {
+  adminToken: string;
+  gatewayToken: string;
+}
+
+/** Where a token came from; `path` is set for `file` and `generated`. */
+export interface TokenOrigin {
+  from: "env" | "file" | "generated";
+  path: string | null;
+}
+
+/** Tokens plus their origins, so the caller can print where a generated token was written. */
+export interface ResolvedTokens extends ApiTokens {
+  admin: TokenOrigin;
+  gateway: TokenOrigin;
+}
+
+/** Shortest token accepted from the environment or a file (a generated one has 43 chars). */
+export const MIN_TOKEN_LENGTH = 16;
+
+const TOKEN_SPECS = {
+  admin: { env: "SLUICE_ADMIN_TOKEN", file: "admin-token" },
+  gateway: { env: "SLUICE_GATEWAY_TOKEN", file: "gateway-token" },
+} as const;
+
+/**
+ * Resolves the admin and gateway tokens: `SLUICE_ADMIN_TOKEN` / `SLUICE_GATEWAY_TOKEN` from
+ * `env`, else `<dataDir>/admin-token` / `<dataDir>/gateway-token` (trimmed), else a new random
+ * token written there (mode 0600, directory created with 0700).
+ *
+ * @example
+ *   const t = resolveTokens({ dataDir: ".sluice", env: process.env });
+ *   if (t.admin.from === "generated") console.log(`admin token written to ${t.admin.path}`);
+ * @throws Error when a configured token is shorter than MIN_TOKEN_LENGTH, when both tokens are
+ *   equal (the gateway would hold admin rights), or on file-system errors.
+ */
+export function resolveTokens(options: { dataDir: string; env: Record<string, string | undefined> }): ResolvedTokens {
+  const admin = resolveToken(options.dataDir, options.env, "admin");
+  const gateway = resolveToken(options.dataDir, options.env, "gateway");
+  if (admin.token === gateway.token) {
+    throw new Error("the admin and gateway tokens must differ");
+  }
+  return {
+    adminToken: admin.token,
+    gatewayToken: gateway.token,
+    admin: admin.origin,
+    gateway: gateway.origin,
+  };
+}
+
+function resolveToken(
+  dataDir: string,
+  env: Record<string, string | undefined>,
+  role: keyof typeof TOKEN_SPECS,
+): { token: string; origin: TokenOrigin } {
+  const spec = TOKEN_SPECS[role];
+  const fromEnv = env[spec.env];
+  // An empty variable counts as unset: it must never mean "no token".
+  if (fromEnv) return { token: checkToken(fromEnv, spec.env), origin: { from: "env", path: null } };
+  const path = join(dataDir, spec.file);
+  let stored: string | undefined;
+  try {
+    stored = readFileSync(path, "utf8").trim();
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== "ENOENT") throw error;
+  }
+  if (stored !== undefined) return { token: checkToken(stored, path), origin: { from: "file", path } };
+  const token = randomBytes(32).toString("base64url");
+  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+  // `wx`: never overwrite or follow a file created meanwhile.
+  writeFileSync(path, `${token}\n`, { mode: 0o600, flag: "wx" });
+  return { token, origin: { from: "generated", path } };
+}
+
+function checkToken(token: string, source: string): string {
+  if (token.length < MIN_TOKEN_LENGTH) {
+    throw new Error(`${source}: token shorter than ${MIN_TOKEN_LENGTH} characters`);
+  }
+  return token;
+}
+
+/** Which token a request presented. */
+export type Role = "admin" | "gateway";
+
+/**
+ * Builds a checker that maps an `Authorization` header value to the role it grants, or null.
+ * Both sides are hashed with SHA-256 first so `timingSafeEqual` compares equal lengths and the
+ * time taken reveals nothing about the token.
+ */
+export function createTokenChecker(tokens: ApiTokens): (authorization: string | undefined) => Role | null {
+  const adminDigest = sha256(tokens.adminToken);
+  const gatewayDigest = sha256(tokens.gatewayToken);
+  return (authorization) => {
+    const match = /^Bearer[ \t]+(\S+)[ \t]*$/i.exec(authorization ?? "");
+    if (!match) return null;
+    const presented = sha256(match[1]);
+    // Compare against both so the time does not say which one matched.
+    const isAdmin = timingSafeEqual(presented, adminDigest);
+    const isGateway = timingSafeEqual(presented, gatewayDigest);
+    if (isAdmin) return "admin";
+    if (isGateway) return "gateway";
+    return null;
+  };
+}
+
+/** The 401 every missing or wrong token gets. */
+export function unauthorized(c: Context, message: string): Response {
+  c.header("WWW-Authenticate", 'Bearer realm="sluice"');
+  return c.json({ error: "unauthorized", message }, 401);
+}
+
+function sha256(value: string): Buffer {
+  return createHash("sha256").update(value, "utf8").digest();
+}

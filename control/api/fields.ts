@@ -1,0 +1,95 @@
+/**
+ * zod validators for the fields the API shares across resources: names, hosts, paths, ports.
+ * Pure: the rules, their error messages and their OpenAPI patterns live here, I/O elsewhere.
+ */
+import { isIP } from "node:net";
+import { z } from "@hono/zod-openapi";
+
+/** OCTO appkey: lowercase, 2–64 chars, e.g. `com.example.orders`. */
+export const APPKEY_PATTERN = /^[a-z][a-z0-9._-]{1,63}$/;
+/** Group and policy names: 1–64 chars, e.g. `canary-v2`. */
+export const NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
+/** Largest route path, in characters. */
+export const MAX_PATH_LENGTH = 1024;
+/** Largest CEL condition, in UTF-8 bytes (16 KiB). */
+export const MAX_CONDITION_BYTES = 16 * 1024;
+/** Most graylist entries per policy. */
+export const MAX_GRAYLIST_ENTRIES = 10_000;
+/** Longest graylist entry, in characters. */
+export const MAX_GRAYLIST_ENTRY_LENGTH = 256;
+
+export const appkeyField = z
+  .string()
+  .regex(APPKEY_PATTERN, `must match ${APPKEY_PATTERN.source}`)
+  .openapi({ example: "com.example.orders" });
+
+export const nameField = z.string().regex(NAME_PATTERN, `must match ${NAME_PATTERN.source}`).openapi({ example: "canary" });
+
+/** A DNS label: 1–63 of [a-z0-9-], not starting or ending with `-`. */
+const DNS_LABEL = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/;
+
+/** True for a lowercase DNS name (≤ 253 chars, no trailing dot, last label not all digits). */
+export function isDnsName(value: string): boolean {
+  if (value.length === 0 || value.length > 253) return false;
+  const labels = value.split(".");
+  if (!labels.every((label) => DNS_LABEL.test(label))) return false;
+  // `1.2.3` or `10.0.0.256` are mistyped addresses, not names.
+  return !/^[0-9]+$/.test(labels[labels.length - 1]);
+}
+
+/** True for an IPv4 or IPv6 literal without zone id or brackets (`10.0.0.1`, `fd00::1`). */
+export function isIpLiteral(value: string): boolean {
+  return !value.includes("%") && isIP(value) !== 0;
+}
+
+/**
+ * True for a route host: `*` (any host), a lowercase DNS name, one with a single leading `*.`
+ * label (`*.example.com`), or an IP literal (IPv6 lowercase, unbracketed).
+ */
+export function isRouteHost(value: string): boolean {
+  if (value === "*") return true;
+  if (isIpLiteral(value)) return value === value.toLowerCase();
+  return isDnsName(value.startsWith("*.") ? value.slice(2) : value);
+}
+
+export const routeHostField = z
+  .string()
+  .refine(isRouteHost, "must be *, a lowercase DNS name optionally starting with *., or an IP literal")
+  .openapi({ example: "api.example.com" });
+
+/** Instance host: an IP literal or a DNS name (any case), what the gateway connects to. */
+export const instanceHostField = z
+  .string()
+  .refine((value) => isIpLiteral(value) || isDnsName(value.toLowerCase()), "must be an IP literal or a DNS name")
+  .openapi({ example: "10.0.0.7" });
+
+/**
+ * Location path: starts with `/`, ≤ 1024 chars, no whitespace or control characters, and no
+ * `?` or `#` (a request path never contains them, so such a route could never match).
+ */
+export const pathField = z
+  .string()
+  .max(MAX_PATH_LENGTH)
+  .regex(/^\//, "must start with /")
+  .refine((value) => !/[\s\p{Cc}?#]/u.test(value), "must not contain whitespace, control characters, ? or #")
+  .openapi({ example: "/api/orders" });
+
+export const portField = z.number().int().min(1).max(65535).openapi({ example: 8080 });
+
+export const weightField = z.number().int().min(0).max(10000).openapi({ example: 10 });
+
+/** Total upstream timeout in ms, 1–300000. */
+export const timeoutMsField = z.number().int().min(1).max(300_000).openapi({ example: 15000 });
+
+/** Short printable-ASCII label (zone, lane, version): 0–64 chars, no spaces. */
+export const labelField = z.string().regex(/^[\x21-\x7e]{0,64}$/, "must be at most 64 printable ASCII characters without spaces");
+
+/** Database ids in paths: a positive decimal integer. */
+export const idParam = z
+  .string()
+  .regex(/^[1-9][0-9]{0,9}$/, "must be a positive integer")
+  .transform(Number)
+  .refine((id) => id <= 2_147_483_647, "out of range");
+
+/** ISO 8601 timestamp as the API returns it. */
+export const timestampField = z.string().openapi({ format: "date-time" });

@@ -1,0 +1,158 @@
+/**
+ * /v1/services/{appkey}/groups: upstream groups of a service. Deleting a group deletes its
+ * instances, and is refused (409) while a route or policy still targets it.
+ */
+import { createRoute, z } from "@hono/zod-openapi";
+import { asc, eq, sql } from "drizzle-orm";
+import { groups, instances } from "../db/schema.ts";
+import { conflict } from "./errors.ts";
+import { appkeyField, nameField } from "./fields.ts";
+import { findGroup, requireGroup, requireService } from "./lookup.ts";
+import { type ApiApp, BEARER, errors, json, jsonBody, listOf } from "./openapi.ts";
+import { findGroupReferrers } from "./references.ts";
+import { GroupSchema, toGroupDto, toInstanceDto } from "./representations.ts";
+import { type ApiDeps, runWrite } from "./write.ts";
+
+/** Smooth weighted round robin (nginx); the only balancer the snapshot format has today. */
+const balancerField = z.enum(["swrr"]).default("swrr");
+
+const GroupCreate = z.strictObject({ name: nameField, balancer: balancerField }).openapi("GroupCreate");
+const GroupReplace = z.strictObject({ balancer: balancerField }).openapi("GroupReplace");
+const ServiceParams = z.object({ appkey: appkeyField });
+const GroupParams = z.object({ appkey: appkeyField, name: nameField });
+
+const tags = ["groups"];
+const base = "/v1/services/{appkey}/groups";
+
+const createGroup = createRoute({
+  method: "post",
+  path: base,
+  tags,
+  security: BEARER,
+  request: { params: ServiceParams, ...jsonBody(GroupCreate) },
+  responses: { 201: json(GroupSchema, "Created"), ...errors(400, 404, 409) },
+});
+const listGroups = createRoute({
+  method: "get",
+  path: base,
+  tags,
+  security: BEARER,
+  request: { params: ServiceParams },
+  responses: { 200: json(listOf(GroupSchema), "The service's groups, by name"), ...errors(400, 404) },
+});
+const getGroup = createRoute({
+  method: "get",
+  path: `${base}/{name}`,
+  tags,
+  security: BEARER,
+  request: { params: GroupParams },
+  responses: { 200: json(GroupSchema, "The group"), ...errors(400, 404) },
+});
+const replaceGroup = createRoute({
+  method: "put",
+  path: `${base}/{name}`,
+  tags,
+  security: BEARER,
+  request: { params: GroupParams, ...jsonBody(GroupReplace) },
+  responses: { 200: json(GroupSchema, "Replaced"), ...errors(400, 404) },
+});
+const deleteGroup = createRoute({
+  method: "delete",
+  path: `${base}/{name}`,
+  tags,
+  security: BEARER,
+  request: { params: GroupParams },
+  responses: { 204: { description: "Deleted, with its instances" }, ...errors(400, 404, 409) },
+});
+
+/** Registers the group routes on `app`. */
+export function addGroupRoutes(app: ApiApp, deps: ApiDeps): void {
+  app.openapi(createGroup, async (c) => {
+    const { appkey } = c.req.valid("param");
+    const input = c.req.valid("json");
+    const { result } = await runWrite(deps, c.var.role, async (tx) => {
+      const service = await requireService(tx, appkey);
+      if (await findGroup(tx, service.id, input.name)) {
+        throw conflict(`group "${input.name}" already exists in service "${appkey}"`);
+      }
+      const [row] = await tx
+        .insert(groups)
+        .values({ ...input, serviceId: service.id })
+        .returning();
+      const after = toGroupDto(row, appkey);
+      return {
+        result: after,
+        revision: {
+          action: "create",
+          resource: "group",
+          resourceId: `${appkey}/${row.name}`,
+          before: null,
+          after,
+        },
+      };
+    });
+    return c.json(result, 201);
+  });
+
+  app.openapi(listGroups, async (c) => {
+    const { appkey } = c.req.valid("param");
+    const service = await requireService(deps.db, appkey);
+    const rows = await deps.db.select().from(groups).where(eq(groups.serviceId, service.id)).orderBy(asc(groups.name));
+    return c.json({ items: rows.map((row) => toGroupDto(row, appkey)) }, 200);
+  });
+
+  app.openapi(getGroup, async (c) => {
+    const { appkey, name } = c.req.valid("param");
+    const { group } = await requireGroup(deps.db, appkey, name);
+    return c.json(toGroupDto(group, appkey), 200);
+  });
+
+  app.openapi(replaceGroup, async (c) => {
+    const { appkey, name } = c.req.valid("param");
+    const input = c.req.valid("json");
+    const { result } = await runWrite(deps, c.var.role, async (tx) => {
+      const { group } = await requireGroup(tx, appkey, name);
+      const [row] = await tx
+        .update(groups)
+        .set({ balancer: input.balancer, updatedAt: sql`now()` })
+        .where(eq(groups.id, group.id))
+        .returning();
+      const before = toGroupDto(group, appkey);
+      const after = toGroupDto(row, appkey);
+      return {
+        result: after,
+        revision: { action: "update", resource: "group", resourceId: `${appkey}/${name}`, before, after },
+      };
+    });
+    return c.json(result, 200);
+  });
+
+  app.openapi(deleteGroup, async (c) => {
+    const { appkey, name } = c.req.valid("param");
+    await runWrite(deps, c.var.role, async (tx) => {
+      const { service, group } = await requireGroup(tx, appkey, name);
+      const referrers = await findGroupReferrers(tx, service, name);
+      if (referrers.length > 0) {
+        const list = referrers.map((r) => `${r.resource} ${r.id} (${r.via})`).join(", ");
+        throw conflict(`group "${name}" of service "${appkey}" is still referenced by ${list}`, referrers);
+      }
+      const members = await tx.select().from(instances).where(eq(instances.groupId, group.id)).orderBy(asc(instances.id));
+      const before = {
+        ...toGroupDto(group, appkey),
+        instances: members.map((i) => toInstanceDto(i, appkey, name)),
+      };
+      await tx.delete(groups).where(eq(groups.id, group.id));
+      return {
+        result: null,
+        revision: {
+          action: "delete",
+          resource: "group",
+          resourceId: `${appkey}/${name}`,
+          before,
+          after: null,
+        },
+      };
+    });
+    return c.body(null, 204);
+  });
+}

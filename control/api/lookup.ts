@@ -1,0 +1,62 @@
+/**
+ * Resolving the names and ids in API paths to rows, with the 404 each miss deserves (and the
+ * instance address clash check, the one uniqueness rule spanning several columns).
+ */
+import { and, eq, ne } from "drizzle-orm";
+import type { Queryable } from "../db/connect.ts";
+import { groups, instances, services } from "../db/schema.ts";
+import { conflict, notFound } from "./errors.ts";
+
+export type ServiceRow = typeof services.$inferSelect;
+export type GroupRow = typeof groups.$inferSelect;
+
+/** The service named `appkey`, or null. */
+export async function findService(db: Queryable, appkey: string): Promise<ServiceRow | null> {
+  const [row] = await db.select().from(services).where(eq(services.appkey, appkey));
+  return row ?? null;
+}
+
+/** The service named `appkey`. @throws ApiError 404 when there is none. */
+export async function requireService(db: Queryable, appkey: string): Promise<ServiceRow> {
+  const row = await findService(db, appkey);
+  if (!row) throw notFound(`service "${appkey}" not found`);
+  return row;
+}
+
+/** Group `name` of service `serviceId`, or null. */
+export async function findGroup(db: Queryable, serviceId: number, name: string): Promise<GroupRow | null> {
+  const [row] = await db
+    .select()
+    .from(groups)
+    .where(and(eq(groups.serviceId, serviceId), eq(groups.name, name)));
+  return row ?? null;
+}
+
+/** The service and its group `name`. @throws ApiError 404 naming whichever is missing. */
+export async function requireGroup(db: Queryable, appkey: string, name: string): Promise<{ service: ServiceRow; group: GroupRow }> {
+  const service = await requireService(db, appkey);
+  const group = await findGroup(db, service.id, name);
+  if (!group) throw notFound(`group "${name}" not found in service "${appkey}"`);
+  return { service, group };
+}
+
+export type InstanceRow = typeof instances.$inferSelect;
+
+/** Instance `id` of group `groupId`; `where` names the group for the 404. @throws ApiError 404 */
+export async function requireInstance(db: Queryable, groupId: number, id: number, where: string): Promise<InstanceRow> {
+  const [row] = await db
+    .select()
+    .from(instances)
+    .where(and(eq(instances.id, id), eq(instances.groupId, groupId)));
+  if (!row) throw notFound(`instance ${id} not found in ${where}`);
+  return row;
+}
+
+/** @throws ApiError 409 when another instance of the group has the same host and port. */
+export async function checkUniqueAddress(db: Queryable, groupId: number, host: string, port: number, exceptId = 0) {
+  const [clash] = await db
+    .select({ id: instances.id })
+    .from(instances)
+    .where(and(eq(instances.groupId, groupId), eq(instances.host, host), eq(instances.port, port), ne(instances.id, exceptId)));
+  if (clash) throw conflict(`instance ${clash.id} of this group already has address ${host}:${port}`);
+}

@@ -1,0 +1,173 @@
+/**
+ * Reference rules between resources, checked inside the write transaction (under the config
+ * write lock, see write.ts) so a check and the write it guards see the same data.
+ *
+ * - A private policy's `group` must be a group of its own service.
+ * - A route's `defaultGroup` must be a group of the route's service; every listed policy must
+ *   exist, be public or private to the route's service, and target a group the route's service has
+ *   (a policy's group is resolved within the appkey of each route that uses it: model.ts).
+ * - A group or policy that something still refers to cannot be deleted (409 with referrers).
+ */
+import { and, eq, inArray, sql } from "drizzle-orm";
+import type { Queryable } from "../db/connect.ts";
+import { groups, policies, routes, services } from "../db/schema.ts";
+import { type Referrer, unprocessable } from "./errors.ts";
+import type { ServiceRow } from "./lookup.ts";
+
+/** The parts of a policy the rules look at. */
+export interface PolicyTarget {
+  name: string;
+  category: "private" | "public";
+  /** Owning service for private policies. */
+  service: ServiceRow | null;
+  group: string;
+}
+
+/** Names of the groups of service `serviceId`. */
+async function groupNames(db: Queryable, serviceId: number): Promise<Set<string>> {
+  const rows = await db.select({ name: groups.name }).from(groups).where(eq(groups.serviceId, serviceId));
+  return new Set(rows.map((row) => row.name));
+}
+
+/** A private policy must target a group of its own service. @throws ApiError 422 */
+export async function checkPolicyGroup(db: Queryable, policy: PolicyTarget): Promise<void> {
+  if (policy.category !== "private" || !policy.service) return;
+  if (!(await groupNames(db, policy.service.id)).has(policy.group)) {
+    throw unprocessable("group_not_found", `group "${policy.group}" does not exist in service "${policy.service.appkey}"`, "group");
+  }
+}
+
+/**
+ * Every route listing the policy must still be able to use it after the change (a policy made
+ * private, moved to another service, or pointed at another group). @throws ApiError 422
+ */
+export async function checkPolicyUsers(db: Queryable, policy: PolicyTarget): Promise<void> {
+  const users = await db
+    .select({ id: routes.id, serviceId: routes.serviceId, appkey: services.appkey })
+    .from(routes)
+    .innerJoin(services, eq(routes.serviceId, services.id))
+    .where(listsPolicy(policy.name));
+  for (const route of users) {
+    if (policy.category === "private" && policy.service?.id !== route.serviceId) {
+      throw unprocessable(
+        "private_policy_of_other_service",
+        `route ${route.id} of service "${route.appkey}" lists this policy; a private policy of ` +
+          `service "${policy.service?.appkey}" is usable only by routes of that service`,
+        policy.service ? "appkey" : "category",
+      );
+    }
+    if (!(await groupNames(db, route.serviceId)).has(policy.group)) {
+      throw unprocessable(
+        "policy_group_not_found",
+        `route ${route.id} of service "${route.appkey}" lists this policy, but that service has ` + `no group "${policy.group}"`,
+        "group",
+      );
+    }
+  }
+}
+
+/** A route as the rules see it. */
+export interface RouteReferences {
+  service: ServiceRow;
+  defaultGroup: string;
+  policies: string[];
+}
+
+/** Checks a route's default group and policy list against its service. @throws ApiError 422 */
+export async function checkRouteReferences(db: Queryable, route: RouteReferences): Promise<void> {
+  const appkey = route.service.appkey;
+  const names = await groupNames(db, route.service.id);
+  if (!names.has(route.defaultGroup)) {
+    throw unprocessable("group_not_found", `defaultGroup "${route.defaultGroup}" is not a group of service "${appkey}"`, "defaultGroup");
+  }
+  if (route.policies.length === 0) return;
+  const rows = await db
+    .select({ policy: policies, owner: services.appkey })
+    .from(policies)
+    .leftJoin(services, eq(policies.serviceId, services.id))
+    .where(inArray(policies.name, route.policies));
+  const byName = new Map(rows.map((row) => [row.policy.name, row]));
+  route.policies.forEach((name, index) => {
+    const field = `policies[${index}]`;
+    const row = byName.get(name);
+    if (!row) throw unprocessable("policy_not_found", `policy "${name}" does not exist`, field);
+    if (row.policy.category === "private" && row.policy.serviceId !== route.service.id) {
+      throw unprocessable(
+        "private_policy_of_other_service",
+        `policy "${name}" is private to service "${row.owner}" and cannot be used by routes of ` + `service "${appkey}"`,
+        field,
+      );
+    }
+    if (!names.has(row.policy.groupName)) {
+      throw unprocessable(
+        "policy_group_not_found",
+        `policy "${name}" targets group "${row.policy.groupName}", which service "${appkey}" ` + "does not have",
+        field,
+      );
+    }
+  });
+}
+
+/** SQL: the route's policy list contains `name` (jsonb containment, PG ≥ 9.4). */
+function listsPolicy(name: string) {
+  return sql`${routes.policies} @> ${JSON.stringify([name])}::jsonb`;
+}
+
+/** Routes that list policy `name`. */
+export async function findPolicyReferrers(db: Queryable, name: string): Promise<Referrer[]> {
+  const rows = await db.select({ id: routes.id }).from(routes).where(listsPolicy(name)).orderBy(routes.id);
+  return rows.map((row) => ({ resource: "route", id: String(row.id), via: "policies" }));
+}
+
+/**
+ * What refers to group `name` of `service`: its routes' defaultGroup, its private policies'
+ * group, and its routes that list a (public) policy targeting that group name.
+ */
+export async function findGroupReferrers(db: Queryable, service: ServiceRow, name: string): Promise<Referrer[]> {
+  const referrers: Referrer[] = [];
+  const serviceRoutes = await db
+    .select({ id: routes.id, defaultGroup: routes.defaultGroup, policies: routes.policies })
+    .from(routes)
+    .where(eq(routes.serviceId, service.id))
+    .orderBy(routes.id);
+  for (const route of serviceRoutes) {
+    if (route.defaultGroup === name) {
+      referrers.push({ resource: "route", id: String(route.id), via: "defaultGroup" });
+    }
+  }
+  const privatePolicies = await db
+    .select({ name: policies.name })
+    .from(policies)
+    .where(and(eq(policies.serviceId, service.id), eq(policies.groupName, name)))
+    .orderBy(policies.name);
+  for (const policy of privatePolicies) {
+    referrers.push({ resource: "policy", id: policy.name, via: "group" });
+  }
+  const targeting = await db
+    .select({ name: policies.name })
+    .from(policies)
+    .where(and(eq(policies.category, "public"), eq(policies.groupName, name)));
+  const publicNames = new Set(targeting.map((policy) => policy.name));
+  for (const route of serviceRoutes) {
+    for (const policy of route.policies) {
+      if (publicNames.has(policy)) {
+        referrers.push({ resource: "route", id: String(route.id), via: `policy "${policy}"` });
+      }
+    }
+  }
+  return referrers;
+}
+
+/** What keeps a service from being deleted: its routes and its private policies. */
+export async function findServiceReferrers(db: Queryable, service: ServiceRow): Promise<Referrer[]> {
+  const routeRows = await db.select({ id: routes.id }).from(routes).where(eq(routes.serviceId, service.id)).orderBy(routes.id);
+  const policyRows = await db
+    .select({ name: policies.name })
+    .from(policies)
+    .where(eq(policies.serviceId, service.id))
+    .orderBy(policies.name);
+  return [
+    ...routeRows.map((r): Referrer => ({ resource: "route", id: String(r.id), via: "appkey" })),
+    ...policyRows.map((p): Referrer => ({ resource: "policy", id: p.name, via: "appkey" })),
+  ];
+}

@@ -1,0 +1,146 @@
+/**
+ * /v1/services: services named by appkey. Deleting a service deletes its groups and instances,
+ * and is refused (409) while routes or private policies still belong to it.
+ */
+import { createRoute, z } from "@hono/zod-openapi";
+import { asc, eq, inArray, sql } from "drizzle-orm";
+import { groups, instances, services } from "../db/schema.ts";
+import { conflict } from "./errors.ts";
+import { appkeyField } from "./fields.ts";
+import { findService, requireService } from "./lookup.ts";
+import { type ApiApp, BEARER, errors, json, jsonBody, listOf } from "./openapi.ts";
+import { findServiceReferrers } from "./references.ts";
+import { ServiceSchema, toGroupDto, toInstanceDto, toServiceDto } from "./representations.ts";
+import { type ApiDeps, runWrite } from "./write.ts";
+
+const descriptionField = z.string().max(1024);
+
+const ServiceCreate = z.strictObject({ appkey: appkeyField, description: descriptionField.default("") }).openapi("ServiceCreate");
+const ServiceReplace = z.strictObject({ description: descriptionField }).openapi("ServiceReplace");
+const AppkeyParams = z.object({ appkey: appkeyField });
+
+const tags = ["services"];
+
+const createService = createRoute({
+  method: "post",
+  path: "/v1/services",
+  tags,
+  security: BEARER,
+  request: jsonBody(ServiceCreate),
+  responses: { 201: json(ServiceSchema, "Created"), ...errors(400, 409) },
+});
+const listServices = createRoute({
+  method: "get",
+  path: "/v1/services",
+  tags,
+  security: BEARER,
+  responses: { 200: json(listOf(ServiceSchema), "All services, by appkey"), ...errors() },
+});
+const getService = createRoute({
+  method: "get",
+  path: "/v1/services/{appkey}",
+  tags,
+  security: BEARER,
+  request: { params: AppkeyParams },
+  responses: { 200: json(ServiceSchema, "The service"), ...errors(400, 404) },
+});
+const replaceService = createRoute({
+  method: "put",
+  path: "/v1/services/{appkey}",
+  tags,
+  security: BEARER,
+  request: { params: AppkeyParams, ...jsonBody(ServiceReplace) },
+  responses: { 200: json(ServiceSchema, "Replaced"), ...errors(400, 404) },
+});
+const deleteService = createRoute({
+  method: "delete",
+  path: "/v1/services/{appkey}",
+  tags,
+  security: BEARER,
+  request: { params: AppkeyParams },
+  responses: { 204: { description: "Deleted, with its groups and instances" }, ...errors(400, 404, 409) },
+});
+
+/** Registers the /v1/services routes on `app`. */
+export function addServiceRoutes(app: ApiApp, deps: ApiDeps): void {
+  app.openapi(createService, async (c) => {
+    const input = c.req.valid("json");
+    const { result } = await runWrite(deps, c.var.role, async (tx) => {
+      if (await findService(tx, input.appkey)) throw conflict(`service "${input.appkey}" already exists`);
+      const [row] = await tx.insert(services).values(input).returning();
+      const after = toServiceDto(row);
+      return {
+        result: after,
+        revision: { action: "create", resource: "service", resourceId: row.appkey, before: null, after },
+      };
+    });
+    return c.json(result, 201);
+  });
+
+  app.openapi(listServices, async (c) => {
+    const rows = await deps.db.select().from(services).orderBy(asc(services.appkey));
+    return c.json({ items: rows.map(toServiceDto) }, 200);
+  });
+
+  app.openapi(getService, async (c) => {
+    const row = await requireService(deps.db, c.req.valid("param").appkey);
+    return c.json(toServiceDto(row), 200);
+  });
+
+  app.openapi(replaceService, async (c) => {
+    const { appkey } = c.req.valid("param");
+    const input = c.req.valid("json");
+    const { result } = await runWrite(deps, c.var.role, async (tx) => {
+      const before = toServiceDto(await requireService(tx, appkey));
+      const [row] = await tx
+        .update(services)
+        .set({ description: input.description, updatedAt: sql`now()` })
+        .where(eq(services.appkey, appkey))
+        .returning();
+      const after = toServiceDto(row);
+      return {
+        result: after,
+        revision: { action: "update", resource: "service", resourceId: appkey, before, after },
+      };
+    });
+    return c.json(result, 200);
+  });
+
+  app.openapi(deleteService, async (c) => {
+    const { appkey } = c.req.valid("param");
+    await runWrite(deps, c.var.role, async (tx) => {
+      const service = await requireService(tx, appkey);
+      const referrers = await findServiceReferrers(tx, service);
+      if (referrers.length > 0) {
+        throw conflict(`service "${appkey}" still has routes or private policies`, referrers);
+      }
+      // Keep what the cascade removes in the revision: nothing is lost.
+      const groupRows = await tx.select().from(groups).where(eq(groups.serviceId, service.id)).orderBy(asc(groups.id));
+      const instanceRows = groupRows.length
+        ? await tx
+            .select()
+            .from(instances)
+            .where(
+              inArray(
+                instances.groupId,
+                groupRows.map((g) => g.id),
+              ),
+            )
+            .orderBy(asc(instances.id))
+        : [];
+      const before = {
+        ...toServiceDto(service),
+        groups: groupRows.map((g) => ({
+          ...toGroupDto(g, appkey),
+          instances: instanceRows.filter((i) => i.groupId === g.id).map((i) => toInstanceDto(i, appkey, g.name)),
+        })),
+      };
+      await tx.delete(services).where(eq(services.id, service.id));
+      return {
+        result: null,
+        revision: { action: "delete", resource: "service", resourceId: appkey, before, after: null },
+      };
+    });
+    return c.body(null, 204);
+  });
+}

@@ -1,0 +1,114 @@
+/**
+ * Opens the control database and brings its schema up to date.
+ *
+ * Two drivers, one API: embedded PGlite (PostgreSQL 18 compiled to WASM, in-process) by default,
+ * node-postgres when a `databaseUrl` is given (PostgreSQL ≥ 15). Both are used through drizzle's
+ * pg-core `Database` type, so nothing above this module knows which one runs.
+ * Migrations (migrations/, from `npm run db:generate`) are applied on every open.
+ */
+import { mkdirSync } from "node:fs";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { PGlite } from "@electric-sql/pglite";
+import type { ExtractTablesWithRelations } from "drizzle-orm";
+import { drizzle as drizzleNodePg } from "drizzle-orm/node-postgres";
+import { migrate as migrateNodePg } from "drizzle-orm/node-postgres/migrator";
+import type { PgDatabase, PgQueryResultHKT, PgTransaction } from "drizzle-orm/pg-core";
+import { drizzle as drizzlePglite } from "drizzle-orm/pglite";
+import { migrate as migratePglite } from "drizzle-orm/pglite/migrator";
+import pg from "pg";
+import * as schema from "./schema.ts";
+
+/** The drizzle database handle, whichever driver is underneath. */
+export type Database = PgDatabase<PgQueryResultHKT, typeof schema>;
+
+/** A transaction handle as passed to `db.transaction(async (tx) => …)`. */
+export type Transaction = PgTransaction<PgQueryResultHKT, typeof schema, ExtractTablesWithRelations<typeof schema>>;
+
+/** Either a database or a transaction: anything queries can run on. */
+export type Queryable = Database | Transaction;
+
+export interface OpenDatabaseOptions {
+  /**
+   * Sluice data directory; PGlite keeps its files in `<dataDir>/pglite` (created if missing).
+   * `memory://` keeps everything in memory (tests). Default `.sluice`. Ignored with `databaseUrl`.
+   */
+  dataDir?: string;
+  /** `postgres://…` connection string: use a node-postgres pool instead of PGlite. */
+  databaseUrl?: string;
+}
+
+export interface OpenedDatabase {
+  db: Database;
+  /** `pglite` or `postgres`, for logs. */
+  driver: "pglite" | "postgres";
+  /** Closes the pool / PGlite instance. Idempotent. */
+  close(): Promise<void>;
+}
+
+/** Where drizzle-kit writes migrations: `<repo>/migrations`, relative to this file. */
+export const MIGRATIONS_DIR = fileURLToPath(new URL("../../migrations", import.meta.url));
+
+/** Session-level advisory lock key serialising migrations across control processes ("SLUICEMG"). */
+const MIGRATION_LOCK_KEY = 0x534c55494345_4d47n;
+
+/**
+ * Opens (and migrates) the database.
+ *
+ * @example
+ *   const { db, close } = await openDatabase({ dataDir: "memory://" });
+ *   const { db } = await openDatabase({ databaseUrl: process.env.DATABASE_URL });
+ * @throws whatever the driver throws when the database is unreachable or a migration fails;
+ *   the pool / PGlite instance is closed first.
+ */
+export async function openDatabase(options: OpenDatabaseOptions = {}): Promise<OpenedDatabase> {
+  if (options.databaseUrl) return openPostgres(options.databaseUrl);
+  return openPglite(options.dataDir ?? ".sluice");
+}
+
+async function openPglite(dataDir: string): Promise<OpenedDatabase> {
+  let pgliteDir: string | undefined;
+  if (dataDir !== "memory://") {
+    pgliteDir = join(dataDir, "pglite");
+    mkdirSync(pgliteDir, { recursive: true, mode: 0o700 });
+  }
+  const client = await PGlite.create(pgliteDir);
+  const db = drizzlePglite({ client, schema });
+  try {
+    // One process owns a PGlite directory, so no lock is needed around the migrator.
+    await migratePglite(db, { migrationsFolder: MIGRATIONS_DIR });
+  } catch (error) {
+    await client.close();
+    throw error;
+  }
+  return { db: db as unknown as Database, driver: "pglite", close: once(() => client.close()) };
+}
+
+async function openPostgres(databaseUrl: string): Promise<OpenedDatabase> {
+  await migratePostgres(databaseUrl);
+  const pool = new pg.Pool({ connectionString: databaseUrl, max: 10 });
+  // An idle client losing its connection emits 'error' on the pool; unhandled, it kills the process.
+  pool.on("error", () => {});
+  const db = drizzleNodePg({ client: pool, schema });
+  return { db: db as unknown as Database, driver: "postgres", close: once(() => pool.end()) };
+}
+
+/** Migrates on one dedicated connection holding an advisory lock, so concurrent starts queue. */
+async function migratePostgres(databaseUrl: string): Promise<void> {
+  const client = new pg.Client({ connectionString: databaseUrl });
+  await client.connect();
+  try {
+    await client.query("select pg_advisory_lock($1)", [MIGRATION_LOCK_KEY.toString()]);
+    await migrateNodePg(drizzleNodePg({ client }), { migrationsFolder: MIGRATIONS_DIR });
+  } finally {
+    await client.end();
+  }
+}
+
+function once(close: () => Promise<void>): () => Promise<void> {
+  let closing: Promise<void> | undefined;
+  return () => {
+    closing ??= close();
+    return closing;
+  };
+}

@@ -1,0 +1,180 @@
+/**
+ * The control service's PostgreSQL schema (drizzle pg-core): the routing configuration users edit
+ * through the REST API (services, groups, instances, policies, routes), the append-only audit log
+ * of every write (revisions) and the history of compiled snapshots (snapshots).
+ *
+ * Tables are plural snake_case; columns snake_case, mapped to camelCase properties. CHECK
+ * constraints repeat the API's validation so that no writer (API, migration, psql) can store a row
+ * the snapshot compiler cannot consume. Migrations: `npm run db:generate` → migrations/.
+ * The SQL must run on PostgreSQL 15 and PGlite 0.5.16 (PostgreSQL 18): nothing newer than PG15.
+ */
+import { sql } from "drizzle-orm";
+import {
+  bigserial,
+  boolean,
+  check,
+  customType,
+  index,
+  integer,
+  jsonb,
+  pgTable,
+  serial,
+  text,
+  timestamp,
+  uniqueIndex,
+} from "drizzle-orm/pg-core";
+
+/** `timestamptz`, read as a JS Date. */
+const createdAt = () => timestamp("created_at", { withTimezone: true }).notNull().defaultNow();
+const updatedAt = () => timestamp("updated_at", { withTimezone: true }).notNull().defaultNow();
+
+/**
+ * `bytea` as a Uint8Array. node-postgres returns a Buffer (a Uint8Array subclass), PGlite a plain
+ * Uint8Array; both are accepted on write.
+ */
+export const bytea = customType<{ data: Uint8Array; driverData: Uint8Array }>({
+  dataType: () => "bytea",
+  toDriver: (value) => value,
+  fromDriver: (value) => value,
+});
+
+/** A service, named by its OCTO appkey (e.g. `com.example.orders`). */
+export const services = pgTable("services", {
+  id: serial("id").primaryKey(),
+  appkey: text("appkey").notNull().unique(),
+  description: text("description").notNull().default(""),
+  createdAt: createdAt(),
+  updatedAt: updatedAt(),
+});
+
+/**
+ * An upstream group of a service: the target of routes and policies, by name. Deleting a service
+ * deletes its groups (the API refuses while routes or private policies still use the service).
+ */
+export const groups = pgTable(
+  "groups",
+  {
+    id: serial("id").primaryKey(),
+    serviceId: integer("service_id")
+      .notNull()
+      .references(() => services.id, { onDelete: "cascade" }),
+    name: text("name").notNull(),
+    balancer: text("balancer").notNull().default("swrr"),
+    createdAt: createdAt(),
+    updatedAt: updatedAt(),
+  },
+  (t) => [
+    uniqueIndex("groups_service_id_name_key").on(t.serviceId, t.name),
+    check("groups_balancer_check", sql`${t.balancer} in ('swrr')`),
+  ],
+);
+
+/** OCTO instance statuses (SGService.status), lowercase. Only `alive` receives traffic. */
+export const INSTANCE_STATUSES = ["dead", "starting", "alive", "stopping", "stopped", "warning"] as const;
+
+/** A backend instance (host:port) of a group; removed with its group. */
+export const instances = pgTable(
+  "instances",
+  {
+    id: serial("id").primaryKey(),
+    groupId: integer("group_id")
+      .notNull()
+      .references(() => groups.id, { onDelete: "cascade" }),
+    host: text("host").notNull(),
+    port: integer("port").notNull(),
+    weight: integer("weight").notNull().default(10),
+    status: text("status").notNull().default("alive"),
+    zone: text("zone").notNull().default(""),
+    lane: text("lane").notNull().default(""),
+    version: text("version").notNull().default(""),
+    createdAt: createdAt(),
+    updatedAt: updatedAt(),
+  },
+  (t) => [
+    uniqueIndex("instances_group_id_host_port_key").on(t.groupId, t.host, t.port),
+    check("instances_port_check", sql`${t.port} between 1 and 65535`),
+    check("instances_weight_check", sql`${t.weight} between 0 and 10000`),
+    check("instances_status_check", sql`${t.status} in ('dead', 'starting', 'alive', 'stopping', 'stopped', 'warning')`),
+  ],
+);
+
+/**
+ * An Oceanus routing policy. `private` policies belong to one service (service_id set) and only
+ * its routes may use them; `public` ones (service_id null) are shared by name.
+ */
+export const policies = pgTable(
+  "policies",
+  {
+    id: serial("id").primaryKey(),
+    name: text("name").notNull().unique(),
+    category: text("category").notNull(),
+    serviceId: integer("service_id").references(() => services.id, { onDelete: "restrict" }),
+    key: text("key").notNull(),
+    passway: text("passway").notNull(),
+    condition: text("condition").notNull(),
+    groupName: text("group_name").notNull(),
+    enabled: boolean("enabled").notNull().default(true),
+    graylist: jsonb("graylist").$type<string[]>().notNull().default([]),
+    createdAt: createdAt(),
+    updatedAt: updatedAt(),
+  },
+  (t) => [
+    index("policies_service_id_idx").on(t.serviceId),
+    check("policies_category_check", sql`${t.category} in ('private', 'public')`),
+    check("policies_category_service_check", sql`(${t.category} = 'private') = (${t.serviceId} is not null)`),
+    check("policies_passway_check", sql`${t.passway} in ('query', 'header', 'cookie', 'body')`),
+  ],
+);
+
+/** A route: host + location path of one service, its default group and ordered policy names. */
+export const routes = pgTable(
+  "routes",
+  {
+    id: serial("id").primaryKey(),
+    serviceId: integer("service_id")
+      .notNull()
+      .references(() => services.id, { onDelete: "restrict" }),
+    host: text("host").notNull().default("*"),
+    path: text("path").notNull(),
+    match: text("match").notNull(),
+    defaultGroup: text("default_group").notNull(),
+    policies: jsonb("policies").$type<string[]>().notNull().default([]),
+    timeoutMs: integer("timeout_ms").notNull().default(15000),
+    createdAt: createdAt(),
+    updatedAt: updatedAt(),
+  },
+  (t) => [
+    uniqueIndex("routes_host_path_match_key").on(t.host, t.path, t.match),
+    index("routes_service_id_idx").on(t.serviceId),
+    check("routes_match_check", sql`${t.match} in ('exact', 'prefix')`),
+    check("routes_timeout_ms_check", sql`${t.timeoutMs} between 1 and 300000`),
+  ],
+);
+
+/**
+ * Append-only audit log: every successful API write inserts one row in its own transaction.
+ * `body` is `{before, after}` (API representations; `null` on create/delete), so any past state
+ * can be reconstructed. Never updated or deleted by the service.
+ */
+export const revisions = pgTable("revisions", {
+  id: bigserial("id", { mode: "number" }).primaryKey(),
+  createdAt: createdAt(),
+  actor: text("actor").notNull(),
+  action: text("action").notNull(),
+  resource: text("resource").notNull(),
+  resourceId: text("resource_id").notNull(),
+  body: jsonb("body").$type<unknown>().notNull(),
+});
+
+/**
+ * Compiled snapshot history, written by the snapshot builder (control/snapshot): `version` is the
+ * monotonic snapshotVersion of docs/snapshot-format.md, `content_hash` its hex SHA-256, `size` in
+ * bytes.
+ */
+export const snapshots = pgTable("snapshots", {
+  version: bigserial("version", { mode: "bigint" }).primaryKey(),
+  contentHash: text("content_hash").notNull(),
+  size: integer("size").notNull(),
+  createdAt: createdAt(),
+  body: bytea("body").notNull(),
+});

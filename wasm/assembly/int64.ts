@@ -1,0 +1,110 @@
+/**
+ * Checked 64-bit integer arithmetic and parsing for the VM, CEL semantics (docs/bytecode.md):
+ * overflow, ÷0 and unparsable strings are errors, not wrapped values or traps. Each function
+ * sets `intFailed` (true = the result is an error) instead of allocating a result object.
+ */
+
+/** Set by every function here: whether its last result is an error. */
+export let intFailed: bool = false;
+
+/** a + b; overflow fails. Overflow iff both operands differ in sign from the result. */
+export function checkedAdd(a: i64, b: i64): i64 {
+  const r = a + b;
+  intFailed = ((a ^ r) & (b ^ r)) < 0;
+  return r;
+}
+
+/** a − b; overflow fails. Overflow iff the operands differ in sign and the result not from a. */
+export function checkedSub(a: i64, b: i64): i64 {
+  const r = a - b;
+  intFailed = ((a ^ b) & (a ^ r)) < 0;
+  return r;
+}
+
+/** a × b; overflow fails. Checked by dividing back (after ruling out MIN × −1). */
+export function checkedMul(a: i64, b: i64): i64 {
+  if ((a == -1 && b == i64.MIN_VALUE) || (b == -1 && a == i64.MIN_VALUE)) {
+    intFailed = true;
+    return 0;
+  }
+  const r = a * b;
+  intFailed = a != 0 && r / a != b;
+  return r;
+}
+
+/** a ÷ b truncated toward zero; ÷0 and MIN ÷ −1 fail (WASM would trap on both). */
+export function checkedDiv(a: i64, b: i64): i64 {
+  if (b == 0 || (a == i64.MIN_VALUE && b == -1)) {
+    intFailed = true;
+    return 0;
+  }
+  intFailed = false;
+  return a / b;
+}
+
+/** a mod b with the sign of the dividend; %0 fails; MIN % −1 is 0. */
+export function checkedMod(a: i64, b: i64): i64 {
+  if (b == 0) {
+    intFailed = true;
+    return 0;
+  }
+  intFailed = false;
+  return b == -1 ? 0 : a % b;
+}
+
+/**
+ * Parses `len` bytes at `ptr` as cel-go's int(string), i.e. strconv.ParseInt(s, 10, 64): an
+ * optional `+` or `-`, then one or more ASCII digits (leading zeros allowed), nothing else — no
+ * spaces, no `0x`, no `_`; the value must fit i64. Fails otherwise.
+ */
+export function parseInt64(ptr: usize, len: usize): i64 {
+  intFailed = true;
+  if (len == 0) return 0;
+  let i: usize = 0;
+  const sign = load<u8>(ptr);
+  const negative = sign == 0x2d; // '-'
+  if (negative || sign == 0x2b) i = 1; // '+'
+  if (i == len) return 0;
+  // Accumulate the magnitude in u64 against the limit 2^63 (negative) or 2^63 − 1.
+  const limit: u64 = negative ? 0x8000000000000000 : 0x7fffffffffffffff;
+  let m: u64 = 0;
+  for (; i < len; i++) {
+    const d = <u64>load<u8>(ptr + i) - 0x30;
+    if (d > 9) return 0; // also catches bytes below '0' (wrapped)
+    if (m > (limit - d) / 10) return 0;
+    m = m * 10 + d;
+  }
+  intFailed = false;
+  return negative ? <i64>(0 - m) : <i64>m;
+}
+
+// Per-request cache of parseInt64 results: policies often parse the same request value (50
+// policies each testing `int(key) % 100`). Direct-mapped, 64 entries of {u32 addr, u32 len,
+// u32 failed, pad, i64 value}, keyed by the string's address and length, which identify its
+// bytes while one decide() runs (neither the frame nor the snapshot changes meanwhile).
+const CACHE_ENTRIES: u32 = 64;
+const CACHE: usize = memory.data(64 * 24, 16);
+let cacheValid: u64 = 0;
+
+/** Forgets all cached parses; decide() calls it once per request. */
+export function resetIntCache(): void {
+  cacheValid = 0;
+}
+
+/** parseInt64 with the per-request cache; sets intFailed likewise. */
+export function parseInt64Cached(ptr: usize, len: usize): i64 {
+  const i = (<u32>ptr ^ (<u32>ptr >>> 6)) & (CACHE_ENTRIES - 1);
+  const bit: u64 = (<u64>1) << i;
+  const e = CACHE + <usize>i * 24;
+  if ((cacheValid & bit) != 0 && load<u32>(e) == <u32>ptr && load<u32>(e, 4) == <u32>len) {
+    intFailed = load<u32>(e, 8) != 0;
+    return load<i64>(e, 16);
+  }
+  const v = parseInt64(ptr, len);
+  store<u32>(e, <u32>ptr);
+  store<u32>(e, <u32>len, 4);
+  store<u32>(e, intFailed ? 1 : 0, 8);
+  store<i64>(e, v, 16);
+  cacheValid |= bit;
+  return v;
+}

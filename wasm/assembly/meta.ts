@@ -1,0 +1,83 @@
+/**
+ * Metadata of the active snapshot for the host, read once per load (not per request): record
+ * counts and the fields the gateway needs to act on a decision. Strings are returned as an
+ * absolute address and a byte length (UTF-8) into linear memory, valid until the load after
+ * next (snapshot.ts keeps one previous generation). An index out of range returns 0.
+ */
+import {
+  ATTRIBUTE_BYTES, ATTRIBUTE_NAME, ATTRIBUTE_PASSWAY, GROUP_BYTES, GROUP_FIRST_INSTANCE, GROUP_ID,
+  GROUP_INSTANCE_COUNT, GROUP_NAME, INSTANCE_BYTES, INSTANCE_HOST, INSTANCE_ID, INSTANCE_PORT, INSTANCE_STATUS,
+  INSTANCE_WEIGHT, POLICY_BYTES, POLICY_ID, POLICY_NAME, ROUTE_BYTES, ROUTE_ID, ROUTE_TIMEOUT_MS, S_ATTRIBUTES,
+  S_GROUPS, S_INSTANCES, S_POLICIES, S_ROUTES,
+} from "./format";
+import { ACTIVE, activeBase, sectionAddr, sectionCount, V_BUILT_AT_MS, V_VERSION } from "./view";
+
+/** Address of field `field` of record `index` of section `id`, or 0 when out of range. */
+@inline function field(id: u32, size: u32, index: u32, field: usize): usize {
+  return index < sectionCount(ACTIVE, id) ? sectionAddr(ACTIVE, id) + index * size + field : 0;
+}
+@inline function u32At(at: usize): u32 { return at == 0 ? 0 : load<u32>(at); }
+@inline function strPtr(at: usize): usize { return at == 0 ? 0 : activeBase() + <usize>load<u32>(at); }
+@inline function strLen(at: usize): u32 { return at == 0 ? 0 : load<u32>(at, 4); }
+
+/** snapshotVersion of the active snapshot; 0 when none is loaded. */
+export function activeVersion(): u64 { return activeBase() == 0 ? 0 : load<u64>(ACTIVE + V_VERSION); }
+/** builtAtMs (Unix ms) of the active snapshot; 0 when none is loaded. */
+export function activeBuiltAtMs(): u64 { return activeBase() == 0 ? 0 : load<u64>(ACTIVE + V_BUILT_AT_MS); }
+
+/** ROUTES records in the active snapshot (0 when none is loaded). */
+export function routeCount(): u32 { return sectionCount(ACTIVE, S_ROUTES); }
+/** Control's route id. */
+export function routeId(i: u32): u32 { return u32At(field(S_ROUTES, ROUTE_BYTES, i, ROUTE_ID)); }
+/** Total upstream timeout, ms. */
+export function routeTimeoutMs(i: u32): u32 { return u32At(field(S_ROUTES, ROUTE_BYTES, i, ROUTE_TIMEOUT_MS)); }
+
+/** GROUPS records in the active snapshot (0 when none is loaded). */
+export function groupCount(): u32 { return sectionCount(ACTIVE, S_GROUPS); }
+/** Control's group id. */
+export function groupId(i: u32): u32 { return u32At(field(S_GROUPS, GROUP_BYTES, i, GROUP_ID)); }
+/** Group name: address and byte length of its UTF-8. */
+export function groupNamePtr(i: u32): usize { return strPtr(field(S_GROUPS, GROUP_BYTES, i, GROUP_NAME)); }
+export function groupNameLen(i: u32): u32 { return strLen(field(S_GROUPS, GROUP_BYTES, i, GROUP_NAME)); }
+/** The group's instances are INSTANCES [first, first + count). */
+export function groupFirstInstance(i: u32): u32 { return u32At(field(S_GROUPS, GROUP_BYTES, i, GROUP_FIRST_INSTANCE)); }
+export function groupInstanceCount(i: u32): u32 { return u32At(field(S_GROUPS, GROUP_BYTES, i, GROUP_INSTANCE_COUNT)); }
+
+/** INSTANCES records in the active snapshot (0 when none is loaded). */
+export function instanceCount(): u32 { return sectionCount(ACTIVE, S_INSTANCES); }
+/** Control's instance id. */
+export function instanceId(i: u32): u32 { return u32At(field(S_INSTANCES, INSTANCE_BYTES, i, INSTANCE_ID)); }
+/** Upstream host (IP literal or DNS name): address and byte length of its UTF-8. */
+export function instanceHostPtr(i: u32): usize { return strPtr(field(S_INSTANCES, INSTANCE_BYTES, i, INSTANCE_HOST)); }
+export function instanceHostLen(i: u32): u32 { return strLen(field(S_INSTANCES, INSTANCE_BYTES, i, INSTANCE_HOST)); }
+/** TCP port. */
+export function instancePort(i: u32): u32 {
+  const at = field(S_INSTANCES, INSTANCE_BYTES, i, INSTANCE_PORT);
+  return at == 0 ? 0 : <u32>load<u16>(at);
+}
+/** Relative weight, 0–10000. */
+export function instanceWeight(i: u32): u32 { return u32At(field(S_INSTANCES, INSTANCE_BYTES, i, INSTANCE_WEIGHT)); }
+/** OCTO status: 0 dead, 1 starting, 2 alive, 3 stopping, 4 stopped, 5 warning. */
+export function instanceStatus(i: u32): u32 {
+  const at = field(S_INSTANCES, INSTANCE_BYTES, i, INSTANCE_STATUS);
+  return at == 0 ? 0 : <u32>load<u8>(at);
+}
+
+/** POLICIES records in the active snapshot (0 when none is loaded). */
+export function policyCount(): u32 { return sectionCount(ACTIVE, S_POLICIES); }
+/** Control's policy id. */
+export function policyId(i: u32): u32 { return u32At(field(S_POLICIES, POLICY_BYTES, i, POLICY_ID)); }
+/** Policy name: address and byte length of its UTF-8. */
+export function policyNamePtr(i: u32): usize { return strPtr(field(S_POLICIES, POLICY_BYTES, i, POLICY_NAME)); }
+export function policyNameLen(i: u32): u32 { return strLen(field(S_POLICIES, POLICY_BYTES, i, POLICY_NAME)); }
+
+/** ATTRIBUTES records; frame slot i carries attribute i. */
+export function attributeCount(): u32 { return sectionCount(ACTIVE, S_ATTRIBUTES); }
+/** 0 query, 1 header (name lowercase), 2 cookie, 3 body. */
+export function attributePassway(i: u32): u32 {
+  const at = field(S_ATTRIBUTES, ATTRIBUTE_BYTES, i, ATTRIBUTE_PASSWAY);
+  return at == 0 ? 0 : <u32>load<u8>(at);
+}
+/** Attribute name (headers lowercase): address and byte length of its UTF-8. */
+export function attributeNamePtr(i: u32): usize { return strPtr(field(S_ATTRIBUTES, ATTRIBUTE_BYTES, i, ATTRIBUTE_NAME)); }
+export function attributeNameLen(i: u32): u32 { return strLen(field(S_ATTRIBUTES, ATTRIBUTE_BYTES, i, ATTRIBUTE_NAME)); }

@@ -1,0 +1,257 @@
+/**
+ * Structural validation of a staged snapshot file (docs/snapshot-format.md), run once per load so
+ * the per-request path can read records at fixed offsets without a single bounds check on the
+ * snapshot: after this passes, every strref, index, slice and code range stays inside the file.
+ * The content hash and the Ed25519 signature are the JS caller's job, before this runs.
+ */
+import { FNV_OFFSET, fnvBytes } from "./bytes";
+import { checkProgram } from "./code-check";
+import {
+  E_BAD_CODE, E_BAD_CODE_RANGE, E_BAD_DIRECTORY, E_BAD_FLAGS, E_BAD_FORMAT_VERSION, E_BAD_HOST_TABLE,
+  E_BAD_INDEX, E_BAD_MAGIC, E_BAD_RECORD_SIZE, E_BAD_ROUTE_ORDER, E_BAD_STRING, E_BAD_VALUE,
+  E_DUPLICATE_SECTION, E_MISSING_SECTION, E_SECTION_OUT_OF_BOUNDS, E_STALE_VERSION, E_TOO_MANY_ATTRIBUTES,
+  E_TRUNCATED, LOAD_OK,
+} from "./errors";
+import {
+  ATTRIBUTE_BYTES, ATTRIBUTE_NAME, ATTRIBUTE_PASSWAY, BALANCER_SWRR, BINDING_BYTES, BINDING_GROUP,
+  BINDING_POLICY, DIRECTORY_ENTRY_BYTES, FORMAT_VERSION, GROUP_BALANCER, GROUP_BYTES, GROUP_FIRST_INSTANCE,
+  GROUP_INSTANCE_COUNT, GROUP_NAME, H_BUILT_AT_MS, H_FLAGS, H_FORMAT_VERSION, H_MAGIC, H_SECTION_COUNT,
+  H_SNAPSHOT_VERSION, H_TOTAL_LENGTH, HEADER_BYTES, HOST_BYTES, HOST_FIRST_ROUTE, HOST_NAME, HOST_ROUTE_COUNT,
+  INSTANCE_BYTES, INSTANCE_HOST, INSTANCE_LANE, INSTANCE_STATUS, INSTANCE_VERSION, INSTANCE_WEIGHT,
+  INSTANCE_ZONE, MAGIC, MATCH_EXACT, MATCH_PREFIX, PASSWAY_MAX, POLICY_BYTES, POLICY_CODE_LENGTH,
+  POLICY_CODE_OFFSET, POLICY_FLAG_ENABLED, POLICY_FLAGS, POLICY_GRAYLIST_COUNT, POLICY_GRAYLIST_FIRST,
+  POLICY_KEY_ATTRIBUTE, POLICY_NAME, POLICY_PASSWAY, ROUTE_BYTES, ROUTE_DEFAULT_GROUP, ROUTE_FIRST_POLICY,
+  ROUTE_MATCH, ROUTE_PATH, ROUTE_POLICY_COUNT, recordBytes, S_ATTRIBUTES, S_CODE, S_GRAYLIST, S_GROUPS, S_HOST_TABLE,
+  S_HOSTS, S_INSTANCES, S_POLICIES, S_ROUTE_POLICIES, S_ROUTES, S_STRINGS, SECTION_ID_MAX, STATUS_MAX,
+  STRREF_BYTES, strrefInBounds,WEIGHT_MAX, 
+} from "./format";
+import { FRAME_SLOTS } from "./frame";
+import {sectionAddr, sectionCount, setSection,
+  V_BASE, V_BUILT_AT_MS, V_VERSION, V_WILDCARD_SUFFIX, VIEW_BYTES, 
+} from "./view";
+
+// The file being validated: its address, totalLength and STRINGS range (file offsets).
+let base: usize = 0;
+let total: u32 = 0;
+let poolStart: u32 = 0;
+let poolEnd: u32 = 0;
+
+@inline function stringOk(ref: usize): bool {
+  return strrefInBounds(load<u32>(ref), load<u32>(ref, 4), poolStart, poolEnd, total);
+}
+
+@inline function sliceOk(first: u32, count: u32, size: u32): bool {
+  return <u64>first + <u64>count <= <u64>size;
+}
+
+/**
+ * Validates the `length` staged bytes at `file` and fills `view` (all but V_STATE).
+ * Refuses a snapshotVersion ≤ `activeVersion` when `hasActive`.
+ * @returns LOAD_OK or the first E_* code found (errors.ts).
+ */
+export function validateSnapshot(file: usize, length: u32, view: usize, hasActive: bool, activeVersion: u64): i32 {
+  if (length < HEADER_BYTES) return E_TRUNCATED;
+  if (load<u32>(file + H_MAGIC) != MAGIC) return E_BAD_MAGIC;
+  if (<u32>load<u16>(file + H_FORMAT_VERSION) != FORMAT_VERSION) return E_BAD_FORMAT_VERSION;
+  if (load<u16>(file + H_FLAGS) != 0) return E_BAD_FLAGS;
+  const totalLength = load<u32>(file + H_TOTAL_LENGTH);
+  if (totalLength > length) return E_TRUNCATED;
+  const version = load<u64>(file + H_SNAPSHOT_VERSION);
+  if (hasActive && version <= activeVersion) return E_STALE_VERSION;
+
+  base = file;
+  total = totalLength;
+  memory.fill(view, 0, VIEW_BYTES);
+  store<u32>(view + V_BASE, <u32>file);
+  store<u64>(view + V_VERSION, version);
+  store<u64>(view + V_BUILT_AT_MS, load<u64>(file + H_BUILT_AT_MS));
+
+  const err = readDirectory(view);
+  if (err != LOAD_OK) return err;
+  poolStart = <u32>(sectionAddr(view, S_STRINGS) - file);
+  poolEnd = poolStart + sectionCount(view, S_STRINGS);
+
+  let e = checkAttributes(view);
+  if (e == LOAD_OK) e = checkInstances(view);
+  if (e == LOAD_OK) e = checkGroups(view);
+  if (e == LOAD_OK) e = checkGraylist(view);
+  if (e == LOAD_OK) e = checkPolicies(view);
+  if (e == LOAD_OK) e = checkBindings(view);
+  if (e == LOAD_OK) e = checkRoutes(view);
+  if (e == LOAD_OK) e = checkHosts(view);
+  if (e == LOAD_OK) e = checkHostTable(view);
+  return e;
+}
+
+/** Section directory: known ids exactly once, in bounds, whole records; unknown ids skipped. */
+function readDirectory(view: usize): i32 {
+  const count = load<u32>(base + H_SECTION_COUNT);
+  const directoryEnd = <u64>HEADER_BYTES + <u64>count * DIRECTORY_ENTRY_BYTES;
+  if (directoryEnd > <u64>total) return E_BAD_DIRECTORY;
+  for (let i: u32 = 0; i < count; i++) {
+    const entry = base + HEADER_BYTES + i * DIRECTORY_ENTRY_BYTES;
+    const id = load<u32>(entry);
+    const off = load<u32>(entry, 4);
+    const len = load<u32>(entry, 8);
+    if (id == 0 || id > SECTION_ID_MAX) continue; // forward compatible
+    if (sectionAddr(view, id) != 0) return E_DUPLICATE_SECTION;
+    if (<u64>off < directoryEnd || <u64>off + <u64>len > <u64>total) return E_SECTION_OUT_OF_BOUNDS;
+    const size = recordBytes(id);
+    if (len % size != 0) return E_BAD_RECORD_SIZE;
+    setSection(view, id, base + off, len / size);
+  }
+  for (let id: u32 = 1; id <= SECTION_ID_MAX; id++) {
+    if (sectionAddr(view, id) == 0) return E_MISSING_SECTION;
+  }
+  return LOAD_OK;
+}
+
+function checkAttributes(view: usize): i32 {
+  const n = sectionCount(view, S_ATTRIBUTES);
+  if (n > FRAME_SLOTS) return E_TOO_MANY_ATTRIBUTES;
+  for (let i: u32 = 0; i < n; i++) {
+    const r = sectionAddr(view, S_ATTRIBUTES) + i * ATTRIBUTE_BYTES;
+    if (load<u8>(r + ATTRIBUTE_PASSWAY) > PASSWAY_MAX) return E_BAD_VALUE;
+    if (!stringOk(r + ATTRIBUTE_NAME)) return E_BAD_STRING;
+  }
+  return LOAD_OK;
+}
+
+function checkInstances(view: usize): i32 {
+  for (let i: u32 = 0, n = sectionCount(view, S_INSTANCES); i < n; i++) {
+    const r = sectionAddr(view, S_INSTANCES) + i * INSTANCE_BYTES;
+    if (load<u8>(r + INSTANCE_STATUS) > STATUS_MAX || load<u32>(r + INSTANCE_WEIGHT) > WEIGHT_MAX) return E_BAD_VALUE;
+    if (!stringOk(r + INSTANCE_HOST) || !stringOk(r + INSTANCE_ZONE) || !stringOk(r + INSTANCE_LANE) || !stringOk(r + INSTANCE_VERSION)) {
+      return E_BAD_STRING;
+    }
+  }
+  return LOAD_OK;
+}
+
+function checkGroups(view: usize): i32 {
+  const instances = sectionCount(view, S_INSTANCES);
+  for (let i: u32 = 0, n = sectionCount(view, S_GROUPS); i < n; i++) {
+    const r = sectionAddr(view, S_GROUPS) + i * GROUP_BYTES;
+    if (!stringOk(r + GROUP_NAME)) return E_BAD_STRING;
+    if (load<u8>(r + GROUP_BALANCER) != BALANCER_SWRR) return E_BAD_VALUE;
+    if (!sliceOk(load<u32>(r + GROUP_FIRST_INSTANCE), load<u32>(r + GROUP_INSTANCE_COUNT), instances)) return E_BAD_INDEX;
+  }
+  return LOAD_OK;
+}
+
+function checkGraylist(view: usize): i32 {
+  for (let i: u32 = 0, n = sectionCount(view, S_GRAYLIST); i < n; i++) {
+    if (!stringOk(sectionAddr(view, S_GRAYLIST) + i * STRREF_BYTES)) return E_BAD_STRING;
+  }
+  return LOAD_OK;
+}
+
+function checkPolicies(view: usize): i32 {
+  const attributes = sectionCount(view, S_ATTRIBUTES);
+  const graylist = sectionCount(view, S_GRAYLIST);
+  const codeStart = <u32>(sectionAddr(view, S_CODE) - base);
+  const codeEnd = codeStart + sectionCount(view, S_CODE);
+  for (let i: u32 = 0, n = sectionCount(view, S_POLICIES); i < n; i++) {
+    const r = sectionAddr(view, S_POLICIES) + i * POLICY_BYTES;
+    if (!stringOk(r + POLICY_NAME)) return E_BAD_STRING;
+    const key = <u32>load<u16>(r + POLICY_KEY_ATTRIBUTE);
+    if (key >= attributes) return E_BAD_INDEX;
+    // The key is read from the policy's passway: the attribute must agree.
+    const passway = load<u8>(r + POLICY_PASSWAY);
+    if (passway != load<u8>(sectionAddr(view, S_ATTRIBUTES) + key * ATTRIBUTE_BYTES + ATTRIBUTE_PASSWAY)) return E_BAD_VALUE;
+    if ((load<u8>(r + POLICY_FLAGS) & ~POLICY_FLAG_ENABLED) != 0) return E_BAD_VALUE;
+    if (!sliceOk(load<u32>(r + POLICY_GRAYLIST_FIRST), load<u32>(r + POLICY_GRAYLIST_COUNT), graylist)) return E_BAD_INDEX;
+    const off = load<u32>(r + POLICY_CODE_OFFSET);
+    const len = load<u32>(r + POLICY_CODE_LENGTH);
+    if (off < codeStart || off > codeEnd || len > codeEnd - off) return E_BAD_CODE_RANGE;
+    if (!checkProgram(base + off, len, poolStart, poolEnd, total, attributes)) return E_BAD_CODE;
+  }
+  return LOAD_OK;
+}
+
+function checkBindings(view: usize): i32 {
+  const policies = sectionCount(view, S_POLICIES);
+  const groups = sectionCount(view, S_GROUPS);
+  for (let i: u32 = 0, n = sectionCount(view, S_ROUTE_POLICIES); i < n; i++) {
+    const r = sectionAddr(view, S_ROUTE_POLICIES) + i * BINDING_BYTES;
+    if (load<u32>(r + BINDING_POLICY) >= policies || load<u32>(r + BINDING_GROUP) >= groups) return E_BAD_INDEX;
+  }
+  return LOAD_OK;
+}
+
+function checkRoutes(view: usize): i32 {
+  const bindings = sectionCount(view, S_ROUTE_POLICIES);
+  const groups = sectionCount(view, S_GROUPS);
+  for (let i: u32 = 0, n = sectionCount(view, S_ROUTES); i < n; i++) {
+    const r = sectionAddr(view, S_ROUTES) + i * ROUTE_BYTES;
+    if (!stringOk(r + ROUTE_PATH)) return E_BAD_STRING;
+    if (load<u8>(r + ROUTE_MATCH) > MATCH_PREFIX) return E_BAD_VALUE;
+    if (!sliceOk(load<u32>(r + ROUTE_FIRST_POLICY), <u32>load<u16>(r + ROUTE_POLICY_COUNT), bindings)) return E_BAD_INDEX;
+    if (load<u32>(r + ROUTE_DEFAULT_GROUP) >= groups) return E_BAD_INDEX;
+  }
+  return LOAD_OK;
+}
+
+/** Host records: names, route slices, exact-before-prefix order; notes the longest wildcard. */
+function checkHosts(view: usize): i32 {
+  const routes = sectionCount(view, S_ROUTES);
+  let wildcardSuffix: u32 = 0;
+  for (let i: u32 = 0, n = sectionCount(view, S_HOSTS); i < n; i++) {
+    const r = sectionAddr(view, S_HOSTS) + i * HOST_BYTES;
+    if (!stringOk(r + HOST_NAME)) return E_BAD_STRING;
+    const first = load<u32>(r + HOST_FIRST_ROUTE);
+    const count = load<u32>(r + HOST_ROUTE_COUNT);
+    if (!sliceOk(first, count, routes)) return E_BAD_INDEX;
+    let seenPrefix = false;
+    for (let j: u32 = 0; j < count; j++) {
+      const exact = load<u8>(sectionAddr(view, S_ROUTES) + (first + j) * ROUTE_BYTES + ROUTE_MATCH) == MATCH_EXACT;
+      if (exact && seenPrefix) return E_BAD_ROUTE_ORDER;
+      if (!exact) seenPrefix = true;
+    }
+    // `*.example.com`: the request host's suffix `.example.com` (len - 1 bytes) is looked up.
+    const nameLen = load<u32>(r + HOST_NAME, 4);
+    const name = base + load<u32>(r + HOST_NAME);
+    if (nameLen >= 2 && load<u8>(name) == 0x2a && load<u8>(name, 1) == 0x2e && nameLen - 1 > wildcardSuffix) {
+      wildcardSuffix = nameLen - 1;
+    }
+  }
+  store<u32>(view + V_WILDCARD_SUFFIX, wildcardSuffix);
+  return LOAD_OK;
+}
+
+/**
+ * HOST_TABLE: n a power of two ≥ max(8, 2 × hosts); slots ≤ hosts; exactly `hosts` used slots;
+ * every host reachable by its own probe sequence (which also bounds every probe at lookup).
+ */
+function checkHostTable(view: usize): i32 {
+  const slots = sectionCount(view, S_HOST_TABLE);
+  const table = sectionAddr(view, S_HOST_TABLE);
+  const hosts = sectionCount(view, S_HOSTS);
+  if (slots < 8 || (slots & (slots - 1)) != 0 || <u64>slots < (<u64>hosts << 1)) return E_BAD_HOST_TABLE;
+  let used: u32 = 0;
+  for (let s: u32 = 0; s < slots; s++) {
+    const v = load<u32>(table + (<usize>s << 2));
+    if (v > hosts) return E_BAD_HOST_TABLE;
+    if (v != 0) used++;
+  }
+  if (used != hosts) return E_BAD_HOST_TABLE;
+  const mask = slots - 1;
+  for (let i: u32 = 0; i < hosts; i++) {
+    const r = sectionAddr(view, S_HOSTS) + i * HOST_BYTES;
+    const name = base + load<u32>(r + HOST_NAME);
+    const nameLen = load<u32>(r + HOST_NAME, 4);
+    let s = fnvBytes(FNV_OFFSET, name, nameLen) & mask;
+    let found = false;
+    for (let probes: u32 = 0; probes < slots; probes++) {
+      const v = load<u32>(table + (<usize>s << 2));
+      if (v == 0) break;
+      if (v == i + 1) {
+        found = true;
+        break;
+      }
+      s = (s + 1) & mask;
+    }
+    if (!found) return E_BAD_HOST_TABLE;
+  }
+  return LOAD_OK;
+}

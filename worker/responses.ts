@@ -1,0 +1,18 @@
+/** The gateway's own JSON answers (never an upstream's): errors and the status document. */
+
+/** Error codes the gateway answers with, and their HTTP status. */
+export const GATEWAY_ERRORS = {
+  no_snapshot: 503,
+  no_route: 404,
+  no_instance: 503,
+  upstream_unreachable: 502,
+  upstream_timeout: 504,
+  bad_request: 400,
+} as const;
+
+export type GatewayError = keyof typeof GATEWAY_ERRORS;
+
+/** `{"error": code, "message": …}` with the code's status. */
+export function errorResponse(code: GatewayError, message: string): Response {
+  return Response.json({ error: code, message }, { status: GATEWAY_ERRORS[code], headers: { "cache-control": "no-store" } });
+}
