@@ -33,7 +33,10 @@ const RouteInput = z
     appkey: appkeyField,
     host: routeHostField.default("*"),
     path: pathField,
-    match: z.enum(["exact", "prefix"]),
+    match: z
+      .enum(["exact", "prefix"])
+      .default("prefix")
+      .openapi({ description: "nginx location kind: `exact` (`location =`) beats the longest `prefix`" }),
     defaultGroup: nameField,
     policies: policyListField.default([]),
     timeoutMs: timeoutMsField.default(15000),

@@ -72,7 +72,7 @@ const groupKey = (appkey: string, name: string) => `${appkey}\u0000${name}`;
  * and a zero-filled signature trailer (seal.ts fills both).
  * @throws SnapshotModelError on dangling names; ConditionError on a condition the compiler refuses.
  */
-export function writeSnapshot(model: ConfigModel, options: WriteOptions): Uint8Array {
+export function writeSnapshot(model: ConfigModel, options: WriteOptions): Uint8Array<ArrayBuffer> {
   const pool = new StringPool(STRINGS_OFFSET);
   const str = (s: string) => pool.intern(s);
 

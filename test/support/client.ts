@@ -26,10 +26,20 @@ export interface Client {
   del(path: string): Promise<Reply>;
 }
 
+/** Anything that answers requests by path: a Hono app in-process, or a fetch to a live server. */
+export interface RequestTarget {
+  request(path: string, init: RequestInit): Response | Promise<Response>;
+}
+
+/** A target that sends requests over HTTP to `baseUrl`. */
+export function httpTarget(baseUrl: string): RequestTarget {
+  return { request: (path, init) => fetch(`${baseUrl}${path}`, init) };
+}
+
 /** Requests go out with the admin token unless `token` says otherwise (null: none). */
-export function clientFor(app: ApiApp): Client {
+export function clientFor(app: ApiApp | RequestTarget, adminToken = ADMIN_TOKEN): Client {
   const call: Client["call"] = async (method, path, body, options = {}) => {
-    const token = options.token === undefined ? ADMIN_TOKEN : options.token;
+    const token = options.token === undefined ? adminToken : options.token;
     const headers: Record<string, string> = { ...options.headers };
     if (token !== null) headers.authorization = `Bearer ${token}`;
     let payload: string | undefined = options.raw;

@@ -1,0 +1,65 @@
+/**
+ * `npm start`: control on the embedded database, the gateway under workerd (one process per
+ * core), three demo upstreams on 127.0.0.1 and the demo route + policy; prints how to try it.
+ * Ctrl-C stops every process it started. Ports: SLUICE_CONTROL_PORT (7400), SLUICE_GATEWAY_PORT
+ * (8080), SLUICE_DEMO_PORT (9101: stable 9101–9102, canary 9103). Data: SLUICE_DATA_DIR (.sluice).
+ */
+import { startGateway } from "../../worker/launcher/gateway.ts";
+import { startControl } from "../server.ts";
+import { seedDemo } from "./seed.ts";
+import { startUpstream } from "./upstream-server.ts";
+
+const env = process.env;
+const port = (name: string, fallback: number) => Number(env[name] || fallback);
+const dataDir = env.SLUICE_DATA_DIR || ".sluice";
+const demoPort = port("SLUICE_DEMO_PORT", 9101);
+
+const stoppers: (() => Promise<void>)[] = [];
+async function stopAll(code: number): Promise<never> {
+  for (const stop of stoppers.reverse()) await stop().catch(() => {});
+  process.exit(code);
+}
+for (const signal of ["SIGINT", "SIGTERM"] as const) process.once(signal, () => void stopAll(0));
+
+try {
+  const control = await startControl({ dataDir, databaseUrl: env.DATABASE_URL || undefined, port: port("SLUICE_CONTROL_PORT", 7400) });
+  stoppers.push(control.close);
+  const upstreams = await Promise.all([
+    startUpstream("stable-1", demoPort),
+    startUpstream("stable-2", demoPort + 1),
+    startUpstream("canary-1", demoPort + 2),
+  ]);
+  for (const u of upstreams) stoppers.push(u.close);
+  await seedDemo(control.url, control.tokens.adminToken, {
+    stable: [upstreams[0].port, upstreams[1].port],
+    canary: [upstreams[2].port],
+  });
+  await control.builder.rebuild();
+  const gateway = await startGateway({
+    controlUrl: control.url,
+    gatewayToken: control.tokens.gatewayToken,
+    snapshotPublicKey: control.signingKey.publicKeyBase64,
+    port: port("SLUICE_GATEWAY_PORT", 8080),
+  });
+  stoppers.push(gateway.close);
+  const first = await fetch(`${gateway.url}/`);
+  await first.body?.cancel();
+
+  const tokenNote =
+    control.tokens.admin.from === "env" ? "SLUICE_ADMIN_TOKEN (from your environment)" : `${control.tokens.admin.path} (mode 0600)`;
+  console.log(`
+Sluice is running.
+  gateway  ${gateway.url}   (workerd ×${gateway.pids.length}, pids ${gateway.pids.join(", ")}; first request: ${first.status})
+  control  ${control.url}/v1   (OpenAPI: ${control.url}/v1/openapi.json)
+  admin token: ${tokenNote}
+
+Try the routing (policy demo-canary-uid: int(uid) % 100 < 10 → group canary, else stable):
+  curl -s '${gateway.url}/hello?uid=7'      # uid 7 → canary-1
+  curl -s '${gateway.url}/hello?uid=42'     # uid 42 → stable-1 / stable-2, round robin
+  curl -s -H "authorization: Bearer $(cat ${control.tokens.admin.path ?? "$SLUICE_ADMIN_TOKEN"})" ${control.url}/v1/routes
+
+Ctrl-C stops everything.`);
+} catch (err) {
+  console.error(`sluice: start failed: ${(err as Error).stack ?? err}`);
+  await stopAll(1);
+}
