@@ -41,6 +41,8 @@ const STRING_METHODS: Record<string, StringOp> = {
   contains: "contains",
 };
 const MAP_PASSWAYS: Record<string, Passway> = { query: "query", header: "header", cookie: "cookie" };
+const INT64_MIN = -(2n ** 63n);
+const INT64_MAX = 2n ** 63n - 1n;
 
 /**
  * Lowers `parsed` to IR whose result type is bool.
@@ -61,7 +63,12 @@ export function checkParsed(parsed: ParsedExpr, key: KeySource): IrNode {
       case "constExpr": {
         const c = k.value.constantKind;
         if (c.case === "boolValue") return { kind: "const", type: "bool", value: c.value };
-        if (c.case === "int64Value") return { kind: "const", type: "int", value: c.value };
+        if (c.case === "int64Value") {
+          // The parser keeps out-of-range literals as big ints; cel-go refuses them at parse time,
+          // and emit.ts would otherwise wrap them silently (2^63 → -2^63).
+          if (c.value < INT64_MIN || c.value > INT64_MAX) return refuse(e, `integer literal ${c.value} is outside the int64 range`);
+          return { kind: "const", type: "int", value: c.value };
+        }
         if (c.case === "stringValue") return { kind: "const", type: "string", value: c.value };
         return refuse(e, `${c.case ?? "this"} literals are not supported; use int, string or bool`);
       }

@@ -6,7 +6,7 @@
  * unlike one shared fd). ../shared/TOOLCHAIN.md: 5.7k → 9.7k req/s on 2 cores.
  */
 import { type ChildProcess, spawn } from "node:child_process";
-import { writeFile } from "node:fs/promises";
+import { rm, writeFile } from "node:fs/promises";
 import net from "node:net";
 import { availableParallelism } from "node:os";
 import { join } from "node:path";
@@ -41,14 +41,21 @@ export interface WorkerdCluster {
   close(): Promise<void>;
 }
 
+/** Launches by this process, to name each launch's config file. */
+let launches = 0;
+
 /**
- * Writes `config.capnp` into `dir`, starts the processes and waits until the port answers.
+ * Writes the config into `dir` (as `config-<pid>-<n>.capnp`, removed by `close()`), starts the
+ * processes and waits until the port answers.
  * @throws when a process exits before the port answers, or after 15 s.
  */
 export async function launchWorkerd(launch: WorkerdLaunch): Promise<WorkerdCluster> {
   const host = launch.host ?? "127.0.0.1";
   const count = launch.processes ?? availableParallelism();
-  const configPath = join(launch.dir, "config.capnp");
+  // One file per launch: concurrent launches (test files, benchmarks) share `dir`, and a workerd
+  // starting while another launch rewrites a shared config.capnp would serve the wrong config.
+  launches += 1;
+  const configPath = join(launch.dir, `config-${process.pid}-${launches}.capnp`);
   await writeFile(configPath, launch.config, { mode: 0o600 });
 
   const sockets: net.Server[] = [];
@@ -78,7 +85,10 @@ export async function launchWorkerd(launch: WorkerdLaunch): Promise<WorkerdClust
     url: `http://${host}:${port}`,
     port,
     pids: children.map((c) => c.pid ?? -1),
-    close: () => stopChildren(children),
+    close: async () => {
+      await stopChildren(children);
+      await rm(configPath, { force: true });
+    },
   };
   try {
     await waitForPort(host, port, children);

@@ -1,0 +1,81 @@
+/**
+ * The `npm run bench` gateway scenario as a k6 script, for machines that have k6 (it cannot be
+ * installed on ours): constant VUs (one keep-alive connection each), GET /bench?uid=N with N
+ * cycling 0…999 so the demo policy (`int(uid) % 100 < 10` → canary) takes both outcomes, an
+ * unmeasured warm-up, then the measured phase with thresholds.
+ *
+ *   k6 run -e TARGET_URL=http://127.0.0.1:8080 bench/k6/gateway.js
+ *
+ * Environment (same names as bench/gateway.ts where they overlap):
+ *   TARGET_URL            origin of the gateway (required), e.g. http://127.0.0.1:8080
+ *   BENCH_CONNECTIONS     VUs (default 64)
+ *   BENCH_SECONDS         measured phase, s (default 10)
+ *   BENCH_WARMUP_SECONDS  warm-up phase, s (default 2)
+ *   P99_MS                threshold on the measured p99 latency, ms (default 200: workerd's GC
+ *                         pauses of 150–350 ms land in the tail)
+ *   MIN_RPS               threshold on measured throughput, req/s (default 0: not checked)
+ */
+import { check } from "k6";
+import exec from "k6/execution";
+import http from "k6/http";
+
+const TARGET_URL = (__ENV.TARGET_URL || "").replace(/\/+$/, "");
+if (!TARGET_URL) throw new Error("set TARGET_URL, e.g. k6 run -e TARGET_URL=http://127.0.0.1:8080 bench/k6/gateway.js");
+
+/** @returns env `name` as a non-negative integer, or `fallback`. */
+function envInt(name, fallback) {
+  const raw = __ENV[name];
+  if (raw === undefined || raw === "") return fallback;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 0) throw new Error(`${name} must be a non-negative integer, got '${raw}'`);
+  return n;
+}
+
+const VUS = envInt("BENCH_CONNECTIONS", 64);
+const SECONDS = envInt("BENCH_SECONDS", 10);
+const WARMUP_SECONDS = envInt("BENCH_WARMUP_SECONDS", 2);
+const P99_MS = envInt("P99_MS", 200);
+const MIN_RPS = envInt("MIN_RPS", 0);
+
+const MEASURED = "{phase:measure}";
+const thresholds = {
+  [`http_req_failed${MEASURED}`]: ["rate<0.001"],
+  [`checks${MEASURED}`]: ["rate>0.999"],
+  [`http_req_duration${MEASURED}`]: [`p(99)<${P99_MS}`],
+};
+// A counter's `rate` divides by the whole test (warm-up included), so throughput is checked as a
+// count over the measured phase instead.
+if (MIN_RPS > 0) thresholds[`http_reqs${MEASURED}`] = [`count>=${MIN_RPS * SECONDS}`];
+
+export const options = {
+  discardResponseBodies: true,
+  summaryTrendStats: ["avg", "med", "p(90)", "p(99)", "max"],
+  scenarios: {
+    ...(WARMUP_SECONDS > 0
+      ? {
+          warmup: {
+            executor: "constant-vus",
+            vus: VUS,
+            duration: `${WARMUP_SECONDS}s`,
+            gracefulStop: "0s",
+            tags: { phase: "warmup" },
+          },
+        }
+      : {}),
+    measure: {
+      executor: "constant-vus",
+      vus: VUS,
+      duration: `${SECONDS}s`,
+      startTime: `${WARMUP_SECONDS}s`,
+      gracefulStop: "5s",
+      tags: { phase: "measure" },
+    },
+  },
+  thresholds,
+};
+
+export default function () {
+  const uid = exec.scenario.iterationInTest % 1000;
+  const res = http.get(`${TARGET_URL}/bench?uid=${uid}`, { tags: { name: "GET /bench?uid=N" } });
+  check(res, { "status is 2xx": (r) => r.status >= 200 && r.status < 300 });
+}

@@ -1,0 +1,84 @@
+/**
+ * Process helpers for the benchmark: CPU accounting from Linux procfs (utime + stime of whole
+ * processes, all threads, in clock ticks, so a run can charge its proxy processes µs of CPU per
+ * request) and stopping the children the bench started, by PID.
+ */
+import { type ChildProcess, execFileSync } from "node:child_process";
+import { readdirSync, readFileSync } from "node:fs";
+
+/** Clock ticks per second (`getconf CLK_TCK`, almost always 100: 10 ms resolution). */
+export const CLOCK_TICKS = Number(execFileSync("getconf", ["CLK_TCK"], { encoding: "utf8" }).trim()) || 100;
+
+/** The fields of /proc/<pid>/stat after the `(comm)` field, which may itself hold spaces. */
+function statFields(pid: number): string[] {
+  const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+  return stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+}
+
+/**
+ * @returns utime + stime summed over `pids`, in clock ticks (fields 14 and 15 of proc(5)).
+ * @throws when a process has gone: a run that lost a process must not report its CPU.
+ */
+export function cpuTicks(pids: readonly number[]): number {
+  let ticks = 0;
+  for (const pid of pids) {
+    const fields = statFields(pid);
+    ticks += Number(fields[11]) + Number(fields[12]);
+  }
+  return ticks;
+}
+
+/** @returns CPU time all cores spent busy since boot, in clock ticks (/proc/stat `cpu` line, minus idle and iowait). */
+export function systemBusyTicks(): number {
+  const line = readFileSync("/proc/stat", "utf8").split("\n", 1)[0];
+  const [, user, nice, system, , , irq, softirq, steal] = line.trim().split(/\s+/).map(Number);
+  return user + nice + system + irq + softirq + steal;
+}
+
+/** @returns the PIDs whose parent is `ppid` (e.g. nginx's workers), by scanning /proc. */
+export function childPids(ppid: number): number[] {
+  const children: number[] = [];
+  for (const entry of readdirSync("/proc")) {
+    const pid = Number(entry);
+    if (!Number.isInteger(pid)) continue;
+    try {
+      if (Number(statFields(pid)[1]) === ppid) children.push(pid);
+    } catch {
+      // exited while scanning
+    }
+  }
+  return children;
+}
+
+/** @returns whether `pid` still exists (signal 0). */
+export function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** @returns the command name of `pid` (`comm`), or null when it has gone. */
+export function commandName(pid: number): string | null {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    return stat.slice(stat.indexOf("(") + 1, stat.lastIndexOf(")"));
+  } catch {
+    return null;
+  }
+}
+
+/** SIGTERM to `child`, SIGKILL after `graceMs`; resolves once it has exited. */
+export function stopChild(child: ChildProcess, graceMs = 3000): Promise<void> {
+  return new Promise((resolve) => {
+    if (child.exitCode !== null || child.signalCode !== null) return resolve();
+    const killTimer = setTimeout(() => child.kill("SIGKILL"), graceMs);
+    child.once("exit", () => {
+      clearTimeout(killTimer);
+      resolve();
+    });
+    child.kill("SIGTERM");
+  });
+}
