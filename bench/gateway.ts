@@ -105,7 +105,7 @@ async function main(defer: Defer, signal: AbortSignal): Promise<void> {
       runs.get(target)?.push(run);
       console.log(
         `  round ${round + 1} ${target.name.padEnd(20)} ${Math.round(run.reqPerSec).toString().padStart(6)} req/s  ` +
-          `p50 ${run.p50Ms.toFixed(2)} ms  p99 ${run.p99Ms.toFixed(1)} ms  non-2xx ${run.non2xx}  errors ${run.errors}  ` +
+          `p50 ${run.p50Ms.toFixed(2)} ms  p99 ${run.p99Ms.toFixed(1)} ms  max ${run.maxMs.toFixed(0)} ms  non-2xx ${run.non2xx}  errors ${run.errors}  ` +
           `proxy CPU ${run.proxyCpuUs === null ? "—" : `${run.proxyCpuUs.toFixed(0)} µs/req`}  other load ${run.otherCores.toFixed(2)} cores`,
       );
     }

@@ -42,6 +42,8 @@ export interface Run {
   /** Latency of all responses, ms. */
   p50Ms: number;
   p99Ms: number;
+  /** Slowest response, ms: where workerd's GC pauses show. */
+  maxMs: number;
   non2xx: number;
   /** Status code → count, for responses outside 2xx. */
   non2xxByStatus: Record<string, number>;
@@ -64,7 +66,14 @@ export interface Run {
   upstreamCanary: number;
 }
 
+/** The uid of the next request, cycling 0…999 across runs. */
 let nextUid = 0;
+
+function nextPath(): string {
+  const uid = nextUid;
+  nextUid = (nextUid + 1) % 1000;
+  return `/bench?uid=${uid}`;
+}
 
 /** Nearest-rank percentile `p` (0…1) of ascending `sorted`. */
 function percentile(sorted: Float64Array, p: number): number {
@@ -87,7 +96,7 @@ async function load(
     url,
     connections,
     duration: seconds,
-    requests: [{ method: "GET", setupRequest: (request) => ({ ...request, path: `/bench?uid=${nextUid++ % 1000}` }) }],
+    requests: [{ method: "GET", setupRequest: (request) => ({ ...request, path: nextPath() }) }],
   });
   const latencies: number[] = [];
   instance.on("response", (_client, _status, _bytes, responseTime) => latencies.push(responseTime));
@@ -137,6 +146,7 @@ export async function measure(target: Target, upstream: UpstreamProbe, settings:
     reqPerSec: completed / result.duration,
     p50Ms: percentile(latenciesMs, 0.5),
     p99Ms: percentile(latenciesMs, 0.99),
+    maxMs: percentile(latenciesMs, 1),
     non2xx: result.non2xx,
     non2xxByStatus,
     errors: result.errors,

@@ -7,7 +7,7 @@ import { type ChildProcess, execFileSync } from "node:child_process";
 import { readdirSync, readFileSync } from "node:fs";
 
 /** Clock ticks per second (`getconf CLK_TCK`, almost always 100: 10 ms resolution). */
-export const CLOCK_TICKS = Number(execFileSync("getconf", ["CLK_TCK"], { encoding: "utf8" }).trim()) || 100;
+export const CLOCK_TICKS = Number(execFileSync("getconf", ["CLK_TCK"], { encoding: "utf8" }).trim());
 
 /** The fields of /proc/<pid>/stat after the `(comm)` field, which may itself hold spaces. */
 function statFields(pid: number): string[] {
@@ -50,16 +50,6 @@ export function childPids(ppid: number): number[] {
   return children;
 }
 
-/** @returns whether `pid` still exists (signal 0). */
-export function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 /** @returns the command name of `pid` (`comm`), or null when it has gone. */
 export function commandName(pid: number): string | null {
   try {
@@ -70,11 +60,11 @@ export function commandName(pid: number): string | null {
   }
 }
 
-/** SIGTERM to `child`, SIGKILL after `graceMs`; resolves once it has exited. */
-export function stopChild(child: ChildProcess, graceMs = 3000): Promise<void> {
+/** SIGTERM to `child` by its PID, SIGKILL after 3 s; resolves once it has exited. */
+export function stopChild(child: ChildProcess): Promise<void> {
   return new Promise((resolve) => {
     if (child.exitCode !== null || child.signalCode !== null) return resolve();
-    const killTimer = setTimeout(() => child.kill("SIGKILL"), graceMs);
+    const killTimer = setTimeout(() => child.kill("SIGKILL"), 3000);
     child.once("exit", () => {
       clearTimeout(killTimer);
       resolve();

@@ -1,0 +1,30 @@
+/**
+ * `npm run gateway`: the gateway alone under self-hosted workerd, for a control running
+ * elsewhere. Environment: SLUICE_CONTROL_URL (required), SLUICE_GATEWAY_TOKEN (required, the
+ * read-only snapshot token), SLUICE_SNAPSHOT_PUBLIC_KEY (required, control prints it),
+ * SLUICE_GATEWAY_HOST (127.0.0.1; 0.0.0.0 to serve other machines), SLUICE_GATEWAY_PORT (8080),
+ * SLUICE_GATEWAY_PROCESSES (one per core), SLUICE_SNAPSHOT_POLL_MS (1000).
+ */
+import { startGateway } from "./gateway.ts";
+
+const env = process.env;
+const missing = ["SLUICE_CONTROL_URL", "SLUICE_GATEWAY_TOKEN", "SLUICE_SNAPSHOT_PUBLIC_KEY"].filter((name) => !env[name]);
+if (missing.length > 0) {
+  console.error(`sluice-gateway: set ${missing.join(", ")}`);
+  process.exit(2);
+}
+const gateway = await startGateway({
+  controlUrl: env.SLUICE_CONTROL_URL as string,
+  gatewayToken: env.SLUICE_GATEWAY_TOKEN as string,
+  snapshotPublicKey: env.SLUICE_SNAPSHOT_PUBLIC_KEY as string,
+  host: env.SLUICE_GATEWAY_HOST || "127.0.0.1",
+  port: Number(env.SLUICE_GATEWAY_PORT || 8080),
+  processes: env.SLUICE_GATEWAY_PROCESSES ? Number(env.SLUICE_GATEWAY_PROCESSES) : undefined,
+  snapshotPollMs: env.SLUICE_SNAPSHOT_POLL_MS ? Number(env.SLUICE_SNAPSHOT_POLL_MS) : undefined,
+});
+console.log(`sluice gateway on ${gateway.url} (workerd pids ${gateway.pids.join(", ")})`);
+for (const signal of ["SIGINT", "SIGTERM"] as const) {
+  process.once(signal, () => {
+    void gateway.close().then(() => process.exit(0));
+  });
+}
