@@ -35,6 +35,7 @@ describe.each(backends())("gateway end to end on $name", (backend) => {
 
   beforeAll(async () => {
     for (const name of ["a1", "a2", "b1", "w1", "w3"]) upstreams[name] = await startUpstream(name);
+    upstreams.hop = await startUpstream("hop", 0, 0, { connection: "keep-alive, x-hop", "x-hop": "1", "x-end": "2" });
     upstreams.slow = await startUpstream("slow", 0, 2000);
     stack = await startStack(backend);
     const { admin } = stack;
@@ -50,6 +51,7 @@ describe.each(backends())("gateway end to end on $name", (backend) => {
         ["w3", 3],
       ],
       slow: [["slow", 10]],
+      hop: [["hop", 10]],
     };
     for (const [group, members] of Object.entries(groups)) {
       await ok(admin.post("/v1/services/shop/groups", { name: group }));
@@ -76,6 +78,7 @@ describe.each(backends())("gateway end to end on $name", (backend) => {
     await ok(admin.post("/v1/routes", { appkey: "shop", path: "/split", match: "exact", defaultGroup: "split" }));
     await ok(admin.post("/v1/routes", { appkey: "shop", path: "/slow", defaultGroup: "slow", timeoutMs: 300 }));
     await ok(admin.post("/v1/routes", { appkey: "shop", path: "/dead", defaultGroup: "dead" }));
+    await ok(admin.post("/v1/routes", { appkey: "shop", path: "/hop", defaultGroup: "hop" }));
     // The gateway polls every 100 ms; wait until it serves the last route.
     await eventually(async () => (await send("/dead")).status === 502);
   }, 60_000);
@@ -150,6 +153,10 @@ describe.each(backends())("gateway end to end on $name", (backend) => {
     expect(headers["keep-alive"]).toBeUndefined();
     expect(headers["x-forwarded-proto"]).toBe("http");
     expect(headers["x-forwarded-host"]).toBe(new URL(stack.gateway.url).host);
+    // A field the upstream's Connection header names is about that connection only.
+    const hop = await rawRequest(`${stack.gateway.url}/hop`, "GET", "", {});
+    expect(hop.headers["x-end"]).toBe("2");
+    expect(hop.headers["x-hop"]).toBeUndefined();
   });
 
   it("routes on the normalised path: dot segments cannot escape a route", async () => {
@@ -161,11 +168,13 @@ describe.each(backends())("gateway end to end on $name", (backend) => {
 
 function rawRequest(url: string, method: string, body: string, headers: Record<string, string>) {
   // biome-ignore lint/suspicious/noExplicitAny: JSON from the upstream.
-  return new Promise<{ status: number; body: any }>((resolve, reject) => {
+  return new Promise<{ status: number; headers: http.IncomingHttpHeaders; body: any }>((resolve, reject) => {
     const req = http.request(url, { method, headers }, (res) => {
       const chunks: Buffer[] = [];
       res.on("data", (c: Buffer) => chunks.push(c));
-      res.on("end", () => resolve({ status: res.statusCode ?? 0, body: JSON.parse(Buffer.concat(chunks).toString()) }));
+      res.on("end", () =>
+        resolve({ status: res.statusCode ?? 0, headers: res.headers, body: JSON.parse(Buffer.concat(chunks).toString()) }),
+      );
     });
     req.once("error", reject);
     req.end(body);

@@ -24,7 +24,7 @@ export class Gateway {
   async handle(request: Request, ctx: ExecutionContext): Promise<Response> {
     const url = new URL(request.url);
     if (url.pathname === this.config.statusPath) return this.status();
-    if (!(await this.source.ready())) {
+    if (this.source.state.version === null && !(await this.source.ready())) {
       return errorResponse("no_snapshot", `no routing snapshot yet: ${this.source.state.lastError ?? "waiting for control"}`);
     }
     this.source.maybeRefresh(ctx);

@@ -17,8 +17,14 @@ export interface UpstreamServer {
 /**
  * Listens on 127.0.0.1:`port` (0 = any free port).
  * @param delayMs wait this long before answering (timeout tests).
+ * @param extraHeaders added to every response (hop-by-hop tests).
  */
-export async function startUpstream(name: string, port = 0, delayMs = 0): Promise<UpstreamServer> {
+export async function startUpstream(
+  name: string,
+  port = 0,
+  delayMs = 0,
+  extraHeaders: Record<string, string> = {},
+): Promise<UpstreamServer> {
   let count = 0;
   const server = http.createServer((req, res) => {
     const chunks: Buffer[] = [];
@@ -32,7 +38,7 @@ export async function startUpstream(name: string, port = 0, delayMs = 0): Promis
         headers: req.headers,
         bodyBytes: Buffer.concat(chunks).length,
       });
-      const answer = () => res.writeHead(200, { "content-type": "application/json" }).end(body);
+      const answer = () => res.writeHead(200, { ...extraHeaders, "content-type": "application/json" }).end(body);
       if (delayMs > 0) setTimeout(answer, delayMs);
       else answer();
     });
