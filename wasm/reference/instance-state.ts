@@ -1,0 +1,121 @@
+/**
+ * The mutable state of one instance: one fixed-size record per instance, keyed by instance id,
+ * that survives snapshot swaps for instances that still exist (docs/balancing.md, "State"). Every
+ * algorithm reads and writes only its own fields, so a group may change balancer between
+ * snapshots without resetting anything. In WASM this is one record in a table indexed like the
+ * snapshot's INSTANCES section; the field comments give the planned WASM types.
+ */
+import { STATUS_ALIVE } from "./types.ts";
+
+/** Sentinel breaker states (u8). */
+export const BREAKER_CLOSED = 0;
+export const BREAKER_OPEN = 1;
+export const BREAKER_HALF_OPEN = 2;
+
+export interface InstanceState {
+  /** u32 instance id (the record's key). */
+  id: number;
+  /** u8 registry status last seen, to notice a return to ALIVE (which restarts warmup). */
+  status: number;
+  /** u32 attempts in flight: +1 when sent, −1 when ended (least request, peak EWMA). */
+  active: number;
+
+  /** f64 smooth weighted round robin current weight (also least request's weighted path). */
+  swrrCurrent: number;
+  /** f64 peak EWMA of latency, ms, as of `ewmaStampMs`; 0 = no sample yet. */
+  ewmaMs: number;
+  /** f64 ms. */
+  ewmaStampMs: number;
+
+  /** f64 ms when the instance last became healthy: the warmup ramp starts here. */
+  healthySinceMs: number;
+
+  /** u32 Envoy outlier detection: consecutive 5xx (incl. local failures mapped to 503/504). */
+  consecutive5xx: number;
+  /** u32 consecutive 502/503/504. */
+  consecutiveGatewayFailure: number;
+  /** u8 ejected by outlier detection. */
+  ejected: boolean;
+  /** u32 times ejected (stats). */
+  numEjections: number;
+  /** u32 ejection time multiplier: +1 per ejection (bounded), −1 per healthy interval. */
+  ejectTimeBackoff: number;
+  /** f64 ms of the last ejection / un-ejection; −1 = never. */
+  lastEjectionMs: number;
+  lastUnejectionMs: number;
+  /** u32 success-rate counters of the current interval, and of the one before (evaluated). */
+  srTotal: number;
+  srSuccess: number;
+  srLastTotal: number;
+  srLastSuccess: number;
+
+  /** u8 BREAKER_*. */
+  breakerState: number;
+  /** f64 ms the breaker last opened (half-open allowed from openedAt + timeWindow). */
+  breakerOpenedMs: number;
+  /** u8 the half-open probe is in flight. */
+  breakerProbing: boolean;
+  /** f64 start of the current statistic window, ms; u32 counters of that window. */
+  breakerWindowStartMs: number;
+  breakerTotal: number;
+  breakerErrors: number;
+  breakerSlow: number;
+}
+
+/** A fresh record; `healthySinceMs` starts the warmup ramp. */
+export function createInstanceState(id: number, status: number, healthySinceMs: number): InstanceState {
+  return {
+    id,
+    status,
+    active: 0,
+    swrrCurrent: 0,
+    ewmaMs: 0,
+    ewmaStampMs: 0,
+    healthySinceMs,
+    consecutive5xx: 0,
+    consecutiveGatewayFailure: 0,
+    ejected: false,
+    numEjections: 0,
+    ejectTimeBackoff: 0,
+    lastEjectionMs: -1,
+    lastUnejectionMs: -1,
+    srTotal: 0,
+    srSuccess: 0,
+    srLastTotal: 0,
+    srLastSuccess: 0,
+    breakerState: BREAKER_CLOSED,
+    breakerOpenedMs: -1,
+    breakerProbing: false,
+    breakerWindowStartMs: 0,
+    breakerTotal: 0,
+    breakerErrors: 0,
+    breakerSlow: 0,
+  };
+}
+
+/**
+ * The records for a new snapshot: instances that still exist keep their record (in-flight
+ * counts, EWMA, ejection, breaker, SWRR position); new instances get a fresh one; records of
+ * removed instances are dropped (an attempt still in flight on one finds no record and is
+ * ignored). An instance whose status returns to ALIVE restarts its warmup at `nowMs`. A new
+ * instance starts warmup at `aliveSinceMs` when control knows it (so every gateway ramps it
+ * alike), else at `nowMs`. O(instances).
+ */
+export function carryOverStates(
+  previous: ReadonlyMap<number, InstanceState>,
+  instances: readonly { id: number; status: number; aliveSinceMs?: number }[],
+  nowMs: number,
+): Map<number, InstanceState> {
+  const next = new Map<number, InstanceState>();
+  for (const instance of instances) {
+    const kept = previous.get(instance.id);
+    if (kept) {
+      if (kept.status !== STATUS_ALIVE && instance.status === STATUS_ALIVE) kept.healthySinceMs = nowMs;
+      kept.status = instance.status;
+      next.set(instance.id, kept);
+    } else {
+      next.set(instance.id, createInstanceState(instance.id, instance.status, instance.aliveSinceMs ?? nowMs));
+    }
+  }
+  return next;
+}
