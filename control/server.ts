@@ -1,15 +1,25 @@
 /**
  * Starts control in this process: database (PGlite or PostgreSQL), tokens, signing key, the
- * snapshot builder and the REST API on @hono/node-server. Used by control/main.ts, the demo
- * (`npm start`) and the end-to-end tests.
+ * snapshot builder, the registry (view, heartbeats, health sweep under the leader lock), the
+ * LISTEN/NOTIFY wiring between replicas and the REST API on @hono/node-server. Used by
+ * control/main.ts, the demo (`npm start`), the benches and the end-to-end tests.
  */
+import { randomUUID } from "node:crypto";
+import type { Server as HttpServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { serve } from "@hono/node-server";
 import pino, { type Logger } from "pino";
 import { createApp } from "./api/app.ts";
 import { type ResolvedTokens, resolveTokens } from "./api/auth.ts";
+import { CHANGE_CHANNEL, parseChangeNotice } from "./api/write.ts";
 import { openDatabase } from "./db/connect.ts";
+import { openNotifications } from "./db/notifications.ts";
+import { HeartbeatGossip } from "./registry/gossip.ts";
+import { startLeadership } from "./registry/leader.ts";
+import { createRegistryRuntime, type RegistryRuntime } from "./registry/runtime.ts";
+import { Sweeper } from "./registry/sweeper.ts";
 import { SnapshotBuilder } from "./snapshot/builder.ts";
+import { SNAPSHOT_CHANNEL } from "./snapshot/publish.ts";
 import { loadSigningKey, type SigningKey } from "./snapshot/signing-key.ts";
 
 export interface ControlOptions {
@@ -24,6 +34,10 @@ export interface ControlOptions {
   env?: Record<string, string | undefined>;
   /** Snapshot rebuild debounce, ms (default 50). */
   debounceMs?: number;
+  /** Time between health sweeps, ms (default 1000). */
+  sweepIntervalMs?: number;
+  /** How often a follower tries to become the sweep's leader, ms (default 1000). */
+  leaderRetryMs?: number;
   logger?: Logger;
 }
 
@@ -34,6 +48,12 @@ export interface RunningControl {
   tokens: ResolvedTokens;
   signingKey: SigningKey;
   builder: SnapshotBuilder;
+  registry: RegistryRuntime;
+  sweeper: Sweeper;
+  /** Random id of this replica (heartbeat gossip). */
+  replicaId: string;
+  /** True while this replica runs the singleton loops (PostgreSQL advisory lock; always with PGlite). */
+  isLeader(): boolean;
   close(): Promise<void>;
 }
 
@@ -41,6 +61,7 @@ export interface RunningControl {
 export async function startControl(options: ControlOptions): Promise<RunningControl> {
   const env = options.env ?? process.env;
   const logger = options.logger ?? pino({ name: "sluice-control", level: env.SLUICE_LOG_LEVEL ?? "info" });
+  const replicaId = randomUUID().slice(0, 8);
   const database = await openDatabase({ dataDir: options.dataDir, databaseUrl: options.databaseUrl });
   const tokens = resolveTokens({ dataDir: options.dataDir, env });
   const signingKey = await loadSigningKey(options.dataDir, env.SLUICE_SIGNING_KEY);
@@ -50,14 +71,48 @@ export async function startControl(options: ControlOptions): Promise<RunningCont
     logger,
     debounceMs: options.debounceMs,
   });
+  const registry = createRegistryRuntime(database.db, logger);
+  const notifications = await openNotifications(database.session, logger);
+  if (database.driver === "postgres") {
+    registry.gossip = new HeartbeatGossip(database.db, registry.heartbeats, replicaId, logger);
+    await registry.gossip.listen(notifications);
+  }
+  // Another replica's write: refresh caches and wake blocking queries at once; rebuild only if the
+  // writer has not published a covering snapshot by then (a no-op check in the usual case).
+  await notifications.listen(CHANGE_CHANNEL, (payload) => {
+    const notice = parseChangeNotice(payload);
+    if (!notice) return;
+    registry.applyChange(notice);
+    builder.schedule(builder.followDelayMs);
+  });
+  await notifications.listen(SNAPSHOT_CHANNEL, (payload) => void builder.adopt(payload));
+  notifications.onResync(() => {
+    registry.resync();
+    builder.schedule();
+  });
   await builder.rebuild();
+  await registry.ready();
+
+  const leadership = startLeadership(database.session, logger, options.leaderRetryMs);
   const app = createApp({
     db: database.db,
     auth: tokens,
     logger,
     onChange: () => builder.schedule(),
     getSnapshot: () => builder.current,
+    waitForSnapshot: (index, waitMs, signal) => builder.waitForNewer(index, waitMs, signal),
+    registry,
   });
+  const sweeper = new Sweeper({
+    deps: { db: database.db, onChange: () => builder.schedule(), logger, onCommitted: registry.applyChange },
+    view: registry.view,
+    heartbeats: registry.heartbeats,
+    leadership,
+    logger,
+    intervalMs: options.sweepIntervalMs,
+  });
+  sweeper.start();
+
   const host = options.host ?? "127.0.0.1";
   const server = await new Promise<ReturnType<typeof serve>>((resolve, reject) => {
     const s = serve({ fetch: app.fetch, hostname: host, port: options.port }, () => resolve(s));
@@ -70,10 +125,42 @@ export async function startControl(options: ControlOptions): Promise<RunningCont
     tokens,
     signingKey,
     builder,
+    registry,
+    sweeper,
+    replicaId,
+    isLeader: () => leadership.isLeader,
     async close() {
-      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await sweeper.stop();
+      // Held long polls would keep server.close() waiting: answer them first.
       await builder.stop();
+      registry.stop();
+      await closeServer(server as unknown as HttpServer);
+      await registry.gossip?.close();
+      await registry.recoveries?.flush();
+      await registry.tracker.flush();
+      await leadership.close();
+      await notifications.close();
       await database.close();
     },
   };
+}
+
+/** Longest wait for open connections to finish when control stops, ms. */
+const CLOSE_GRACE_MS = 2000;
+
+/**
+ * Stops accepting, then closes keep-alive connections as they fall idle (gateways re-poll on
+ * theirs at once, so one pass is not enough) and cuts whatever is left after CLOSE_GRACE_MS.
+ */
+function closeServer(server: HttpServer): Promise<void> {
+  return new Promise((resolve) => {
+    const sweep = setInterval(() => server.closeIdleConnections(), 20);
+    const cut = setTimeout(() => server.closeAllConnections(), CLOSE_GRACE_MS);
+    server.close(() => {
+      clearInterval(sweep);
+      clearTimeout(cut);
+      resolve();
+    });
+    server.closeIdleConnections();
+  });
 }

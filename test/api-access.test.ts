@@ -81,8 +81,17 @@ describe.each(backends())("API access on $name", (backend) => {
     expect(res.body.openapi).toMatch(/^3\.1/);
     const paths = res.body.paths;
     expect(Object.keys(paths).sort()).toEqual([
+      "/v1/agent-tokens",
+      "/v1/agent-tokens/{id}",
+      "/v1/events",
+      "/v1/gateways",
       "/v1/policies",
       "/v1/policies/{name}",
+      "/v1/propagation",
+      "/v1/registry/heartbeats",
+      "/v1/registry/instances",
+      "/v1/registry/instances/{id}",
+      "/v1/registry/instances/{id}/status",
       "/v1/revisions",
       "/v1/routes",
       "/v1/routes/{id}",

@@ -194,6 +194,7 @@ describe.each(backends())("API CRUD on $name", (backend) => {
       defaultGroup: "blue",
       policies: [pol],
       timeoutMs: 15000,
+      bodyCapBytes: 65536,
     });
     const id = created.body.id;
 
@@ -204,6 +205,7 @@ describe.each(backends())("API CRUD on $name", (backend) => {
       match: "exact",
       defaultGroup: "green",
       timeoutMs: 2500,
+      bodyCapBytes: 1024,
     });
     expect(replaced.status).toBe(200);
     expect(replaced.body).toMatchObject({
@@ -213,6 +215,7 @@ describe.each(backends())("API CRUD on $name", (backend) => {
       defaultGroup: "green",
       policies: [],
       timeoutMs: 2500,
+      bodyCapBytes: 1024,
     });
     expect((await api.client.get(`/v1/routes/${id}`)).body.host).toBe("*.example.com");
     expect((await api.client.get("/v1/routes")).body.items.some((r: { id: number }) => r.id === id)).toBe(true);

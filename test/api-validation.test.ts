@@ -119,6 +119,12 @@ describe.each(backends())("API validation on $name", (backend) => {
       fields: ["timeoutMs"],
     },
     {
+      name: "body cap above 1 MiB",
+      path: "/v1/routes",
+      body: { appkey, path: "/", match: "exact", defaultGroup: "blue", bodyCapBytes: 1_048_577 },
+      fields: ["bodyCapBytes"],
+    },
+    {
       name: "policy listed twice",
       path: "/v1/routes",
       body: { appkey, path: "/", match: "exact", defaultGroup: "blue", policies: ["p", "p"] },
@@ -180,6 +186,26 @@ describe.each(backends())("API validation on $name", (backend) => {
     expect(typeof field.position).toBe("number");
     expect(field.message).toMatch(/position \d+/);
   });
+
+  const refusals: [string, string, RegExp][] = [
+    ['key.matches("(a)\\1")', '"(a)\\1"', /backreferences/],
+    ['cidr("10.0.0.0/40").contains(request.ip)', '"10.0.0.0/40"', /prefix length outside 0–32/],
+    ['bucket(key, "10") < 1', '"10"', /bucket\(\) count must be int/],
+    ['string(1.5) == "1.5"', "1.5", /string\(\) of a double/],
+    ['key == "a" && request.cf.city == "x"', "request.cf.city", /request.cf has the fields/],
+  ];
+  for (const [condition, span, reason] of refusals) {
+    it(`400 for ${condition}: the position falls on ${span}`, async () => {
+      const res = await api.client.post("/v1/policies", policy({ condition }));
+      expect(res.status).toBe(400);
+      const [field] = res.body.fields;
+      expect(field.path).toBe("condition");
+      expect(field.message).toMatch(reason);
+      const start = condition.indexOf(span);
+      expect(field.position).toBeGreaterThanOrEqual(start);
+      expect(field.position).toBeLessThanOrEqual(start + span.length);
+    });
+  }
 
   it("400 when a PATCH leaves an invalid combination", async () => {
     const body = policy({});

@@ -153,6 +153,7 @@ describe.each(backends())("database on $name", (backend) => {
           defaultGroup: "blue",
           policies: ["vip", "beta"],
           timeoutMs: 3000,
+          bodyCapBytes: 65536,
         },
       ],
     };
@@ -201,6 +202,8 @@ describe.each(backends())("database on $name", (backend) => {
       }),
       db.insert(routes).values({ serviceId: service.id, path: "/", match: "regex", defaultGroup: "g" }),
       db.insert(routes).values({ serviceId: service.id, path: "/", match: "exact", defaultGroup: "g", timeoutMs: 0 }),
+      db.insert(routes).values({ serviceId: service.id, path: "/b", match: "exact", defaultGroup: "g", bodyCapBytes: 1_048_577 }),
+      db.insert(routes).values({ serviceId: service.id, path: "/c", match: "exact", defaultGroup: "g", bodyCapBytes: -1 }),
     ];
     for (const statement of refused) await expect(statement).rejects.toThrow();
     await db.insert(instances).values({ groupId: group.id, host: "h", port: 80 });

@@ -263,11 +263,15 @@ describe("gateway snapshot handling in workerd", () => {
   it("sent the Bearer gateway token on every snapshot request, and If-None-Match once it had a snapshot", () => {
     expect(control.seen.length).toBeGreaterThan(5);
     for (const r of control.seen) {
-      expect({ method: r.method, url: r.url, authorization: r.authorization }).toEqual({
+      const url = new URL(r.url, "http://control");
+      expect({ method: r.method, path: url.pathname, authorization: r.authorization }).toEqual({
         method: "GET",
-        url: "/v1/snapshot",
+        path: "/v1/snapshot",
         authorization: `Bearer ${GATEWAY_TOKEN}`,
       });
+      // Long polls name the version served (0 before the first) and how long control may hold them.
+      expect(url.searchParams.get("index")).toMatch(/^[0-9]+$/);
+      expect(url.searchParams.get("wait")).toMatch(/^[0-9]+ms$/);
     }
     const inm = (phases: string) => control.seen.filter((r) => phases.includes(r.phase)).map((r) => r.ifNoneMatch ?? null);
     // No ETag before the first good snapshot; v5's from then on (rejections keep it); v7's after v7.

@@ -32,6 +32,7 @@ import { instantiate, record, SECTION, section, view } from "./wasm-fixtures.ts"
 /** Codes from docs/snapshot-format.md, written out here rather than imported from either side. */
 const SPEC_STATUS: Record<InstanceStatus, number> = { dead: 0, starting: 1, alive: 2, stopping: 3, stopped: 4, warning: 5 };
 const SPEC_PASSWAY: Record<Passway, number> = { query: 0, header: 1, cookie: 2, body: 3 };
+const SPEC_ROUTE_BYTES = 48;
 const TOTAL_LENGTH_AT = 16;
 const TRAILER_BYTES = 68;
 
@@ -179,6 +180,7 @@ const MODEL: ConfigModel = {
       defaultGroup: "canary",
       policies: ["canary-uid"],
       timeoutMs: 4294967295,
+      bodyCapBytes: 4096,
     },
     {
       id: 4,
@@ -193,15 +195,14 @@ const MODEL: ConfigModel = {
     { id: 5, appkey: "支付", host: "*", path: "/café/菜单", match: "exact", defaultGroup: "retired", policies: [], timeoutMs: 0 },
   ],
 };
-/** What MODEL's policies read: keys (header names lowercase) and condition attributes. */
-const MODEL_ATTRIBUTES = [
-  { passway: 0, name: "uid" },
-  { passway: 1, name: "x-region" },
-  { passway: 1, name: "x-stress" },
-  { passway: 2, name: "beta" },
-  { passway: 2, name: "gray" },
-  { passway: 3, name: "region" },
-];
+/** What each route of MODEL reads (route id → source:name), from its enabled policies' keys and conditions. */
+const MODEL_SLOTS: Record<number, string[]> = {
+  1: ["1:x-stress"],
+  2: ["0:uid", "1:x-stress"], // beta-cookie is disabled: its cookie is not read
+  3: ["0:uid"],
+  4: ["1:x-region", "1:x-stress", "2:gray"], // 灰度-规则's key (body region) is read by nothing
+  5: [],
+};
 
 const VERSION = 2n ** 64n - 2n; // u64 near the top: the high bit must survive
 const BUILT_AT_MS = 1_763_700_000_123;
@@ -224,11 +225,8 @@ async function sealed(model: ConfigModel, version: bigint, builtAtMs = BUILT_AT_
 }
 
 const byId = <T extends { id: number }>(items: readonly T[]) => [...items].sort((a, b) => a.id - b.id);
-const byName = <T extends { passway: number; name: string }>(items: readonly T[]) =>
-  [...items].sort((a, b) => a.passway - b.passway || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
-
-/** Asserts that `s` (read back by WASM) carries exactly the model's records. */
-function expectReadBack(s: SnapshotInfo, model: ConfigModel, attributes: { passway: number; name: string }[]): void {
+/** Asserts that `s` (read back by WASM) carries exactly the model's records, and each route reads `slots[routeId]`. */
+function expectReadBack(s: SnapshotInfo, model: ConfigModel, slots: Record<number, string[]>): void {
   expect(s.groups).toHaveLength(model.groups.length);
   expect(s.instances).toHaveLength(model.groups.reduce((n, g) => n + g.instances.length, 0));
   for (const g of model.groups) {
@@ -240,9 +238,18 @@ function expectReadBack(s: SnapshotInfo, model: ConfigModel, attributes: { passw
       byId(g.instances).map((i) => ({ id: i.id, host: i.host, port: i.port, weight: i.weight, status: SPEC_STATUS[i.status], group: gi })),
     );
   }
-  expect(byId(s.routes)).toEqual(byId(model.routes).map((r) => ({ id: r.id, timeoutMs: r.timeoutMs })));
+  expect(byId(s.routes).map((r) => ({ id: r.id, timeoutMs: r.timeoutMs, bodyCapBytes: r.bodyCapBytes }))).toEqual(
+    byId(model.routes).map((r) => ({ id: r.id, timeoutMs: r.timeoutMs, bodyCapBytes: r.bodyCapBytes ?? 65536 })),
+  );
   expect(byId(s.policies)).toEqual(byId(model.policies).map((p) => ({ id: p.id, name: p.name })));
-  expect(byName(s.attributes)).toEqual(byName(attributes));
+  for (const r of s.routes) {
+    const read = s.slots.slice(r.firstSlot, r.firstSlot + r.slotCount).map((a) => `${a.source}:${a.name}`);
+    expect(read.sort(), `route ${r.id}`).toEqual([...(slots[r.id] ?? [])].sort());
+    expect(r.readsBody).toBe(read.some((a) => a.startsWith("3:")));
+  }
+  // ATTRIBUTES holds exactly what some route reads.
+  const all = new Set(Object.values(slots).flat());
+  expect(s.attributes.map((a) => `${a.source}:${a.name}`).sort()).toEqual([...all].sort());
 }
 
 /** Instance id → [zone, lane, version], decoded from INSTANCES at the spec's offsets (+20, +28, +36). */
@@ -277,7 +284,7 @@ describe("a rich model, sealed, verified and loaded", () => {
   });
 
   it("reads back every group, instance, route, policy and attribute", () => {
-    expectReadBack(hot.snapshot, MODEL, MODEL_ATTRIBUTES);
+    expectReadBack(hot.snapshot, MODEL, MODEL_SLOTS);
   });
 
   it("writes each instance's zone, lane and version as the spec lays them out", () => {
@@ -285,7 +292,17 @@ describe("a rich model, sealed, verified and loaded", () => {
     expect(instanceLabels(file)).toEqual(want);
   });
 
-  // [host, path, attributes (passway:name → value), route id, group id]
+  it("writes each route's id, timeout and body cap at the spec's offsets (+0, +24, +28)", () => {
+    const v = view(file);
+    const got = new Map<number, [number, number]>();
+    for (let i = 0; i < section(file, SECTION.ROUTES).length / SPEC_ROUTE_BYTES; i++) {
+      const r = record(file, SECTION.ROUTES, SPEC_ROUTE_BYTES, i);
+      got.set(v.getUint32(r, true), [v.getUint32(r + 24, true), v.getUint32(r + 28, true)]);
+    }
+    expect(got).toEqual(new Map(MODEL.routes.map((r) => [r.id, [r.timeoutMs, r.bodyCapBytes ?? 65536]])));
+  });
+
+  // [host, path, attributes (source:name → value), route id, group id]
   const routing: [string, string, Record<string, string>, number, number][] = [
     ["shop.example.com", "/login", {}, 1, 10],
     ["shop.example.com", "/login", { "1:x-stress": "1" }, 1, 12], // public policy → shop's stress group
@@ -440,20 +457,22 @@ const textArb = (maxLength = 8) => fc.string({ unit: fc.constantFrom(...NAME_CHA
 const STATUSES = Object.keys(SPEC_STATUS) as InstanceStatus[];
 const PASSWAYS = Object.keys(SPEC_PASSWAY) as Passway[];
 const KEYS = ["uid", "X-User", "sid", "名字", "key"];
-/** Conditions and the attributes they read besides the key, as [passway code, name]. */
-const CONDITIONS: [string, [number, string][]][] = [
-  ["true", []],
-  ['key == "vip"', []],
-  ["int(key) % 100 < 10", []],
-  ['request.header["X-Canary"] == "1"', [[1, "x-canary"]]],
+/** Conditions, whether they read the key, and the other attributes they read, as [source code, name]. */
+const CONDITIONS: [string, boolean, [number, string][]][] = [
+  ["true", false, []],
+  ['key == "vip"', true, []],
+  ["int(key) % 100 < 10", true, []],
+  ['request.header["X-Canary"] == "1"', false, [[1, "x-canary"]]],
   [
     'has(request.cookie.sid) && request.query["名字"] != ""',
+    false,
     [
       [2, "sid"],
       [0, "名字"],
     ],
   ],
-  ['request.path.startsWith("/a") || request.query.uid in ["1", "2"]', [[0, "uid"]]],
+  ['request.path.startsWith("/a") || request.query.uid in ["1", "2"]', false, [[0, "uid"]]],
+  ['bucket(key, 100) < 50 && request.body["user.id"] != ""', true, [[3, "user.id"]]],
 ];
 const HOSTS = ["api.example.com", "API.Example.COM", "*.example.com", "*", "shop.test", "*.test"];
 const PATHS = ["/", "/a", "/a/b", "/api", "/café", "/菜单/子"];
@@ -469,7 +488,7 @@ const instanceArb = fc.record({
 });
 
 /** A consistent model: every name a route or policy uses resolves; private policies stay home. */
-function randomModel(g: fc.GeneratorValue): { model: ConfigModel; attributes: { passway: number; name: string }[] } {
+function randomModel(g: fc.GeneratorValue): { model: ConfigModel; slots: Record<number, string[]> } {
   let lastId = g(() => fc.constantFrom(0, 2 ** 31, 2 ** 32 - 100_000));
   const nextId = () => (lastId += g(fc.integer, { min: 1, max: 50 }));
   const appkeys = g(() => fc.uniqueArray(textArb(), { minLength: 1, maxLength: 3 }));
@@ -490,16 +509,19 @@ function randomModel(g: fc.GeneratorValue): { model: ConfigModel; attributes: { 
     }
   }
   const policies: PolicyConfig[] = [];
-  const attributes = new Map<string, { passway: number; name: string }>();
-  const reads = (passway: number, name: string) => attributes.set(`${passway}:${name}`, { passway, name });
+  const reads = new Map<string, string[]>(); // policy name → what it reads when enabled
   for (let i = g(fc.integer, { min: 0, max: 6 }); i > 0; i--) {
     const appkey = g(fc.boolean) ? null : g(() => fc.constantFrom(...appkeys));
-    const [condition, conditionReads] = g(() => fc.constantFrom(...CONDITIONS));
+    const [condition, usesKey, conditionReads] = g(() => fc.constantFrom(...CONDITIONS));
     const passway = g(() => fc.constantFrom(...PASSWAYS));
     const key = g(() => fc.constantFrom(...KEYS));
+    const graylist = g(() => fc.array(textArb(), { maxLength: 3 }));
+    const name = `${i}:${g(textArb)}`;
+    const keyRead = `${SPEC_PASSWAY[passway]}:${passway === "header" ? key.toLowerCase() : key}`;
+    reads.set(name, [...(usesKey || graylist.length > 0 ? [keyRead] : []), ...conditionReads.map(([p, n]) => `${p}:${n}`)]);
     policies.push({
       id: nextId(),
-      name: `${i}:${g(textArb)}`,
+      name,
       category: appkey === null ? "public" : "private",
       appkey,
       key,
@@ -507,10 +529,8 @@ function randomModel(g: fc.GeneratorValue): { model: ConfigModel; attributes: { 
       condition,
       group: appkey === null ? "main" : g(() => fc.constantFrom(...groups.filter((x) => x.appkey === appkey).map((x) => x.name))),
       enabled: g(fc.boolean),
-      graylist: g(() => fc.array(textArb(), { maxLength: 3 })),
+      graylist,
     });
-    reads(SPEC_PASSWAY[passway], passway === "header" ? key.toLowerCase() : key);
-    for (const [p, n] of conditionReads) reads(p, n);
   }
   const routes: RouteConfig[] = [];
   for (let i = g(fc.integer, { min: 0, max: 8 }); i > 0; i--) {
@@ -525,7 +545,13 @@ function randomModel(g: fc.GeneratorValue): { model: ConfigModel; attributes: { 
       defaultGroup: g(() => fc.constantFrom(...groups.filter((x) => x.appkey === appkey).map((x) => x.name))),
       policies: g(() => fc.shuffledSubarray(usable)),
       timeoutMs: g(() => fc.oneof(fc.constantFrom(0, 15000, 2 ** 32 - 1), fc.integer({ min: 0, max: 2 ** 32 - 1 }))),
+      bodyCapBytes: g(() => fc.option(fc.integer({ min: 0, max: 1 << 20 }), { nil: undefined })),
     });
+  }
+  const slots: Record<number, string[]> = {};
+  for (const r of routes) {
+    const enabled = r.policies.map((n) => policies.find((p) => p.name === n) as PolicyConfig).filter((p) => p.enabled);
+    slots[r.id] = [...new Set(enabled.flatMap((p) => reads.get(p.name) ?? []))];
   }
   // The writer must not depend on the order of the model's arrays (ids were handed out in order).
   const shuffle = <T>(items: T[]) => g(() => fc.shuffledSubarray(items, { minLength: items.length }));
@@ -534,7 +560,7 @@ function randomModel(g: fc.GeneratorValue): { model: ConfigModel; attributes: { 
     policies: shuffle(policies),
     routes: shuffle(routes),
   };
-  return { model, attributes: [...attributes.values()] };
+  return { model, slots };
 }
 
 describe("random models", () => {
@@ -543,13 +569,13 @@ describe("random models", () => {
     let version = 0n;
     await fc.assert(
       fc.asyncProperty(fc.gen(), fc.integer({ min: 0, max: 2 ** 48 }), async (g, builtAtMs) => {
-        const { model, attributes } = randomModel(g);
+        const { model, slots } = randomModel(g);
         version += BigInt(g(fc.integer, { min: 1, max: 1000 }));
         const { file } = await sealed(model, version, builtAtMs);
         expect(await verifySnapshot(file, publicKey)).toBeNull();
         expect(hot.load(file)).toEqual({ ok: true, version });
         expect(hot.snapshot.builtAtMs).toBe(builtAtMs);
-        expectReadBack(hot.snapshot, model, attributes);
+        expectReadBack(hot.snapshot, model, slots);
       }),
       {
         numRuns: Number(process.env.FC_RUNS ?? 200),

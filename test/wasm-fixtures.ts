@@ -6,7 +6,7 @@
 import { existsSync, readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import type { ConfigModel, GroupConfig, InstanceConfig, PolicyConfig, RouteConfig } from "../control/snapshot/model.ts";
-import { writeSnapshot } from "../control/snapshot/writer.ts";
+import { type WriteOptions, writeSnapshot } from "../control/snapshot/writer.ts";
 import { type DecideRequest, HotPath } from "../wasm/host.ts";
 
 const WASM_PATH = fileURLToPath(new URL("../build/hotpath.wasm", import.meta.url));
@@ -47,13 +47,13 @@ export function route(id: number, host: string, path: string, extra: Partial<Rou
 }
 
 /** Writes `model` with the real writer (unsigned; WASM does not check hash or signature). */
-export function write(model: ConfigModel, version: bigint): Uint8Array {
-  return writeSnapshot(model, { version, builtAtMs: 1_700_000_000_000 });
+export function write(model: ConfigModel, version: bigint, lower?: WriteOptions["lower"]): Uint8Array {
+  return writeSnapshot(model, { version, builtAtMs: 1_700_000_000_000, lower });
 }
 
-/** A request; `attributes` maps `passway:name` (e.g. `0:k` for query k) to values. */
+/** A request; `attributes` maps `source:name` (e.g. `0:k` for query k, `4:ip`) to values. */
 export function request(host: string, path: string, attributes: Record<string, string> = {}, method = "GET"): DecideRequest {
-  return { host, path, method, attribute: (passway, name) => attributes[`${passway}:${name}`] };
+  return { host, path, method, attribute: (source, name) => attributes[`${source}:${name}`] };
 }
 
 // --- Patching written files (offsets from docs/snapshot-format.md) ---
@@ -80,12 +80,16 @@ export const SECTION = {
   ROUTES: 4,
   ROUTE_POLICIES: 5,
   POLICIES: 6,
-  GRAYLIST: 7,
+  ROUTE_SLOTS: 7,
   GROUPS: 8,
   INSTANCES: 9,
   ATTRIBUTES: 10,
   CODE: 11,
+  DATA: 12,
+  INTERN: 13,
 } as const;
+/** Record sizes from docs/snapshot-format.md. */
+export const RECORD = { ROUTES: 48, POLICIES: 16, ROUTE_SLOTS: 4, ATTRIBUTES: 12 } as const;
 
 /** File offset of record `index` of section `id` with `size`-byte records. */
 export function record(file: Uint8Array, id: number, size: number, index: number): number {
@@ -100,19 +104,45 @@ export function withVersion(file: Uint8Array, version: bigint): Uint8Array {
 }
 
 /**
- * A copy of `file` whose policy `policyIndex` runs `code` instead of its compiled condition. The
- * program is written over the old one, so it must not be longer.
+ * A copy of `file` whose route `routeIndex` (a ROUTES index) runs `code` instead of its
+ * compiled program. The code is written over the old program, so it must not be longer.
  */
-export function withProgram(file: Uint8Array, policyIndex: number, code: ArrayLike<number>): Uint8Array {
+export function withRouteProgram(file: Uint8Array, routeIndex: number, code: ArrayLike<number>): Uint8Array {
   const copy = file.slice();
   const v = view(copy);
-  const p = record(copy, SECTION.POLICIES, 32, policyIndex);
-  const offset = v.getUint32(p + 16, true);
-  const length = v.getUint32(p + 20, true);
+  const r = record(copy, SECTION.ROUTES, RECORD.ROUTES, routeIndex);
+  const offset = section(copy, SECTION.CODE).offset + v.getUint32(r + 32, true);
+  const length = v.getUint32(r + 36, true);
   if (code.length > length) throw new Error(`program of ${code.length} bytes does not fit in ${length}`);
   copy.set(Array.from(code), offset);
-  v.setUint32(p + 20, code.length, true);
+  v.setUint32(r + 36, code.length, true);
   return copy;
+}
+
+/** DATA objects of `file`: their offset (from the start of DATA) and kind (docs/bytecode.md). */
+export function dataObjects(file: Uint8Array): { offset: number; kind: number }[] {
+  const d = section(file, SECTION.DATA);
+  const v = view(file);
+  const out: { offset: number; kind: number }[] = [];
+  let at = 0;
+  while (at < d.length) {
+    const o = d.offset + at;
+    const kind = v.getUint32(o, true);
+    const count = v.getUint32(o + 4, true);
+    const cap = v.getUint32(o + 8, true);
+    out.push({ offset: at, kind });
+    let size: number;
+    if (kind === 16) {
+      const states = v.getUint16(o + 4, true);
+      const classes = v.getUint16(o + 6, true);
+      size = ((264 + states + 1) & ~1) + states * classes * 2;
+    } else if (kind === 32) size = 24;
+    else if (kind === 5) size = 16 + count * 8;
+    else if (kind === 6) size = 16;
+    else size = 16 + cap * ({ 1: 4, 2: 12, 3: 16, 4: 16, 7: 8 }[kind] ?? 0);
+    at = (at + size + 7) & ~7;
+  }
+  return out;
 }
 
 /** The strref (absolute file offset, byte length) of `text` in the file's STRINGS section. */

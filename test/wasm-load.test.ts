@@ -11,6 +11,7 @@ import {
   instance,
   instantiate,
   policy,
+  RECORD,
   record,
   request,
   route,
@@ -56,8 +57,8 @@ describe("accepted files", () => {
     expect(s.version).toBe(10n);
     expect(s.builtAtMs).toBe(1_700_000_000_000);
     expect(s.routes).toEqual([
-      { id: 1, timeoutMs: 15000 },
-      { id: 2, timeoutMs: 3000 },
+      { id: 1, timeoutMs: 15000, bodyCapBytes: 65536, readsBody: false, flags: 0, firstSlot: 0, slotCount: 1 },
+      { id: 2, timeoutMs: 3000, bodyCapBytes: 65536, readsBody: false, flags: 0, firstSlot: 0, slotCount: 1 },
     ]);
     expect(s.groups.map((g) => g.name).sort()).toEqual(["canary", "main"]);
     expect(s.instances.map((i) => [i.id, i.host, i.port, i.weight, i.status, s.groups[i.group]?.name]).sort()).toEqual([
@@ -66,7 +67,10 @@ describe("accepted files", () => {
       [3, "10.0.0.3", 8003, 1, 2, "canary"],
     ]);
     expect(s.policies).toEqual([{ id: 1, name: "p1" }]);
-    expect(s.attributes).toEqual([{ passway: 0, name: "k" }]);
+    expect(s.attributes).toEqual([{ source: 0, name: "k" }]);
+    // Both routes list p1 and share one program; `k` is compared only with constants: interned.
+    expect(s.slots).toEqual([{ source: 0, name: "k", mode: 2 }]);
+    expect([...s.intern.keys()].sort()).toEqual(["c", "d"]);
   });
 
   it("accepts the file with or without its signature trailer", () => {
@@ -88,7 +92,8 @@ describe("refused files", () => {
     { name: "shorter than totalLength", file: () => withVersion(GOOD, 11n).subarray(0, TOTAL - 1), code: LoadError.TRUNCATED },
     { name: "empty", file: () => new Uint8Array(0), code: LoadError.TRUNCATED },
     { name: "bad magic", file: () => damaged((f) => (f[0] = 0x58)), code: LoadError.BAD_MAGIC },
-    { name: "format version 2", file: () => damaged((_, v) => v.setUint16(4, 2, true)), code: LoadError.BAD_FORMAT_VERSION },
+    { name: "format version 1", file: () => damaged((_, v) => v.setUint16(4, 1, true)), code: LoadError.BAD_FORMAT_VERSION },
+    { name: "format version 3", file: () => damaged((_, v) => v.setUint16(4, 3, true)), code: LoadError.BAD_FORMAT_VERSION },
     { name: "unknown flag", file: () => damaged((_, v) => v.setUint16(6, 4, true)), code: LoadError.BAD_FLAGS },
     { name: "same version", file: () => withVersion(GOOD, 10n), code: LoadError.STALE_VERSION },
     { name: "older version", file: () => withVersion(GOOD, 9n), code: LoadError.STALE_VERSION },
@@ -100,7 +105,7 @@ describe("refused files", () => {
     },
     {
       name: "missing section (id replaced by an unknown one, which is skipped)",
-      file: () => damaged((f, v) => v.setUint32(section(f, SECTION.GRAYLIST).entry, 99, true)),
+      file: () => damaged((f, v) => v.setUint32(section(f, SECTION.INTERN).entry, 99, true)),
       code: LoadError.MISSING_SECTION,
     },
     {
@@ -135,7 +140,7 @@ describe("refused files", () => {
     },
     {
       name: "default group out of range",
-      file: () => damaged((f, v) => v.setUint32(record(f, SECTION.ROUTES, 32, 0) + 20, 2, true)),
+      file: () => damaged((f, v) => v.setUint32(record(f, SECTION.ROUTES, RECORD.ROUTES, 0) + 20, 2, true)),
       code: LoadError.BAD_INDEX,
     },
     {
@@ -149,8 +154,13 @@ describe("refused files", () => {
       code: LoadError.BAD_INDEX,
     },
     {
-      name: "graylist slice out of range",
-      file: () => damaged((f, v) => v.setUint32(record(f, SECTION.POLICIES, 32, 0) + 28, 3, true)),
+      name: "route's slots out of range",
+      file: () => damaged((f, v) => v.setUint32(record(f, SECTION.ROUTES, RECORD.ROUTES, 0) + 40, 3, true)),
+      code: LoadError.BAD_INDEX,
+    },
+    {
+      name: "slot of a missing attribute",
+      file: () => damaged((f, v) => v.setUint16(record(f, SECTION.ROUTE_SLOTS, RECORD.ROUTE_SLOTS, 0), 7, true)),
       code: LoadError.BAD_INDEX,
     },
     {
@@ -160,7 +170,12 @@ describe("refused files", () => {
     },
     {
       name: "code outside CODE",
-      file: () => damaged((f, v) => v.setUint32(record(f, SECTION.POLICIES, 32, 0) + 16, 64, true)),
+      file: () => damaged((f, v) => v.setUint32(record(f, SECTION.ROUTES, RECORD.ROUTES, 0) + 32, TOTAL, true)),
+      code: LoadError.BAD_CODE_RANGE,
+    },
+    {
+      name: "empty program",
+      file: () => damaged((f, v) => v.setUint32(record(f, SECTION.ROUTES, RECORD.ROUTES, 0) + 36, 0, true)),
       code: LoadError.BAD_CODE_RANGE,
     },
     {
@@ -180,20 +195,35 @@ describe("refused files", () => {
     },
     {
       name: "unknown policy flag",
-      file: () => damaged((f, v) => v.setUint8(record(f, SECTION.POLICIES, 32, 0) + 15, 3)),
+      file: () => damaged((f, v) => v.setUint8(record(f, SECTION.POLICIES, RECORD.POLICIES, 0) + 13, 3)),
       code: LoadError.BAD_VALUE,
     },
     {
-      name: "policy passway differs from its key attribute's",
-      file: () => damaged((f, v) => v.setUint8(record(f, SECTION.POLICIES, 32, 0) + 14, 1)),
+      name: "policy passway 4",
+      file: () => damaged((f, v) => v.setUint8(record(f, SECTION.POLICIES, RECORD.POLICIES, 0) + 12, 4)),
+      code: LoadError.BAD_VALUE,
+    },
+    {
+      name: "attribute source 6",
+      file: () => damaged((f, v) => v.setUint8(record(f, SECTION.ATTRIBUTES, RECORD.ATTRIBUTES, 0), 6)),
+      code: LoadError.BAD_VALUE,
+    },
+    {
+      name: "unknown slot mode bit",
+      file: () => damaged((f, v) => v.setUint8(record(f, SECTION.ROUTE_SLOTS, RECORD.ROUTE_SLOTS, 0) + 2, 16)),
+      code: LoadError.BAD_VALUE,
+    },
+    {
+      name: "unknown route flag",
+      file: () => damaged((f, v) => v.setUint8(record(f, SECTION.ROUTES, RECORD.ROUTES, 0) + 13, 16)),
       code: LoadError.BAD_VALUE,
     },
     {
       name: "prefix route before an exact one",
       file: () =>
         damaged((f, v) => {
-          v.setUint8(record(f, SECTION.ROUTES, 32, 0) + 12, 1);
-          v.setUint8(record(f, SECTION.ROUTES, 32, 1) + 12, 0);
+          v.setUint8(record(f, SECTION.ROUTES, RECORD.ROUTES, 0) + 12, 1);
+          v.setUint8(record(f, SECTION.ROUTES, RECORD.ROUTES, 1) + 12, 0);
         }),
       code: LoadError.BAD_ROUTE_ORDER,
     },
@@ -211,14 +241,16 @@ describe("refused files", () => {
     });
   }
 
-  it("more attributes than frame slots → TOO_MANY_ATTRIBUTES", () => {
-    // 1024 policies reading one query parameter each, plus the shared key `k`: 1025 attributes.
-    const model: ConfigModel = {
-      ...MODEL,
-      policies: Array.from({ length: 1024 }, (_, i) => policy(i + 1, `request.query.q${i} == "x"`, "main")),
-    };
-    expect(hot.load(write(model, 11n))).toMatchObject({ ok: false, code: LoadError.TOO_MANY_ATTRIBUTES });
+  it("a route with more slots than the frame → TOO_MANY_ATTRIBUTES", () => {
+    const file = damaged((f, v) => v.setUint16(record(f, SECTION.ROUTES, RECORD.ROUTES, 0) + 44, 256, true));
+    expect(hot.load(file)).toMatchObject({ ok: false, code: LoadError.TOO_MANY_ATTRIBUTES });
     expect(hot.snapshot.version).toBe(10n);
+  });
+
+  it("the writer refuses a route whose policies read more than 255 attributes", () => {
+    const policies = Array.from({ length: 256 }, (_, i) => policy(i + 1, `request.query.q${i} == "x"`, "main"));
+    const model: ConfigModel = { ...MODEL, policies, routes: [route(1, "*", "/", { policies: policies.map((p) => p.name) })] };
+    expect(() => write(model, 11n)).toThrow(/more than 255 attributes/);
   });
 
   it("commitLoad without prepareLoad → NOTHING_STAGED", () => {

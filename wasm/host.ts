@@ -1,123 +1,34 @@
 /**
  * The JS side of the WASM hot path (wasm/assembly/, docs/wasm.md). `HotPath` stages snapshot
- * files into the module, decodes the active snapshot's metadata once per load, and turns each
- * request into one argument-less `decide()` call: the host, path, method and only the attributes
- * the snapshot's policies read are written at fixed addresses, and six i32 are read back.
+ * files into the module, decodes the active snapshot's metadata once per load
+ * (snapshot-info.ts), and routes each request with two argument-less calls: route() for the
+ * frame's host and path, then — after writing only the attributes that route's policies read,
+ * at fixed addresses — decide(), which runs all of the route's policies and balances. When the
+ * route is already known (decidePolicies), that one call is all.
  *
  * Runs unchanged in Node 24 (type stripping), vitest and a workerd Worker: no Node or Workers
  * imports, and the module is compiled by the caller (Workers forbid compiling WASM at run time).
  * Never uses AssemblyScript's generated string bindings (≈1 µs per string, WASM-HOTPATH.md).
  */
+import { parseGoFloat } from "./go-float.ts";
+import { LOAD_ERROR_MESSAGES, LoadError, type LoadErrorCode } from "./load-errors.ts";
+import { EMPTY_SNAPSHOT, type MetaExports, readSnapshotInfo, type SnapshotInfo } from "./snapshot-info.ts";
 
-/** Why a load was refused; the numbers are wasm/assembly/errors.ts' (TRAPPED is JS-only). */
-export const LoadError = {
-  NOTHING_STAGED: 1,
-  TRUNCATED: 2,
-  BAD_MAGIC: 3,
-  BAD_FORMAT_VERSION: 4,
-  BAD_FLAGS: 5,
-  STALE_VERSION: 6,
-  BAD_DIRECTORY: 7,
-  DUPLICATE_SECTION: 8,
-  MISSING_SECTION: 9,
-  SECTION_OUT_OF_BOUNDS: 10,
-  BAD_RECORD_SIZE: 11,
-  BAD_STRING: 12,
-  BAD_HOST_TABLE: 13,
-  BAD_INDEX: 14,
-  BAD_CODE_RANGE: 15,
-  BAD_CODE: 16,
-  BAD_VALUE: 17,
-  BAD_ROUTE_ORDER: 18,
-  TOO_MANY_ATTRIBUTES: 19,
-  TRAPPED: 100,
-} as const;
-export type LoadErrorCode = (typeof LoadError)[keyof typeof LoadError];
-
-/** A sentence per LoadError code, for logs and the control plane's status page. */
-export const LOAD_ERROR_MESSAGES: Readonly<Record<LoadErrorCode, string>> = {
-  1: "commitLoad() was called without prepareLoad()",
-  2: "the file is shorter than its header or than the header's totalLength",
-  3: "bad magic: not a Sluice snapshot",
-  4: "unsupported formatVersion",
-  5: "unknown header flag bits",
-  6: "snapshotVersion is not newer than the active snapshot's",
-  7: "the section directory does not fit before totalLength",
-  8: "a section id appears twice in the directory",
-  9: "a required section is missing",
-  10: "a section lies outside the file body",
-  11: "a record section's length is not a multiple of its record size",
-  12: "a string reference lies outside STRINGS",
-  13: "HOST_TABLE is malformed (size, slots, or a host not reachable by probing)",
-  14: "an index or slice lies outside its section",
-  15: "a policy's code range lies outside CODE",
-  16: "malformed bytecode (unknown opcode, truncated or bad operand, backward jump)",
-  17: "an enumerated field is out of range (match, passway, status, balancer, flags, weight)",
-  18: "a host's routes are not ordered exact first, then prefix",
-  19: "more request attributes than the frame has slots",
-  100: "the WASM module trapped while loading (out of memory?)",
-};
+export { LOAD_ERROR_MESSAGES, LoadError, type LoadErrorCode } from "./load-errors.ts";
+export * from "./snapshot-info.ts";
 
 /** decide() statuses. */
 export const DecideStatus = { OK: 0, NO_SNAPSHOT: 1, NO_ROUTE: 2, NO_INSTANCE: 3 } as const;
-/** Attribute passways as stored in the snapshot. */
-export const Passway = { QUERY: 0, HEADER: 1, COOKIE: 2, BODY: 3 } as const;
-/** OCTO instance status names by code. */
-export const INSTANCE_STATUS = ["dead", "starting", "alive", "stopping", "stopped", "warning"] as const;
 
 export type LoadResult = { ok: true; version: bigint } | { ok: false; code: LoadErrorCode; reason: string };
-
-export interface RouteInfo {
-  readonly id: number;
-  readonly timeoutMs: number;
-}
-export interface GroupInfo {
-  readonly id: number;
-  readonly name: string;
-  /** Its instances are `instances[firstInstance .. firstInstance + instanceCount)`. */
-  readonly firstInstance: number;
-  readonly instanceCount: number;
-}
-export interface InstanceInfo {
-  readonly id: number;
-  readonly host: string;
-  readonly port: number;
-  /** 0–10000. */
-  readonly weight: number;
-  /** OCTO status code; INSTANCE_STATUS[status] is its name. */
-  readonly status: number;
-  /** Index into `groups` of the group it belongs to (-1 if none). */
-  readonly group: number;
-}
-export interface PolicyInfo {
-  readonly id: number;
-  readonly name: string;
-}
-/** Frame slot i carries `attributes[i]`. */
-export interface AttributeInfo {
-  readonly passway: number;
-  readonly name: string;
-}
-
-/** The active snapshot's metadata; decide() results index these arrays. */
-export interface SnapshotInfo {
-  readonly version: bigint;
-  /** Unix ms when control built the snapshot. */
-  readonly builtAtMs: number;
-  readonly routes: readonly RouteInfo[];
-  readonly groups: readonly GroupInfo[];
-  readonly instances: readonly InstanceInfo[];
-  readonly policies: readonly PolicyInfo[];
-  readonly attributes: readonly AttributeInfo[];
-}
 
 export interface DecideRequest {
   /** Host without port, lowercase (ASCII letters are lowercased here anyway). */
   host: string;
   path: string;
   method: string;
-  /** The request's value of attribute `name` in `passway` (Passway), or undefined if absent. */
-  attribute(passway: number, name: string): string | undefined;
+  /** The request's value of attribute `name` from `source` (Source), or undefined if absent. */
+  attribute(source: number, name: string): string | undefined;
 }
 
 /**
@@ -135,56 +46,25 @@ export interface DecideResult {
 }
 
 /** The module's exports (wasm/assembly/index.ts). u32 results arrive as signed i32: use `>>> 0`. */
-interface Exports {
-  memory: WebAssembly.Memory;
+interface Exports extends MetaExports {
   prepareLoad(length: number): number;
   commitLoad(): number;
+  route(): number;
   decide(): number;
   frameAddress(): number;
-  frameSlotCapacity(): number;
+  slotsAddress(): number;
+  slotCapacity(): number;
   frameBytesAddress(): number;
   frameBytesCapacity(): number;
   resultAddress(): number;
-  activeVersion(): bigint;
-  activeBuiltAtMs(): bigint;
-  routeCount(): number;
-  routeId(i: number): number;
-  routeTimeoutMs(i: number): number;
-  groupCount(): number;
-  groupId(i: number): number;
-  groupNamePtr(i: number): number;
-  groupNameLen(i: number): number;
-  groupFirstInstance(i: number): number;
-  groupInstanceCount(i: number): number;
-  instanceCount(): number;
-  instanceId(i: number): number;
-  instanceHostPtr(i: number): number;
-  instanceHostLen(i: number): number;
-  instancePort(i: number): number;
-  instanceWeight(i: number): number;
-  instanceStatus(i: number): number;
-  policyCount(): number;
-  policyId(i: number): number;
-  policyNamePtr(i: number): number;
-  policyNameLen(i: number): number;
-  attributeCount(): number;
-  attributePassway(i: number): number;
-  attributeNamePtr(i: number): number;
-  attributeNameLen(i: number): number;
 }
 
-/** V8 starts WASM in its baseline tier (≈3.5× slower); this many empty calls warm `decide`. */
+/** V8 starts WASM in its baseline tier (≈3.5× slower); this many empty calls warm both exports. */
 const WARM_CALLS = 5000;
-const FRAME_HEADER_I32 = 7;
-const EMPTY: SnapshotInfo = Object.freeze({
-  version: 0n,
-  builtAtMs: 0,
-  routes: [],
-  groups: [],
-  instances: [],
-  policies: [],
-  attributes: [],
-});
+const SLOT_I32 = 16; // 64-byte slots
+const DOUBLE_OK = 1;
+/** Slot flags SLOT_INT_DONE | SLOT_INT_OK (wasm/assembly/frame.ts): the int cache holds the parse. */
+const INT_DONE_OK = 2 | 4;
 
 export class HotPath {
   /** Instantiates the hot path from a compiled module (Workers) or .wasm bytes (Node, tests). */
@@ -196,30 +76,41 @@ export class HotPath {
 
   private readonly wasm: Exports;
   private readonly encoder = new TextEncoder();
-  private readonly decoder = new TextDecoder();
   private readonly frameAt: number;
-  private readonly slotCapacity: number;
+  private readonly slotsAt: number;
   private readonly bytesAt: number;
   private readonly bytesCapacity: number;
   private readonly resultAt: number;
   // Views of linear memory, re-created only when memory grew (growth detaches the old buffer).
   private frame = new Int32Array(0);
+  private slots = new Int32Array(0);
+  private slotDoubles = new Float64Array(0);
   private bytes = new Uint8Array(0);
   private results = new Int32Array(0);
-  private info: SnapshotInfo = EMPTY;
+  private info: SnapshotInfo = EMPTY_SNAPSHOT;
+  // The active snapshot's slot records, flattened for the per-request loop.
+  private slotSource = new Uint8Array(0);
+  private slotMode = new Uint8Array(0);
+  private slotName: string[] = [];
+  private routeFirstSlot = new Uint32Array(0);
+  private routeSlotCount = new Uint16Array(0);
+  private routeFlags = new Uint8Array(0);
   /** Reused by every decide() call. */
   private readonly out: DecideResult = { status: 1, route: -1, policy: -1, group: -1, instance: -1, conditionErrors: 0 };
 
   constructor(instance: WebAssembly.Instance) {
     this.wasm = instance.exports as unknown as Exports;
     this.frameAt = this.wasm.frameAddress() >>> 0;
-    this.slotCapacity = this.wasm.frameSlotCapacity() >>> 0;
+    this.slotsAt = this.wasm.slotsAddress() >>> 0;
     this.bytesAt = this.wasm.frameBytesAddress() >>> 0;
     this.bytesCapacity = this.wasm.frameBytesCapacity() >>> 0;
     this.resultAt = this.wasm.resultAddress() >>> 0;
     this.refreshViews();
-    // Empty frame (no snapshot yet): each call returns status 1.
-    for (let i = 0; i < WARM_CALLS; i++) this.wasm.decide();
+    // No snapshot yet: each call returns at once.
+    for (let i = 0; i < WARM_CALLS; i++) {
+      this.wasm.route();
+      this.wasm.decide();
+    }
   }
 
   /** Metadata of the active snapshot (empty arrays and version 0n before the first load). */
@@ -246,53 +137,147 @@ export class HotPath {
       const known = code as LoadErrorCode;
       return { ok: false, code: known, reason: LOAD_ERROR_MESSAGES[known] ?? `unknown load error ${code}` };
     }
-    this.info = this.readSnapshotInfo();
+    this.info = readSnapshotInfo(this.wasm);
+    this.slotSource = Uint8Array.from(this.info.slots, (s) => s.source);
+    this.slotMode = Uint8Array.from(this.info.slots, (s) => s.mode);
+    this.slotName = this.info.slots.map((s) => s.name);
+    this.routeFirstSlot = Uint32Array.from(this.info.routes, (r) => r.firstSlot);
+    this.routeSlotCount = Uint16Array.from(this.info.routes, (r) => r.slotCount);
+    this.routeFlags = Uint8Array.from(this.info.routes, (r) => r.flags);
     return { ok: true, version: this.info.version };
   }
 
   /**
-   * Routes one request: writes it into the frame, makes one `decide()` call, reads the result.
-   * Attributes that do not fit in the frame's byte area (64 KiB) are passed as absent, as are
-   * all after them. The returned object is reused by the next call: copy what you keep.
+   * The route for `request`'s host and path (one call): a ROUTES index (`snapshot.routes[i]`
+   * says whether it reads the body), -1 when none matches, -2 without a snapshot.
+   * @throws RangeError when host, path and method exceed the byte area.
+   */
+  route(request: DecideRequest): number {
+    this.putRequest(request);
+    return this.wasm.route();
+  }
+
+  /**
+   * Routes one request: route() for its host and path, the route's attributes into its slots,
+   * decide(). Attributes that do not fit in the byte area (1 MiB) are passed as absent. The
+   * returned object is reused by the next call: copy what you keep.
    * @throws RangeError when host, path and method alone exceed the byte area.
    */
   decide(request: DecideRequest): Readonly<DecideResult> {
-    if (this.bytes.byteLength === 0) this.refreshViews();
-    const frame = this.frame;
-    let at = this.putField(0, request.host, 0, true);
-    at = this.putField(2, request.path, at, false);
-    at = this.putField(4, request.method, at, false);
+    const at = this.putRequest(request);
+    const route = this.wasm.route();
+    if (route < 0) return this.none(route === -2 ? DecideStatus.NO_SNAPSHOT : DecideStatus.NO_ROUTE);
+    return this.decideRoute(route, request, at);
+  }
 
-    const attributes = this.info.attributes;
-    const count = Math.min(attributes.length, this.slotCapacity);
-    frame[6] = count;
-    let full = false;
-    for (let i = 0; i < count; i++) {
-      const slot = FRAME_HEADER_I32 + 2 * i;
-      const a = attributes[i] as AttributeInfo;
-      const value = full ? undefined : request.attribute(a.passway, a.name);
-      const n = value === undefined ? -1 : this.encode(value, at, false);
-      if (n < 0) {
-        if (value !== undefined) full = true;
-        frame[slot] = 0;
-        frame[slot + 1] = -1;
+  /**
+   * Decides a request already known to be on route `route` (a ROUTES index of the active
+   * snapshot, e.g. from route() before an await): one call. Writes only the request fields the
+   * route's policies read, then its attributes.
+   */
+  decidePolicies(route: number, request: DecideRequest): Readonly<DecideResult> {
+    const flags = this.routeFlags[route];
+    if (flags === undefined) return this.none(this.info.version === 0n ? DecideStatus.NO_SNAPSHOT : DecideStatus.NO_ROUTE);
+    let at = 0;
+    if (flags & 2) at = this.putField(4, request.method, at, false);
+    if (flags & 4) at = this.putField(0, request.host, at, true);
+    if (flags & 8) at = this.putField(2, request.path, at, false);
+    this.frame[6] = route;
+    return this.decideRoute(route, request, at);
+  }
+
+  /** Writes route `route`'s slots from `request` (byte area free from `at`), then decide(). */
+  private decideRoute(route: number, request: DecideRequest, at: number): Readonly<DecideResult> {
+    const first = this.routeFirstSlot[route] as number;
+    const count = this.routeSlotCount[route] as number;
+    const slots = this.slots;
+    const intern = this.info.intern;
+    for (let j = 0; j < count; j++) {
+      const k = first + j;
+      const s = j * SLOT_I32;
+      const value = request.attribute(this.slotSource[k] as number, this.slotName[k] as string);
+      if (value === undefined) {
+        slots[s + 1] = -1;
+        slots[s + 3] = 0;
         continue;
       }
-      frame[slot] = at;
-      frame[slot + 1] = n;
-      at += n;
+      const mode = this.slotMode[k] as number;
+      let flags = 0;
+      if (mode & 1) {
+        const n = this.encode(value, at, false);
+        if (n < 0) {
+          slots[s + 1] = -1; // too large for the byte area: absent
+          slots[s + 3] = 0;
+          continue;
+        }
+        slots[s] = at;
+        slots[s + 1] = n;
+        if (mode & 8) flags = this.parseShortInt(at, n, s);
+        at += n;
+      } else {
+        slots[s] = 0;
+        slots[s + 1] = 0;
+      }
+      if (mode & 2) slots[s + 2] = intern.get(value) ?? 0;
+      if (mode & 4) {
+        const d = parseGoFloat(value);
+        if (d !== undefined) {
+          this.slotDoubles[j * 8 + 2] = d;
+          flags |= DOUBLE_OK;
+        }
+      }
+      slots[s + 3] = flags;
     }
-
     this.wasm.decide();
-    const r = this.results;
+    const res = this.results;
     const out = this.out;
-    out.status = r[0] as number;
-    out.route = r[1] as number;
-    out.policy = r[2] as number;
-    out.group = r[3] as number;
-    out.instance = r[4] as number;
-    out.conditionErrors = r[5] as number;
+    out.status = res[0] as number;
+    out.route = res[1] as number;
+    out.policy = res[2] as number;
+    out.group = res[3] as number;
+    out.instance = res[4] as number;
+    out.conditionErrors = res[5] as number;
     return out;
+  }
+
+  /**
+   * int() of the `n` ASCII bytes just written at `at`, when they are an optional sign and 1–15
+   * digits (so exact in a double): stored in slot word `s`'s int cache, returning its flags
+   * (INT_DONE | INT_OK). Anything else returns 0 and the VM parses it (wasm/assembly/int64.ts).
+   */
+  private parseShortInt(at: number, n: number, s: number): number {
+    const bytes = this.bytes;
+    let i = 0;
+    const sign = bytes[at] as number;
+    if (sign === 0x2d || sign === 0x2b) i = 1;
+    if (n - i < 1 || n - i > 15) return 0;
+    let v = 0;
+    for (; i < n; i++) {
+      const d = (bytes[at + i] as number) - 0x30;
+      if (d < 0 || d > 9) return 0;
+      v = v * 10 + d;
+    }
+    if (sign === 0x2d) v = -v;
+    const hi = Math.floor(v / 4294967296);
+    this.slots[s + 6] = v - hi * 4294967296; // low word (wraps to int32)
+    this.slots[s + 7] = hi;
+    return INT_DONE_OK;
+  }
+
+  private none(status: number): Readonly<DecideResult> {
+    const out = this.out;
+    out.status = status;
+    out.route = out.policy = out.group = out.instance = -1;
+    out.conditionErrors = 0;
+    return out;
+  }
+
+  /** Writes host (lowercased), path and method; returns the next free byte-area offset. */
+  private putRequest(request: DecideRequest): number {
+    if (this.bytes.byteLength === 0) this.refreshViews();
+    let at = this.putField(0, request.host, 0, true);
+    at = this.putField(2, request.path, at, false);
+    return this.putField(4, request.method, at, false);
   }
 
   /** Writes frame pair `index` (0 host, 2 path, 4 method) and returns the next byte offset. */
@@ -330,61 +315,11 @@ export class HotPath {
 
   private refreshViews(): void {
     const buffer = this.wasm.memory.buffer;
-    this.frame = new Int32Array(buffer, this.frameAt, FRAME_HEADER_I32 + 2 * this.slotCapacity);
+    this.frame = new Int32Array(buffer, this.frameAt, 8);
+    const slotCount = this.wasm.slotCapacity() >>> 0;
+    this.slots = new Int32Array(buffer, this.slotsAt, slotCount * SLOT_I32);
+    this.slotDoubles = new Float64Array(buffer, this.slotsAt, slotCount * 8);
     this.bytes = new Uint8Array(buffer, this.bytesAt, this.bytesCapacity);
     this.results = new Int32Array(buffer, this.resultAt, 6);
-  }
-
-  private text(ptr: number, len: number): string {
-    return len === 0 ? "" : this.decoder.decode(new Uint8Array(this.wasm.memory.buffer, ptr >>> 0, len >>> 0));
-  }
-
-  private readSnapshotInfo(): SnapshotInfo {
-    const w = this.wasm;
-    const routes: RouteInfo[] = [];
-    for (let i = 0, n = w.routeCount() >>> 0; i < n; i++) {
-      routes.push({ id: w.routeId(i) >>> 0, timeoutMs: w.routeTimeoutMs(i) >>> 0 });
-    }
-    const groups: GroupInfo[] = [];
-    for (let i = 0, n = w.groupCount() >>> 0; i < n; i++) {
-      groups.push({
-        id: w.groupId(i) >>> 0,
-        name: this.text(w.groupNamePtr(i), w.groupNameLen(i)),
-        firstInstance: w.groupFirstInstance(i) >>> 0,
-        instanceCount: w.groupInstanceCount(i) >>> 0,
-      });
-    }
-    const groupOf = new Int32Array(w.instanceCount() >>> 0).fill(-1);
-    groups.forEach((g, gi) => {
-      for (let k = g.firstInstance; k < g.firstInstance + g.instanceCount; k++) if (groupOf[k] === -1) groupOf[k] = gi;
-    });
-    const instances: InstanceInfo[] = [];
-    for (let i = 0; i < groupOf.length; i++) {
-      instances.push({
-        id: w.instanceId(i) >>> 0,
-        host: this.text(w.instanceHostPtr(i), w.instanceHostLen(i)),
-        port: w.instancePort(i),
-        weight: w.instanceWeight(i),
-        status: w.instanceStatus(i),
-        group: groupOf[i] as number,
-      });
-    }
-    const policies: PolicyInfo[] = [];
-    for (let i = 0, n = w.policyCount() >>> 0; i < n; i++) {
-      policies.push({ id: w.policyId(i) >>> 0, name: this.text(w.policyNamePtr(i), w.policyNameLen(i)) });
-    }
-    const attributes: AttributeInfo[] = [];
-    for (let i = 0, n = w.attributeCount() >>> 0; i < n; i++) {
-      attributes.push({ passway: w.attributePassway(i), name: this.text(w.attributeNamePtr(i), w.attributeNameLen(i)) });
-    }
-    return Object.freeze({
-      version: BigInt.asUintN(64, w.activeVersion()),
-      builtAtMs: Number(BigInt.asUintN(64, w.activeBuiltAtMs())),
-      routes: Object.freeze(routes),
-      groups: Object.freeze(groups),
-      instances: Object.freeze(instances),
-      policies: Object.freeze(policies),
-      attributes: Object.freeze(attributes),
-    });
   }
 }

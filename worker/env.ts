@@ -3,6 +3,7 @@
  * The gateway holds a read-only credential for the snapshot endpoint and the snapshot public key;
  * never the admin token, never the signing key.
  */
+import { type ClientIpRule, parseClientIpRule } from "./client-ip.ts";
 export interface Env {
   /** Base URL of control, e.g. `http://127.0.0.1:7400`. */
   CONTROL_URL: string;
@@ -10,12 +11,30 @@ export interface Env {
   GATEWAY_TOKEN: string;
   /** Raw Ed25519 public key (32 bytes), base64. */
   SNAPSHOT_PUBLIC_KEY: string;
-  /** How often an isolate asks control for a newer snapshot while serving, ms (default 1000). */
+  /**
+   * Fallback poll interval, ms (default 1000): the retry interval while control is unreachable,
+   * and the poll rate against a control that does not hold long polls.
+   */
   SNAPSHOT_POLL_MS?: string;
+  /** How long control may hold a long poll, ms (default 25000; Cloudflare ends waitUntil at 30 s). */
+  SNAPSHOT_WAIT_MS?: string;
+  /** How long a request on an isolate that is not polling waits for a fresh answer, ms (default 500). */
+  SNAPSHOT_SYNC_WAIT_MS?: string;
+  /** An isolate stops long-polling this long after its last request, ms (default 60000). */
+  SNAPSHOT_IDLE_STOP_MS?: string;
+  /** `1`: answers carry `Sluice-Snapshot-Version` (the version that routed them), for debugging and benches. */
+  SNAPSHOT_VERSION_HEADER?: string;
   /** How long the first request waits for the first snapshot, ms (default 3000). */
   SNAPSHOT_FIRST_WAIT_MS?: string;
   /** Path of the gateway's own status document (default `/__sluice/status`). */
   STATUS_PATH?: string;
+  /**
+   * Proxies whose forwarded-for entries are believed for `request.ip`: comma-separated
+   * addresses or CIDRs (default none: the connection's peer is the client). worker/client-ip.ts.
+   */
+  TRUSTED_PROXIES?: string;
+  /** The header those proxies append the client to (default `x-forwarded-for`). */
+  CLIENT_IP_HEADER?: string;
 }
 
 export interface GatewayConfig {
@@ -23,11 +42,16 @@ export interface GatewayConfig {
   gatewayToken: string;
   publicKeyBase64: string;
   pollMs: number;
+  waitMs: number;
+  syncWaitMs: number;
+  idleStopMs: number;
   firstWaitMs: number;
   statusPath: string;
+  versionHeader: boolean;
+  clientIp: ClientIpRule;
 }
 
-/** Parses bindings, applying defaults. @throws Error naming a missing binding. */
+/** Parses bindings, applying defaults. @throws Error naming a missing or malformed binding. */
 export function readConfig(env: Env): GatewayConfig {
   for (const name of ["CONTROL_URL", "GATEWAY_TOKEN", "SNAPSHOT_PUBLIC_KEY"] as const) {
     if (!env[name]) throw new Error(`binding ${name} is not set`);
@@ -37,8 +61,13 @@ export function readConfig(env: Env): GatewayConfig {
     gatewayToken: env.GATEWAY_TOKEN,
     publicKeyBase64: env.SNAPSHOT_PUBLIC_KEY,
     pollMs: positiveInt(env.SNAPSHOT_POLL_MS, 1000),
+    waitMs: positiveInt(env.SNAPSHOT_WAIT_MS, 25_000),
+    syncWaitMs: positiveInt(env.SNAPSHOT_SYNC_WAIT_MS, 500),
+    idleStopMs: positiveInt(env.SNAPSHOT_IDLE_STOP_MS, 60_000),
     firstWaitMs: positiveInt(env.SNAPSHOT_FIRST_WAIT_MS, 3000),
     statusPath: env.STATUS_PATH || "/__sluice/status",
+    versionHeader: env.SNAPSHOT_VERSION_HEADER === "1",
+    clientIp: parseClientIpRule(env.TRUSTED_PROXIES, env.CLIENT_IP_HEADER),
   };
 }
 

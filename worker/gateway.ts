@@ -3,6 +3,7 @@
  * (route → policies → group → instance, in WASM), then the proxy. One Gateway per isolate.
  */
 import { DecideStatus, HotPath } from "../wasm/host.ts";
+import { readBodyPrefix } from "./body.ts";
 import type { GatewayConfig } from "./env.ts";
 import { proxyRequest } from "./proxy.ts";
 import { RequestAttributes } from "./request-attributes.ts";
@@ -13,6 +14,9 @@ export class Gateway {
   private readonly config: GatewayConfig;
   private readonly hot: HotPath;
   readonly source: SnapshotSource;
+  /** Decisions made and conditions that errored in them (each counted as not matching), per isolate. */
+  private decisions = 0;
+  private conditionErrors = 0;
 
   constructor(config: GatewayConfig, module: WebAssembly.Module) {
     this.config = config;
@@ -24,28 +28,49 @@ export class Gateway {
   async handle(request: Request, ctx: ExecutionContext): Promise<Response> {
     const url = new URL(request.url);
     if (url.pathname === this.config.statusPath) return this.status();
-    if (this.source.state.version === null && !(await this.source.ready())) {
+    if (this.source.state.version === null && !(await this.source.ready(ctx))) {
       return errorResponse("no_snapshot", `no routing snapshot yet: ${this.source.state.lastError ?? "waiting for control"}`);
     }
-    this.source.maybeRefresh(ctx);
+    const sync = this.source.beforeRoute(ctx);
+    if (sync) await sync;
 
-    const d = this.hot.decide(new RequestAttributes(url, request.method, request.headers));
+    const attributes = new RequestAttributes(url, request.method, request.headers, request.cf, this.config.clientIp);
+    // Body attributes: read at most the route's cap, only when the matched route's policies read
+    // the body, and forward the same bytes. The decision writes the whole frame again after the
+    // await, synchronously, so a request interleaving here cannot leave its values in it.
+    let forward: ReadableStream<Uint8Array> | Uint8Array | null | undefined;
+    let known = -1;
+    const snapshot = this.hot.snapshot;
+    if (snapshot.readsBody && request.body) {
+      const route = this.hot.route(attributes);
+      const r = snapshot.routes[route];
+      if (r?.readsBody) {
+        const prefix = await readBodyPrefix(request, r.bodyCapBytes);
+        attributes.setBody(prefix.bytes);
+        forward = prefix.forward;
+        if (this.hot.snapshot === snapshot) known = route; // no new snapshot while reading
+      }
+    }
+    const d = known >= 0 ? this.hot.decidePolicies(known, attributes) : this.hot.decide(attributes);
+    this.decisions += 1;
+    this.conditionErrors += d.conditionErrors;
     if (d.status === DecideStatus.NO_ROUTE) return errorResponse("no_route", `no route for ${url.hostname}${url.pathname}`);
     if (d.status === DecideStatus.NO_SNAPSHOT) return errorResponse("no_snapshot", "no routing snapshot loaded");
-    const snapshot = this.hot.snapshot;
-    const group = snapshot.groups[d.group];
+    const group = this.hot.snapshot.groups[d.group];
     if (d.status === DecideStatus.NO_INSTANCE || !group) {
       return errorResponse("no_instance", `group '${group?.name ?? d.group}' has no available instance`);
     }
-    const instance = snapshot.instances[d.instance];
-    const route = snapshot.routes[d.route];
+    const instance = this.hot.snapshot.instances[d.instance];
+    const route = this.hot.snapshot.routes[d.route];
     if (!instance || !route) return errorResponse("no_instance", "decision referred to a missing instance");
-    return proxyRequest(
+    const proxied = proxyRequest(
       request,
       url,
       { host: instance.host, port: instance.port, timeoutMs: route.timeoutMs },
       request.headers.get("cf-connecting-ip"),
+      forward,
     );
+    return this.config.versionHeader ? withVersion(proxied, this.source.state.version) : proxied;
   }
 
   /** The isolate's view of its snapshot: version, age and the last refresh error. No secrets. */
@@ -59,8 +84,21 @@ export class Gateway {
         lastContactAgoMs: s.lastContactMs === null ? null : now - s.lastContactMs,
         lastError: s.lastError,
         rejectedSnapshots: s.rejected,
+        gatewayId: s.gatewayId,
+        polling: s.polling,
+        decisions: this.decisions,
+        conditionErrors: this.conditionErrors,
       },
       { headers: { "cache-control": "no-store" } },
     );
   }
+}
+
+/** Labels an answer with the snapshot version that routed it (SNAPSHOT_VERSION_HEADER=1). */
+async function withVersion(proxied: Promise<Response>, version: bigint | null): Promise<Response> {
+  // An upstream's response passed through has immutable headers: re-wrap it (debug path only).
+  const upstream = await proxied;
+  const response = new Response(upstream.body, upstream);
+  response.headers.set("sluice-snapshot-version", String(version));
+  return response;
 }

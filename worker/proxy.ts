@@ -39,9 +39,17 @@ export interface UpstreamTarget {
  * Proxies `request` (method, headers, streaming body, path and query unchanged) to `target`.
  * @param url the request URL as parsed by the caller (its pathname is already normalised).
  * @param clientIp the client address when the platform knows it (Cloudflare: CF-Connecting-IP).
+ * @param body what to send instead of request.body when part of it was already read for body
+ *   attributes (worker/body.ts: the same bytes); undefined forwards request.body.
  * @returns the upstream's response without hop-by-hop fields, or a JSON 502/504.
  */
-export async function proxyRequest(request: Request, url: URL, target: UpstreamTarget, clientIp: string | null): Promise<Response> {
+export async function proxyRequest(
+  request: Request,
+  url: URL,
+  target: UpstreamTarget,
+  clientIp: string | null,
+  body?: ReadableStream<Uint8Array> | Uint8Array | null,
+): Promise<Response> {
   const hostPart = target.host.includes(":") ? `[${target.host}]` : target.host;
   const signal = AbortSignal.timeout(target.timeoutMs);
   // One Request built from the incoming one: its headers are copied once, here, and mutated in
@@ -49,7 +57,7 @@ export async function proxyRequest(request: Request, url: URL, target: UpstreamT
   const outgoing = new Request(`http://${hostPart}:${target.port}${url.pathname}${url.search}`, {
     method: request.method,
     headers: request.headers,
-    body: request.method === "GET" || request.method === "HEAD" ? null : request.body,
+    body: request.method === "GET" || request.method === "HEAD" ? null : body === undefined ? request.body : body,
     redirect: "manual",
     signal,
   });

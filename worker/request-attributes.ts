@@ -1,12 +1,24 @@
 /**
- * Reads a request's routing attributes by passway (Oceanus: query, header, cookie, body), parsing
- * the query string and the Cookie header at most once per request and only when a policy of the
- * snapshot reads from them.
+ * Reads a request's routing attributes by source (Oceanus' passways query, header, cookie and
+ * body, plus the client address and Cloudflare's request fields), parsing the query string, the
+ * Cookie header, the client-address rule and the body at most once per request and only when a
+ * policy of the matched route reads from them.
  */
 import type { DecideRequest } from "../wasm/host.ts";
+import { type BodyLookup, bodyLookup } from "./body-attributes.ts";
+import { type ClientIpRule, clientIp } from "./client-ip.ts";
 
-/** Passway codes as in docs/snapshot-format.md (ATTRIBUTES.passway). */
-export const PASSWAY = { query: 0, header: 1, cookie: 2, body: 3 } as const;
+/** Attribute sources as in docs/snapshot-format.md (ATTRIBUTES.source). */
+export const SOURCE = { query: 0, header: 1, cookie: 2, body: 3, client: 4, cf: 5 } as const;
+
+/** The Cloudflare request fields conditions may read (`request.cf.*`). */
+interface CfFields {
+  country?: string;
+  colo?: string;
+  asn?: number;
+  /** Self-hosted workerd: the connection's peer, `ip:port`. */
+  clientIp?: string;
+}
 
 /** One request as the hot path sees it (wasm/host.ts DecideRequest), attributes parsed lazily. */
 export class RequestAttributes implements DecideRequest {
@@ -15,33 +27,61 @@ export class RequestAttributes implements DecideRequest {
   readonly method: string;
   private query: URLSearchParams | undefined;
   private cookies: Map<string, string> | undefined;
+  private body: BodyLookup | undefined;
+  private ip: string | null | undefined;
   private readonly url: URL;
   private readonly headers: Headers;
+  private readonly cf: CfFields | undefined;
+  private readonly rule: ClientIpRule;
 
-  /** @param url the parsed request URL: routing uses its hostname and its normalised pathname. */
-  constructor(url: URL, method: string, headers: Headers) {
+  /**
+   * @param url the parsed request URL: routing uses its hostname and its normalised pathname.
+   * @param cf the request's `cf` object (Cloudflare; self-hosted workerd has only clientIp).
+   */
+  constructor(url: URL, method: string, headers: Headers, cf: unknown, rule: ClientIpRule) {
     this.url = url;
     this.host = url.hostname;
     this.path = url.pathname;
     this.method = method;
     this.headers = headers;
+    this.cf = cf as CfFields | undefined;
+    this.rule = rule;
+  }
+
+  /** Makes `body` attributes readable: the body (at most the route's cap) and its Content-Type. */
+  setBody(bytes: Uint8Array | null): void {
+    this.body = bodyLookup(bytes, this.headers.get("content-type"));
+  }
+
+  /** The client address under the trusted-proxy rule (worker/client-ip.ts), canonical text. */
+  clientIp(): string | undefined {
+    if (this.ip === undefined) this.ip = clientIp(this.rule, this.headers, this.cf?.clientIp) ?? null;
+    return this.ip ?? undefined;
   }
 
   /**
-   * The value of `name` read from `passway`, or undefined when the request has none.
+   * The value of `name` read from `source`, or undefined when the request has none.
    * Repeated query parameters / headers: the first query value; headers joined by ", " (Fetch).
-   * Body (passway 3) is not read by this version of the gateway: the key is absent.
+   * Body: undefined until setBody(), and when the body has no such value.
    */
-  attribute(passway: number, name: string): string | undefined {
-    switch (passway) {
-      case PASSWAY.query:
+  attribute(source: number, name: string): string | undefined {
+    switch (source) {
+      case SOURCE.query:
         this.query ??= this.url.searchParams;
         return this.query.get(name) ?? undefined;
-      case PASSWAY.header:
+      case SOURCE.header:
         return this.headers.get(name) ?? undefined;
-      case PASSWAY.cookie:
+      case SOURCE.cookie:
         this.cookies ??= parseCookies(this.headers.get("cookie"));
         return this.cookies.get(name);
+      case SOURCE.body:
+        return this.body?.(name);
+      case SOURCE.client:
+        return this.clientIp();
+      case SOURCE.cf: {
+        const v = this.cf?.[name as "country" | "colo" | "asn"];
+        return v === undefined || v === null ? undefined : String(v);
+      }
       default:
         return undefined;
     }

@@ -1,9 +1,19 @@
 /**
- * Keeps an isolate's hot path on control's latest snapshot: conditional GETs of
- * `/v1/snapshot` (If-None-Match, gateway token), verification, and the double-buffered load.
- * Static stability: any failure keeps the last good snapshot serving and is only recorded.
- * Workers cannot run timers outside a request, so refreshes ride on traffic: at most one in
- * flight, at most one per `pollMs`, run after the response via `waitUntil`.
+ * Keeps an isolate's hot path on control's latest snapshot: a long poll of `/v1/snapshot`
+ * (`?index=<served version>&wait=…`, gateway token, `Sluice-Gateway: <isolate id>`), signature
+ * and hash verification, and the double-buffered load. Static stability: any failure keeps the
+ * last good snapshot serving and is only recorded.
+ *
+ * Workers run code only inside a request, so the poll loop is started by a request and runs in
+ * its `waitUntil`; it keeps polling while requests keep coming and stops `idleStopMs` after the
+ * last one. Hence two cases, which together bound how stale a routed request can be:
+ * - a poll loop is running and in contact: control answers the held poll as soon as a newer
+ *   version exists, so the isolate swaps within a round trip of the publication;
+ * - no loop (the isolate was idle) or a new one not yet in contact: the request waits (at most
+ *   `syncWaitMs`) for the loop's first, immediate answer before it is routed.
+ * When control is unreachable, requests are routed at once on the last good snapshot, and the
+ * loop retries every `pollMs`. A control that does not hold polls is asked at most once per
+ * `pollMs` (the periodic fallback).
  */
 import type { GatewayConfig } from "./env.ts";
 import { importPublicKey, readSnapshotHeader, verifySnapshot } from "./verify.ts";
@@ -24,59 +34,139 @@ export interface SnapshotState {
   lastError: string | null;
   /** Snapshots refused (signature, hash, structure, stale version). */
   rejected: number;
+  /** This isolate's id, sent to control so it can tell which version each isolate serves. */
+  gatewayId: string;
+  /** True while a poll loop runs and its last request reached control. */
+  polling: boolean;
 }
 
+type Outcome = "changed" | "unchanged" | "rejected" | "failed";
+type WaitUntil = { waitUntil(p: Promise<unknown>): void };
+
+/** Slack on top of a poll's `wait` before the fetch is abandoned, ms. */
+const FETCH_SLACK_MS = 5000;
+
 export class SnapshotSource {
-  readonly state: SnapshotState = { version: null, builtAtMs: null, lastContactMs: null, lastError: null, rejected: 0 };
+  readonly state: SnapshotState;
   private readonly config: GatewayConfig;
   private readonly loader: SnapshotLoader;
   private readonly publicKey: Promise<CryptoKey>;
   private etag: string | null = null;
-  private lastAttemptMs = 0;
-  private inflight: Promise<void> | null = null;
+  private loopGeneration = 0;
+  private loopRunning = false;
+  /** Last sign of life of the loop, Unix ms: a loop silent far beyond its wait was cancelled. */
+  private loopBeatMs = 0;
+  private lastRequestMs = 0;
+  private lastFailureMs = 0;
+  private contactWaiters: (() => void)[] = [];
 
   constructor(config: GatewayConfig, loader: SnapshotLoader) {
     this.config = config;
     this.loader = loader;
+    this.state = {
+      version: null,
+      builtAtMs: null,
+      lastContactMs: null,
+      lastError: null,
+      rejected: 0,
+      gatewayId: crypto.randomUUID(),
+      polling: false,
+    };
     this.publicKey = importPublicKey(config.publicKeyBase64);
-    this.publicKey.catch(() => {}); // surfaced by refresh() as lastError
+    this.publicKey.catch(() => {}); // surfaced by the poll as lastError
   }
 
   /** Waits (at most firstWaitMs) for a first snapshot. @returns whether one is being served. */
-  async ready(): Promise<boolean> {
+  async ready(ctx: WaitUntil): Promise<boolean> {
     if (this.state.version !== null) return true;
-    const deadline = new Promise<void>((resolve) => setTimeout(resolve, this.config.firstWaitMs));
-    await Promise.race([this.refresh(), deadline]);
+    this.ensureLoop(ctx);
+    // Control failed a moment ago: answer now rather than queue every request behind the retry.
+    if (!this.state.polling && Date.now() - this.lastFailureMs < this.config.pollMs) return false;
+    await this.nextContact(this.config.firstWaitMs);
     return this.state.version !== null;
   }
 
-  /** Starts a background refresh when the poll interval has passed. */
-  maybeRefresh(ctx: { waitUntil(p: Promise<unknown>): void }): void {
-    if (this.inflight || Date.now() - this.lastAttemptMs < this.config.pollMs) return;
-    ctx.waitUntil(this.refresh());
+  /**
+   * Call before routing each request: starts the poll loop if none runs, and when the loop is not
+   * (yet) in contact with control, waits at most `syncWaitMs` for its answer — unless control
+   * failed within the last `pollMs` (then the last good snapshot serves at once).
+   */
+  beforeRoute(ctx: WaitUntil): Promise<void> | undefined {
+    const now = Date.now();
+    this.lastRequestMs = now;
+    this.ensureLoop(ctx);
+    if (this.state.polling || now - this.lastFailureMs < this.config.pollMs) return undefined;
+    return this.nextContact(this.config.syncWaitMs);
   }
 
-  /** One conditional fetch + verify + load; never throws. Concurrent callers share one attempt. */
-  refresh(): Promise<void> {
-    this.inflight ??= this.fetchAndLoad()
-      .catch((err: unknown) => this.fail(`control unreachable: ${(err as Error).message}`))
-      .finally(() => {
-        this.inflight = null;
-      });
-    return this.inflight;
+  private ensureLoop(ctx: WaitUntil): void {
+    const now = Date.now();
+    this.lastRequestMs = now;
+    const stuckAfterMs = this.config.waitMs * 2 + FETCH_SLACK_MS + this.config.pollMs;
+    if (this.loopRunning && now - this.loopBeatMs < stuckAfterMs) return;
+    // No loop, or one whose request context was cancelled (Cloudflare ends waitUntil after 30 s).
+    this.loopGeneration += 1;
+    this.loopRunning = true;
+    this.loopBeatMs = now;
+    ctx.waitUntil(this.runLoop(this.loopGeneration));
   }
 
-  private async fetchAndLoad(): Promise<void> {
-    this.lastAttemptMs = Date.now();
-    const headers: Record<string, string> = { authorization: `Bearer ${this.config.gatewayToken}` };
-    if (this.etag) headers["if-none-match"] = this.etag;
-    const res = await fetch(`${this.config.controlUrl}/v1/snapshot`, { headers, signal: AbortSignal.timeout(5000) });
-    if (res.status === 304) return this.contact();
-    if (res.status !== 200) {
-      await res.body?.cancel();
-      return this.fail(`control answered ${res.status}`);
+  private async runLoop(generation: number): Promise<void> {
+    let waitMs = 0; // the first request is an immediate check
+    try {
+      while (generation === this.loopGeneration && Date.now() - this.lastRequestMs < this.config.idleStopMs) {
+        const started = Date.now();
+        this.loopBeatMs = started;
+        const outcome = await this.poll(waitMs);
+        if (generation !== this.loopGeneration) return;
+        this.state.polling = outcome !== "failed";
+        if (outcome === "failed") this.lastFailureMs = Date.now();
+        this.settleContact();
+        const heldPoll = waitMs > 0;
+        waitMs = this.config.waitMs;
+        const elapsed = Date.now() - started;
+        // Back off after a failure or a refused snapshot; and when control answered a held poll at
+        // once without news (it does not hold polls), ask at most once per pollMs.
+        if (outcome === "failed" || outcome === "rejected" || (heldPoll && outcome === "unchanged" && elapsed < this.config.pollMs)) {
+          await sleep(Math.max(0, this.config.pollMs - elapsed));
+        }
+      }
+    } finally {
+      if (generation === this.loopGeneration) {
+        this.loopRunning = false;
+        this.state.polling = false;
+      }
     }
-    const file = new Uint8Array(await res.arrayBuffer());
+  }
+
+  /** One conditional, possibly held, fetch + verify + load. Never throws. */
+  private async poll(waitMs: number): Promise<Outcome> {
+    const headers: Record<string, string> = {
+      authorization: `Bearer ${this.config.gatewayToken}`,
+      "sluice-gateway": this.state.gatewayId,
+    };
+    if (this.etag) headers["if-none-match"] = this.etag;
+    const index = this.state.version ?? 0n;
+    const url = `${this.config.controlUrl}/v1/snapshot?index=${index}&wait=${waitMs}ms`;
+    try {
+      const res = await fetch(url, { headers, signal: AbortSignal.timeout(waitMs + waitMs / 8 + FETCH_SLACK_MS) });
+      if (res.status === 304) {
+        this.contact();
+        return "unchanged";
+      }
+      if (res.status !== 200) {
+        await res.body?.cancel();
+        this.fail(`control answered ${res.status}`);
+        return "failed";
+      }
+      return await this.load(new Uint8Array(await res.arrayBuffer()), res.headers.get("etag"));
+    } catch (err) {
+      this.fail(`control unreachable: ${(err as Error).message}`);
+      return "failed";
+    }
+  }
+
+  private async load(file: Uint8Array<ArrayBuffer>, etag: string | null): Promise<Outcome> {
     const refusal = await verifySnapshot(file, await this.publicKey);
     if (refusal) return this.reject(refusal);
     const header = readSnapshotHeader(file);
@@ -85,11 +175,29 @@ export class SnapshotSource {
     }
     const loaded = this.loader.load(file);
     if (!loaded.ok) return this.reject(loaded.reason);
-    this.etag = res.headers.get("etag");
+    this.etag = etag;
     this.state.version = header.version;
     this.state.builtAtMs = header.builtAtMs;
     this.contact();
     log("info", "snapshot loaded", { version: String(header.version), bytes: file.length });
+    return "changed";
+  }
+
+  /** Resolves at the loop's next answer (or failure), or after `timeoutMs`. */
+  private nextContact(timeoutMs: number): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(resolve, timeoutMs);
+      this.contactWaiters.push(() => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
+  }
+
+  private settleContact(): void {
+    const waiters = this.contactWaiters;
+    this.contactWaiters = [];
+    for (const wake of waiters) wake();
   }
 
   private contact(): void {
@@ -97,16 +205,21 @@ export class SnapshotSource {
     this.state.lastError = null;
   }
 
-  private reject(reason: string): void {
+  private reject(reason: string): Outcome {
     this.state.rejected += 1;
     this.state.lastContactMs = Date.now();
     this.fail(`snapshot rejected: ${reason}`);
+    return "rejected";
   }
 
   private fail(reason: string): void {
     if (this.state.lastError !== reason) log("warn", reason, { serving: String(this.state.version) });
     this.state.lastError = reason;
   }
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
 /** One JSON line per event on the isolate's console (workerd: stderr). */

@@ -2,22 +2,31 @@
  * The control REST API: wires authentication, body limits, error rendering, the resource routes
  * and the OpenAPI 3.1 document (GET /v1/openapi.json) into one Hono app.
  *
- * Access: /healthz is open; GET /v1/snapshot takes the gateway or admin token; every other path
- * takes the admin token only (fail closed: a path the auth rule does not know needs admin).
+ * Access: /healthz is open; GET /v1/snapshot takes the gateway or admin token; /v1/registry/*
+ * and GET /v1/propagation take an agent token (scoped to its appkeys) or the admin token; every
+ * other path takes the admin token only (fail closed: see isAllowed in auth.ts).
  */
-import { bodyLimit } from "hono/body-limit";
 import { type Logger, pino } from "pino";
 import type { Database } from "../db/connect.ts";
-import { type ApiTokens, createTokenChecker, unauthorized } from "./auth.ts";
+import { RecoveryQueue } from "../registry/recoveries.ts";
+import { createRegistryRuntime, type RegistryRuntime } from "../registry/runtime.ts";
+import { addAgentTokenRoutes } from "./agent-tokens.ts";
+import { type ApiTokens, bearerToken, createTokenChecker, isAllowed, type Role, unauthorized } from "./auth.ts";
+import { capBody } from "./body-limit.ts";
 import { renderError } from "./errors.ts";
+import { addEventRoutes } from "./events.ts";
 import { addGroupRoutes } from "./groups.ts";
+import { addHeartbeatRoute } from "./heartbeats.ts";
 import { addInstanceRoutes } from "./instances.ts";
 import { type ApiApp, createApiApp } from "./openapi.ts";
 import { addPolicyRoutes } from "./policies.ts";
+import { addPropagationRoutes } from "./propagation.ts";
+import { addRegistryInstanceRoutes } from "./registry-instances.ts";
+import { addRegistryWatchRoute } from "./registry-watch.ts";
 import { addRevisionRoutes } from "./revisions.ts";
 import { addRouteRoutes } from "./routes.ts";
 import { addServiceRoutes } from "./services.ts";
-import { addSnapshotRoute, type GetSnapshot } from "./snapshot.ts";
+import { addSnapshotRoute, type GetSnapshot, type WaitForSnapshot } from "./snapshot.ts";
 import type { OnChange } from "./write.ts";
 
 /** Largest accepted request body: 10 000 graylist entries of 256 chars fit (RFC: cap parsing). */
@@ -31,6 +40,10 @@ export interface CreateAppOptions {
   onChange?: OnChange;
   /** The snapshot GET /v1/snapshot serves; null until one is built. */
   getSnapshot: GetSnapshot;
+  /** Long polls on GET /v1/snapshot block on this (the builder's waitForNewer); without it they do not block. */
+  waitForSnapshot?: WaitForSnapshot;
+  /** The replica's registry state (startControl shares it with the sweeper); created if absent. */
+  registry?: RegistryRuntime;
   /** Defaults to a pino logger named `sluice-control`. */
   logger?: Logger;
 }
@@ -41,7 +54,15 @@ export interface CreateAppOptions {
  */
 export function createApp(options: CreateAppOptions): ApiApp {
   const logger = options.logger ?? pino({ name: "sluice-control" });
-  const deps = { db: options.db, onChange: options.onChange ?? (() => {}), logger };
+  const registry = options.registry ?? createRegistryRuntime(options.db, logger);
+  const deps = {
+    db: options.db,
+    onChange: options.onChange ?? (() => {}),
+    logger,
+    onCommitted: registry.applyChange,
+    registry,
+  };
+  registry.recoveries ??= new RecoveryQueue(deps, registry.view, logger);
   const roleOf = createTokenChecker(options.auth);
   const app = createApiApp();
 
@@ -52,19 +73,32 @@ export function createApp(options: CreateAppOptions): ApiApp {
 
   app.use("*", async (c, next) => {
     if (c.req.path === "/healthz") return next();
-    const role = roleOf(c.req.header("authorization"));
+    const header = c.req.header("authorization");
+    let role: Role | null = roleOf(header);
+    let agent = null;
+    if (!role) {
+      const token = bearerToken(header);
+      if (token) {
+        await registry.ready();
+        agent = registry.agentTokens.find(token);
+        if (agent) role = "agent";
+      }
+    }
     if (!role) return unauthorized(c, "missing or invalid bearer token");
-    const snapshotRead = c.req.path === "/v1/snapshot" && (c.req.method === "GET" || c.req.method === "HEAD");
-    if (role !== "admin" && !snapshotRead) return unauthorized(c, "this endpoint needs the admin token");
+    if (!isAllowed(role, c.req.method, c.req.path)) {
+      return unauthorized(
+        c,
+        role === "agent" ? "agent tokens may use /v1/registry/* and /v1/propagation only" : "this endpoint needs the admin token",
+      );
+    }
     c.set("role", role);
+    c.set("agent", agent);
+    if (role !== "gateway") await registry.ready();
     return next();
   });
   app.use(
     "*",
-    bodyLimit({
-      maxSize: MAX_BODY_BYTES,
-      onError: (c) => c.json({ error: "payload_too_large", message: `request body over ${MAX_BODY_BYTES} bytes` }, 413),
-    }),
+    capBody(MAX_BODY_BYTES, (c) => c.json({ error: "payload_too_large", message: `request body over ${MAX_BODY_BYTES} bytes` }, 413)),
   );
 
   addServiceRoutes(app, deps);
@@ -73,7 +107,13 @@ export function createApp(options: CreateAppOptions): ApiApp {
   addPolicyRoutes(app, deps);
   addRouteRoutes(app, deps);
   addRevisionRoutes(app, deps);
-  addSnapshotRoute(app, options.getSnapshot);
+  addSnapshotRoute(app, options.getSnapshot, { waitForSnapshot: options.waitForSnapshot, tracker: registry.tracker });
+  addAgentTokenRoutes(app, deps, registry.agentTokens);
+  addRegistryInstanceRoutes(app, deps);
+  addRegistryWatchRoute(app, deps);
+  addHeartbeatRoute(app, deps);
+  addPropagationRoutes(app, deps);
+  addEventRoutes(app, deps);
 
   app.openAPIRegistry.registerComponent("securitySchemes", "bearerAuth", { type: "http", scheme: "bearer" });
   app.doc31("/v1/openapi.json", {

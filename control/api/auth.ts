@@ -94,15 +94,31 @@ function checkToken(token: string, source: string): string {
   return token;
 }
 
-/** Which token a request presented. */
-export type Role = "admin" | "gateway";
+/**
+ * Which token a request presented: the two configured tokens (createTokenChecker), or an agent
+ * token minted by an admin (agent-token-store.ts).
+ */
+export type Role = "admin" | "gateway" | "agent";
+
+/**
+ * What each role may call (fail closed: anything not listed needs admin).
+ * - admin: everything under /v1;
+ * - gateway: GET/HEAD /v1/snapshot;
+ * - agent: /v1/registry/* (each handler checks the token's appkeys) and GET /v1/propagation.
+ */
+export function isAllowed(role: Role, method: string, path: string): boolean {
+  if (role === "admin") return true;
+  const read = method === "GET" || method === "HEAD";
+  if (role === "gateway") return read && path === "/v1/snapshot";
+  return path.startsWith("/v1/registry/") || (read && path === "/v1/propagation");
+}
 
 /**
  * Builds a checker that maps an `Authorization` header value to the role it grants, or null.
  * Both sides are hashed with SHA-256 first so `timingSafeEqual` compares equal lengths and the
  * time taken reveals nothing about the token.
  */
-export function createTokenChecker(tokens: ApiTokens): (authorization: string | undefined) => Role | null {
+export function createTokenChecker(tokens: ApiTokens): (authorization: string | undefined) => "admin" | "gateway" | null {
   const adminDigest = sha256(tokens.adminToken);
   const gatewayDigest = sha256(tokens.gatewayToken);
   return (authorization) => {
@@ -116,6 +132,11 @@ export function createTokenChecker(tokens: ApiTokens): (authorization: string | 
     if (isGateway) return "gateway";
     return null;
   };
+}
+
+/** The bearer token of an `Authorization` header value, or null. */
+export function bearerToken(authorization: string | undefined): string | null {
+  return /^Bearer[ \t]+(\S+)[ \t]*$/i.exec(authorization ?? "")?.[1] ?? null;
 }
 
 /** The 401 every missing or wrong token gets. */

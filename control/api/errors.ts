@@ -4,7 +4,7 @@
  *
  * Shape: `{error, message, fields?, reason?, field?, referrers?}` — `error` is a stable code
  * (`bad_request`, `unauthorized`, `not_found`, `conflict`, `unprocessable`, `payload_too_large`,
- * `unsupported_media_type`, `snapshot_unavailable`, `internal`); `message` is for humans.
+ * `unsupported_media_type`, `snapshot_unavailable`, `forbidden`, `internal`); `message` is for humans.
  */
 import { z } from "@hono/zod-openapi";
 import type { Context } from "hono";
@@ -67,6 +67,11 @@ export type ErrorBody = z.infer<typeof ErrorBodySchema>;
 /** 400 with the offending fields. */
 export function badRequest(message: string, fields: FieldError[] = []): ApiError {
   return new ApiError(400, { error: "bad_request", message, fields });
+}
+
+/** 403: an agent token used for a service outside its appkeys. */
+export function forbidden(message: string): ApiError {
+  return new ApiError(403, { error: "forbidden", message });
 }
 
 /** 404 for an unknown appkey, name or id. */

@@ -81,6 +81,16 @@ export const weightField = z.number().int().min(0).max(10000).openapi({ example:
 /** Total upstream timeout in ms, 1–300000. */
 export const timeoutMsField = z.number().int().min(1).max(300_000).openapi({ example: 15000 });
 
+/** Largest body cap a route may set: 1 MiB (the gateway's WASM frame holds the values read). */
+export const MAX_BODY_CAP_BYTES = 1_048_576;
+/** Most request-body bytes the gateway reads for `body` attributes, 0–1 MiB (default 64 KiB). */
+export const bodyCapBytesField = z
+  .number()
+  .int()
+  .min(0)
+  .max(MAX_BODY_CAP_BYTES)
+  .openapi({ example: 65536, description: "Most request-body bytes read for body attributes; a longer body leaves them absent" });
+
 /** Short printable-ASCII label (zone, lane, version): 0–64 chars, no spaces. */
 export const labelField = z.string().regex(/^[\x21-\x7e]{0,64}$/, "must be at most 64 printable ASCII characters without spaces");
 
@@ -93,3 +103,38 @@ export const idParam = z
 
 /** ISO 8601 timestamp as the API returns it. */
 export const timestampField = z.string().openapi({ format: "date-time" });
+
+/** Longest blocking query, ms (Consul caps `wait` at 10 min; Sluice at 5). */
+export const MAX_WAIT_MS = 300_000;
+
+/**
+ * Parses a Consul-style duration: a decimal number with a unit `ms`, `s` or `m`
+ * (`"500ms"`, `"30s"`, `"1.5m"`), or a bare number of seconds (`"30"`).
+ * @returns milliseconds, rounded; null when `text` is not such a duration.
+ */
+export function parseDurationMs(text: string): number | null {
+  const match = /^([0-9]{1,9}(?:\.[0-9]{1,3})?)(ms|s|m)?$/.exec(text);
+  if (!match) return null;
+  const scale = match[2] === "ms" ? 1 : match[2] === "m" ? 60_000 : 1000;
+  return Math.round(Number(match[1]) * scale);
+}
+
+/** `wait` of a blocking query: a duration (parseDurationMs) up to MAX_WAIT_MS, as ms. */
+export const waitField = z
+  .string()
+  .transform((text, ctx) => {
+    const ms = parseDurationMs(text);
+    if (ms === null || ms > MAX_WAIT_MS) {
+      ctx.addIssue({ code: "custom", message: `must be a duration like 30s, 500ms or 5m, at most ${MAX_WAIT_MS / 1000}s` });
+      return z.NEVER;
+    }
+    return ms;
+  })
+  .openapi({ type: "string", example: "30s" });
+
+/** `index` of a blocking query: a non-negative integer (a version or revision id). */
+export const indexField = z
+  .string()
+  .regex(/^[0-9]{1,15}$/, "must be a non-negative integer")
+  .transform(Number)
+  .openapi({ type: "integer", example: 42 });

@@ -1,11 +1,13 @@
 /**
  * /v1/services/{appkey}/groups/{name}/instances: backend instances (host:port) of a group, with
- * OCTO's weight and status. (group, host, port) is unique.
+ * OCTO's node fields. (group, host, port) is unique. Instances created here are `static` unless
+ * the body says otherwise; `healthy` belongs to the registry and is never set through this API.
  */
 import { createRoute, z } from "@hono/zod-openapi";
 import { asc, eq, sql } from "drizzle-orm";
-import { INSTANCE_STATUSES, instances } from "../db/schema.ts";
-import { appkeyField, idParam, instanceHostField, labelField, nameField, portField, weightField } from "./fields.ts";
+import { INSTANCE_STATUSES, instances, REGISTRATIONS } from "../db/schema.ts";
+import { appkeyField, idParam, instanceHostField, nameField, portField, weightField } from "./fields.ts";
+import { instanceAttributeFields } from "./instance-fields.ts";
 import { checkUniqueAddress, requireGroup, requireInstance } from "./lookup.ts";
 import { type ApiApp, BEARER, errors, json, jsonBody, listOf } from "./openapi.ts";
 import { InstanceSchema, toInstanceDto } from "./representations.ts";
@@ -18,9 +20,8 @@ const InstanceInput = z
     port: portField,
     weight: weightField.default(10),
     status: z.enum(INSTANCE_STATUSES).default("alive"),
-    zone: labelField.default(""),
-    lane: labelField.default(""),
-    version: labelField.default(""),
+    registration: z.enum(REGISTRATIONS).default("static"),
+    ...instanceAttributeFields,
   })
   .openapi("InstanceInput");
 const GroupParams = z.object({ appkey: appkeyField, name: nameField });

@@ -2,7 +2,7 @@
  * Resolving the names and ids in API paths to rows, with the 404 each miss deserves (and the
  * instance address clash check, the one uniqueness rule spanning several columns).
  */
-import { and, eq, ne } from "drizzle-orm";
+import { and, eq, inArray, ne } from "drizzle-orm";
 import type { Queryable } from "../db/connect.ts";
 import { groups, instances, services } from "../db/schema.ts";
 import { conflict, notFound } from "./errors.ts";
@@ -59,4 +59,22 @@ export async function checkUniqueAddress(db: Queryable, groupId: number, host: s
     .from(instances)
     .where(and(eq(instances.groupId, groupId), eq(instances.host, host), eq(instances.port, port), ne(instances.id, exceptId)));
   if (clash) throw conflict(`instance ${clash.id} of this group already has address ${host}:${port}`);
+}
+
+/** The appkey and group name of each instance row's group, by instance id. */
+export async function instanceLabels(db: Queryable, rows: readonly InstanceRow[]): Promise<Map<number, { appkey: string; group: string }>> {
+  const out = new Map<number, { appkey: string; group: string }>();
+  if (rows.length === 0) return out;
+  const groupIds = [...new Set(rows.map((r) => r.groupId))];
+  const found = await db
+    .select({ id: groups.id, group: groups.name, appkey: services.appkey })
+    .from(groups)
+    .innerJoin(services, eq(groups.serviceId, services.id))
+    .where(inArray(groups.id, groupIds));
+  const byGroup = new Map(found.map((g) => [g.id, g]));
+  for (const row of rows) {
+    const g = byGroup.get(row.groupId);
+    if (g) out.set(row.id, { appkey: g.appkey, group: g.group });
+  }
+  return out;
 }

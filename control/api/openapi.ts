@@ -4,12 +4,16 @@
  * what is particular to it.
  */
 import { OpenAPIHono, z } from "@hono/zod-openapi";
+import type { AgentPrincipal } from "./agent-token-store.ts";
 import type { Role } from "./auth.ts";
 import { ErrorBodySchema, validationHook } from "./errors.ts";
 
-/** Hono environment of the API: the role the auth middleware granted. */
+/**
+ * Hono environment of the API: the role the auth middleware granted, and for agent tokens the
+ * principal (its name and appkeys).
+ */
 export interface ApiEnv {
-  Variables: { role: Role };
+  Variables: { role: Role; agent: AgentPrincipal | null };
 }
 
 /** The app type every resource module registers its routes on. */
@@ -33,6 +37,7 @@ export function jsonBody<T extends z.ZodType>(schema: T) {
 const ERROR_DESCRIPTIONS = {
   400: "Invalid input; `fields` names each invalid field",
   401: "Missing or wrong bearer token",
+  403: "The agent token does not cover this service",
   404: "Unknown appkey, name or id",
   409: "Duplicate, or still referenced (`referrers`)",
   422: "A reference does not resolve (`reason`, `field`)",

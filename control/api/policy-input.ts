@@ -5,7 +5,7 @@
  * code: the compiler turns them into bytecode).
  */
 import { z } from "@hono/zod-openapi";
-import { ConditionError, checkCondition } from "../compiler/index.ts";
+import { ConditionError, checkCondition, keyAttribute } from "../compiler/index.ts";
 import { appkeyField, MAX_CONDITION_BYTES, MAX_GRAYLIST_ENTRIES, MAX_GRAYLIST_ENTRY_LENGTH, nameField } from "./fields.ts";
 
 /** RFC 9110 token: what a header or cookie name may contain. */
@@ -61,7 +61,7 @@ export interface PolicyIssue {
  */
 export function conditionIssue(policy: PolicyShape): PolicyIssue | null {
   try {
-    checkCondition(policy.condition, { passway: policy.passway, name: policy.key });
+    checkCondition(policy.condition, keyAttribute(policy.passway, policy.key));
     return null;
   } catch (error) {
     if (!(error instanceof ConditionError)) throw error;

@@ -5,12 +5,22 @@
  */
 import { z } from "@hono/zod-openapi";
 import type { groups, instances, policies, routes, services } from "../db/schema.ts";
-import { INSTANCE_STATUSES } from "../db/schema.ts";
+import { ENVIRONMENTS, INSTANCE_ROLES, INSTANCE_STATUSES, REGISTRATIONS } from "../db/schema.ts";
 import { timestampField } from "./fields.ts";
 
 const timestamps = { createdAt: timestampField, updatedAt: timestampField };
 
-export const ServiceSchema = z.object({ appkey: z.string(), description: z.string(), ...timestamps }).openapi("Service");
+export const ServiceSchema = z
+  .object({
+    appkey: z.string(),
+    description: z.string(),
+    heartbeatIntervalMs: z.number().int(),
+    unhealthyAfterMs: z.number().int(),
+    removeAfterMs: z.number().int(),
+    protectThresholdPct: z.number().int(),
+    ...timestamps,
+  })
+  .openapi("Service");
 
 export const GroupSchema = z.object({ appkey: z.string(), name: z.string(), balancer: z.enum(["swrr"]), ...timestamps }).openapi("Group");
 
@@ -26,6 +36,17 @@ export const InstanceSchema = z
     zone: z.string(),
     lane: z.string(),
     version: z.string(),
+    env: z.enum(ENVIRONMENTS),
+    region: z.string(),
+    idc: z.string(),
+    cell: z.string(),
+    role: z.enum(INSTANCE_ROLES),
+    protocol: z.string(),
+    metadata: z.record(z.string(), z.string()),
+    warmupSeconds: z.number().int(),
+    registration: z.enum(REGISTRATIONS),
+    /** The registry's verdict; an unhealthy `alive` instance receives no traffic. */
+    healthy: z.boolean(),
     ...timestamps,
   })
   .openapi("Instance");
@@ -55,6 +76,7 @@ export const RouteSchema = z
     defaultGroup: z.string(),
     policies: z.array(z.string()),
     timeoutMs: z.number().int(),
+    bodyCapBytes: z.number().int(),
     ...timestamps,
   })
   .openapi("Route");
@@ -72,7 +94,15 @@ const iso = (row: Stamped) => ({
 });
 
 export function toServiceDto(row: typeof services.$inferSelect): ServiceDto {
-  return { appkey: row.appkey, description: row.description, ...iso(row) };
+  return {
+    appkey: row.appkey,
+    description: row.description,
+    heartbeatIntervalMs: row.heartbeatIntervalMs,
+    unhealthyAfterMs: row.unhealthyAfterMs,
+    removeAfterMs: row.removeAfterMs,
+    protectThresholdPct: row.protectThresholdPct,
+    ...iso(row),
+  };
 }
 
 export function toGroupDto(row: typeof groups.$inferSelect, appkey: string): GroupDto {
@@ -91,6 +121,16 @@ export function toInstanceDto(row: typeof instances.$inferSelect, appkey: string
     zone: row.zone,
     lane: row.lane,
     version: row.version,
+    env: row.env as InstanceDto["env"],
+    region: row.region,
+    idc: row.idc,
+    cell: row.cell,
+    role: row.role as InstanceDto["role"],
+    protocol: row.protocol,
+    metadata: row.metadata,
+    warmupSeconds: row.warmupSeconds,
+    registration: row.registration as InstanceDto["registration"],
+    healthy: row.healthy,
     ...iso(row),
   };
 }
@@ -121,6 +161,7 @@ export function toRouteDto(row: typeof routes.$inferSelect, appkey: string): Rou
     defaultGroup: row.defaultGroup,
     policies: row.policies,
     timeoutMs: row.timeoutMs,
+    bodyCapBytes: row.bodyCapBytes,
     ...iso(row),
   };
 }

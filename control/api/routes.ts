@@ -7,7 +7,7 @@ import { and, asc, eq, ne, sql } from "drizzle-orm";
 import type { Queryable } from "../db/connect.ts";
 import { routes, services } from "../db/schema.ts";
 import { conflict, notFound, unprocessable } from "./errors.ts";
-import { appkeyField, idParam, nameField, pathField, routeHostField, timeoutMsField } from "./fields.ts";
+import { appkeyField, bodyCapBytesField, idParam, nameField, pathField, routeHostField, timeoutMsField } from "./fields.ts";
 import { findService } from "./lookup.ts";
 import { type ApiApp, BEARER, errors, json, jsonBody, listOf } from "./openapi.ts";
 import { checkRouteReferences } from "./references.ts";
@@ -40,6 +40,7 @@ const RouteInput = z
     defaultGroup: nameField,
     policies: policyListField.default([]),
     timeoutMs: timeoutMsField.default(15000),
+    bodyCapBytes: bodyCapBytesField.default(65536),
   })
   .openapi("RouteInput");
 type RouteInputValue = z.infer<typeof RouteInput>;

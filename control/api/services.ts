@@ -1,5 +1,6 @@
 /**
- * /v1/services: services named by appkey. Deleting a service deletes its groups and instances,
+ * /v1/services: services named by appkey, with their registry settings (heartbeat timings and
+ * protect threshold, defaults as Nacos). Deleting a service deletes its groups and instances,
  * and is refused (409) while routes or private policies still belong to it.
  */
 import { createRoute, z } from "@hono/zod-openapi";
@@ -15,8 +16,49 @@ import { type ApiDeps, runWrite } from "./write.ts";
 
 const descriptionField = z.string().max(1024);
 
-const ServiceCreate = z.strictObject({ appkey: appkeyField, description: descriptionField.default("") }).openapi("ServiceCreate");
-const ServiceReplace = z.strictObject({ description: descriptionField }).openapi("ServiceReplace");
+/**
+ * Registry settings; omitted ones take Nacos' defaults. Cross-field rules (unhealthy after more
+ * than one interval, removal no sooner than unhealthy) are reported on the later field.
+ */
+const registrySettings = {
+  heartbeatIntervalMs: z.number().int().min(100).max(600_000).default(5000).openapi({ description: "How often agents beat, ms" }),
+  unhealthyAfterMs: z.number().int().min(200).max(3_600_000).default(15000).openapi({ description: "Silence before unhealthy, ms" }),
+  removeAfterMs: z
+    .number()
+    .int()
+    .min(200)
+    .max(86_400_000)
+    .default(30000)
+    .openapi({ description: "Silence before an ephemeral instance is removed, ms" }),
+  protectThresholdPct: z
+    .number()
+    .int()
+    .min(0)
+    .max(100)
+    .default(50)
+    .openapi({ description: "Largest share of instances, %, that may turn unhealthy at once; beyond it they keep routing" }),
+};
+
+function checkTimings<T extends { heartbeatIntervalMs: number; unhealthyAfterMs: number; removeAfterMs: number }>(
+  value: T,
+  ctx: z.RefinementCtx,
+): void {
+  if (value.unhealthyAfterMs <= value.heartbeatIntervalMs) {
+    ctx.addIssue({ code: "custom", path: ["unhealthyAfterMs"], message: "must be more than heartbeatIntervalMs" });
+  }
+  if (value.removeAfterMs < value.unhealthyAfterMs) {
+    ctx.addIssue({ code: "custom", path: ["removeAfterMs"], message: "must be at least unhealthyAfterMs" });
+  }
+}
+
+const ServiceCreate = z
+  .strictObject({ appkey: appkeyField, description: descriptionField.default(""), ...registrySettings })
+  .superRefine(checkTimings)
+  .openapi("ServiceCreate");
+const ServiceReplace = z
+  .strictObject({ description: descriptionField, ...registrySettings })
+  .superRefine(checkTimings)
+  .openapi("ServiceReplace");
 const AppkeyParams = z.object({ appkey: appkeyField });
 
 const tags = ["services"];
@@ -94,7 +136,7 @@ export function addServiceRoutes(app: ApiApp, deps: ApiDeps): void {
       const before = toServiceDto(await requireService(tx, appkey));
       const [row] = await tx
         .update(services)
-        .set({ description: input.description, updatedAt: sql`now()` })
+        .set({ ...input, updatedAt: sql`now()` })
         .where(eq(services.appkey, appkey))
         .returning();
       const after = toServiceDto(row);

@@ -1,8 +1,16 @@
 /**
  * GET /v1/snapshot: the current compiled snapshot for gateways, as opaque bytes with a strong
  * ETag, so a poll that finds nothing new costs a 304 and no body.
+ *
+ * Long poll (a Consul-style blocking query on the version): `?index=<version served>&wait=25s`
+ * answers 200 with the snapshot as soon as one newer than `index` exists — at once if it already
+ * does — or 304 when `wait` (plus up to 1/16 jitter) ends first. A gateway that sends
+ * `Sluice-Gateway: <isolate id>` with `index` reports the version it serves and whether it holds
+ * a poll (control/propagation/tracker.ts); that is how control knows a change reached it.
  */
 import { createRoute, z } from "@hono/zod-openapi";
+import { GATEWAY_ID_PATTERN, type GatewayTracker } from "../propagation/tracker.ts";
+import { indexField, waitField } from "./fields.ts";
 import { type ApiApp, BEARER, errors } from "./openapi.ts";
 
 /** The snapshot as the builder hands it over. */
@@ -18,6 +26,12 @@ export interface SnapshotView {
 /** Returns the snapshot currently served, or null before the first build. */
 export type GetSnapshot = () => SnapshotView | null | Promise<SnapshotView | null>;
 
+/** Resolves with a snapshot newer than `index` as soon as one exists, or null after `waitMs`. */
+export type WaitForSnapshot = (index: bigint, waitMs: number, signal: AbortSignal) => Promise<SnapshotView | null>;
+
+/** Header in which a gateway isolate names itself. */
+export const GATEWAY_ID_HEADER = "sluice-gateway";
+
 /** Media type of the binary snapshot file. */
 export const SNAPSHOT_MEDIA_TYPE = "application/vnd.sluice.snapshot";
 
@@ -26,14 +40,22 @@ const getSnapshotRoute = createRoute({
   path: "/v1/snapshot",
   tags: ["snapshot"],
   security: BEARER,
-  description: "Accepts the gateway token or the admin token. Send If-None-Match to poll cheaply.",
-  request: { headers: z.object({ "if-none-match": z.string().optional() }) },
+  description:
+    "Accepts the gateway token or the admin token. Send If-None-Match to poll cheaply, or index + wait to long-poll " +
+    "(Sluice-Gateway: <isolate id> reports what the gateway serves).",
+  request: {
+    headers: z.object({ "if-none-match": z.string().optional(), [GATEWAY_ID_HEADER]: z.string().optional() }),
+    query: z.strictObject({
+      index: indexField.optional().openapi({ description: "The version the caller serves" }),
+      wait: waitField.optional().openapi({ description: "Hold up to this long for a newer version (needs index)" }),
+    }),
+  },
   responses: {
     200: {
       description: "The snapshot file",
       content: { [SNAPSHOT_MEDIA_TYPE]: { schema: z.string().openapi({ format: "binary" }) } },
     },
-    304: { description: "Unchanged since the ETag sent in If-None-Match" },
+    304: { description: "Unchanged since the ETag sent in If-None-Match, or nothing newer than index within wait" },
     ...errors(503),
   },
 });
@@ -55,10 +77,29 @@ export function ifNoneMatchHits(header: string | undefined, etag: string): boole
   });
 }
 
-/** Registers GET /v1/snapshot on `app`. */
-export function addSnapshotRoute(app: ApiApp, getSnapshot: GetSnapshot): void {
+/** Registers GET /v1/snapshot on `app`; without `waitForSnapshot` a `wait` does not block. */
+export function addSnapshotRoute(
+  app: ApiApp,
+  getSnapshot: GetSnapshot,
+  options: { waitForSnapshot?: WaitForSnapshot; tracker?: GatewayTracker } = {},
+): void {
   app.openapi(getSnapshotRoute, async (c) => {
-    const snapshot = await getSnapshot();
+    const { index, wait } = c.req.valid("query");
+    const idHeader = c.req.header(GATEWAY_ID_HEADER);
+    const gatewayId = idHeader && GATEWAY_ID_PATTERN.test(idHeader) ? idHeader : null;
+    let snapshot: SnapshotView | null = null;
+    if (index !== undefined && wait !== undefined && wait > 0 && options.waitForSnapshot) {
+      const waitMs = wait + Math.floor(Math.random() * (wait / 16));
+      if (gatewayId) options.tracker?.pollStarted(gatewayId, index, waitMs);
+      try {
+        snapshot = await options.waitForSnapshot(BigInt(index), waitMs, c.req.raw.signal);
+      } finally {
+        if (gatewayId) options.tracker?.pollEnded(gatewayId, index);
+      }
+    } else if (index !== undefined && gatewayId) {
+      options.tracker?.pollEnded(gatewayId, index);
+    }
+    snapshot ??= await getSnapshot();
     if (!snapshot) {
       c.header("Retry-After", "1");
       return c.json({ error: "snapshot_unavailable", message: "no snapshot has been built yet" }, 503);
@@ -69,9 +110,8 @@ export function addSnapshotRoute(app: ApiApp, getSnapshot: GetSnapshot): void {
       "Cache-Control": "no-cache",
       "Sluice-Snapshot-Version": snapshot.version.toString(),
     };
-    if (ifNoneMatchHits(c.req.header("if-none-match"), etag)) {
-      return new Response(null, { status: 304, headers });
-    }
+    const unchanged = index !== undefined ? snapshot.version <= BigInt(index) : ifNoneMatchHits(c.req.header("if-none-match"), etag);
+    if (unchanged) return new Response(null, { status: 304, headers });
     // The builder hands over ArrayBuffer-backed bytes; the DOM types also allow shared memory.
     return new Response(snapshot.body as Uint8Array<ArrayBuffer>, {
       status: 200,

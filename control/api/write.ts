@@ -1,7 +1,8 @@
 /**
  * The one way the API writes: a transaction that holds the configuration write lock, runs the
- * handler's checks and changes, appends the revision row, commits — and only then tells the
- * snapshot builder. A failed check or statement rolls everything back, revision included.
+ * handler's checks and changes, appends the revision row(s), queues a `sluice_change`
+ * notification for other control replicas (delivered on commit), commits — and only then tells
+ * the snapshot builder. A failed check or statement rolls everything back, revisions included.
  */
 import { sql } from "drizzle-orm";
 import type { Logger } from "pino";
@@ -16,12 +17,14 @@ export interface ApiDeps {
   db: Database;
   onChange: OnChange;
   logger: Logger;
+  /** Called after each commit with what changed (the registry's caches and blocking queries). */
+  onCommitted?: (notice: ChangeNotice) => void;
 }
 
 /** The audit record of one write: `before`/`after` are API representations (null if none). */
 export interface RevisionRecord {
   action: "create" | "update" | "delete";
-  resource: "service" | "group" | "instance" | "policy" | "route";
+  resource: "service" | "group" | "instance" | "policy" | "route" | "agent_token";
   /** Natural key: `appkey`, `appkey/group`, `appkey/group/instanceId`, policy name, route id. */
   resourceId: string;
   before: unknown;
@@ -36,35 +39,79 @@ export interface RevisionRecord {
  */
 const CONFIG_WRITE_LOCK_KEY = "6002266176527614790";
 
+/** NOTIFY channel of committed writes; payload `{"r": revisionId, "a": appkeys | null}`. */
+export const CHANGE_CHANNEL = "sluice_change";
+
+/** A committed write as other replicas hear of it: `appkeys` null means "maybe any service". */
+export interface ChangeNotice {
+  revisionId: number;
+  appkeys: string[] | null;
+}
+
 /**
- * Runs `change` in a transaction under the config write lock and records its revision there.
+ * Runs `change` in a transaction under the config write lock and records its revision(s) there.
+ * Revision ids are therefore assigned and committed in one order, which snapshot coverage
+ * (snapshots.covers_revision) relies on.
  *
- * @param change returns the value to send back and the revision to record.
- * @returns that value and the new revision id.
+ * @param change returns the value to send back and the revision(s) to record (a batch, e.g. a
+ *   health sweep, records one per instance; an empty list records nothing and notifies no one).
+ * @returns that value and the last new revision id (0 when none was recorded).
  * @throws whatever `change` throws (ApiError for 4xx), after rolling back.
  */
 export async function runWrite<T>(
   deps: ApiDeps,
   actor: string,
-  change: (tx: Transaction) => Promise<{ result: T; revision: RevisionRecord }>,
+  change: (tx: Transaction) => Promise<{ result: T; revision: RevisionRecord | RevisionRecord[] }>,
 ): Promise<{ result: T; revisionId: number }> {
   const committed = await deps.db.transaction(async (tx) => {
     await tx.execute(sql`select pg_advisory_xact_lock(${CONFIG_WRITE_LOCK_KEY}::bigint)`);
     const { result, revision } = await change(tx);
-    const [row] = await tx
+    const records = Array.isArray(revision) ? revision : [revision];
+    if (records.length === 0) return { result, revisionId: 0, appkeys: null };
+    const rows = await tx
       .insert(revisions)
-      .values({
-        actor,
-        action: revision.action,
-        resource: revision.resource,
-        resourceId: revision.resourceId,
-        body: { before: revision.before, after: revision.after },
-      })
+      .values(
+        records.map((r) => ({
+          actor,
+          action: r.action,
+          resource: r.resource,
+          resourceId: r.resourceId,
+          body: { before: r.before, after: r.after },
+        })),
+      )
       .returning({ id: revisions.id });
-    return { result, revisionId: row.id };
+    const revisionId = Math.max(...rows.map((r) => r.id));
+    const appkeys = appkeysOf(records);
+    await tx.execute(sql`select pg_notify(${CHANGE_CHANNEL}, ${JSON.stringify({ r: revisionId, a: appkeys })})`);
+    return { result, revisionId, appkeys };
   });
-  notifyChange(deps, committed.revisionId);
-  return committed;
+  if (committed.revisionId > 0) {
+    deps.onCommitted?.({ revisionId: committed.revisionId, appkeys: committed.appkeys });
+    notifyChange(deps, committed.revisionId);
+  }
+  return { result: committed.result, revisionId: committed.revisionId };
+}
+
+/** Parses a `sluice_change` payload. @returns null when it is not one. */
+export function parseChangeNotice(payload: string): ChangeNotice | null {
+  try {
+    const { r, a } = JSON.parse(payload) as { r?: unknown; a?: unknown };
+    if (typeof r !== "number") return null;
+    const appkeys = Array.isArray(a) && a.every((x) => typeof x === "string") ? (a as string[]) : null;
+    return { revisionId: r, appkeys };
+  } catch {
+    return null;
+  }
+}
+
+/** Services a batch touched; null when one of them (a policy, a route) may touch any service. */
+function appkeysOf(records: RevisionRecord[]): string[] | null {
+  const appkeys = new Set<string>();
+  for (const r of records) {
+    if (r.resource !== "service" && r.resource !== "group" && r.resource !== "instance") return null;
+    appkeys.add(r.resourceId.split("/")[0]);
+  }
+  return [...appkeys];
 }
 
 function notifyChange(deps: ApiDeps, revisionId: number): void {

@@ -1,54 +1,82 @@
 /**
  * The CEL condition compiler: source → @bufbuild/cel syntax tree → validated IR (check.ts) →
- * bytecode (emit.ts). Conditions are data: nothing here or in the VM executes user text.
+ * folded IR (fold.ts) → bytecode (emit/, one program per route). Conditions are data: nothing
+ * here or in the VM executes user text.
+ *
+ * Parsing dominates the cost (@bufbuild/cel's generated parser: ~150 µs per condition), so
+ * lowered conditions are memoised by (key, source): admission fills the cache, and a snapshot
+ * rebuild re-parses only conditions it has not seen (bench/RESULTS.md, compile time).
  */
 import { parse } from "@bufbuild/cel";
-import { checkParsed, type KeySource } from "./check.ts";
+import { type CheckOptions, checkExpression, checkParsed } from "./check.ts";
 import { ConditionError } from "./condition-error.ts";
-import { type EmitContext, emitProgram } from "./emit.ts";
-import type { IrNode } from "./ir.ts";
+import { checkRouteProgram } from "./emit/route.ts";
+import { foldNode } from "./fold.ts";
+import type { AttributeRef, AttributeSource, IrNode } from "./ir.ts";
 
-export type { KeySource } from "./check.ts";
 export { ConditionError } from "./condition-error.ts";
-export type { EmitContext } from "./emit.ts";
+export type { AttributeRef, IrNode } from "./ir.ts";
 
 /** Longest condition source accepted, in characters. */
 export const MAX_CONDITION_LENGTH = 16 * 1024;
+/** Lowered conditions kept in memory (oldest inserted evicted first; ~2 KB each). */
+const CACHE_ENTRIES = 50_000;
+const cache = new Map<string, IrNode>();
 
-/**
- * Parses and checks `source` for a policy whose key is `key`.
- * @returns the typed IR (bool).
- * @throws ConditionError with the character offset and reason: syntax errors, anything outside
- *   the subset in docs/conditions.md, type errors.
- */
-export function lowerCondition(source: string, key: KeySource = { passway: "query", name: "key" }): IrNode {
+/** The attribute a policy's key names: header names are case-insensitive, stored lowercase. */
+export function keyAttribute(passway: "query" | "header" | "cookie" | "body", key: string): AttributeRef {
+  return { source: passway as AttributeSource, name: passway === "header" ? key.toLowerCase() : key };
+}
+
+/** Parses `source`. @throws ConditionError with the parser's offset on a syntax error. */
+export function parseCondition(source: string): ReturnType<typeof parse> {
   if (source.length > MAX_CONDITION_LENGTH) {
     throw new ConditionError(`condition is longer than ${MAX_CONDITION_LENGTH} characters`, MAX_CONDITION_LENGTH);
   }
-  let parsed: ReturnType<typeof parse>;
   try {
-    parsed = parse(source);
+    return parse(source);
   } catch (err) {
     const e = err as { rawMessage?: string; message?: string; location?: { start?: { offset?: number } } };
     throw new ConditionError(`syntax error: ${e.rawMessage ?? e.message ?? String(err)}`, e.location?.start?.offset ?? 0);
   }
-  return checkParsed(parsed, key);
+}
+
+export interface LowerOptions extends CheckOptions {
+  /** Constant folding (default true); the conformance runner turns it off so the VM does the work. */
+  fold?: boolean;
 }
 
 /**
- * Validates a condition at admission without compiling it into a snapshot.
+ * Parses, checks and folds `source` for a policy whose key is `key`.
+ * @returns the typed IR (bool); do not modify it (it may be shared through the cache).
+ * @throws ConditionError with the character offset and reason: syntax errors, anything outside
+ *   the subset in docs/conditions.md, type errors.
+ */
+export function lowerCondition(source: string, key: AttributeRef = { source: "query", name: "key" }, options: LowerOptions = {}): IrNode {
+  const cacheable = options.variables === undefined && options.fold !== false;
+  const cacheKey = `${key.source}\u0000${key.name}\u0000${source}`;
+  const hit = cacheable ? cache.get(cacheKey) : undefined;
+  if (hit) return hit;
+  const checked = checkParsed(parseCondition(source), key, options);
+  const ir = options.fold === false ? checked : foldNode(checked);
+  if (cacheable) {
+    if (cache.size >= CACHE_ENTRIES) cache.delete(cache.keys().next().value as string);
+    cache.set(cacheKey, ir);
+  }
+  return ir;
+}
+
+/** Lowers an expression of any type (the conformance runner wraps non-bool results itself). */
+export function lowerExpression(source: string, options: LowerOptions = {}): IrNode {
+  const checked = checkExpression(parseCondition(source), { source: "query", name: "key" }, options);
+  return options.fold === false ? checked : foldNode(checked);
+}
+
+/**
+ * Validates a condition at admission: everything compilation checks, including the VM's stack
+ * limit, without writing a snapshot.
  * @throws ConditionError (see lowerCondition).
  */
-export function checkCondition(source: string, key?: KeySource): void {
-  const ir = lowerCondition(source, key);
-  // Emit into a throw-away context so limits that only emission sees (stack depth) are checked too.
-  emitProgram(ir, { attributeSlot: () => 0, internString: (v) => ({ offset: 0, length: v.length }) });
-}
-
-/**
- * Compiles `source` to a bytecode program (docs/bytecode.md) for the snapshot being written.
- * @throws ConditionError as lowerCondition, or when the program is too deep for the VM.
- */
-export function compileCondition(source: string, key: KeySource, ctx: EmitContext): Uint8Array {
-  return emitProgram(lowerCondition(source, key), ctx);
+export function checkCondition(source: string, key?: AttributeRef): void {
+  checkRouteProgram(lowerCondition(source, key));
 }

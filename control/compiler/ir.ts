@@ -1,40 +1,113 @@
 /**
  * The validated, typed intermediate form of a condition: what check.ts makes of the CEL syntax
- * tree and emit.ts turns into bytecode. Every node's static type is known, so the VM needs no
- * type checks beyond the ones CEL makes dynamic (absent attributes, failed int() parses).
+ * tree, fold.ts simplifies, evaluate.ts runs (the TypeScript reference) and emit/ turns into
+ * bytecode. Every node's static type is known, so the VM needs no type checks beyond the ones
+ * CEL makes dynamic (absent attributes, failed conversions, overflow).
  */
-import type { Passway } from "../snapshot/model.ts";
+import type { Cidr } from "./cidr.ts";
+import type { Dfa } from "./regex/dfa.ts";
 
-export type IrType = "bool" | "int" | "string";
+/** CEL's scalar types that conditions use (docs/conditions.md, "Types"). */
+export type IrType = "bool" | "int" | "uint" | "double" | "string";
+
+/**
+ * Where a request attribute comes from. `query`, `header`, `cookie`, `body` are Oceanus'
+ * passways; `client` is the client address (`request.ip`); `cf` the Cloudflare request fields.
+ */
+export type AttributeSource = "query" | "header" | "cookie" | "body" | "client" | "cf";
 
 /** A request attribute a condition reads: `key`, `request.query.uid`, `request.header["x-a"]`. */
 export interface AttributeRef {
-  passway: Passway;
-  /** Query/cookie names as written; header names lowercase. */
+  source: AttributeSource;
+  /** Query/cookie names as written; header names lowercase; body a dotted path; client `ip`; cf `country`/`colo`/`asn`. */
   name: string;
 }
 
-/** Request fields every request has (LOAD_REQ operand). */
-export const REQUEST_FIELDS = { method: 0, host: 1, path: 2 } as const;
+/** Request fields every request has. */
+export type RequestField = "method" | "host" | "path";
+
+/**
+ * A constant. ints and uints are bigint (exact to 64 bits), doubles JS numbers, so constants
+ * survive serialisation into the snapshot unchanged.
+ */
+export type IrConst =
+  | { type: "bool"; value: boolean }
+  | { type: "int"; value: bigint }
+  | { type: "uint"; value: bigint }
+  | { type: "double"; value: number }
+  | { type: "string"; value: string };
 
 export type ArithOp = "add" | "sub" | "mul" | "div" | "mod";
 export type CompareOp = "eq" | "ne" | "lt" | "le" | "gt" | "ge";
 export type StringOp = "startsWith" | "endsWith" | "contains";
 
 export type IrNode =
-  | { kind: "const"; type: "bool"; value: boolean }
-  | { kind: "const"; type: "int"; value: bigint }
-  | { kind: "const"; type: "string"; value: string }
+  | ({ kind: "const" } & IrConst)
+  /** A constant error (folded `1 / 0`) of static type `type`. */
+  | { kind: "error"; type: IrType }
   | { kind: "attr"; type: "string"; attr: AttributeRef }
   | { kind: "has"; type: "bool"; attr: AttributeRef }
-  | { kind: "request"; type: "string"; field: number }
-  | { kind: "toInt"; type: "int"; arg: IrNode }
-  | { kind: "arith"; type: "int"; op: ArithOp; left: IrNode; right: IrNode }
-  | { kind: "neg"; type: "int"; arg: IrNode }
+  | { kind: "request"; type: "string"; field: RequestField }
+  | { kind: "convert"; type: IrType; arg: IrNode }
+  | { kind: "arith"; type: "int" | "uint" | "double"; op: ArithOp; left: IrNode; right: IrNode }
+  | { kind: "neg"; type: "int" | "double"; arg: IrNode }
   | { kind: "compare"; type: "bool"; op: CompareOp; left: IrNode; right: IrNode }
   | { kind: "not"; type: "bool"; arg: IrNode }
   | { kind: "and" | "or"; type: "bool"; left: IrNode; right: IrNode }
   | { kind: "select"; type: IrType; cond: IrNode; whenTrue: IrNode; whenFalse: IrNode }
-  | { kind: "inList"; type: "bool"; arg: IrNode; values: (string | bigint)[] }
+  | { kind: "inList"; type: "bool"; arg: IrNode; values: IrConst[] }
   | { kind: "string"; type: "bool"; op: StringOp; receiver: IrNode; arg: IrNode }
-  | { kind: "size"; type: "int"; arg: IrNode };
+  | { kind: "size"; type: "int"; arg: IrNode }
+  | { kind: "matches"; type: "bool"; arg: IrNode; pattern: string; dfa: Dfa }
+  | { kind: "cidr"; type: "bool"; arg: IrNode; cidr: Cidr }
+  | { kind: "bucket"; type: "int"; arg: IrNode; n: IrNode };
+
+/** Calls `visit` on every direct child of `node`. */
+export function forEachChild(node: IrNode, visit: (child: IrNode) => void): void {
+  switch (node.kind) {
+    case "convert":
+    case "neg":
+    case "not":
+    case "size":
+    case "matches":
+    case "cidr":
+    case "inList":
+      visit(node.arg);
+      return;
+    case "bucket":
+      visit(node.arg);
+      visit(node.n);
+      return;
+    case "arith":
+    case "compare":
+    case "and":
+    case "or":
+      visit(node.left);
+      visit(node.right);
+      return;
+    case "string":
+      visit(node.receiver);
+      visit(node.arg);
+      return;
+    case "select":
+      visit(node.cond);
+      visit(node.whenTrue);
+      visit(node.whenFalse);
+      return;
+    default:
+      return;
+  }
+}
+
+/** Every attribute `node` reads (for `has()` too), in first-use order, without duplicates. */
+export function attributesOf(node: IrNode, out: AttributeRef[] = []): AttributeRef[] {
+  if (node.kind === "attr" || node.kind === "has") {
+    if (!out.some((a) => a.source === node.attr.source && a.name === node.attr.name)) out.push(node.attr);
+    return out;
+  }
+  forEachChild(node, (child) => attributesOf(child, out));
+  return out;
+}
+
+/** `source\0name`: a map key for attributes. */
+export const attributeKey = (a: AttributeRef): string => `${a.source}\u0000${a.name}`;

@@ -38,10 +38,18 @@ export interface OpenDatabaseOptions {
   databaseUrl?: string;
 }
 
+/**
+ * What a dedicated session needs (LISTEN/NOTIFY, session advisory locks): the PGlite client
+ * itself (one process, one connection), or the PostgreSQL URL to open extra connections with.
+ */
+export type SessionSource = { driver: "pglite"; client: PGlite } | { driver: "postgres"; url: string };
+
 export interface OpenedDatabase {
   db: Database;
   /** `pglite` or `postgres`, for logs. */
   driver: "pglite" | "postgres";
+  /** For control/db/notifications.ts and control/registry/leader.ts. */
+  session: SessionSource;
   /** Closes the pool / PGlite instance. Idempotent. */
   close(): Promise<void>;
 }
@@ -81,7 +89,12 @@ async function openPglite(dataDir: string): Promise<OpenedDatabase> {
     await client.close();
     throw error;
   }
-  return { db: db as unknown as Database, driver: "pglite", close: once(() => client.close()) };
+  return {
+    db: db as unknown as Database,
+    driver: "pglite",
+    session: { driver: "pglite", client },
+    close: once(() => client.close()),
+  };
 }
 
 async function openPostgres(databaseUrl: string): Promise<OpenedDatabase> {
@@ -90,7 +103,12 @@ async function openPostgres(databaseUrl: string): Promise<OpenedDatabase> {
   // An idle client losing its connection emits 'error' on the pool; unhandled, it kills the process.
   pool.on("error", () => {});
   const db = drizzleNodePg({ client: pool, schema });
-  return { db: db as unknown as Database, driver: "postgres", close: once(() => pool.end()) };
+  return {
+    db: db as unknown as Database,
+    driver: "postgres",
+    session: { driver: "postgres", url: databaseUrl },
+    close: once(() => pool.end()),
+  };
 }
 
 /** Migrates on one dedicated connection holding an advisory lock, so concurrent starts queue. */

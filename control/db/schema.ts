@@ -10,6 +10,7 @@
  */
 import { sql } from "drizzle-orm";
 import {
+  bigint,
   bigserial,
   boolean,
   check,
@@ -38,14 +39,31 @@ export const bytea = customType<{ data: Uint8Array; driverData: Uint8Array }>({
   fromDriver: (value) => value,
 });
 
-/** A service, named by its OCTO appkey (e.g. `com.example.orders`). */
-export const services = pgTable("services", {
-  id: serial("id").primaryKey(),
-  appkey: text("appkey").notNull().unique(),
-  description: text("description").notNull().default(""),
-  createdAt: createdAt(),
-  updatedAt: updatedAt(),
-});
+/**
+ * A service, named by its OCTO appkey (e.g. `com.example.orders`), with its registry settings:
+ * the heartbeat timings of its ephemeral instances (defaults as Nacos: beat every 5 s, unhealthy
+ * after 15 s of silence, removed after 30 s) and its protect threshold (control/registry/protect.ts).
+ */
+export const services = pgTable(
+  "services",
+  {
+    id: serial("id").primaryKey(),
+    appkey: text("appkey").notNull().unique(),
+    description: text("description").notNull().default(""),
+    heartbeatIntervalMs: integer("heartbeat_interval_ms").notNull().default(5000),
+    unhealthyAfterMs: integer("unhealthy_after_ms").notNull().default(15000),
+    removeAfterMs: integer("remove_after_ms").notNull().default(30000),
+    protectThresholdPct: integer("protect_threshold_pct").notNull().default(50),
+    createdAt: createdAt(),
+    updatedAt: updatedAt(),
+  },
+  (t) => [
+    check("services_heartbeat_interval_ms_check", sql`${t.heartbeatIntervalMs} between 100 and 600000`),
+    check("services_unhealthy_after_ms_check", sql`${t.unhealthyAfterMs} > ${t.heartbeatIntervalMs}`),
+    check("services_remove_after_ms_check", sql`${t.removeAfterMs} >= ${t.unhealthyAfterMs}`),
+    check("services_protect_threshold_pct_check", sql`${t.protectThresholdPct} between 0 and 100`),
+  ],
+);
 
 /**
  * An upstream group of a service: the target of routes and policies, by name. Deleting a service
@@ -72,7 +90,25 @@ export const groups = pgTable(
 /** OCTO instance statuses (SGService.status), lowercase. Only `alive` receives traffic. */
 export const INSTANCE_STATUSES = ["dead", "starting", "alive", "stopping", "stopped", "warning"] as const;
 
-/** A backend instance (host:port) of a group; removed with its group. */
+/** OCTO environments (SGService.env). */
+export const ENVIRONMENTS = ["prod", "staging", "test"] as const;
+
+/** OCTO roles: a `backup` instance receives traffic only while no `primary` of its group can. */
+export const INSTANCE_ROLES = ["primary", "backup"] as const;
+
+/**
+ * How an instance is kept in the registry: `static` (the admin API; never swept), `ephemeral`
+ * (heartbeats; unhealthy after silence, then removed, as Nacos' ephemeral instances) or
+ * `persistent` (the agent health-checks it and reports; unhealthy after silence, never removed).
+ */
+export const REGISTRATIONS = ["static", "ephemeral", "persistent"] as const;
+
+/**
+ * A backend instance (host:port) of a group, with OCTO's node fields; removed with its group.
+ * `status` is the declared lifecycle status (admin or agent); `healthy` is the registry's verdict
+ * (heartbeats and health checks, control/registry/). The snapshot routes to an instance only when
+ * both say so (control/registry/effective.ts).
+ */
 export const instances = pgTable(
   "instances",
   {
@@ -87,6 +123,17 @@ export const instances = pgTable(
     zone: text("zone").notNull().default(""),
     lane: text("lane").notNull().default(""),
     version: text("version").notNull().default(""),
+    env: text("env").notNull().default("prod"),
+    region: text("region").notNull().default(""),
+    idc: text("idc").notNull().default(""),
+    cell: text("cell").notNull().default(""),
+    role: text("role").notNull().default("primary"),
+    protocol: text("protocol").notNull().default("http"),
+    metadata: jsonb("metadata").$type<Record<string, string>>().notNull().default({}),
+    /** OCTO warmup: seconds over which a new instance's weight should ramp up (stored; see README). */
+    warmupSeconds: integer("warmup_seconds").notNull().default(0),
+    registration: text("registration").notNull().default("static"),
+    healthy: boolean("healthy").notNull().default(true),
     createdAt: createdAt(),
     updatedAt: updatedAt(),
   },
@@ -95,6 +142,10 @@ export const instances = pgTable(
     check("instances_port_check", sql`${t.port} between 1 and 65535`),
     check("instances_weight_check", sql`${t.weight} between 0 and 10000`),
     check("instances_status_check", sql`${t.status} in ('dead', 'starting', 'alive', 'stopping', 'stopped', 'warning')`),
+    check("instances_env_check", sql`${t.env} in ('prod', 'staging', 'test')`),
+    check("instances_role_check", sql`${t.role} in ('primary', 'backup')`),
+    check("instances_registration_check", sql`${t.registration} in ('static', 'ephemeral', 'persistent')`),
+    check("instances_warmup_seconds_check", sql`${t.warmupSeconds} between 0 and 3600`),
   ],
 );
 
@@ -140,6 +191,8 @@ export const routes = pgTable(
     defaultGroup: text("default_group").notNull(),
     policies: jsonb("policies").$type<string[]>().notNull().default([]),
     timeoutMs: integer("timeout_ms").notNull().default(15000),
+    /** Most request-body bytes the gateway reads for body attributes (docs/conditions.md). */
+    bodyCapBytes: integer("body_cap_bytes").notNull().default(65536),
     createdAt: createdAt(),
     updatedAt: updatedAt(),
   },
@@ -148,6 +201,7 @@ export const routes = pgTable(
     index("routes_service_id_idx").on(t.serviceId),
     check("routes_match_check", sql`${t.match} in ('exact', 'prefix')`),
     check("routes_timeout_ms_check", sql`${t.timeoutMs} between 1 and 300000`),
+    check("routes_body_cap_bytes_check", sql`${t.bodyCapBytes} between 0 and 1048576`),
   ],
 );
 
@@ -177,4 +231,53 @@ export const snapshots = pgTable("snapshots", {
   size: integer("size").notNull(),
   createdAt: createdAt(),
   body: bytea("body").notNull(),
+  /**
+   * The largest revision id this snapshot's configuration includes (revisions commit in id order
+   * under the config write lock). Raised in place when a later write leaves the content unchanged.
+   */
+  coversRevision: bigint("covers_revision", { mode: "number" }).notNull().default(0),
 });
+
+/**
+ * Agent credentials, minted by an admin (POST /v1/agent-tokens): each may register and heartbeat
+ * instances of its `appkeys` only. Only the SHA-256 of the token is stored; the token itself is
+ * shown once, at creation.
+ */
+export const agentTokens = pgTable("agent_tokens", {
+  id: serial("id").primaryKey(),
+  name: text("name").notNull().unique(),
+  tokenHash: text("token_hash").notNull().unique(),
+  appkeys: jsonb("appkeys").$type<string[]>().notNull(),
+  createdAt: createdAt(),
+});
+
+/**
+ * What each gateway isolate last told control (on its snapshot requests): the snapshot version it
+ * serves and whether a long poll is open. Telemetry, not configuration: upserted without revisions.
+ * Read to decide whether a change has reached every gateway (GET /v1/propagation).
+ */
+export const gateways = pgTable("gateways", {
+  id: text("id").primaryKey(),
+  version: bigint("version", { mode: "number" }).notNull(),
+  pollOpen: boolean("poll_open").notNull(),
+  /** Until when an open poll may be held, as the gateway asked (`wait`). */
+  pollUntil: timestamp("poll_until", { withTimezone: true }).notNull(),
+  lastSeenAt: timestamp("last_seen_at", { withTimezone: true }).notNull(),
+});
+
+/**
+ * Registry events worth an operator's attention, newest last: e.g. `protect_threshold_engaged`
+ * when a service kept routing to instances that would have turned unhealthy at once.
+ */
+export const events = pgTable(
+  "events",
+  {
+    id: bigserial("id", { mode: "number" }).primaryKey(),
+    createdAt: createdAt(),
+    appkey: text("appkey"),
+    kind: text("kind").notNull(),
+    message: text("message").notNull(),
+    details: jsonb("details").$type<Record<string, unknown>>().notNull().default({}),
+  },
+  (t) => [index("events_appkey_idx").on(t.appkey, t.id)],
+);

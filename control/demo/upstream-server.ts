@@ -1,8 +1,10 @@
 /**
  * A small HTTP upstream for the demo, tests and benchmarks: answers every request with JSON
  * naming itself, so a client can see which instance the gateway picked.
- * `{"upstream": "stable-1", "method": "GET", "path": "/a?uid=7", "headers": {...}}`.
+ * `{"upstream": "stable-1", "method": "GET", "path": "/a?uid=7", "headers": {...}, "bodyBytes": 0,
+ * "bodySha256": "e3b0…"}`.
  */
+import { createHash } from "node:crypto";
 import http from "node:http";
 import type { AddressInfo } from "node:net";
 
@@ -31,12 +33,14 @@ export async function startUpstream(
     req.on("data", (c: Buffer) => chunks.push(c));
     req.on("end", () => {
       count += 1;
+      const received = Buffer.concat(chunks);
       const body = JSON.stringify({
         upstream: name,
         method: req.method,
         path: req.url,
         headers: req.headers,
-        bodyBytes: Buffer.concat(chunks).length,
+        bodyBytes: received.length,
+        bodySha256: createHash("sha256").update(received).digest("hex"),
       });
       const answer = () => res.writeHead(200, { ...extraHeaders, "content-type": "application/json" }).end(body);
       if (delayMs > 0) setTimeout(answer, delayMs);

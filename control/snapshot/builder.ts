@@ -2,22 +2,27 @@
  * Keeps control's current snapshot in step with the database: every committed write schedules a
  * rebuild (debounced), a rebuild compiles the whole config, and only a change of content mints a
  * new version. Versions come from the `snapshots` table's sequence, so they stay monotonic across
- * restarts and replicas; each sealed snapshot is stored there too (the last KEEP_SNAPSHOTS).
+ * restarts and replicas; each sealed snapshot is stored there too (publish.ts keeps the last 100).
  * A rebuild that fails (a condition the compiler now refuses, a database error) keeps the
  * previous snapshot serving and is logged: gateways never see a half-built one.
+ *
+ * Several replicas (one PostgreSQL): each snapshot records the last revision it covers
+ * (`covers_revision`); publication runs under an advisory lock and refuses to mint a version that
+ * covers no more than the latest stored one, so version order always follows coverage order.
+ * A replica that loses that race, or hears of another's snapshot (NOTIFY `sluice_snapshot`,
+ * `adopt()`), serves the stored one: every replica serves the same bytes for a version.
  */
-import { desc, lt, sql } from "drizzle-orm";
+import { eq } from "drizzle-orm";
 import type { Logger } from "pino";
 import type { SnapshotView } from "../api/snapshot.ts";
-import { loadConfigModel } from "../db/config.ts";
+import { loadConfigSnapshot } from "../db/config.ts";
 import type { Database } from "../db/connect.ts";
+import { latestRevisionId } from "../db/revisions.ts";
 import { snapshots } from "../db/schema.ts";
+import { Waiters } from "../propagation/waiters.ts";
 import { HEADER, HEADER_BYTES } from "./layout.ts";
-import { sealSnapshot } from "./seal.ts";
+import { etagOf, publishSnapshot } from "./publish.ts";
 import { writeSnapshot } from "./writer.ts";
-
-/** How many past snapshots the table keeps (rollback and audit). */
-export const KEEP_SNAPSHOTS = 100;
 
 export interface BuilderOptions {
   db: Database;
@@ -32,19 +37,28 @@ export interface BuilderOptions {
 export interface BuiltSnapshot extends SnapshotView {
   /** Hex SHA-256 of the content (docs/snapshot-format.md, contentHash). */
   contentHash: string;
+  /** Last revision id the snapshot includes; raised when later writes left the content unchanged. */
+  coversRevision: number;
 }
 
 export class SnapshotBuilder {
   private readonly options: Required<BuilderOptions>;
   private currentSnapshot: BuiltSnapshot | null = null;
   private timer: ReturnType<typeof setTimeout> | null = null;
+  private timerDueMs = 0;
   private firstPendingMs: number | null = null;
   private running: Promise<void> | null = null;
   private rerun = false;
   private readonly listeners = new Set<(s: BuiltSnapshot) => void>();
+  private readonly waiters = new Waiters<BuiltSnapshot | null>();
 
   constructor(options: BuilderOptions) {
     this.options = { ...options, debounceMs: options.debounceMs ?? 50, maxDelayMs: options.maxDelayMs ?? 250 };
+  }
+
+  /** How long a replica waits before checking a change another replica made, ms (the writer usually publishes first). */
+  get followDelayMs(): number {
+    return this.options.maxDelayMs;
   }
 
   /** The snapshot served to gateways, or null before the first successful build. */
@@ -58,17 +72,23 @@ export class SnapshotBuilder {
     return () => this.listeners.delete(listener);
   }
 
-  /** Schedules a debounced rebuild (call after a committed write). */
-  schedule(): void {
+  /**
+   * Schedules a debounced rebuild (call after a committed write).
+   * @param delayMs quiet time to wait, ms (default: the debounce); an earlier pending rebuild
+   *   is never postponed beyond `maxDelayMs` after the first pending change.
+   */
+  schedule(delayMs = this.options.debounceMs): void {
     const now = Date.now();
     this.firstPendingMs ??= now;
+    const due = now + Math.min(delayMs, Math.max(0, this.firstPendingMs + this.options.maxDelayMs - now));
+    if (this.timer && this.timerDueMs <= due && delayMs > this.options.debounceMs) return;
     if (this.timer) clearTimeout(this.timer);
-    const wait = Math.min(this.options.debounceMs, Math.max(0, this.firstPendingMs + this.options.maxDelayMs - now));
+    this.timerDueMs = due;
     this.timer = setTimeout(() => {
       this.timer = null;
       this.firstPendingMs = null;
       void this.rebuild();
-    }, wait);
+    }, due - now);
   }
 
   /**
@@ -95,48 +115,96 @@ export class SnapshotBuilder {
     return this.running;
   }
 
-  /** Cancels a pending rebuild and waits for a running one. */
+  /**
+   * Waits for a snapshot newer than `index` (a Consul-style blocking query on the version).
+   * @param index the version the caller has; resolves at once when a newer one is served.
+   * @param waitMs longest wait, ms.
+   * @param signal resolves early with null when aborted (the client went away).
+   * @returns the newer snapshot, or null when none came within `waitMs`.
+   */
+  waitForNewer(index: bigint, waitMs: number, signal?: AbortSignal): Promise<BuiltSnapshot | null> {
+    const newer = () => {
+      const current = this.currentSnapshot;
+      return current && current.version > index ? current : null;
+    };
+    return this.waiters.wait(newer, () => null, waitMs, signal);
+  }
+
+  /**
+   * Serves a snapshot another replica published (NOTIFY payload `<version>:<coversRevision>`):
+   * loads it from the table when it is newer than the current one. Never rejects.
+   */
+  async adopt(payload: string): Promise<void> {
+    const [versionText, coversText] = payload.split(":");
+    if (!/^[0-9]+$/.test(versionText ?? "") || !/^[0-9]+$/.test(coversText ?? "")) return;
+    const version = BigInt(versionText);
+    const covers = Number(coversText);
+    try {
+      const current = this.currentSnapshot;
+      if (current && version === current.version) {
+        current.coversRevision = Math.max(current.coversRevision, covers);
+        return;
+      }
+      if (current && version < current.version) return;
+      await this.adoptStored(version);
+    } catch (err) {
+      this.options.logger.error({ err, version: versionText }, "could not load a snapshot another replica published");
+    }
+  }
+
+  /** Cancels a pending rebuild, waits for a running one and releases every blocking query. */
   async stop(): Promise<void> {
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
     await this.running;
+    this.waiters.close();
   }
 
   private async buildOnce(): Promise<void> {
     const { db, privateKey, logger } = this.options;
     const started = performance.now();
-    const model = await loadConfigModel(db);
+    // A write that another replica has already compiled and published needs no work here.
+    if (this.currentSnapshot && this.currentSnapshot.coversRevision >= (await latestRevisionId(db))) return;
+
+    const { model, coversRevision } = await loadConfigSnapshot(db);
+    if (this.currentSnapshot && this.currentSnapshot.coversRevision >= coversRevision) return;
     const file = writeSnapshot(model, { version: 0n, builtAtMs: Date.now() });
     const contentHash = await hashContent(file);
-    if (this.currentSnapshot?.contentHash === contentHash) return;
 
-    // On start, a stored snapshot with the same content keeps its version: gateways get a 304.
-    if (!this.currentSnapshot) {
-      const [latest] = await db.select().from(snapshots).orderBy(desc(snapshots.version)).limit(1);
-      if (latest && latest.contentHash === contentHash) {
-        return this.publish({ version: latest.version, contentHash, body: latest.body, etag: etagOf(latest.version, contentHash) });
-      }
-    }
-    const built = await db.transaction(async (tx) => {
-      const seq = await tx.execute<{ version: string }>(
-        sql`select nextval(pg_get_serial_sequence('snapshots', 'version'))::text as version`,
+    const outcome = await publishSnapshot(db, { file, contentHash, coversRevision, privateKey, serving: this.currentSnapshot !== null });
+    if (outcome.built) {
+      logger.info(
+        { version: String(outcome.built.version), bytes: outcome.built.body.length, ms: Math.round(performance.now() - started) },
+        "snapshot published",
       );
-      const version = BigInt((seq as unknown as { rows: { version: string }[] }).rows[0]?.version ?? "0");
-      new DataView(file.buffer).setBigUint64(HEADER.snapshotVersion, version, true);
-      const sealed = await sealSnapshot(file, privateKey);
-      await tx.insert(snapshots).values({ version, contentHash, size: sealed.file.length, body: sealed.file });
-      await tx.delete(snapshots).where(lt(snapshots.version, version - BigInt(KEEP_SNAPSHOTS)));
-      return { version, contentHash, body: sealed.file, etag: etagOf(version, contentHash) };
+      this.publish(outcome.built);
+      return;
+    }
+    const current = this.currentSnapshot;
+    if (current && current.version === outcome.adopt) {
+      current.coversRevision = Math.max(current.coversRevision, outcome.coversRevision ?? 0);
+      return;
+    }
+    await this.adoptStored(outcome.adopt as bigint);
+  }
+
+  /** Loads stored `version` and serves it if it is newer than the current snapshot. */
+  private async adoptStored(version: bigint): Promise<void> {
+    const [row] = await this.options.db.select().from(snapshots).where(eq(snapshots.version, version));
+    if (!row) return; // pruned meanwhile: a newer one exists and will be announced too
+    if (this.currentSnapshot && this.currentSnapshot.version >= row.version) return;
+    this.publish({
+      version: row.version,
+      contentHash: row.contentHash,
+      coversRevision: row.coversRevision,
+      body: row.body,
+      etag: etagOf(row.version, row.contentHash),
     });
-    logger.info(
-      { version: String(built.version), bytes: built.body.length, ms: Math.round(performance.now() - started) },
-      "snapshot published",
-    );
-    this.publish(built);
   }
 
   private publish(snapshot: BuiltSnapshot): void {
     this.currentSnapshot = snapshot;
+    this.waiters.wake();
     for (const listener of this.listeners) listener(snapshot);
   }
 }
@@ -147,5 +215,3 @@ async function hashContent(file: Uint8Array<ArrayBuffer>): Promise<string> {
   const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", file.subarray(HEADER_BYTES, total)));
   return Array.from(digest, (b) => b.toString(16).padStart(2, "0")).join("");
 }
-
-const etagOf = (version: bigint, contentHash: string) => `"v${version}-${contentHash.slice(0, 16)}"`;

@@ -1,10 +1,10 @@
 /**
  * The configuration a snapshot is compiled from: plain data read from the database in one
- * transaction (control/db) and handed to the pure compiler (control/snapshot/compile.ts).
+ * transaction (control/db) and handed to the pure snapshot writer (control/snapshot/writer.ts).
  * Names, not ids, link resources, as users write them in the API.
  */
 
-/** Where a policy's key is read from: Oceanus' passway. `body` is reserved for JSON/form bodies. */
+/** Where a policy's key is read from: Oceanus' passway (`body`: a JSON dotted path or a form field). */
 export type Passway = "query" | "header" | "cookie" | "body";
 
 /** OCTO instance status (SGService.status). Only `alive` instances receive traffic. */
@@ -70,7 +70,15 @@ export interface RouteConfig {
   policies: string[];
   /** Total upstream timeout in ms (Envoy's route timeout default: 15000). */
   timeoutMs: number;
+  /**
+   * Most request-body bytes the gateway reads for `body` attributes (default
+   * DEFAULT_BODY_CAP_BYTES); a longer body leaves them absent. The body is forwarded whole.
+   */
+  bodyCapBytes?: number;
 }
+
+/** Default body cap per route: 64 KiB. */
+export const DEFAULT_BODY_CAP_BYTES = 65536;
 
 export interface ConfigModel {
   groups: GroupConfig[];

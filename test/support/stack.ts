@@ -7,21 +7,31 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import pino from "pino";
-import { type RunningControl, startControl } from "../../control/server.ts";
-import { startGateway } from "../../worker/launcher/gateway.ts";
+import { type ControlOptions, type RunningControl, startControl } from "../../control/server.ts";
+import { type GatewayLaunch, startGateway } from "../../worker/launcher/gateway.ts";
 import type { WorkerdCluster } from "../../worker/launcher/workerd.ts";
 import type { Backend } from "./backends.ts";
 import { type Client, clientFor, httpTarget } from "./client.ts";
 
 export interface Stack {
+  /** Replaceable: a test may stop control and start it again on the same data. */
   control: RunningControl;
+  /** What control was started with, to start it again: its data directory and database. */
+  dataDir: string;
+  databaseUrl: string | undefined;
   gateway: WorkerdCluster;
   admin: Client;
   close(): Promise<void>;
 }
 
-/** Starts control on `backend` and a gateway of `processes` workerd processes polling every 100 ms. */
-export async function startStack(backend: Backend, processes = 2): Promise<Stack> {
+/** Overrides for startStack: control's and the gateway's options. */
+export interface StackOptions {
+  control?: Partial<ControlOptions>;
+  gateway?: Partial<GatewayLaunch>;
+}
+
+/** Starts control on `backend` and a gateway of `processes` workerd processes (fallback poll 100 ms). */
+export async function startStack(backend: Backend, processes = 2, options: StackOptions = {}): Promise<Stack> {
   const dataDir = await mkdtemp(join(tmpdir(), "sluice-e2e-"));
   // PGlite runs inside control, in the data directory; PostgreSQL gets a fresh database.
   const database = backend.name === "postgres" ? await backend.open() : null;
@@ -32,6 +42,7 @@ export async function startStack(backend: Backend, processes = 2): Promise<Stack
     debounceMs: 10,
     env: {},
     logger: pino({ level: "warn" }),
+    ...options.control,
   });
   const gateway = await startGateway({
     controlUrl: control.url,
@@ -41,18 +52,22 @@ export async function startStack(backend: Backend, processes = 2): Promise<Stack
     processes,
     snapshotPollMs: 100,
     stdio: "ignore",
+    ...options.gateway,
   });
-  return {
+  const stack: Stack = {
     control,
+    dataDir,
+    databaseUrl: database?.url,
     gateway,
     admin: clientFor(httpTarget(control.url), control.tokens.adminToken),
     async close() {
       await gateway.close();
-      await control.close();
+      await stack.control.close();
       await database?.close();
       await rm(dataDir, { recursive: true, force: true });
     },
   };
+  return stack;
 }
 
 /** Polls `probe` every 50 ms until it returns true. @throws after `timeoutMs`. */

@@ -28,13 +28,13 @@ export const E_BAD_STRING: i32 = 12;
 export const E_BAD_HOST_TABLE: i32 = 13;
 /** An index or a slice (first, count) outside its section. */
 export const E_BAD_INDEX: i32 = 14;
-/** A policy's code range outside CODE. */
+/** A route's program range outside CODE. */
 export const E_BAD_CODE_RANGE: i32 = 15;
-/** Malformed bytecode: unknown opcode, truncated operand, bad operand or backward jump. */
+/** A route program failed verification (code-check.ts): opcode, operand, data object, jump, stack depth. */
 export const E_BAD_CODE: i32 = 16;
 /** An enumerated field out of range: match, passway, status, balancer, policy flags, weight. */
 export const E_BAD_VALUE: i32 = 17;
 /** A host's routes are not exact routes first, then prefix routes. */
 export const E_BAD_ROUTE_ORDER: i32 = 18;
-/** More ATTRIBUTES than the request frame has slots. */
+/** A route reads more attributes than the frame has slots (255). */
 export const E_TOO_MANY_ATTRIBUTES: i32 = 19;

@@ -1,11 +1,11 @@
 /**
- * Snapshot format version 1, the reader's copy of the numbers in docs/snapshot-format.md (the
+ * Snapshot format version 2, the reader's copy of the numbers in docs/snapshot-format.md (the
  * writer's copy is control/snapshot/layout.ts; the round-trip tests hold the two together):
  * header and record field offsets in bytes, section ids, record sizes, enum values.
  */
 
 export const MAGIC: u32 = 0x31534c53; // "SLS1" read little-endian
-export const FORMAT_VERSION: u32 = 1;
+export const FORMAT_VERSION: u32 = 2;
 export const HEADER_BYTES: u32 = 64;
 export const DIRECTORY_ENTRY_BYTES: u32 = 12;
 
@@ -25,14 +25,16 @@ export const S_HOSTS: u32 = 3;
 export const S_ROUTES: u32 = 4;
 export const S_ROUTE_POLICIES: u32 = 5;
 export const S_POLICIES: u32 = 6;
-export const S_GRAYLIST: u32 = 7;
+export const S_ROUTE_SLOTS: u32 = 7;
 export const S_GROUPS: u32 = 8;
 export const S_INSTANCES: u32 = 9;
 export const S_ATTRIBUTES: u32 = 10;
 export const S_CODE: u32 = 11;
-export const SECTION_ID_MAX: u32 = 11;
+export const S_DATA: u32 = 12;
+export const S_INTERN: u32 = 13;
+export const SECTION_ID_MAX: u32 = 13;
 
-/** Record size in bytes of section `id` (1 for the byte pools STRINGS and CODE). */
+/** Record size in bytes of section `id` (1 for the byte pools STRINGS, CODE and DATA). */
 export function recordBytes(id: u32): u32 {
   switch (id) {
     case S_HOST_TABLE: return 4;
@@ -40,10 +42,11 @@ export function recordBytes(id: u32): u32 {
     case S_ROUTES: return ROUTE_BYTES;
     case S_ROUTE_POLICIES: return BINDING_BYTES;
     case S_POLICIES: return POLICY_BYTES;
-    case S_GRAYLIST: return STRREF_BYTES;
+    case S_ROUTE_SLOTS: return ROUTE_SLOT_BYTES;
     case S_GROUPS: return GROUP_BYTES;
     case S_INSTANCES: return INSTANCE_BYTES;
     case S_ATTRIBUTES: return ATTRIBUTE_BYTES;
+    case S_INTERN: return STRREF_BYTES;
     default: return 1;
   }
 }
@@ -58,16 +61,25 @@ export const HOST_FIRST_ROUTE: usize = 8;
 export const HOST_ROUTE_COUNT: usize = 12;
 
 // ROUTES record.
-export const ROUTE_BYTES: u32 = 32;
+export const ROUTE_BYTES: u32 = 48;
 export const ROUTE_ID: usize = 0;
 export const ROUTE_PATH: usize = 4;
-export const ROUTE_MATCH: usize = 12;
+export const ROUTE_MATCH: usize = 12; // u8
+export const ROUTE_FLAGS: usize = 13; // u8
 export const ROUTE_POLICY_COUNT: usize = 14; // u16
 export const ROUTE_FIRST_POLICY: usize = 16;
 export const ROUTE_DEFAULT_GROUP: usize = 20;
 export const ROUTE_TIMEOUT_MS: usize = 24;
+export const ROUTE_BODY_CAP: usize = 28;
+export const ROUTE_CODE_OFFSET: usize = 32; // from the start of CODE
+export const ROUTE_CODE_LENGTH: usize = 36;
+export const ROUTE_FIRST_SLOT: usize = 40;
+export const ROUTE_SLOT_COUNT: usize = 44; // u16
 export const MATCH_EXACT: u8 = 0;
 export const MATCH_PREFIX: u8 = 1;
+export const ROUTE_FLAG_READS_BODY: u8 = 1;
+/** Bits 1–3: the program reads the method, host, path. */
+export const ROUTE_FLAGS_ALL: u8 = 15;
 
 // ROUTE_POLICIES record (a route's binding of a policy to a group).
 export const BINDING_BYTES: u32 = 8;
@@ -75,17 +87,23 @@ export const BINDING_POLICY: usize = 0;
 export const BINDING_GROUP: usize = 4;
 
 // POLICIES record.
-export const POLICY_BYTES: u32 = 32;
+export const POLICY_BYTES: u32 = 16;
 export const POLICY_ID: usize = 0;
 export const POLICY_NAME: usize = 4;
-export const POLICY_KEY_ATTRIBUTE: usize = 12; // u16
-export const POLICY_PASSWAY: usize = 14; // u8
-export const POLICY_FLAGS: usize = 15; // u8
-export const POLICY_CODE_OFFSET: usize = 16;
-export const POLICY_CODE_LENGTH: usize = 20;
-export const POLICY_GRAYLIST_FIRST: usize = 24;
-export const POLICY_GRAYLIST_COUNT: usize = 28;
+export const POLICY_PASSWAY: usize = 12; // u8
+export const POLICY_FLAGS: usize = 13; // u8
 export const POLICY_FLAG_ENABLED: u8 = 1;
+export const PASSWAY_MAX: u8 = 3; // query header cookie body
+
+// ROUTE_SLOTS record.
+export const ROUTE_SLOT_BYTES: u32 = 4;
+export const ROUTE_SLOT_ATTRIBUTE: usize = 0; // u16
+export const ROUTE_SLOT_MODE: usize = 2; // u8
+export const SLOT_MODE_BYTES: u8 = 1;
+export const SLOT_MODE_INTERN: u8 = 2;
+export const SLOT_MODE_DOUBLE: u8 = 4;
+export const SLOT_MODE_INT: u8 = 8; // a hint: the host may write the int() parse
+export const SLOT_MODE_ALL: u8 = 15;
 
 // GROUPS record.
 export const GROUP_BYTES: u32 = 24;
@@ -112,9 +130,9 @@ export const WEIGHT_MAX: u32 = 10000;
 
 // ATTRIBUTES record.
 export const ATTRIBUTE_BYTES: u32 = 12;
-export const ATTRIBUTE_PASSWAY: usize = 0; // u8
+export const ATTRIBUTE_SOURCE: usize = 0; // u8
 export const ATTRIBUTE_NAME: usize = 4;
-export const PASSWAY_MAX: u8 = 3; // query header cookie body
+export const SOURCE_MAX: u8 = 5; // query header cookie body client cf
 
 /**
  * Whether the strref (off, len) is valid: a non-empty string lies inside the STRINGS section

@@ -1,27 +1,53 @@
 /**
- * The request frame and the result area: static regions of linear memory the host writes before
- * and reads after each `decide()` call ("Request frame" in docs/snapshot-format.md).
+ * The request frame, the slot table, the result area and the scratch area: static regions of
+ * linear memory the host writes before and reads after each call ("Request frame" in
+ * docs/snapshot-format.md). Nothing here is allocated per request.
  *
- * Frame: i32 hostOff, hostLen, pathOff, pathLen, methodOff, methodLen, attrCount, then attrCount
- * slots of {i32 off, i32 len} (len -1 = absent), one per ATTRIBUTES index. Offsets are relative
- * to the byte area. Values are read here as a packed string (address low 32 bits, byte length
- * high 32 bits, the VM's string payload) so nothing is copied or allocated.
+ * Frame: i32 hostOff, hostLen, pathOff, pathLen, methodOff, methodLen (offsets into the byte
+ * area), i32 route (written by route(), read by decide()).
+ * Slot i (64 bytes) of the matched route: i32 off, i32 len (−1 absent), u32 intern id, u32
+ * flags, f64 double (host-parsed), then the VM's per-request caches: i64 int, u64 uint, u32 hash,
+ * u32 ip family, u8[16] ip. The host writes flags = 0, or SLOT_DOUBLE_OK with the double.
  */
 
-/** Attribute slots in the frame; a snapshot with more ATTRIBUTES is refused at load. */
-export const FRAME_SLOTS: u32 = 1024;
-/** Size of the frame's byte area, in bytes. */
-export const FRAME_BYTES_CAPACITY: u32 = 65536;
+/** Slots per route (u8 slot operands; the compiler allows 255). */
+export const SLOT_CAPACITY: u32 = 256;
+export const SLOT_BYTES: usize = 64;
+/** Size of the frame's byte area, in bytes (values that do not fit are passed as absent). */
+export const FRAME_BYTES_CAPACITY: u32 = 1048576;
+/** TO_STRING output per decision; the loader refuses routes that could need more. */
+export const SCRATCH_CAPACITY: u32 = 65536;
 
-const FRAME_HEADER_BYTES: usize = 28;
-export const FRAME: usize = memory.data(28 + 1024 * 8, 16);
-export const FRAME_BYTES: usize = memory.data(65536, 16);
+export const FRAME: usize = memory.data(32, 16);
+export const SLOTS: usize = memory.data(256 * 64, 16);
+export const FRAME_BYTES: usize = memory.data(1048576, 16);
 /** Result: i32 status, route, policy, group, instance, conditionErrors. */
 export const RESULT: usize = memory.data(24, 16);
+export const SCRATCH: usize = memory.data(65536, 16);
 
-// Frame fields.
-const F_ATTR_COUNT: usize = 24;
-/** Request fields in frame order: the (off, len) pair of each is at field × 8. Not LOAD_REQ's numbering. */
+export const F_ROUTE: usize = 24;
+
+// Slot fields.
+export const SL_OFF: usize = 0;
+export const SL_LEN: usize = 4;
+export const SL_ID: usize = 8;
+export const SL_FLAGS: usize = 12;
+export const SL_DOUBLE: usize = 16;
+export const SL_INT: usize = 24;
+export const SL_UINT: usize = 32;
+export const SL_HASH: usize = 40;
+export const SL_IP_FAMILY: usize = 44;
+export const SL_IP: usize = 48;
+// Slot flags: bit 0 by the host, the rest by the VM during one decide().
+export const SLOT_DOUBLE_OK: u32 = 1;
+export const SLOT_INT_DONE: u32 = 2;
+export const SLOT_INT_OK: u32 = 4;
+export const SLOT_UINT_DONE: u32 = 8;
+export const SLOT_UINT_OK: u32 = 16;
+export const SLOT_HASH_DONE: u32 = 32;
+export const SLOT_IP_DONE: u32 = 64;
+
+/** Request fields in frame order: the (off, len) pair of each is at field × 8. */
 export const FIELD_HOST: u32 = 0;
 export const FIELD_PATH: u32 = 1;
 export const FIELD_METHOD: u32 = 2;
@@ -48,9 +74,7 @@ export const STATUS_NO_INSTANCE: i32 = 3;
 }
 
 /** The string at (off, len) in the byte area, or -1 when len < 0 or the range leaves the area. */
-@inline function slotString(at: usize): i64 {
-  const off = load<i32>(at);
-  const len = load<i32>(at, 4);
+@inline export function areaString(off: i32, len: i32): i64 {
   // Unsigned compares also refuse negative values the host should never write.
   if (len < 0 || <u32>off > FRAME_BYTES_CAPACITY || <u32>len > FRAME_BYTES_CAPACITY - <u32>off) return -1;
   return packString(FRAME_BYTES + <usize>off, <usize>len);
@@ -61,16 +85,25 @@ export const STATUS_NO_INSTANCE: i32 = 3;
  * absent or out of range reads as the empty string.
  */
 @inline export function requestField(field: u32): i64 {
-  const s = slotString(FRAME + (<usize>field << 3));
+  const at = FRAME + (<usize>field << 3);
+  const s = areaString(load<i32>(at), load<i32>(at, 4));
   return s < 0 ? packString(FRAME_BYTES, 0) : s;
 }
 
-/** Attribute `index` (an ATTRIBUTES index) as a packed string, or -1 when the request lacks it. */
-@inline export function attributeValue(index: u32): i64 {
-  let count = load<u32>(FRAME + F_ATTR_COUNT);
-  if (count > FRAME_SLOTS) count = FRAME_SLOTS;
-  if (index >= count) return -1;
-  return slotString(FRAME + FRAME_HEADER_BYTES + (<usize>index << 3));
+/** Address of slot `i`'s entry. */
+@inline export function slotAddr(i: u32): usize {
+  return SLOTS + (<usize>i << 6);
+}
+
+/** Slot `i`'s value as a packed string, or -1 when absent (or out of the area). */
+@inline export function slotString(i: u32): i64 {
+  const s = slotAddr(i);
+  return areaString(load<i32>(s, SL_OFF), load<i32>(s, SL_LEN));
+}
+
+/** Whether slot `i` holds a value. */
+@inline export function slotPresent(i: u32): bool {
+  return load<i32>(slotAddr(i), SL_LEN) >= 0;
 }
 
 /** Writes the result area and returns `status`. Indices are -1 when none. */

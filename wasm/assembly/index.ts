@@ -1,18 +1,19 @@
 /**
  * Sluice's WASM hot path: exports only (docs/wasm.md). The host (wasm/host.ts) stages snapshots
- * with prepareLoad/commitLoad, writes each request into the frame, calls decide() once and reads
- * the result area. Nothing here is imported from the rest of the repository.
+ * with prepareLoad/commitLoad; per request it writes host, path and method into the frame, calls
+ * route(), writes the route's attribute slots, calls decide() and reads the result area.
+ * Nothing here is imported from the rest of the repository.
  */
-import { FRAME, FRAME_BYTES, FRAME_BYTES_CAPACITY, FRAME_SLOTS, RESULT } from "./frame";
+import { FRAME, FRAME_BYTES, FRAME_BYTES_CAPACITY, RESULT, SLOT_CAPACITY, SLOTS } from "./frame";
 
-export { decide } from "./decide";
+export { decide, route } from "./decide";
 export {
   activeBuiltAtMs,
   activeVersion,
   attributeCount,
   attributeNameLen,
   attributeNamePtr,
-  attributePassway,
+  attributeSource,
   groupCount,
   groupFirstInstance,
   groupId,
@@ -30,19 +31,33 @@ export {
   policyId,
   policyNameLen,
   policyNamePtr,
+  internCount,
+  internLen,
+  internPtr,
+  routeBodyCap,
   routeCount,
+  routeFirstSlot,
+  routeFlags,
   routeId,
+  routeSlotCount,
+  routeSlotRecords,
   routeTimeoutMs,
+  slotAttribute,
+  slotMode,
 } from "./meta";
 export { commitLoad, prepareLoad } from "./snapshot";
 
-/** Address of the request frame (header then FRAME_SLOTS attribute slots). */
+/** Address of the request frame (host, path, method, route). */
 export function frameAddress(): usize {
   return FRAME;
 }
-/** Attribute slots in the frame. */
-export function frameSlotCapacity(): u32 {
-  return FRAME_SLOTS;
+/** Address of the slot table (64 bytes per slot). */
+export function slotsAddress(): usize {
+  return SLOTS;
+}
+/** Slots in the table. */
+export function slotCapacity(): u32 {
+  return SLOT_CAPACITY;
 }
 /** Address of the frame's byte area; frame offsets are relative to it. */
 export function frameBytesAddress(): usize {

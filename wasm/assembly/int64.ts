@@ -2,6 +2,7 @@
  * Checked 64-bit integer arithmetic and parsing for the VM, CEL semantics (docs/bytecode.md):
  * overflow, ÷0 and unparsable strings are errors, not wrapped values or traps. Each function
  * sets `intFailed` (true = the result is an error) instead of allocating a result object.
+ * Signed here; unsigned in numbers.ts.
  */
 
 /** Set by every function here: whether its last result is an error. */
@@ -78,33 +79,20 @@ export function parseInt64(ptr: usize, len: usize): i64 {
   return negative ? <i64>(0 - m) : <i64>m;
 }
 
-// Per-request cache of parseInt64 results: policies often parse the same request value (50
-// policies each testing `int(key) % 100`). Direct-mapped, 64 entries of {u32 addr, u32 len,
-// u32 failed, pad, i64 value}, keyed by the string's address and length, which identify its
-// bytes while one decide() runs (neither the frame nor the snapshot changes meanwhile).
-const CACHE_ENTRIES: u32 = 64;
-const CACHE: usize = memory.data(64 * 24, 16);
-let cacheValid: u64 = 0;
-
-/** Forgets all cached parses; decide() calls it once per request. */
-export function resetIntCache(): void {
-  cacheValid = 0;
-}
-
-/** parseInt64 with the per-request cache; sets intFailed likewise. */
-export function parseInt64Cached(ptr: usize, len: usize): i64 {
-  const i = (<u32>ptr ^ (<u32>ptr >>> 6)) & (CACHE_ENTRIES - 1);
-  const bit: u64 = (<u64>1) << i;
-  const e = CACHE + <usize>i * 24;
-  if ((cacheValid & bit) != 0 && load<u32>(e) == <u32>ptr && load<u32>(e, 4) == <u32>len) {
-    intFailed = load<u32>(e, 8) != 0;
-    return load<i64>(e, 16);
+/**
+ * Parses `len` bytes at `ptr` as cel-go's uint(string), i.e. strconv.ParseUint(s, 10, 64): one
+ * or more ASCII digits, nothing else (no sign); the value must fit u64. Fails otherwise.
+ */
+export function parseUint64(ptr: usize, len: usize): u64 {
+  intFailed = true;
+  if (len == 0) return 0;
+  let m: u64 = 0;
+  for (let i: usize = 0; i < len; i++) {
+    const d = <u64>load<u8>(ptr + i) - 0x30;
+    if (d > 9) return 0;
+    if (m > (0xffffffffffffffff - d) / 10) return 0;
+    m = m * 10 + d;
   }
-  const v = parseInt64(ptr, len);
-  store<u32>(e, <u32>ptr);
-  store<u32>(e, <u32>len, 4);
-  store<u32>(e, intFailed ? 1 : 0, 8);
-  store<i64>(e, v, 16);
-  cacheValid |= bit;
-  return v;
+  intFailed = false;
+  return m;
 }

@@ -5,10 +5,11 @@
  * next (snapshot.ts keeps one previous generation). An index out of range returns 0.
  */
 import {
-  ATTRIBUTE_BYTES, ATTRIBUTE_NAME, ATTRIBUTE_PASSWAY, GROUP_BYTES, GROUP_FIRST_INSTANCE, GROUP_ID,
+  ATTRIBUTE_BYTES, ATTRIBUTE_NAME, ATTRIBUTE_SOURCE, GROUP_BYTES, GROUP_FIRST_INSTANCE, GROUP_ID,
   GROUP_INSTANCE_COUNT, GROUP_NAME, INSTANCE_BYTES, INSTANCE_HOST, INSTANCE_ID, INSTANCE_PORT, INSTANCE_STATUS,
-  INSTANCE_WEIGHT, POLICY_BYTES, POLICY_ID, POLICY_NAME, ROUTE_BYTES, ROUTE_ID, ROUTE_TIMEOUT_MS, S_ATTRIBUTES,
-  S_GROUPS, S_INSTANCES, S_POLICIES, S_ROUTES,
+  INSTANCE_WEIGHT, POLICY_BYTES, POLICY_ID, POLICY_NAME, ROUTE_BODY_CAP, ROUTE_BYTES, ROUTE_FIRST_SLOT, ROUTE_FLAGS,
+  ROUTE_ID, ROUTE_SLOT_ATTRIBUTE, ROUTE_SLOT_BYTES, ROUTE_SLOT_COUNT, ROUTE_SLOT_MODE, ROUTE_TIMEOUT_MS, S_ATTRIBUTES,
+  S_GROUPS, S_INSTANCES, S_INTERN, S_POLICIES, S_ROUTE_SLOTS, S_ROUTES, STRREF_BYTES,
 } from "./format";
 import { ACTIVE, activeBase, sectionAddr, sectionCount, V_BUILT_AT_MS, V_VERSION } from "./view";
 
@@ -31,6 +32,37 @@ export function routeCount(): u32 { return sectionCount(ACTIVE, S_ROUTES); }
 export function routeId(i: u32): u32 { return u32At(field(S_ROUTES, ROUTE_BYTES, i, ROUTE_ID)); }
 /** Total upstream timeout, ms. */
 export function routeTimeoutMs(i: u32): u32 { return u32At(field(S_ROUTES, ROUTE_BYTES, i, ROUTE_TIMEOUT_MS)); }
+/** Most body bytes the gateway reads for the route's body attributes. */
+export function routeBodyCap(i: u32): u32 { return u32At(field(S_ROUTES, ROUTE_BYTES, i, ROUTE_BODY_CAP)); }
+/** Route flags: bit 0 = reads the body. */
+export function routeFlags(i: u32): u32 {
+  const at = field(S_ROUTES, ROUTE_BYTES, i, ROUTE_FLAGS);
+  return at == 0 ? 0 : <u32>load<u8>(at);
+}
+/** The route's slots are ROUTE_SLOTS [first, first + count). */
+export function routeFirstSlot(i: u32): u32 { return u32At(field(S_ROUTES, ROUTE_BYTES, i, ROUTE_FIRST_SLOT)); }
+export function routeSlotCount(i: u32): u32 {
+  const at = field(S_ROUTES, ROUTE_BYTES, i, ROUTE_SLOT_COUNT);
+  return at == 0 ? 0 : <u32>load<u16>(at);
+}
+
+/** ROUTE_SLOTS records. */
+export function routeSlotRecords(): u32 { return sectionCount(ACTIVE, S_ROUTE_SLOTS); }
+/** ATTRIBUTES index of slot record j. */
+export function slotAttribute(j: u32): u32 {
+  const at = field(S_ROUTE_SLOTS, ROUTE_SLOT_BYTES, j, ROUTE_SLOT_ATTRIBUTE);
+  return at == 0 ? 0 : <u32>load<u16>(at);
+}
+/** Mode bits of slot record j: 1 bytes, 2 intern id, 4 double. */
+export function slotMode(j: u32): u32 {
+  const at = field(S_ROUTE_SLOTS, ROUTE_SLOT_BYTES, j, ROUTE_SLOT_MODE);
+  return at == 0 ? 0 : <u32>load<u8>(at);
+}
+
+/** INTERN records: interned constant i has id i + 1. */
+export function internCount(): u32 { return sectionCount(ACTIVE, S_INTERN); }
+export function internPtr(i: u32): usize { return strPtr(field(S_INTERN, STRREF_BYTES, i, 0)); }
+export function internLen(i: u32): u32 { return strLen(field(S_INTERN, STRREF_BYTES, i, 0)); }
 
 /** GROUPS records in the active snapshot (0 when none is loaded). */
 export function groupCount(): u32 { return sectionCount(ACTIVE, S_GROUPS); }
@@ -71,11 +103,11 @@ export function policyId(i: u32): u32 { return u32At(field(S_POLICIES, POLICY_BY
 export function policyNamePtr(i: u32): usize { return strPtr(field(S_POLICIES, POLICY_BYTES, i, POLICY_NAME)); }
 export function policyNameLen(i: u32): u32 { return strLen(field(S_POLICIES, POLICY_BYTES, i, POLICY_NAME)); }
 
-/** ATTRIBUTES records; frame slot i carries attribute i. */
+/** ATTRIBUTES records; routes' slots refer to them. */
 export function attributeCount(): u32 { return sectionCount(ACTIVE, S_ATTRIBUTES); }
-/** 0 query, 1 header (name lowercase), 2 cookie, 3 body. */
-export function attributePassway(i: u32): u32 {
-  const at = field(S_ATTRIBUTES, ATTRIBUTE_BYTES, i, ATTRIBUTE_PASSWAY);
+/** 0 query, 1 header (name lowercase), 2 cookie, 3 body, 4 client, 5 cf. */
+export function attributeSource(i: u32): u32 {
+  const at = field(S_ATTRIBUTES, ATTRIBUTE_BYTES, i, ATTRIBUTE_SOURCE);
   return at == 0 ? 0 : <u32>load<u8>(at);
 }
 /** Attribute name (headers lowercase): address and byte length of its UTF-8. */

@@ -13,8 +13,8 @@ import { S_INSTANCES } from "./format";
 import { validateSnapshot } from "./validate";
 import { ACTIVE, sectionCount, V_BASE, V_STATE, V_VERSION, VIEW_BYTES } from "./view";
 
-const PREVIOUS: usize = memory.data(128, 16);
-const CANDIDATE: usize = memory.data(128, 16);
+const PREVIOUS: usize = memory.data(144, 16);
+const CANDIDATE: usize = memory.data(144, 16);
 
 let stagedBlock: usize = 0;
 let stagedLength: u32 = 0;

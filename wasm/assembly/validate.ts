@@ -1,34 +1,26 @@
 /**
  * Structural validation of a staged snapshot file (docs/snapshot-format.md), run once per load so
  * the per-request path can read records at fixed offsets without a single bounds check on the
- * snapshot: after this passes, every strref, index, slice and code range stays inside the file.
+ * snapshot: after this passes, every strref, index, slice and code range stays inside the file,
+ * and every route program is verified (validate-routes.ts, code-check.ts).
  * The content hash and the Ed25519 signature are the JS caller's job, before this runs.
  */
 import { FNV_OFFSET, fnvBytes } from "./bytes";
-import { checkProgram } from "./code-check";
 import {
-  E_BAD_CODE, E_BAD_CODE_RANGE, E_BAD_DIRECTORY, E_BAD_FLAGS, E_BAD_FORMAT_VERSION, E_BAD_HOST_TABLE,
-  E_BAD_INDEX, E_BAD_MAGIC, E_BAD_RECORD_SIZE, E_BAD_ROUTE_ORDER, E_BAD_STRING, E_BAD_VALUE,
-  E_DUPLICATE_SECTION, E_MISSING_SECTION, E_SECTION_OUT_OF_BOUNDS, E_STALE_VERSION, E_TOO_MANY_ATTRIBUTES,
-  E_TRUNCATED, LOAD_OK,
+  E_BAD_DIRECTORY, E_BAD_FLAGS, E_BAD_FORMAT_VERSION, E_BAD_HOST_TABLE, E_BAD_INDEX, E_BAD_MAGIC, E_BAD_RECORD_SIZE,
+  E_BAD_ROUTE_ORDER, E_BAD_STRING, E_BAD_VALUE, E_DUPLICATE_SECTION, E_MISSING_SECTION, E_SECTION_OUT_OF_BOUNDS,
+  E_STALE_VERSION, E_TRUNCATED, LOAD_OK,
 } from "./errors";
 import {
-  ATTRIBUTE_BYTES, ATTRIBUTE_NAME, ATTRIBUTE_PASSWAY, BALANCER_SWRR, BINDING_BYTES, BINDING_GROUP,
-  BINDING_POLICY, DIRECTORY_ENTRY_BYTES, FORMAT_VERSION, GROUP_BALANCER, GROUP_BYTES, GROUP_FIRST_INSTANCE,
+  BALANCER_SWRR, DIRECTORY_ENTRY_BYTES, FORMAT_VERSION, GROUP_BALANCER, GROUP_BYTES, GROUP_FIRST_INSTANCE,
   GROUP_INSTANCE_COUNT, GROUP_NAME, H_BUILT_AT_MS, H_FLAGS, H_FORMAT_VERSION, H_MAGIC, H_SECTION_COUNT,
   H_SNAPSHOT_VERSION, H_TOTAL_LENGTH, HEADER_BYTES, HOST_BYTES, HOST_FIRST_ROUTE, HOST_NAME, HOST_ROUTE_COUNT,
-  INSTANCE_BYTES, INSTANCE_HOST, INSTANCE_LANE, INSTANCE_STATUS, INSTANCE_VERSION, INSTANCE_WEIGHT,
-  INSTANCE_ZONE, MAGIC, MATCH_EXACT, MATCH_PREFIX, PASSWAY_MAX, POLICY_BYTES, POLICY_CODE_LENGTH,
-  POLICY_CODE_OFFSET, POLICY_FLAG_ENABLED, POLICY_FLAGS, POLICY_GRAYLIST_COUNT, POLICY_GRAYLIST_FIRST,
-  POLICY_KEY_ATTRIBUTE, POLICY_NAME, POLICY_PASSWAY, ROUTE_BYTES, ROUTE_DEFAULT_GROUP, ROUTE_FIRST_POLICY,
-  ROUTE_MATCH, ROUTE_PATH, ROUTE_POLICY_COUNT, recordBytes, S_ATTRIBUTES, S_CODE, S_GRAYLIST, S_GROUPS, S_HOST_TABLE,
-  S_HOSTS, S_INSTANCES, S_POLICIES, S_ROUTE_POLICIES, S_ROUTES, S_STRINGS, SECTION_ID_MAX, STATUS_MAX,
-  STRREF_BYTES, strrefInBounds,WEIGHT_MAX, 
+  INSTANCE_BYTES, INSTANCE_HOST, INSTANCE_LANE, INSTANCE_STATUS, INSTANCE_VERSION, INSTANCE_WEIGHT, INSTANCE_ZONE,
+  MAGIC, MATCH_EXACT, recordBytes, ROUTE_BYTES, ROUTE_MATCH, S_GROUPS, S_HOST_TABLE, S_HOSTS, S_INSTANCES, S_ROUTES,
+  S_STRINGS, SECTION_ID_MAX, STATUS_MAX, strrefInBounds, WEIGHT_MAX,
 } from "./format";
-import { FRAME_SLOTS } from "./frame";
-import {sectionAddr, sectionCount, setSection,
-  V_BASE, V_BUILT_AT_MS, V_VERSION, V_WILDCARD_SUFFIX, VIEW_BYTES, 
-} from "./view";
+import { checkRouteSections } from "./validate-routes";
+import { sectionAddr, sectionCount, setSection, V_BASE, V_BUILT_AT_MS, V_VERSION, V_WILDCARD_SUFFIX, VIEW_BYTES } from "./view";
 
 // The file being validated: its address, totalLength and STRINGS range (file offsets).
 let base: usize = 0;
@@ -71,13 +63,9 @@ export function validateSnapshot(file: usize, length: u32, view: usize, hasActiv
   poolStart = <u32>(sectionAddr(view, S_STRINGS) - file);
   poolEnd = poolStart + sectionCount(view, S_STRINGS);
 
-  let e = checkAttributes(view);
-  if (e == LOAD_OK) e = checkInstances(view);
+  let e = checkInstances(view);
   if (e == LOAD_OK) e = checkGroups(view);
-  if (e == LOAD_OK) e = checkGraylist(view);
-  if (e == LOAD_OK) e = checkPolicies(view);
-  if (e == LOAD_OK) e = checkBindings(view);
-  if (e == LOAD_OK) e = checkRoutes(view);
+  if (e == LOAD_OK) e = checkRouteSections(view, poolStart, poolEnd, total);
   if (e == LOAD_OK) e = checkHosts(view);
   if (e == LOAD_OK) e = checkHostTable(view);
   return e;
@@ -106,17 +94,6 @@ function readDirectory(view: usize): i32 {
   return LOAD_OK;
 }
 
-function checkAttributes(view: usize): i32 {
-  const n = sectionCount(view, S_ATTRIBUTES);
-  if (n > FRAME_SLOTS) return E_TOO_MANY_ATTRIBUTES;
-  for (let i: u32 = 0; i < n; i++) {
-    const r = sectionAddr(view, S_ATTRIBUTES) + i * ATTRIBUTE_BYTES;
-    if (load<u8>(r + ATTRIBUTE_PASSWAY) > PASSWAY_MAX) return E_BAD_VALUE;
-    if (!stringOk(r + ATTRIBUTE_NAME)) return E_BAD_STRING;
-  }
-  return LOAD_OK;
-}
-
 function checkInstances(view: usize): i32 {
   for (let i: u32 = 0, n = sectionCount(view, S_INSTANCES); i < n; i++) {
     const r = sectionAddr(view, S_INSTANCES) + i * INSTANCE_BYTES;
@@ -135,59 +112,6 @@ function checkGroups(view: usize): i32 {
     if (!stringOk(r + GROUP_NAME)) return E_BAD_STRING;
     if (load<u8>(r + GROUP_BALANCER) != BALANCER_SWRR) return E_BAD_VALUE;
     if (!sliceOk(load<u32>(r + GROUP_FIRST_INSTANCE), load<u32>(r + GROUP_INSTANCE_COUNT), instances)) return E_BAD_INDEX;
-  }
-  return LOAD_OK;
-}
-
-function checkGraylist(view: usize): i32 {
-  for (let i: u32 = 0, n = sectionCount(view, S_GRAYLIST); i < n; i++) {
-    if (!stringOk(sectionAddr(view, S_GRAYLIST) + i * STRREF_BYTES)) return E_BAD_STRING;
-  }
-  return LOAD_OK;
-}
-
-function checkPolicies(view: usize): i32 {
-  const attributes = sectionCount(view, S_ATTRIBUTES);
-  const graylist = sectionCount(view, S_GRAYLIST);
-  const codeStart = <u32>(sectionAddr(view, S_CODE) - base);
-  const codeEnd = codeStart + sectionCount(view, S_CODE);
-  for (let i: u32 = 0, n = sectionCount(view, S_POLICIES); i < n; i++) {
-    const r = sectionAddr(view, S_POLICIES) + i * POLICY_BYTES;
-    if (!stringOk(r + POLICY_NAME)) return E_BAD_STRING;
-    const key = <u32>load<u16>(r + POLICY_KEY_ATTRIBUTE);
-    if (key >= attributes) return E_BAD_INDEX;
-    // The key is read from the policy's passway: the attribute must agree.
-    const passway = load<u8>(r + POLICY_PASSWAY);
-    if (passway != load<u8>(sectionAddr(view, S_ATTRIBUTES) + key * ATTRIBUTE_BYTES + ATTRIBUTE_PASSWAY)) return E_BAD_VALUE;
-    if ((load<u8>(r + POLICY_FLAGS) & ~POLICY_FLAG_ENABLED) != 0) return E_BAD_VALUE;
-    if (!sliceOk(load<u32>(r + POLICY_GRAYLIST_FIRST), load<u32>(r + POLICY_GRAYLIST_COUNT), graylist)) return E_BAD_INDEX;
-    const off = load<u32>(r + POLICY_CODE_OFFSET);
-    const len = load<u32>(r + POLICY_CODE_LENGTH);
-    if (off < codeStart || off > codeEnd || len > codeEnd - off) return E_BAD_CODE_RANGE;
-    if (!checkProgram(base + off, len, poolStart, poolEnd, total, attributes)) return E_BAD_CODE;
-  }
-  return LOAD_OK;
-}
-
-function checkBindings(view: usize): i32 {
-  const policies = sectionCount(view, S_POLICIES);
-  const groups = sectionCount(view, S_GROUPS);
-  for (let i: u32 = 0, n = sectionCount(view, S_ROUTE_POLICIES); i < n; i++) {
-    const r = sectionAddr(view, S_ROUTE_POLICIES) + i * BINDING_BYTES;
-    if (load<u32>(r + BINDING_POLICY) >= policies || load<u32>(r + BINDING_GROUP) >= groups) return E_BAD_INDEX;
-  }
-  return LOAD_OK;
-}
-
-function checkRoutes(view: usize): i32 {
-  const bindings = sectionCount(view, S_ROUTE_POLICIES);
-  const groups = sectionCount(view, S_GROUPS);
-  for (let i: u32 = 0, n = sectionCount(view, S_ROUTES); i < n; i++) {
-    const r = sectionAddr(view, S_ROUTES) + i * ROUTE_BYTES;
-    if (!stringOk(r + ROUTE_PATH)) return E_BAD_STRING;
-    if (load<u8>(r + ROUTE_MATCH) > MATCH_PREFIX) return E_BAD_VALUE;
-    if (!sliceOk(load<u32>(r + ROUTE_FIRST_POLICY), <u32>load<u16>(r + ROUTE_POLICY_COUNT), bindings)) return E_BAD_INDEX;
-    if (load<u32>(r + ROUTE_DEFAULT_GROUP) >= groups) return E_BAD_INDEX;
   }
   return LOAD_OK;
 }

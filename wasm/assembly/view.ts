@@ -1,13 +1,13 @@
 /**
  * A snapshot view: where the parts of one validated snapshot lie in linear memory, filled once by
  * validation so the per-request path reads each section's address and record count with one
- * load instead of walking the directory. ACTIVE is the view `decide()` serves from.
+ * load instead of walking the directory. ACTIVE is the view `route()` and `decide()` serve from.
  *
  * Layout (bytes): 0 u32 base (the heap block holding the file; 0 = none), 4 u32 state (the SWRR
  * block, one i64 current weight per instance), 8 u64 snapshotVersion, 16 u64 builtAtMs,
  * 24 u32 longest wildcard suffix in bytes (`.example.com` for `*.example.com`; 0 = none),
- * 32 + id × 8: u32 address, u32 record count (bytes for STRINGS and CODE, slots for HOST_TABLE)
- * of section `id`.
+ * 32 + id × 8: u32 address, u32 record count (bytes for STRINGS, CODE and DATA, slots for
+ * HOST_TABLE) of section `id`.
  */
 
 export const V_BASE: usize = 0;
@@ -16,10 +16,10 @@ export const V_VERSION: usize = 8;
 export const V_BUILT_AT_MS: usize = 16;
 export const V_WILDCARD_SUFFIX: usize = 24;
 const V_SECTIONS: usize = 32;
-export const VIEW_BYTES: usize = 128; // 32 + 12 × 8
+export const VIEW_BYTES: usize = 144; // 32 + 14 × 8
 
-/** The view `decide()` and the metadata accessors read. */
-export const ACTIVE: usize = memory.data(128, 16);
+/** The view `route()`, `decide()` and the metadata accessors read. */
+export const ACTIVE: usize = memory.data(144, 16);
 
 /** Absolute address of section `id` in `view`. */
 @inline export function sectionAddr(view: usize, id: u32): usize {

@@ -1,301 +1,308 @@
 /**
- * The condition VM: runs one policy's program (docs/bytecode.md) over the request frame, a stack
- * machine over slot.ts' fixed 64-slot stack. It never allocates and never traps: every operand,
- * jump and stack access is bounds-checked and a violation ends the program as an error; jumps
- * only go forward, so a program ends within `len` steps.
+ * The condition VM: runs a route's program (docs/bytecode.md) over the request's slots and
+ * returns the first policy binding whose condition is true. A stack machine over stack.ts'
+ * 64 fixed slots. It never allocates, never loops (jumps only go forward: each instruction runs
+ * at most once per call) and needs no bounds checks: the loader verified every operand, jump
+ * target and the stack depth at every instruction (code-check.ts) before the program could run.
  */
-import { bytesEqual, compareBytes, countCodePoints } from "./bytes";
-import { attributeValue, FIELD_HOST, FIELD_METHOD, FIELD_PATH, requestField, stringAddr, stringLen } from "./frame";
-import { intFailed, parseInt64Cached } from "./int64";
-import {
-  OP_ADD,
-  OP_AND,
-  OP_CONTAINS,
-  OP_DIV,
-  OP_ENDS_WITH,
-  OP_EQ,
-  OP_GE,
-  OP_GT,
-  OP_HAS_ATTR,
-  OP_IN_INTS,
-  OP_IN_STRS,
-  OP_INT,
-  OP_JUMP,
-  OP_JUMP_IF_FALSE,
-  OP_JUMP_IF_TRUE,
-  OP_LE,
-  OP_LOAD_ATTR,
-  OP_LOAD_REQ,
-  OP_LT,
-  OP_MOD,
-  OP_MUL,
-  OP_NE,
-  OP_NEG,
-  OP_NOT,
-  OP_OR,
-  OP_PUSH_BOOL,
-  OP_PUSH_INT,
-  OP_PUSH_STR,
-  OP_RET,
-  OP_SELECT,
-  OP_SIZE,
-  OP_STARTS_WITH,
-  OP_SUB,
-  REQ_HOST,
-  REQ_METHOD,
-  REQ_PATH,
-  TAG_BOOL,
-  TAG_ERROR,
-  TAG_INT,
-  TAG_STRING,
-} from "./opcodes";
-import { containsBytes } from "./search";
-import { arith, constString, isBool, put, putBool, putError, SLOT, STACK, STACK_END, sameString, tagOf, valueOf } from "./slot";
+import { runDfa } from "./dfa";
+import { FIELD_HOST, FIELD_METHOD, FIELD_PATH, requestField, SL_DOUBLE, SL_FLAGS, SL_ID, SL_LEN, SLOT_DOUBLE_OK, slotAddr, slotPresent, slotString, stringAddr, stringLen } from "./frame";
+import { cidrContains, parseIp } from "./ip";
+import { FUSED_OPERANDS, runFused } from "./fused";
+import { murmur3 } from "./murmur";
+import * as O from "./opcodes";
+import { idsContain, strsContain, switchLookup } from "./sets";
+import { slotFailed, slotInt, slotUint } from "./slotcache";
+import { isBool, put, putBool, putDouble, putError, putTri, SLOT, STACK, tagOf, valueOf } from "./stack";
+import { arith, compare, convert, inSet, logic, size, stringTest } from "./vmops";
 
-/** runProgram results. */
-export const MATCHED: i32 = 1;
-export const NOT_MATCHED: i32 = 0;
-export const ERRORED: i32 = -1;
+/** Conditions that errored during the last runRoute() call. */
+export let conditionErrors: i32 = 0;
+
+const IP_SCRATCH: usize = memory.data(16, 16);
 
 /**
- * Runs the `len`-byte program at address `code`.
- * @returns MATCHED when it returns bool true; NOT_MATCHED for false; ERRORED for an error or
- *   non-bool result, a malformed program, or a stack over/underflow.
+ * Runs the `len`-byte program at `code`; `data` is the DATA section's address, `base` the file's.
+ * @returns the route-local binding index of the first matching policy, or -1. Sets conditionErrors.
  */
-export function runProgram(code: usize, len: u32): i32 {
-  let pc: u32 = 0;
-  let top: usize = STACK; // next free slot
-  while (pc < len) {
-    const op = load<u8>(code + pc);
-    const at = code + ++pc; // operands
-    const left = len - pc; // operand bytes available
-    switch (op) {
-      case OP_RET: {
-        if (top == STACK) return ERRORED;
-        const s = top - SLOT;
-        if (tagOf(s) != TAG_BOOL) return ERRORED;
-        return valueOf(s) != 0 ? MATCHED : NOT_MATCHED;
-      }
-      case OP_PUSH_BOOL: {
-        if (left < 1 || top == STACK_END) return ERRORED;
-        putBool(top, load<u8>(at) != 0);
+export function runRoute(code: usize, len: u32, data: usize, base: usize): i32 {
+  conditionErrors = 0;
+  let pc = code;
+  let top: usize = STACK; // next free stack slot
+  let pending = false; // an error seen in the current && / || chain (docs/bytecode.md, "Chains")
+  while (true) {
+    const op = <u32>load<u8>(pc);
+    let r: i32 = 0;
+    let mode: u32 = 0;
+    if (op >= O.FUSED_FIRST) {
+      const b = (op - O.FUSED_FIRST) & 31;
+      mode = (op - O.FUSED_FIRST) >> 5;
+      r = runFused(b, pc + 1, data, base);
+      pc += 1 + <usize>load<u8>(FUSED_OPERANDS + b);
+      if (mode == O.MODE_PUSH) {
+        putTri(top, r);
         top += SLOT;
+        continue;
+      }
+    } else {
+      switch (op) {
+      case O.OP_END:
+        return -1;
+      case O.OP_MATCH:
+      case O.OP_TEST_AND:
+      case O.OP_TEST_OR:
+      case O.OP_TEST_OR_LAST:
+        top -= SLOT;
+        r = tagOf(top) != O.TAG_BOOL ? O.R_ERROR : <i32>valueOf(top);
+        mode = op == O.OP_MATCH ? O.MODE_MATCH : op == O.OP_TEST_AND ? O.MODE_AND : op == O.OP_TEST_OR ? O.MODE_OR : O.MODE_OR_LAST;
+        pc += 1;
+        break;
+      case O.OP_GRAY_IDS:
+      case O.OP_GRAY_STRS: {
+        const slot = <u32>load<u8>(pc, 1);
+        const obj = data + <usize>load<u32>(pc, 2);
+        let admitted = false;
+        if (slotPresent(slot)) {
+          if (op == O.OP_GRAY_IDS) {
+            const id = load<u32>(slotAddr(slot), SL_ID);
+            admitted = id != 0 && idsContain(obj, id);
+          } else {
+            const v = slotString(slot);
+            admitted = strsContain(obj, stringAddr(v), stringLen(v));
+          }
+        }
+        pc = admitted ? pc + 10 : code + <usize>load<u32>(pc, 6);
+        break;
+      }
+      case O.OP_SWITCH_IDS: {
+        const slot = <u32>load<u8>(pc, 1);
+        if (!slotPresent(slot)) conditionErrors += <i32>load<u16>(pc, 6);
+        else {
+          const id = load<u32>(slotAddr(slot), SL_ID);
+          if (id != 0) {
+            const b = switchLookup(data + <usize>load<u32>(pc, 2), id);
+            if (b >= 0) return b;
+          }
+        }
+        pc += 8;
+        break;
+      }
+      case O.OP_JUMP:
+        pc = code + <usize>load<u32>(pc, 1);
+        break;
+      case O.OP_JF:
+      case O.OP_JT:
+        pc = isBool(top - SLOT, op == O.OP_JT ? 1 : 0) ? code + <usize>load<u32>(pc, 1) : pc + 5;
+        break;
+      case O.OP_JFP:
+      case O.OP_JTP:
+        if (isBool(top - SLOT, op == O.OP_JTP ? 1 : 0)) pc = code + <usize>load<u32>(pc, 1);
+        else {
+          top -= SLOT;
+          pc += 5;
+        }
+        break;
+      case O.OP_BR3: {
+        top -= SLOT;
+        if (tagOf(top) != O.TAG_BOOL) pc = code + <usize>load<u32>(pc, 5);
+        else if (valueOf(top) == 0) pc = code + <usize>load<u32>(pc, 1);
+        else pc += 9;
+        break;
+      }
+      case O.OP_AND:
+      case O.OP_OR:
+        top -= SLOT;
+        logic(op == O.OP_OR ? 1 : 0, top - SLOT, top);
+        pc += 1;
+        break;
+      case O.OP_NOT: {
+        const s = top - SLOT;
+        if (tagOf(s) == O.TAG_BOOL) putBool(s, valueOf(s) == 0);
+        else putError(s);
         pc += 1;
         break;
       }
-      case OP_PUSH_INT: {
-        if (left < 8 || top == STACK_END) return ERRORED;
-        put(top, TAG_INT, load<i64>(at));
+      case O.OP_PUSH_TRUE:
+      case O.OP_PUSH_FALSE:
+        putBool(top, op == O.OP_PUSH_TRUE);
         top += SLOT;
-        pc += 8;
+        pc += 1;
         break;
-      }
-      case OP_PUSH_STR: {
-        if (left < 8 || top == STACK_END) return ERRORED;
-        const s = constString(load<u32>(at), load<u32>(at, 4));
-        if (s < 0) return ERRORED;
-        put(top, TAG_STRING, s);
+      case O.OP_PUSH_ERROR:
+        putError(top);
         top += SLOT;
-        pc += 8;
+        pc += 1;
         break;
-      }
-      case OP_LOAD_ATTR:
-      case OP_HAS_ATTR: {
-        if (left < 2 || top == STACK_END) return ERRORED;
-        const v = attributeValue(<u32>load<u16>(at));
-        if (op == OP_HAS_ATTR) putBool(top, v >= 0);
-        else if (v < 0) putError(top);
-        else put(top, TAG_STRING, v);
+      case O.OP_PUSH_INT:
+      case O.OP_PUSH_UINT:
+      case O.OP_PUSH_DOUBLE:
+        put(top, op == O.OP_PUSH_INT ? O.TAG_INT : op == O.OP_PUSH_UINT ? O.TAG_UINT : O.TAG_DOUBLE, load<i64>(pc, 1));
+        top += SLOT;
+        pc += 9;
+        break;
+      case O.OP_PUSH_STR:
+        put(top, O.TAG_STRING, <i64>(<u64>(base + <usize>load<u32>(pc, 1)) | (<u64>load<u32>(pc, 5) << 32)));
+        top += SLOT;
+        pc += 9;
+        break;
+      case O.OP_LOAD: {
+        const v = slotString(<u32>load<u8>(pc, 1));
+        if (v < 0) putError(top);
+        else put(top, O.TAG_STRING, v);
         top += SLOT;
         pc += 2;
         break;
       }
-      case OP_LOAD_REQ: {
-        if (left < 1 || top == STACK_END) return ERRORED;
-        const f = load<u8>(at);
-        if (f > REQ_PATH) return ERRORED;
-        put(top, TAG_STRING, requestField(f == REQ_METHOD ? FIELD_METHOD : f == REQ_HOST ? FIELD_HOST : FIELD_PATH));
+      case O.OP_HAS:
+        putBool(top, slotPresent(<u32>load<u8>(pc, 1)));
         top += SLOT;
+        pc += 2;
+        break;
+      case O.OP_LOAD_REQ: {
+        const f = <u32>load<u8>(pc, 1);
+        put(top, O.TAG_STRING, requestField(f == O.REQ_METHOD ? FIELD_METHOD : f == O.REQ_HOST ? FIELD_HOST : FIELD_PATH));
+        top += SLOT;
+        pc += 2;
+        break;
+      }
+      case O.OP_LOAD_INT: {
+        const n = slotInt(<u32>load<u8>(pc, 1));
+        if (slotFailed) putError(top);
+        else put(top, O.TAG_INT, n);
+        top += SLOT;
+        pc += 2;
+        break;
+      }
+      case O.OP_LOAD_UINT: {
+        const n = slotUint(<u32>load<u8>(pc, 1));
+        if (slotFailed) putError(top);
+        else put(top, O.TAG_UINT, <i64>n);
+        top += SLOT;
+        pc += 2;
+        break;
+      }
+      case O.OP_LOAD_DOUBLE: {
+        const s = slotAddr(<u32>load<u8>(pc, 1));
+        if (load<i32>(s, SL_LEN) >= 0 && (load<u32>(s, SL_FLAGS) & SLOT_DOUBLE_OK) != 0) putDouble(top, O.TAG_DOUBLE, load<f64>(s, SL_DOUBLE));
+        else putError(top);
+        top += SLOT;
+        pc += 2;
+        break;
+      }
+      case O.OP_ADD:
+      case O.OP_SUB:
+      case O.OP_MUL:
+      case O.OP_DIV:
+      case O.OP_MOD:
+        top -= SLOT;
+        arith(op, top - SLOT, top);
+        pc += 1;
+        break;
+      case O.OP_NEG: {
+        const s = top - SLOT;
+        const t = tagOf(s);
+        if (t == O.TAG_INT && valueOf(s) != i64.MIN_VALUE) put(s, t, -valueOf(s));
+        else if (t == O.TAG_DOUBLE) putDouble(s, t, -load<f64>(s, 8));
+        else putError(s);
         pc += 1;
         break;
       }
-      case OP_INT: {
-        if (top == STACK) return ERRORED;
+      case O.OP_EQ:
+      case O.OP_NE:
+      case O.OP_LT:
+      case O.OP_LE:
+      case O.OP_GT:
+      case O.OP_GE:
+        top -= SLOT;
+        compare(op, top - SLOT, top);
+        pc += 1;
+        break;
+      case O.OP_TO_INT:
+      case O.OP_TO_UINT:
+      case O.OP_TO_DOUBLE:
+      case O.OP_TO_STRING:
+        convert(op, top - SLOT);
+        pc += 1;
+        break;
+      case O.OP_STARTS:
+      case O.OP_ENDS:
+      case O.OP_CONTAINS:
+        top -= SLOT;
+        stringTest(op - O.OP_STARTS, top - SLOT, top);
+        pc += 1;
+        break;
+      case O.OP_SIZE:
+        size(top - SLOT);
+        pc += 1;
+        break;
+      case O.OP_IN:
+        inSet(data + <usize>load<u32>(pc, 1), top - SLOT);
+        pc += 5;
+        break;
+      case O.OP_MATCHES: {
         const s = top - SLOT;
-        const t = tagOf(s);
-        if (t == TAG_STRING) {
+        if (tagOf(s) == O.TAG_STRING) {
           const v = valueOf(s);
-          const n = parseInt64Cached(stringAddr(v), stringLen(v));
-          if (intFailed) putError(s);
-          else put(s, TAG_INT, n);
-        } else if (t != TAG_INT) putError(s);
-        break;
-      }
-      case OP_ADD:
-      case OP_SUB:
-      case OP_MUL:
-      case OP_DIV:
-      case OP_MOD: {
-        if (top - STACK < 2 * SLOT) return ERRORED;
-        top -= SLOT;
-        arith(op, top - SLOT, top);
-        break;
-      }
-      case OP_NEG: {
-        if (top == STACK) return ERRORED;
-        const s = top - SLOT;
-        if (tagOf(s) != TAG_INT || valueOf(s) == i64.MIN_VALUE) putError(s);
-        else put(s, TAG_INT, -valueOf(s));
-        break;
-      }
-      case OP_EQ:
-      case OP_NE: {
-        if (top - STACK < 2 * SLOT) return ERRORED;
-        top -= SLOT;
-        const a = top - SLOT;
-        const ta = tagOf(a);
-        const tb = tagOf(top);
-        if (ta == TAG_ERROR || tb == TAG_ERROR) {
-          putError(a);
-          break;
-        }
-        let eq = false;
-        if (ta == tb) eq = ta == TAG_STRING ? sameString(valueOf(a), valueOf(top)) : valueOf(a) == valueOf(top);
-        putBool(a, op == OP_EQ ? eq : !eq);
-        break;
-      }
-      case OP_LT:
-      case OP_LE:
-      case OP_GT:
-      case OP_GE: {
-        if (top - STACK < 2 * SLOT) return ERRORED;
-        top -= SLOT;
-        const a = top - SLOT;
-        const ta = tagOf(a);
-        if (ta != tagOf(top) || (ta != TAG_INT && ta != TAG_STRING)) {
-          putError(a);
-          break;
-        }
-        let c: i32;
-        if (ta == TAG_INT) {
-          const x = valueOf(a);
-          const y = valueOf(top);
-          c = x < y ? -1 : x > y ? 1 : 0;
-        } else {
-          const x = valueOf(a);
-          const y = valueOf(top);
-          c = compareBytes(stringAddr(x), stringLen(x), stringAddr(y), stringLen(y));
-        }
-        putBool(a, op == OP_LT ? c < 0 : op == OP_LE ? c <= 0 : op == OP_GT ? c > 0 : c >= 0);
-        break;
-      }
-      case OP_NOT: {
-        if (top == STACK) return ERRORED;
-        const s = top - SLOT;
-        if (tagOf(s) == TAG_BOOL) putBool(s, valueOf(s) == 0);
-        else putError(s);
-        break;
-      }
-      case OP_AND:
-      case OP_OR: {
-        // CEL's commutative logic: the absorbing value (false for &&, true for ||) wins over error.
-        if (top - STACK < 2 * SLOT) return ERRORED;
-        top -= SLOT;
-        const a = top - SLOT;
-        const absorbing: i64 = op == OP_OR ? 1 : 0;
-        if (isBool(a, absorbing) || isBool(top, absorbing)) putBool(a, absorbing != 0);
-        else if (tagOf(a) != TAG_BOOL || tagOf(top) != TAG_BOOL) putError(a);
-        else putBool(a, absorbing == 0);
-        break;
-      }
-      case OP_JUMP_IF_FALSE:
-      case OP_JUMP_IF_TRUE:
-      case OP_JUMP: {
-        if (left < 4) return ERRORED;
-        const target = load<u32>(at);
-        pc += 4;
-        if (target < pc || target >= len) return ERRORED; // forward only, inside the program
-        if (op == OP_JUMP) {
-          pc = target;
-        } else {
-          if (top == STACK) return ERRORED;
-          if (isBool(top - SLOT, op == OP_JUMP_IF_TRUE ? 1 : 0)) pc = target;
-        }
-        break;
-      }
-      case OP_SELECT: {
-        if (top - STACK < 3 * SLOT) return ERRORED;
-        const c = top - 3 * SLOT;
-        if (tagOf(c) != TAG_BOOL) putError(c);
-        else {
-          const pick = valueOf(c) != 0 ? top - 2 * SLOT : top - SLOT;
-          put(c, tagOf(pick), valueOf(pick));
-        }
-        top -= 2 * SLOT;
-        break;
-      }
-      case OP_IN_STRS:
-      case OP_IN_INTS: {
-        if (left < 4 || top == STACK) return ERRORED;
-        const count = load<u32>(at);
-        if (<u64>(left - 4) < (<u64>count) << 3) return ERRORED;
-        pc += 4 + (count << 3);
-        const s = top - SLOT;
-        const t = tagOf(s);
-        if (t == TAG_ERROR) break; // error stays error
-        const want = op == OP_IN_STRS ? TAG_STRING : TAG_INT;
-        if (t != want) {
-          putBool(s, false);
-          break;
-        }
-        const v = valueOf(s);
-        let found = false;
-        for (let i: u32 = 0; i < count && !found; i++) {
-          const item = at + 4 + ((<usize>i) << 3);
-          if (want == TAG_INT) {
-            found = load<i64>(item) == v;
-          } else {
-            const k = constString(load<u32>(item), load<u32>(item, 4));
-            if (k < 0) return ERRORED;
-            found = sameString(v, k);
-          }
-        }
-        putBool(s, found);
-        break;
-      }
-      case OP_STARTS_WITH:
-      case OP_ENDS_WITH:
-      case OP_CONTAINS: {
-        if (top - STACK < 2 * SLOT) return ERRORED;
-        top -= SLOT;
-        const a = top - SLOT;
-        if (tagOf(a) != TAG_STRING || tagOf(top) != TAG_STRING) {
-          putError(a);
-          break;
-        }
-        const s = valueOf(a);
-        const t = valueOf(top);
-        const sl = stringLen(s);
-        const tl = stringLen(t);
-        let r: bool;
-        if (op == OP_CONTAINS) r = containsBytes(stringAddr(s), sl, stringAddr(t), tl);
-        else if (tl > sl) r = false;
-        else r = bytesEqual(stringAddr(s) + (op == OP_ENDS_WITH ? sl - tl : 0), stringAddr(t), tl);
-        putBool(a, r);
-        break;
-      }
-      case OP_SIZE: {
-        if (top == STACK) return ERRORED;
-        const s = top - SLOT;
-        if (tagOf(s) == TAG_STRING) {
-          const v = valueOf(s);
-          put(s, TAG_INT, countCodePoints(stringAddr(v), stringLen(v)));
+          putBool(s, runDfa(data + <usize>load<u32>(pc, 1), stringAddr(v), stringLen(v)));
         } else putError(s);
+        pc += 5;
+        break;
+      }
+      case O.OP_CIDR: {
+        const s = top - SLOT;
+        if (tagOf(s) == O.TAG_STRING) {
+          const v = valueOf(s);
+          const family = parseIp(stringAddr(v), stringLen(v), IP_SCRATCH);
+          if (family == 0) putError(s);
+          else putBool(s, cidrContains(data + <usize>load<u32>(pc, 1), family, IP_SCRATCH));
+        } else putError(s);
+        pc += 5;
+        break;
+      }
+      case O.OP_BUCKET: {
+        top -= SLOT;
+        const a = top - SLOT;
+        const n = valueOf(top);
+        if (tagOf(a) != O.TAG_STRING || tagOf(top) != O.TAG_INT || n <= 0) putError(a);
+        else {
+          const v = valueOf(a);
+          put(a, O.TAG_INT, <i64>(<u64>murmur3(stringAddr(v), stringLen(v)) % <u64>n));
+        }
+        pc += 1;
         break;
       }
       default:
-        return ERRORED;
+        return -1; // unreachable: the loader refuses unknown opcodes
+      }
+      if (op != O.OP_MATCH && (op < O.OP_TEST_AND || op > O.OP_TEST_OR_LAST)) continue;
+    }
+    // A chain test's result r in `mode` (exact CEL: false absorbs in &&, true in ||; otherwise an
+    // error anywhere in the chain makes the condition an error, counted, not matched).
+    if (mode == O.MODE_AND) {
+      if (r == O.R_FALSE) {
+        pending = false;
+        pc = code + <usize>load<u32>(pc);
+        continue;
+      }
+      if (r == O.R_ERROR) pending = true;
+      pc += 4;
+      continue;
+    }
+    const binding = <i32>load<u16>(pc);
+    pc += 2;
+    if (mode == O.MODE_MATCH) {
+      // The last conjunct (or a lone condition).
+      if (r == O.R_TRUE && !pending) return binding;
+      if (r != O.R_FALSE) conditionErrors++;
+      pending = false;
+    } else if (mode == O.MODE_OR) {
+      if (r == O.R_TRUE) return binding;
+      if (r == O.R_ERROR) pending = true;
+    } else {
+      // The last disjunct.
+      if (r == O.R_TRUE) return binding;
+      if (r == O.R_ERROR || pending) conditionErrors++;
+      pending = false;
     }
   }
-  return ERRORED; // ran off the end without RET
 }

@@ -20,8 +20,20 @@ export interface GatewayLaunch {
   /** 0 picks a free port. */
   port: number;
   processes?: number;
-  /** Snapshot poll interval per isolate, ms. */
+  /** Fallback snapshot poll interval per isolate, ms (SNAPSHOT_POLL_MS). */
   snapshotPollMs?: number;
+  /** Long-poll wait, ms (SNAPSHOT_WAIT_MS). */
+  snapshotWaitMs?: number;
+  /** Longest wait of a request on an isolate that is not polling, ms (SNAPSHOT_SYNC_WAIT_MS). */
+  snapshotSyncWaitMs?: number;
+  /** Stop long-polling after this long without requests, ms (SNAPSHOT_IDLE_STOP_MS). */
+  snapshotIdleStopMs?: number;
+  /** Label answers with the snapshot version that routed them (SNAPSHOT_VERSION_HEADER). */
+  snapshotVersionHeader?: boolean;
+  /** Proxies believed for `request.ip` (addresses or CIDRs, comma-separated; worker/client-ip.ts). */
+  trustedProxies?: string;
+  /** Header those proxies append the client to (default x-forwarded-for). */
+  clientIpHeader?: string;
   stdio?: "inherit" | "ignore";
 }
 
@@ -35,6 +47,12 @@ export function startGateway(launch: GatewayLaunch): Promise<WorkerdCluster> {
       CONTROL_URL: launch.controlUrl,
       SNAPSHOT_PUBLIC_KEY: launch.snapshotPublicKey,
       ...(launch.snapshotPollMs ? { SNAPSHOT_POLL_MS: String(launch.snapshotPollMs) } : {}),
+      ...(launch.snapshotWaitMs ? { SNAPSHOT_WAIT_MS: String(launch.snapshotWaitMs) } : {}),
+      ...(launch.snapshotSyncWaitMs ? { SNAPSHOT_SYNC_WAIT_MS: String(launch.snapshotSyncWaitMs) } : {}),
+      ...(launch.snapshotIdleStopMs ? { SNAPSHOT_IDLE_STOP_MS: String(launch.snapshotIdleStopMs) } : {}),
+      ...(launch.snapshotVersionHeader ? { SNAPSHOT_VERSION_HEADER: "1" } : {}),
+      ...(launch.trustedProxies ? { TRUSTED_PROXIES: launch.trustedProxies } : {}),
+      ...(launch.clientIpHeader ? { CLIENT_IP_HEADER: launch.clientIpHeader } : {}),
     },
     envBindings: { GATEWAY_TOKEN: "SLUICE_GATEWAY_TOKEN" },
   });

@@ -3,7 +3,9 @@
  * elsewhere. Environment: SLUICE_CONTROL_URL (required), SLUICE_GATEWAY_TOKEN (required, the
  * read-only snapshot token), SLUICE_SNAPSHOT_PUBLIC_KEY (required, control prints it),
  * SLUICE_GATEWAY_HOST (127.0.0.1; 0.0.0.0 to serve other machines), SLUICE_GATEWAY_PORT (8080),
- * SLUICE_GATEWAY_PROCESSES (one per core), SLUICE_SNAPSHOT_POLL_MS (1000).
+ * SLUICE_GATEWAY_PROCESSES (one per core), SLUICE_SNAPSHOT_POLL_MS (1000), SLUICE_TRUSTED_PROXIES
+ * (none: addresses or CIDRs whose X-Forwarded-For is believed for request.ip),
+ * SLUICE_CLIENT_IP_HEADER (x-forwarded-for).
  */
 import { startGateway } from "./gateway.ts";
 
@@ -21,6 +23,8 @@ const gateway = await startGateway({
   port: Number(env.SLUICE_GATEWAY_PORT || 8080),
   processes: env.SLUICE_GATEWAY_PROCESSES ? Number(env.SLUICE_GATEWAY_PROCESSES) : undefined,
   snapshotPollMs: env.SLUICE_SNAPSHOT_POLL_MS ? Number(env.SLUICE_SNAPSHOT_POLL_MS) : undefined,
+  trustedProxies: env.SLUICE_TRUSTED_PROXIES || undefined,
+  clientIpHeader: env.SLUICE_CLIENT_IP_HEADER || undefined,
 });
 console.log(`sluice gateway on ${gateway.url} (workerd pids ${gateway.pids.join(", ")})`);
 for (const signal of ["SIGINT", "SIGTERM"] as const) {

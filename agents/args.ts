@@ -1,0 +1,158 @@
+/**
+ * The command line of `sluice-agent` → AgentConfig. Pure: argv in, config out; files are read by
+ * main.ts. The token is never a flag (it would show in `ps`): SLUICE_AGENT_TOKEN or --token-file.
+ *
+ * @example
+ *   sluice-agent --control http://127.0.0.1:7400 --token-file /etc/sluice/agent-token \
+ *     --appkey com.example.orders --group stable --port 9101 --check http:/healthz
+ *   sluice-agent --control http://127.0.0.1:7400 --file /etc/sluice/instances.yaml
+ */
+import { parseArgs } from "node:util";
+import { type AgentConfig, describeZodError, InstanceSpecSchema } from "./spec.ts";
+
+export class UsageError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "UsageError";
+  }
+}
+
+export const USAGE = `usage: sluice-agent --control URL [--token-file PATH] (--file INSTANCES.yaml | instance flags) [options]
+
+  token: SLUICE_AGENT_TOKEN, or --token-file (an agent token an admin minted: POST /v1/agent-tokens)
+  instance flags (one instance):
+    --appkey A --group G --port P [--host 127.0.0.1] [--weight 10] [--persistent]
+    [--env prod|staging|test] [--zone Z] [--region R] [--idc I] [--cell C] [--lane L] [--version V]
+    [--role primary|backup] [--protocol http] [--metadata k=v]... [--warmup-seconds N]
+    [--check http:/path | --check tcp] [--check-interval-ms 1000] [--check-timeout-ms 1000]
+    [--healthy-successes 2] [--unhealthy-failures 5 (http) / 2 (tcp)]
+  --file PATH        several instances, YAML or JSON: {instances: [{appkey, group, port, check: {type, path}, …}]}
+  --drain-timeout-ms 30000   longest wait for the gateways to drain an instance on SIGTERM
+  --drain-grace-ms 1000      extra wait after they have, for requests in flight
+  --log-level info`;
+
+const OPTIONS = {
+  control: { type: "string" },
+  "token-file": { type: "string" },
+  file: { type: "string" },
+  appkey: { type: "string" },
+  group: { type: "string" },
+  host: { type: "string" },
+  port: { type: "string" },
+  weight: { type: "string" },
+  persistent: { type: "boolean" },
+  env: { type: "string" },
+  zone: { type: "string" },
+  region: { type: "string" },
+  idc: { type: "string" },
+  cell: { type: "string" },
+  lane: { type: "string" },
+  version: { type: "string" },
+  role: { type: "string" },
+  protocol: { type: "string" },
+  metadata: { type: "string", multiple: true },
+  "warmup-seconds": { type: "string" },
+  check: { type: "string" },
+  "check-interval-ms": { type: "string" },
+  "check-timeout-ms": { type: "string" },
+  "healthy-successes": { type: "string" },
+  "unhealthy-failures": { type: "string" },
+  "drain-timeout-ms": { type: "string" },
+  "drain-grace-ms": { type: "string" },
+  "log-level": { type: "string" },
+  help: { type: "boolean" },
+} as const;
+
+/**
+ * @returns the config; `instances` is empty when --file is given (main.ts fills it).
+ * @throws UsageError naming the offending flag.
+ */
+export function parseAgentArgs(argv: string[]): AgentConfig {
+  let values: ReturnType<typeof parseArgs<{ options: typeof OPTIONS; args: string[]; allowPositionals: false }>>["values"];
+  try {
+    ({ values } = parseArgs({ args: argv, options: OPTIONS, allowPositionals: false, strict: true }));
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
+  if (values.help) throw new UsageError("");
+  if (!values.control) throw new UsageError("--control is required");
+  try {
+    new URL(values.control);
+  } catch {
+    throw new UsageError(`--control: not a URL: ${values.control}`);
+  }
+  const config: AgentConfig = {
+    controlUrl: values.control,
+    instances: [],
+    drain: {
+      timeoutMs: int(values["drain-timeout-ms"], "--drain-timeout-ms", 30_000),
+      graceMs: int(values["drain-grace-ms"], "--drain-grace-ms", 1000),
+    },
+    tokenFile: values["token-file"] ?? null,
+    instancesFile: values.file ?? null,
+    logLevel: values["log-level"] ?? "info",
+  };
+  if (values.file) {
+    if (values.appkey || values.port) throw new UsageError("give either --file or the instance flags, not both");
+    return config;
+  }
+  if (!values.appkey || !values.group || !values.port) throw new UsageError("--appkey, --group and --port are required (or --file)");
+  const raw = {
+    appkey: values.appkey,
+    group: values.group,
+    host: values.host,
+    port: int(values.port, "--port"),
+    weight: values.weight === undefined ? undefined : int(values.weight, "--weight"),
+    registration: values.persistent ? "persistent" : "ephemeral",
+    env: values.env,
+    zone: values.zone,
+    region: values.region,
+    idc: values.idc,
+    cell: values.cell,
+    lane: values.lane,
+    version: values.version,
+    role: values.role,
+    protocol: values.protocol,
+    metadata: metadataOf(values.metadata ?? []),
+    warmupSeconds: values["warmup-seconds"] === undefined ? undefined : int(values["warmup-seconds"], "--warmup-seconds"),
+    check: values.check === undefined ? undefined : checkOf(values),
+  };
+  const parsed = InstanceSpecSchema.safeParse(JSON.parse(JSON.stringify(raw)));
+  if (!parsed.success) throw new UsageError(describeZodError(parsed.error));
+  config.instances = [parsed.data];
+  return config;
+}
+
+function checkOf(values: Record<string, unknown>) {
+  const spec = values.check as string;
+  const http = /^http:(\/.*)$/.exec(spec);
+  if (!http && spec !== "tcp") throw new UsageError(`--check: expected http:/path or tcp, got ${spec}`);
+  const opt = (flag: string) => (values[flag] === undefined ? undefined : int(values[flag] as string, `--${flag}`));
+  return {
+    type: http ? "http" : "tcp",
+    ...(http ? { path: http[1] } : {}),
+    intervalMs: opt("check-interval-ms"),
+    timeoutMs: opt("check-timeout-ms"),
+    healthySuccesses: opt("healthy-successes"),
+    unhealthyFailures: opt("unhealthy-failures"),
+  };
+}
+
+function metadataOf(pairs: string[]): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const pair of pairs) {
+    const eq = pair.indexOf("=");
+    if (eq <= 0) throw new UsageError(`--metadata: expected key=value, got ${pair}`);
+    out[pair.slice(0, eq)] = pair.slice(eq + 1);
+  }
+  return out;
+}
+
+function int(text: string | undefined, flag: string, fallback?: number): number {
+  if (text === undefined) {
+    if (fallback === undefined) throw new UsageError(`${flag} is required`);
+    return fallback;
+  }
+  if (!/^[0-9]{1,9}$/.test(text)) throw new UsageError(`${flag}: expected a non-negative integer, got ${text}`);
+  return Number(text);
+}

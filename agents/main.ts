@@ -1,0 +1,48 @@
+/**
+ * `sluice-agent` (npm run agent -- …, or npx node agents/main.ts …): the node agent daemon. Reads
+ * its token (SLUICE_AGENT_TOKEN or --token-file) and instances (flags or --file), registers and
+ * heartbeats them (agent.ts) until SIGTERM/SIGINT, then drains and deregisters and exits 0. A
+ * second signal exits at once. Exit codes: 0 stopped cleanly, 1 failure, 2 usage error.
+ */
+import { readFileSync } from "node:fs";
+import pino from "pino";
+import { Agent } from "./agent.ts";
+import { parseAgentArgs, USAGE, UsageError } from "./args.ts";
+import { ControlClient } from "./control-client.ts";
+import { parseInstancesFile } from "./instances-file.ts";
+
+function fail(message: string, code: number): never {
+  if (message) console.error(`sluice-agent: ${message}`);
+  if (code === 2) console.error(USAGE);
+  process.exit(code);
+}
+
+let config: ReturnType<typeof parseAgentArgs>;
+let token: string;
+try {
+  config = parseAgentArgs(process.argv.slice(2));
+  token = (config.tokenFile ? readFileSync(config.tokenFile, "utf8") : (process.env.SLUICE_AGENT_TOKEN ?? "")).trim();
+  if (!token) throw new UsageError("no token: set SLUICE_AGENT_TOKEN or pass --token-file");
+  if (config.instancesFile) config.instances = parseInstancesFile(readFileSync(config.instancesFile, "utf8"), config.instancesFile);
+} catch (err) {
+  fail((err as Error).message, err instanceof UsageError ? 2 : 1);
+}
+
+const logger = pino({ name: "sluice-agent", level: config.logLevel });
+const agent = new Agent(config, new ControlClient(config.controlUrl, token), logger);
+agent.start();
+logger.info({ control: config.controlUrl, instances: config.instances.length, pid: process.pid }, "agent started");
+
+let stopping = false;
+for (const signal of ["SIGTERM", "SIGINT"] as const) {
+  process.on(signal, () => {
+    if (stopping) process.exit(1);
+    stopping = true;
+    logger.info({ signal }, "draining before exit");
+    void agent.stop().then(() => {
+      logger.info("stopped");
+      logger.flush?.();
+      process.exit(0);
+    });
+  });
+}

@@ -1,0 +1,12 @@
+/** What the registry endpoints need besides the API's common dependencies. */
+import type { RegistryRuntime } from "../registry/runtime.ts";
+import type { ApiDeps } from "./write.ts";
+
+export interface RegistryDeps extends ApiDeps {
+  registry: RegistryRuntime;
+}
+
+/** Header carrying the revision id of a write (Consul's X-Consul-Index on writes). */
+export const REVISION_HEADER = "Sluice-Revision";
+/** Header carrying a blocking query's index. */
+export const INDEX_HEADER = "Sluice-Index";

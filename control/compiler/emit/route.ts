@@ -1,0 +1,161 @@
+/**
+ * Compiles a route's policy list into one program (docs/bytecode.md, "Route programs"): for
+ * each enabled policy in order, its graylist gate, then its condition: one test per operand of a
+ * root-level && or || chain (fused where the operand is an attribute-vs-constant test), the last
+ * of which returns the policy's binding when the condition is true and counts an error when it
+ * errs; END when none matched. Runs of ≥ SWITCH_MIN_RUN consecutive policies that each test the same interned
+ * attribute for equality with constants become one SWITCH_IDS: a hash lookup instead of n tests.
+ */
+import { ConditionError } from "../condition-error.ts";
+import { type AttributeRef, attributeKey, type IrNode } from "../ir.ts";
+import { FUSED_MODE, OP, SLOT_MODE } from "../opcodes.ts";
+import { ByteBuffer } from "./buffer.ts";
+import { DataWriter, InternTable } from "./data.ts";
+import { type EmitEnv, ExprEmitter } from "./expr.ts";
+import { type Fused, matchFused } from "./fused.ts";
+import { type Slot, SlotPlan } from "./slots.ts";
+
+/** Shortest run of equality tests on one attribute compiled as a SWITCH_IDS. */
+export const SWITCH_MIN_RUN = 3;
+
+/** One binding of a route: a policy, in route order. */
+export interface RoutePolicy {
+  /** Route-local binding index (position in the route's policy list). */
+  binding: number;
+  /** Folded condition IR (bool). */
+  condition: IrNode;
+  /** The policy's key attribute (read by the graylist). */
+  key: AttributeRef;
+  graylist: readonly string[];
+  enabled: boolean;
+}
+
+export interface RouteProgram {
+  code: Uint8Array;
+  slots: Slot[];
+  /** ROUTES.flags bits 1–3: the program reads the request's method, host, path. */
+  readsFields: number;
+}
+
+type Step =
+  | { kind: "policy"; policy: RoutePolicy }
+  | { kind: "switch"; attr: AttributeRef; policies: { binding: number; values: string[] }[] };
+
+const switchable = (p: RoutePolicy, f: Fused | undefined): f is Extract<Fused, { k: "eqStr" | "inStrs" }> =>
+  p.graylist.length === 0 && f !== undefined && ((f.k === "eqStr" && !f.negate) || f.k === "inStrs");
+
+/**
+ * @throws ConditionError when a condition needs more stack than the VM has, or the route reads
+ *   more than 255 attributes.
+ */
+export function emitRoute(policies: readonly RoutePolicy[], env: EmitEnv): RouteProgram {
+  const active = policies.filter((p) => p.enabled && !(p.condition.kind === "const" && p.condition.value === false));
+  const plan = new SlotPlan();
+  for (const p of active) {
+    if (p.graylist.length > 0) plan.useGraylist(p.key);
+    plan.useCondition(p.condition);
+  }
+  let slots: Slot[];
+  try {
+    slots = plan.slots();
+  } catch (err) {
+    throw new ConditionError((err as Error).message, 0);
+  }
+  const interned = (a: AttributeRef) => (plan.slotOf(a).mode & SLOT_MODE.INTERN) !== 0;
+
+  // Group switchable runs.
+  const steps: Step[] = [];
+  for (const p of active) {
+    const f = matchFused(p.condition);
+    const last = steps[steps.length - 1];
+    if (switchable(p, f) && interned(f.attr)) {
+      const values = f.k === "eqStr" ? [f.value] : f.values;
+      if (last?.kind === "switch" && attributeKey(last.attr) === attributeKey(f.attr)) {
+        last.policies.push({ binding: p.binding, values });
+        continue;
+      }
+      steps.push({ kind: "switch", attr: f.attr, policies: [{ binding: p.binding, values }] });
+      continue;
+    }
+    steps.push({ kind: "policy", policy: p });
+  }
+
+  const code = new ByteBuffer();
+  const expr = new ExprEmitter(code, plan, env);
+  for (const step of steps) {
+    if (step.kind === "switch" && step.policies.length >= SWITCH_MIN_RUN) {
+      const table = new Map<number, number>();
+      for (const { binding, values } of step.policies) {
+        for (const v of values) {
+          const id = env.intern.id(v);
+          if (!table.has(id)) table.set(id, binding);
+        }
+      }
+      code.u8(OP.SWITCH_IDS);
+      code.u8(plan.slotOf(step.attr).index);
+      code.u32(env.data.switchTable(table));
+      code.u16(step.policies.length);
+      continue;
+    }
+    const members: RoutePolicy[] =
+      step.kind === "policy" ? [step.policy] : step.policies.map(({ binding }) => active.find((p) => p.binding === binding) as RoutePolicy);
+    for (const p of members) emitPolicy(p, expr, plan, env);
+  }
+  code.u8(OP.END);
+  return { code: code.finish(), slots, readsFields: expr.readsFields };
+}
+
+/** The operands of a chain of one operator: `a && (b && c)` → [a, b, c]. */
+function flatten(n: IrNode, kind: "and" | "or"): IrNode[] {
+  return n.kind === kind ? [...flatten(n.left, kind), ...flatten(n.right, kind)] : [n];
+}
+
+function emitPolicy(p: RoutePolicy, expr: ExprEmitter, plan: SlotPlan, env: EmitEnv): void {
+  const code = expr.code;
+  let skip = -1;
+  if (p.graylist.length > 0) {
+    const slot = plan.slotOf(p.key);
+    const ids = (slot.mode & SLOT_MODE.INTERN) !== 0;
+    code.u8(ids ? OP.GRAY_IDS : OP.GRAY_STRS);
+    code.u8(slot.index);
+    code.u32(ids ? env.data.ids(p.graylist.map((v) => env.intern.id(v))) : env.data.strings([...p.graylist], env.strings));
+    skip = code.u32(0);
+  }
+  // A root-level && or || chain becomes one test per operand (docs/bytecode.md, "Chains").
+  const root = p.condition;
+  const chain = root.kind === "and" || root.kind === "or" ? flatten(root, root.kind) : [root];
+  const and = root.kind !== "or";
+  const skips: number[] = [];
+  chain.forEach((operand, i) => {
+    const last = i === chain.length - 1;
+    const mode = last ? (and ? FUSED_MODE.MATCH : FUSED_MODE.OR_LAST) : and ? FUSED_MODE.AND : FUSED_MODE.OR;
+    const fused = matchFused(operand);
+    if (fused) {
+      const at = expr.emitFused(fused, mode, p.binding);
+      if (at >= 0) skips.push(at);
+      return;
+    }
+    expr.emit(operand);
+    expr.stack(1, 0);
+    code.u8(
+      mode === FUSED_MODE.MATCH ? OP.MATCH : mode === FUSED_MODE.AND ? OP.TEST_AND : mode === FUSED_MODE.OR ? OP.TEST_OR : OP.TEST_OR_LAST,
+    );
+    if (mode === FUSED_MODE.AND) skips.push(code.u32(0));
+    else code.u16(p.binding);
+  });
+  for (const at of skips) code.patchU32(at, code.length);
+  if (skip >= 0) code.patchU32(skip, code.length);
+}
+
+/**
+ * Compiles `condition` as a one-policy route into throw-away tables: admission's check that it
+ * fits the VM (stack depth, attribute count).
+ * @throws ConditionError as emitRoute.
+ */
+export function checkRouteProgram(condition: IrNode): void {
+  emitRoute([{ binding: 0, condition, key: { source: "query", name: "key" }, graylist: [], enabled: true }], {
+    strings: (value) => ({ offset: 0, length: value.length }),
+    data: new DataWriter(),
+    intern: new InternTable(),
+  });
+}

@@ -1,0 +1,103 @@
+/**
+ * Persists health transitions: one transaction through the API's write path (config write lock,
+ * one revision per instance, `sluice_change` on commit, then a snapshot rebuild), with the
+ * matching events. Updates are conditional on the current value, so a sweep and a recovery racing
+ * on two replicas cannot flip an instance the other way by mistake.
+ */
+import { and, eq, inArray, sql } from "drizzle-orm";
+import { type InstanceRow, instanceLabels } from "../api/lookup.ts";
+import { toInstanceDto } from "../api/representations.ts";
+import { type ApiDeps, type RevisionRecord, runWrite } from "../api/write.ts";
+import type { Transaction } from "../db/connect.ts";
+import { instances } from "../db/schema.ts";
+import { insertEvents, type RegistryEvent } from "./events.ts";
+
+/** Who the revisions name as the writer. */
+export const REGISTRY_ACTOR = "registry";
+
+export interface HealthChanges {
+  markUnhealthy: readonly number[];
+  markHealthy: readonly number[];
+  /** Ephemeral instances to deregister. */
+  remove: readonly number[];
+}
+
+/** What was actually changed (an instance changed meanwhile is skipped). */
+export interface AppliedChanges {
+  unhealthy: InstanceRow[];
+  healthy: InstanceRow[];
+  removed: InstanceRow[];
+}
+
+/**
+ * Applies `changes` and appends `extraEvents` (e.g. protect threshold) in one transaction.
+ * @param why a word for the events' messages, e.g. `no heartbeat for 15 s`.
+ * @throws on database errors (nothing is applied then).
+ */
+export async function applyHealthChanges(
+  deps: ApiDeps,
+  changes: HealthChanges,
+  extraEvents: readonly RegistryEvent[] = [],
+): Promise<AppliedChanges> {
+  const { result } = await runWrite(deps, REGISTRY_ACTOR, async (tx) => {
+    const applied: AppliedChanges = {
+      unhealthy: await setHealthy(tx, changes.markUnhealthy, false),
+      healthy: await setHealthy(tx, changes.markHealthy, true),
+      removed: changes.remove.length
+        ? await tx
+            .delete(instances)
+            .where(and(inArray(instances.id, [...changes.remove]), eq(instances.registration, "ephemeral")))
+            .returning()
+        : [],
+    };
+    const labels = await instanceLabels(tx, [...applied.unhealthy, ...applied.healthy, ...applied.removed]);
+    const revisions: RevisionRecord[] = [];
+    const events: RegistryEvent[] = [...extraEvents];
+    const record = (row: InstanceRow, action: "update" | "delete", before: unknown, after: unknown, kind: RegistryEvent["kind"]) => {
+      const { appkey, group } = labels.get(row.id) ?? { appkey: "?", group: "?" };
+      revisions.push({ action, resource: "instance", resourceId: `${appkey}/${group}/${row.id}`, before, after });
+      events.push({
+        appkey,
+        kind,
+        message: `${row.host}:${row.port} (instance ${row.id}, group ${group})`,
+        details: { instanceId: row.id },
+      });
+    };
+    for (const row of applied.unhealthy) {
+      const { appkey, group } = labels.get(row.id) ?? { appkey: "?", group: "?" };
+      record(
+        row,
+        "update",
+        toInstanceDto({ ...row, healthy: true }, appkey, group),
+        toInstanceDto(row, appkey, group),
+        "instance_unhealthy",
+      );
+    }
+    for (const row of applied.healthy) {
+      const { appkey, group } = labels.get(row.id) ?? { appkey: "?", group: "?" };
+      record(
+        row,
+        "update",
+        toInstanceDto({ ...row, healthy: false }, appkey, group),
+        toInstanceDto(row, appkey, group),
+        "instance_healthy",
+      );
+    }
+    for (const row of applied.removed) {
+      const { appkey, group } = labels.get(row.id) ?? { appkey: "?", group: "?" };
+      record(row, "delete", toInstanceDto(row, appkey, group), null, "instance_removed");
+    }
+    await insertEvents(tx, events);
+    return { result: applied, revision: revisions };
+  });
+  return result;
+}
+
+async function setHealthy(tx: Transaction, ids: readonly number[], healthy: boolean): Promise<InstanceRow[]> {
+  if (ids.length === 0) return [];
+  return tx
+    .update(instances)
+    .set({ healthy, updatedAt: sql`now()` })
+    .where(and(inArray(instances.id, [...ids]), eq(instances.healthy, !healthy)))
+    .returning();
+}

@@ -1,0 +1,2 @@
+ALTER TABLE "routes" ADD COLUMN "body_cap_bytes" integer DEFAULT 65536 NOT NULL;--> statement-breakpoint
+ALTER TABLE "routes" ADD CONSTRAINT "routes_body_cap_bytes_check" CHECK ("routes"."body_cap_bytes" between 0 and 1048576);

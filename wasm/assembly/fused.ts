@@ -1,0 +1,148 @@
+/**
+ * The fused tests (docs/bytecode.md, "Fused tests"): an attribute — or a request field — tested
+ * against constants in one instruction, with the slot caches (slotcache.ts) doing any parsing
+ * once per request. Each returns a tri-state: R_FALSE, R_TRUE or R_ERROR (absent attribute,
+ * failed int(), overflow, a value that is not an address).
+ */
+import { bytesEqual } from "./bytes";
+import { runDfa } from "./dfa";
+import { FIELD_HOST, FIELD_METHOD, FIELD_PATH, requestField, SL_ID, SL_LEN, slotAddr, slotPresent, slotString, stringAddr, stringLen } from "./frame";
+import { checkedAdd, checkedDiv, checkedMod, checkedMul, checkedSub, intFailed } from "./int64";
+import { cidrContains } from "./ip";
+import * as O from "./opcodes";
+import { idsContain, intsContain, strsContain } from "./sets";
+import { slotFailed, slotHash, slotInt, slotIp, slotIpBytes } from "./slotcache";
+import { stringOp } from "./vmops";
+
+/** Inline operand bytes of each fused test, by base (mode operands not included). */
+export const FUSED_OPERANDS: usize = memory.data<u8>([5, 5, 5, 9, 9, 5, 9, 9, 9, 10, 19, 5, 18, 5, 5, 1, 14, 9, 9, 9]);
+
+@inline function cmp(code: u32, x: i64, y: i64): i32 {
+  const c = x < y ? -1 : x > y ? 1 : 0;
+  switch (code) {
+    case O.CMP_EQ: return <i32>(c == 0);
+    case O.CMP_NE: return <i32>(c != 0);
+    case O.CMP_LT: return <i32>(c < 0);
+    case O.CMP_LE: return <i32>(c <= 0);
+    case O.CMP_GT: return <i32>(c > 0);
+    default: return <i32>(c >= 0);
+  }
+}
+
+/** Set by arithImm: whether its result is an error. */
+let arithFailed: bool = false;
+
+/** n OP m for the ARITH codes, checked; a 32-bit path when both fit (i32 div needs m ≠ -1). */
+function arithImm(code: u32, n: i64, m: i64): i64 {
+  arithFailed = false;
+  const small = <i64><i32>n == n && <i64><i32>m == m && m > 0;
+  if (code == 4) {
+    if (small) return <i64>(<i32>n % <i32>m);
+    const r = checkedMod(n, m);
+    arithFailed = intFailed;
+    return r;
+  }
+  if (code == 3) {
+    if (small) return <i64>(<i32>n / <i32>m);
+    const r = checkedDiv(n, m);
+    arithFailed = intFailed;
+    return r;
+  }
+  const r = code == 0 ? checkedAdd(n, m) : code == 1 ? checkedSub(n, m) : checkedMul(n, m);
+  arithFailed = intFailed;
+  return r;
+}
+
+@inline function field(f: u32): i64 {
+  return requestField(f == O.REQ_METHOD ? FIELD_METHOD : f == O.REQ_HOST ? FIELD_HOST : FIELD_PATH);
+}
+
+/**
+ * Runs fused test `b` whose operands start at `at` (just after the opcode).
+ * `data`: the DATA section's address; `base`: the file's (for string constants).
+ */
+@inline export function runFused(b: u32, at: usize, data: usize, base: usize): i32 {
+  switch (b) {
+    case O.B_EQ_ID:
+    case O.B_NE_ID: {
+      const s = slotAddr(<u32>load<u8>(at));
+      if (load<i32>(s, SL_LEN) < 0) return O.R_ERROR;
+      return <i32>((load<u32>(s, SL_ID) == load<u32>(at, 1)) != (b == O.B_NE_ID));
+    }
+    case O.B_IN_IDS: {
+      const s = slotAddr(<u32>load<u8>(at));
+      if (load<i32>(s, SL_LEN) < 0) return O.R_ERROR;
+      const id = load<u32>(s, SL_ID);
+      return <i32>(id != 0 && idsContain(data + <usize>load<u32>(at, 1), id));
+    }
+    case O.B_EQ_STR:
+    case O.B_NE_STR: {
+      const v = slotString(<u32>load<u8>(at));
+      if (v < 0) return O.R_ERROR;
+      const n = <usize>load<u32>(at, 5);
+      const eq = stringLen(v) == n && bytesEqual(stringAddr(v), base + <usize>load<u32>(at, 1), n);
+      return <i32>(eq != (b == O.B_NE_STR));
+    }
+    case O.B_IN_STRS: {
+      const v = slotString(<u32>load<u8>(at));
+      return v < 0 ? O.R_ERROR : <i32>strsContain(data + <usize>load<u32>(at, 1), stringAddr(v), stringLen(v));
+    }
+    case O.B_STARTS:
+    case O.B_ENDS:
+    case O.B_CONTAINS: {
+      const v = slotString(<u32>load<u8>(at));
+      if (v < 0) return O.R_ERROR;
+      return <i32>stringOp(b - O.B_STARTS, stringAddr(v), stringLen(v), base + <usize>load<u32>(at, 1), <usize>load<u32>(at, 5));
+    }
+    case O.B_INT_CMP: {
+      const n = slotInt(<u32>load<u8>(at));
+      return slotFailed ? O.R_ERROR : cmp(<u32>load<u8>(at, 1), n, load<i64>(at, 2));
+    }
+    case O.B_INT_ARITH_CMP: {
+      const n = slotInt(<u32>load<u8>(at));
+      if (slotFailed) return O.R_ERROR;
+      const r = arithImm(<u32>load<u8>(at, 1), n, load<i64>(at, 2));
+      return arithFailed ? O.R_ERROR : cmp(<u32>load<u8>(at, 10), r, load<i64>(at, 11));
+    }
+    case O.B_INT_IN: {
+      const n = slotInt(<u32>load<u8>(at));
+      return slotFailed ? O.R_ERROR : <i32>intsContain(data + <usize>load<u32>(at, 1), <u64>n);
+    }
+    case O.B_INT_ARITH_IN: {
+      const n = slotInt(<u32>load<u8>(at));
+      if (slotFailed) return O.R_ERROR;
+      const r = arithImm(<u32>load<u8>(at, 1), n, load<i64>(at, 2));
+      return arithFailed ? O.R_ERROR : <i32>intsContain(data + <usize>load<u32>(at, 10), <u64>r);
+    }
+    case O.B_BUCKET_CMP: {
+      const slot = <u32>load<u8>(at);
+      const n = load<i64>(at, 2);
+      if (!slotPresent(slot) || n <= 0) return O.R_ERROR;
+      return cmp(<u32>load<u8>(at, 1), <i64>(<u64>slotHash(slot) % <u64>n), load<i64>(at, 10));
+    }
+    case O.B_CIDR: {
+      const slot = <u32>load<u8>(at);
+      if (!slotPresent(slot)) return O.R_ERROR;
+      const family = slotIp(slot);
+      return family == 0 ? O.R_ERROR : <i32>cidrContains(data + <usize>load<u32>(at, 1), family, slotIpBytes(slot));
+    }
+    case O.B_MATCHES: {
+      const v = slotString(<u32>load<u8>(at));
+      return v < 0 ? O.R_ERROR : <i32>runDfa(data + <usize>load<u32>(at, 1), stringAddr(v), stringLen(v));
+    }
+    case O.B_HAS:
+      return <i32>slotPresent(<u32>load<u8>(at));
+    case O.B_REQ_EQ:
+    case O.B_REQ_NE: {
+      const v = field(<u32>load<u8>(at));
+      const n = <usize>load<u32>(at, 5);
+      const eq = stringLen(v) == n && bytesEqual(stringAddr(v), base + <usize>load<u32>(at, 1), n);
+      return <i32>(eq != (b == O.B_REQ_NE));
+    }
+    default: {
+      // B_REQ_STARTS
+      const v = field(<u32>load<u8>(at));
+      return <i32>stringOp(0, stringAddr(v), stringLen(v), base + <usize>load<u32>(at, 1), <usize>load<u32>(at, 5));
+    }
+  }
+}

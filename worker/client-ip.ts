@@ -1,0 +1,84 @@
+/**
+ * `request.ip`: the client address, with a trusted-proxy rule as nginx's realip module
+ * (`set_real_ip_from` + `real_ip_recursive on`). The connection's peer is `request.cf.clientIp`
+ * under self-hosted workerd (`"127.0.0.1:46916"`) or the `CF-Connecting-IP` header on
+ * Cloudflare, which sets it at its edge. When the peer is one of TRUSTED_PROXIES, the
+ * forwarded-for header (default X-Forwarded-For) is read right to left, skipping trusted
+ * addresses; the first other one is the client (all trusted: the leftmost). Anything that is not
+ * an address ends the walk there. IPv4-mapped IPv6 is reported as IPv4; results are canonical
+ * text (wasm/ip-text.ts formatIp). Pure: headers and the peer in, text out.
+ *
+ * Example: TRUSTED_PROXIES "10.0.0.0/8", peer 10.0.0.5, X-Forwarded-For "203.0.113.7, 10.0.0.9"
+ * → "203.0.113.7"; the same from peer 198.51.100.1 → "198.51.100.1" (the header is not trusted).
+ */
+import { formatIp, type IpAddress, type IpPrefix, parseIpText, parsePrefixText, prefixContains } from "../wasm/ip-text.ts";
+
+export interface ClientIpRule {
+  /** Prefixes of proxies whose forwarded-for entries are believed. */
+  trusted: IpPrefix[];
+  /** Lowercase name of the header listing forwarded addresses. */
+  header: string;
+}
+
+/**
+ * Parses TRUSTED_PROXIES (comma-separated addresses or CIDRs) and CLIENT_IP_HEADER.
+ * @throws Error naming the entry that is not an address or prefix.
+ */
+export function parseClientIpRule(trustedProxies: string | undefined, header: string | undefined): ClientIpRule {
+  const trusted: IpPrefix[] = [];
+  for (const raw of (trustedProxies ?? "").split(",")) {
+    const entry = raw.trim();
+    if (!entry) continue;
+    const prefix = parsePrefixText(entry);
+    if (!prefix) throw new Error(`TRUSTED_PROXIES: "${entry}" is not an IP address or CIDR prefix`);
+    trusted.push(prefix);
+  }
+  return { trusted, header: (header || "x-forwarded-for").toLowerCase() };
+}
+
+/** The peer text `1.2.3.4:5678`, `[::1]:5678` or a bare address → address. */
+function parsePeer(text: string | null | undefined): IpAddress | undefined {
+  if (!text) return undefined;
+  const direct = parseIpText(text);
+  if (direct) return direct;
+  const bracket = /^\[([^\]]+)\](?::\d+)?$/.exec(text);
+  if (bracket) return parseIpText(bracket[1] as string);
+  const colon = text.lastIndexOf(":");
+  return colon > 0 && text.indexOf(":") === colon ? parseIpText(text.slice(0, colon)) : undefined;
+}
+
+/** Whether a mapped or plain address is in one of the trusted prefixes. */
+function isTrusted(rule: ClientIpRule, a: IpAddress): boolean {
+  return rule.trusted.some((p) => prefixContains(p, a) || prefixContains(p, unmap(a)));
+}
+
+function unmap(a: IpAddress): IpAddress {
+  const b = a.bytes;
+  if (a.family === 6 && b.subarray(0, 10).every((x) => x === 0) && b[10] === 0xff && b[11] === 0xff) {
+    const v4 = new Uint8Array(16);
+    v4.set(b.subarray(12, 16));
+    return { family: 4, bytes: v4 };
+  }
+  return a;
+}
+
+/**
+ * @param peer the connection's peer (`request.cf.clientIp`) or null.
+ * @returns the client address as canonical text, or undefined when unknown.
+ */
+export function clientIp(rule: ClientIpRule, headers: Headers, peer: string | null | undefined): string | undefined {
+  const base = parsePeer(peer) ?? parsePeer(headers.get("cf-connecting-ip"));
+  if (!base) return undefined;
+  let client = unmap(base);
+  if (rule.trusted.length === 0 || !isTrusted(rule, client)) return formatIp(client);
+  const forwarded = headers.get(rule.header);
+  if (!forwarded) return formatIp(client);
+  const entries = forwarded.split(",");
+  for (let i = entries.length - 1; i >= 0; i--) {
+    const a = parseIpText((entries[i] as string).trim());
+    if (!a) break;
+    client = unmap(a);
+    if (!isTrusted(rule, client)) break;
+  }
+  return formatIp(client);
+}
