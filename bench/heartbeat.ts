@@ -18,6 +18,7 @@ import { join } from "node:path";
 import autocannon from "autocannon";
 import { benchSecrets, type ControlProcess, createBenchDatabase, startControlProcess } from "./control-process.ts";
 import { CLOCK_TICKS, cpuTicks, systemBusyTicks } from "./proc.ts";
+import { runBenchMain, type Stop } from "./run-main.ts";
 
 const env = (name: string, fallback: number) => (process.env[name] ? Number(process.env[name]) : fallback);
 const INSTANCES = env("BENCH_INSTANCES", 1000);
@@ -25,7 +26,6 @@ const CONNECTIONS = env("BENCH_CONNECTIONS", 32);
 const SECONDS = env("BENCH_SECONDS", 15);
 const WARMUP_SECONDS = env("BENCH_WARMUP_SECONDS", 3);
 
-type Stop = () => Promise<void>;
 const stops: Stop[] = [];
 
 interface Row {
@@ -191,19 +191,4 @@ async function main(): Promise<void> {
   if (!process.env.DATABASE_URL) console.log("DATABASE_URL not set: the PostgreSQL run was skipped.");
 }
 
-async function stopAll(): Promise<void> {
-  for (const stop of stops.splice(0).reverse()) await stop().catch((err: Error) => console.error(`bench: stop failed: ${err.message}`));
-}
-for (const signal of ["SIGINT", "SIGTERM"] as const) {
-  process.once(signal, () => void stopAll().then(() => process.exit(130)));
-}
-let code = 0;
-try {
-  await main();
-} catch (err) {
-  console.error(`bench: failed: ${(err as Error).stack ?? err}`);
-  code = 1;
-} finally {
-  await stopAll();
-}
-process.exit(code);
+await runBenchMain(main, stops);

@@ -28,6 +28,7 @@ import { fileURLToPath } from "node:url";
 import { startGateway } from "../worker/launcher/gateway.ts";
 import { type BenchSecrets, benchSecrets, type ControlProcess, createBenchDatabase, startControlProcess } from "./control-process.ts";
 import { stopChild } from "./proc.ts";
+import { runBenchMain, type Stop } from "./run-main.ts";
 
 const env = (name: string, fallback: number) => (process.env[name] ? Number(process.env[name]) : fallback);
 const CHANGES = env("BENCH_CHANGES", 100);
@@ -39,7 +40,6 @@ const WAIT_MS = 3000;
 const IDLE_STOP_MS = 1000;
 const CHANGE_TIMEOUT_MS = 10_000;
 
-type Stop = () => Promise<void>;
 const stops: Stop[] = [];
 
 interface Answer {
@@ -320,19 +320,4 @@ async function main(): Promise<void> {
   if (!process.env.DATABASE_URL) console.log("DATABASE_URL not set: the PostgreSQL replica run was skipped.");
 }
 
-async function stopAll(): Promise<void> {
-  for (const stop of stops.splice(0).reverse()) await stop().catch((err: Error) => console.error(`bench: stop failed: ${err.message}`));
-}
-for (const signal of ["SIGINT", "SIGTERM"] as const) {
-  process.once(signal, () => void stopAll().then(() => process.exit(130)));
-}
-let code = 0;
-try {
-  await main();
-} catch (err) {
-  console.error(`bench: failed: ${(err as Error).stack ?? err}`);
-  code = 1;
-} finally {
-  await stopAll();
-}
-process.exit(code);
+await runBenchMain(main, stops);
