@@ -8,9 +8,9 @@
 import { type ChildProcess, spawn, spawnSync } from "node:child_process";
 import { constants } from "node:fs";
 import { access, mkdtemp, rm, writeFile } from "node:fs/promises";
-import net from "node:net";
 import { tmpdir } from "node:os";
 import { delimiter, join } from "node:path";
+import { freePort } from "./control-process.ts";
 import type { Target } from "./load.ts";
 import { childPids, commandName, stopChild } from "./proc.ts";
 import type { Defer } from "./targets.ts";
@@ -68,18 +68,6 @@ http {
   }
 }
 `;
-}
-
-/** A port that was free a moment ago (nginx binds it itself). */
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 /** Polls until `url` answers 200. @throws when `master` exits first or after 10 s. */

@@ -3,7 +3,7 @@
  * processes, all threads, in clock ticks, so a run can charge its proxy processes µs of CPU per
  * request) and stopping the children the bench started, by PID.
  */
-import { type ChildProcess, execFileSync } from "node:child_process";
+import { execFileSync } from "node:child_process";
 import { readdirSync, readFileSync } from "node:fs";
 
 /** Clock ticks per second (`getconf CLK_TCK`, almost always 100: 10 ms resolution). */
@@ -60,15 +60,4 @@ export function commandName(pid: number): string | null {
   }
 }
 
-/** SIGTERM to `child` by its PID, SIGKILL after 3 s; resolves once it has exited. */
-export function stopChild(child: ChildProcess): Promise<void> {
-  return new Promise((resolve) => {
-    if (child.exitCode !== null || child.signalCode !== null) return resolve();
-    const killTimer = setTimeout(() => child.kill("SIGKILL"), 3000);
-    child.once("exit", () => {
-      clearTimeout(killTimer);
-      resolve();
-    });
-    child.kill("SIGTERM");
-  });
-}
+export { stopChild } from "../worker/launcher/workerd.ts";

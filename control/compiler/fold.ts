@@ -6,7 +6,7 @@
  * commutative logic), `true && x` is x.
  */
 import { compileEvaluator, type EvalRequest } from "./evaluate.ts";
-import { forEachChild, type IrNode } from "./ir.ts";
+import { forEachChild, type IrNode, mapChildren } from "./ir.ts";
 import { ERROR, valueConst } from "./values.ts";
 
 const NO_REQUEST: EvalRequest = {
@@ -25,7 +25,7 @@ const known = (n: IrNode) => n.kind === "const" || n.kind === "error";
 
 /** Folds `node` bottom-up; returns a new tree (the input is not modified). */
 export function foldNode(node: IrNode): IrNode {
-  const n = foldChildren(node);
+  const n = mapChildren(node, foldNode);
   if (n.kind === "and" || n.kind === "or") {
     const absorbing = n.kind === "or";
     if (isConst(n.left, absorbing) || isConst(n.right, absorbing)) return { kind: "const", type: "bool", value: absorbing };
@@ -44,30 +44,4 @@ export function foldNode(node: IrNode): IrNode {
   if (!allKnown) return n;
   const v = compileEvaluator(n)(NO_REQUEST);
   return v === ERROR ? { kind: "error", type: n.type } : { kind: "const", ...valueConst(n.type, v) };
-}
-
-function foldChildren(n: IrNode): IrNode {
-  switch (n.kind) {
-    case "arith":
-    case "compare":
-    case "and":
-    case "or":
-      return { ...n, left: foldNode(n.left), right: foldNode(n.right) };
-    case "string":
-      return { ...n, receiver: foldNode(n.receiver), arg: foldNode(n.arg) };
-    case "select":
-      return { ...n, cond: foldNode(n.cond), whenTrue: foldNode(n.whenTrue), whenFalse: foldNode(n.whenFalse) };
-    case "bucket":
-      return { ...n, arg: foldNode(n.arg), n: foldNode(n.n) };
-    case "convert":
-    case "neg":
-    case "not":
-    case "size":
-    case "matches":
-    case "cidr":
-    case "inList":
-      return { ...n, arg: foldNode(n.arg) };
-    default:
-      return n;
-  }
 }

@@ -62,41 +62,46 @@ export type IrNode =
   | { kind: "cidr"; type: "bool"; arg: IrNode; cidr: Cidr }
   | { kind: "bucket"; type: "int"; arg: IrNode; n: IrNode };
 
-/** Calls `visit` on every direct child of `node`. */
+/**
+ * The fields of each node kind that hold child nodes, in evaluation order: the one description of
+ * the tree's shape that walking (forEachChild) and rebuilding (mapChildren) share. The mapped
+ * type makes the compiler insist on an entry for every kind.
+ */
+const CHILD_FIELDS: { readonly [K in IrNode["kind"]]: readonly string[] } = {
+  const: [],
+  error: [],
+  attr: [],
+  has: [],
+  request: [],
+  convert: ["arg"],
+  neg: ["arg"],
+  not: ["arg"],
+  size: ["arg"],
+  matches: ["arg"],
+  cidr: ["arg"],
+  inList: ["arg"],
+  bucket: ["arg", "n"],
+  arith: ["left", "right"],
+  compare: ["left", "right"],
+  and: ["left", "right"],
+  or: ["left", "right"],
+  string: ["receiver", "arg"],
+  select: ["cond", "whenTrue", "whenFalse"],
+};
+
+/** Calls `visit` on every direct child of `node`, in evaluation order. */
 export function forEachChild(node: IrNode, visit: (child: IrNode) => void): void {
-  switch (node.kind) {
-    case "convert":
-    case "neg":
-    case "not":
-    case "size":
-    case "matches":
-    case "cidr":
-    case "inList":
-      visit(node.arg);
-      return;
-    case "bucket":
-      visit(node.arg);
-      visit(node.n);
-      return;
-    case "arith":
-    case "compare":
-    case "and":
-    case "or":
-      visit(node.left);
-      visit(node.right);
-      return;
-    case "string":
-      visit(node.receiver);
-      visit(node.arg);
-      return;
-    case "select":
-      visit(node.cond);
-      visit(node.whenTrue);
-      visit(node.whenFalse);
-      return;
-    default:
-      return;
-  }
+  const fields = node as unknown as Record<string, IrNode>;
+  for (const field of CHILD_FIELDS[node.kind]) visit(fields[field] as IrNode);
+}
+
+/** A copy of `node` whose direct children are replaced by `map(child)`; leaves come back as they are. */
+export function mapChildren(node: IrNode, map: (child: IrNode) => IrNode): IrNode {
+  const fields = CHILD_FIELDS[node.kind];
+  if (fields.length === 0) return node;
+  const copy = { ...node } as unknown as Record<string, IrNode>;
+  for (const field of fields) copy[field] = map(copy[field] as IrNode);
+  return copy as unknown as IrNode;
 }
 
 /** Every attribute `node` reads (for `has()` too), in first-use order, without duplicates. */

@@ -118,18 +118,18 @@ async function waitForPort(host: string, port: number, children: ChildProcess[])
 }
 
 async function stopChildren(children: ChildProcess[]): Promise<void> {
-  await Promise.all(
-    children.map(
-      (child) =>
-        new Promise<void>((resolve) => {
-          if (child.exitCode !== null || child.signalCode !== null) return resolve();
-          const killTimer = setTimeout(() => child.kill("SIGKILL"), 3000);
-          child.once("exit", () => {
-            clearTimeout(killTimer);
-            resolve();
-          });
-          child.kill("SIGTERM");
-        }),
-    ),
-  );
+  await Promise.all(children.map(stopChild));
+}
+
+/** SIGTERM to `child` by its PID, SIGKILL after 3 s; resolves once it has exited. */
+export function stopChild(child: ChildProcess): Promise<void> {
+  return new Promise((resolve) => {
+    if (child.exitCode !== null || child.signalCode !== null) return resolve();
+    const killTimer = setTimeout(() => child.kill("SIGKILL"), 3000);
+    child.once("exit", () => {
+      clearTimeout(killTimer);
+      resolve();
+    });
+    child.kill("SIGTERM");
+  });
 }
