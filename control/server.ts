@@ -1,7 +1,8 @@
 /**
  * Starts control in this process: database (PGlite or PostgreSQL), tokens, signing key, the
  * snapshot builder, the registry (view, heartbeats, health sweep under the leader lock), the
- * LISTEN/NOTIFY wiring between replicas and the REST API on @hono/node-server. Used by
+ * LISTEN/NOTIFY wiring between replicas, the REST API on @hono/node-server, and the background
+ * backfill of stored condition IR (db/condition-ir.ts). Used by
  * control/main.ts, the demo (`npm start`), the benches and the end-to-end tests.
  */
 import { randomUUID } from "node:crypto";
@@ -12,6 +13,7 @@ import pino, { type Logger } from "pino";
 import { createApp } from "./api/app.ts";
 import { type ResolvedTokens, resolveTokens } from "./api/auth.ts";
 import { CHANGE_CHANNEL, parseChangeNotice } from "./api/write.ts";
+import { backfillConditionIr } from "./db/condition-ir.ts";
 import { openDatabase } from "./db/connect.ts";
 import { openNotifications } from "./db/notifications.ts";
 import { HeartbeatGossip } from "./registry/gossip.ts";
@@ -119,6 +121,12 @@ export async function startControl(options: ControlOptions): Promise<RunningCont
     s.once("error", reject);
   });
   const port = (server.address() as AddressInfo).port;
+  // After the first build and with the API up: it only spares the next start's parsing, so it
+  // must never delay serving, and a failure costs nothing but that.
+  const stopBackfill = new AbortController();
+  const backfill = backfillConditionIr(database.db, { logger, signal: stopBackfill.signal }).catch((err) =>
+    logger.warn({ err }, "condition IR backfill failed; those policies are parsed at each build"),
+  );
   return {
     url: `http://${host}:${port}`,
     port,
@@ -131,6 +139,8 @@ export async function startControl(options: ControlOptions): Promise<RunningCont
     isLeader: () => leadership.isLeader,
     async close() {
       await sweeper.stop();
+      stopBackfill.abort();
+      await backfill;
       // Held long polls would keep server.close() waiting: answer them first.
       await builder.stop();
       registry.stop();

@@ -102,6 +102,8 @@ describe.each(backends())("API access on $name", (backend) => {
       "/v1/services/{appkey}/groups/{name}/instances",
       "/v1/services/{appkey}/groups/{name}/instances/{id}",
       "/v1/snapshot",
+      "/v1/traffic-cuts",
+      "/v1/traffic-cuts/{id}",
     ]);
     expect(Object.keys(paths["/v1/policies/{name}"]).sort()).toEqual(["delete", "get", "patch", "put"]);
     expect(paths["/v1/services"].post.responses).toHaveProperty("409");

@@ -55,7 +55,7 @@ describe.each(backends())("API validation on $name", (backend) => {
     {
       name: "unknown balancer",
       path: `/v1/services/${appkey}/groups`,
-      body: { name: "g", balancer: "random" },
+      body: { name: "g", balancer: "round-robin" },
       fields: ["balancer"],
     },
     {

@@ -8,10 +8,13 @@ import { join } from "node:path";
 import { pino } from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createApp } from "../control/api/app.ts";
+import { keyAttribute, lowerCondition } from "../control/compiler/index.ts";
+import { encodeStoredIr } from "../control/compiler/ir-codec.ts";
 import { loadConfigModel } from "../control/db/config.ts";
 import { openDatabase } from "../control/db/connect.ts";
 import { groups, instances, policies, routes, services, snapshots } from "../control/db/schema.ts";
 import type { ConfigModel } from "../control/snapshot/model.ts";
+import { GROUP_BALANCING_DEFAULTS, ROUTE_RETRY_DEFAULTS } from "../control/snapshot/options.ts";
 import { backends, type TestDatabase } from "./support/backends.ts";
 import { ADMIN_TOKEN, clientFor, GATEWAY_TOKEN } from "./support/client.ts";
 
@@ -84,7 +87,12 @@ describe.each(backends())("database on $name", (backend) => {
     for (const [path, body] of writes) expect((await client.post(path, body)).status).toBe(201);
 
     const model = await loadConfigModel(opened.db);
+    // The condition's IR, as admission stored it (docs/conditions.md, "Stored IR").
+    const storedIr = (condition: string, passway: "query" | "header", key: string) =>
+      JSON.parse(JSON.stringify(encodeStoredIr(lowerCondition(condition, keyAttribute(passway, key)), keyAttribute(passway, key))));
     const blueId = model.groups[0].id;
+    // Fields the API leaves at their defaults: OCTO role/region/cell, no warmup, not drained.
+    const v3 = { role: "primary", region: "", cell: "", warmupMs: 0, aliveSinceMs: expect.any(Number), drained: false } as const;
     const expected: ConfigModel = {
       groups: [
         {
@@ -92,6 +100,7 @@ describe.each(backends())("database on $name", (backend) => {
           appkey: "orders",
           name: "blue",
           balancer: "swrr",
+          balancing: GROUP_BALANCING_DEFAULTS,
           instances: [
             {
               id: expect.any(Number),
@@ -102,6 +111,7 @@ describe.each(backends())("database on $name", (backend) => {
               zone: "",
               lane: "",
               version: "",
+              ...v3,
             },
             {
               id: expect.any(Number),
@@ -112,10 +122,11 @@ describe.each(backends())("database on $name", (backend) => {
               zone: "z1",
               lane: "l",
               version: "v2",
+              ...v3,
             },
           ],
         },
-        { id: expect.any(Number), appkey: "orders", name: "green", balancer: "swrr", instances: [] },
+        { id: expect.any(Number), appkey: "orders", name: "green", balancer: "swrr", balancing: GROUP_BALANCING_DEFAULTS, instances: [] },
       ],
       policies: [
         {
@@ -126,6 +137,7 @@ describe.each(backends())("database on $name", (backend) => {
           key: "uid",
           passway: "query",
           condition: "key == 'v'",
+          storedIr: storedIr("key == 'v'", "query", "uid"),
           group: "green",
           enabled: true,
           graylist: ["u1"],
@@ -138,6 +150,7 @@ describe.each(backends())("database on $name", (backend) => {
           key: "X-Beta",
           passway: "header",
           condition: "key == '1'",
+          storedIr: storedIr("key == '1'", "header", "X-Beta"),
           group: "green",
           enabled: false,
           graylist: [],
@@ -154,6 +167,7 @@ describe.each(backends())("database on $name", (backend) => {
           policies: ["vip", "beta"],
           timeoutMs: 3000,
           bodyCapBytes: 65536,
+          retry: ROUTE_RETRY_DEFAULTS,
         },
       ],
     };
@@ -169,7 +183,7 @@ describe.each(backends())("database on $name", (backend) => {
     const refused = [
       db.insert(services).values({ appkey: "raw" }),
       db.insert(groups).values({ serviceId: service.id, name: "g" }),
-      db.insert(groups).values({ serviceId: service.id, name: "h", balancer: "random" }),
+      db.insert(groups).values({ serviceId: service.id, name: "h", balancer: "round-robin" }),
       db.insert(groups).values({ serviceId: 999999, name: "orphan" }),
       db.insert(instances).values({ groupId: group.id, host: "h", port: 0 }),
       db.insert(instances).values({ groupId: group.id, host: "h", port: 80, weight: 10001 }),

@@ -6,7 +6,7 @@
 import { describe, expect, it } from "vitest";
 import { parseDurationMs } from "../control/api/fields.ts";
 import { ackStates, type GatewayReport } from "../control/propagation/acks.ts";
-import { routingStates } from "../control/registry/effective.ts";
+import { routingStatus } from "../control/registry/effective.ts";
 import { decideHealth, type HealthInput, type HealthVerdict } from "../control/registry/health.ts";
 import { applyProtectThreshold, type ProtectCandidate } from "../control/registry/protect.ts";
 import { planSweep, type ServicePolicy, type SweepInstance } from "../control/registry/sweep-plan.ts";
@@ -253,41 +253,14 @@ describe("planSweep", () => {
   });
 });
 
-describe("routingStates (registry health and OCTO roles → snapshot status and weight)", () => {
-  type S = Parameters<typeof routingStates>[0][number];
-  const p = (status: S["status"], healthy: boolean, weight = 10): S => ({ status, healthy, role: "primary", weight });
-  const b = (status: S["status"], healthy: boolean, weight = 10): S => ({ status, healthy, role: "backup", weight });
-  const cases: { name: string; group: S[]; want: { status: string; weight: number }[] }[] = [
-    { name: "healthy alive stays alive", group: [p("alive", true)], want: [{ status: "alive", weight: 10 }] },
-    { name: "unhealthy alive is published dead", group: [p("alive", false)], want: [{ status: "dead", weight: 10 }] },
-    { name: "stopping stays stopping whatever the health", group: [p("stopping", true)], want: [{ status: "stopping", weight: 10 }] },
-    {
-      name: "backup gets weight 0 while a primary serves",
-      group: [p("alive", true), b("alive", true, 5)],
-      want: [
-        { status: "alive", weight: 10 },
-        { status: "alive", weight: 0 },
-      ],
-    },
-    {
-      name: "backup serves when every primary is unhealthy",
-      group: [p("alive", false), b("alive", true, 5)],
-      want: [
-        { status: "dead", weight: 10 },
-        { status: "alive", weight: 5 },
-      ],
-    },
-    {
-      name: "a primary with weight 0 does not count as serving",
-      group: [p("alive", true, 0), b("alive", true, 5)],
-      want: [
-        { status: "alive", weight: 0 },
-        { status: "alive", weight: 5 },
-      ],
-    },
-  ];
-  it.each(cases)("$name", ({ group, want }) => {
-    expect(routingStates(group)).toEqual(want);
+describe("routingStatus (registry health → the status gateways route on)", () => {
+  it.each([
+    ["alive", true, "alive"],
+    ["alive", false, "dead"],
+    ["stopping", true, "stopping"],
+    ["starting", false, "starting"],
+  ] as const)("%s, healthy %s → %s", (status, healthy, want) => {
+    expect(routingStatus(status, healthy)).toBe(want);
   });
 });
 

@@ -22,6 +22,7 @@ import type {
   PolicyConfig,
   RouteConfig,
 } from "../control/snapshot/model.ts";
+import { resolveBalancing, resolveRetry } from "../control/snapshot/options.ts";
 import { sealSnapshot } from "../control/snapshot/seal.ts";
 import { loadSigningKey, type SigningKey } from "../control/snapshot/signing-key.ts";
 import { writeSnapshot } from "../control/snapshot/writer.ts";
@@ -32,7 +33,10 @@ import { instantiate, record, SECTION, section, view } from "./wasm-fixtures.ts"
 /** Codes from docs/snapshot-format.md, written out here rather than imported from either side. */
 const SPEC_STATUS: Record<InstanceStatus, number> = { dead: 0, starting: 1, alive: 2, stopping: 3, stopped: 4, warning: 5 };
 const SPEC_PASSWAY: Record<Passway, number> = { query: 0, header: 1, cookie: 2, body: 3 };
-const SPEC_ROUTE_BYTES = 48;
+const SPEC_ROUTE_BYTES = 72;
+const SPEC_GROUP_BYTES = 128;
+const SPEC_INSTANCE_BYTES = 80;
+const SPEC_BALANCER = { swrr: 0, random: 1, "least-request": 2, "peak-ewma": 3, "ring-hash": 4, maglev: 5 } as const;
 const TOTAL_LENGTH_AT = 16;
 const TRAILER_BYTES = 68;
 
@@ -54,17 +58,59 @@ const MODEL: ConfigModel = {
       id: 10,
       appkey: "shop",
       name: "main",
-      balancer: "swrr",
+      balancer: "maglev",
+      balancing: resolveBalancing({
+        hashKey: { from: "header", name: "X-User" },
+        maglev: { tableSize: 251 },
+        ringHash: { minRingSize: 2048, maxRingSize: 4096, scale: "envoy" },
+        leastRequest: { choiceCount: 3, activeRequestBias: 0.5 },
+        peakEwma: { decayMs: 7000 },
+        panicThresholdPct: 30,
+        routeRules: { sameZonePpm: 999_999, otherZonePpm: 2000, otherRegionPpm: 3, cellFallback: true },
+        outlier: {
+          consecutive5xx: 7,
+          consecutiveGatewayFailure: 8,
+          intervalMs: 9000,
+          baseEjectionTimeMs: 11_000,
+          maxEjectionTimeMs: 120_000,
+          maxEjectionPercent: 33,
+          alwaysEjectOneHost: false,
+          enforcingConsecutive5xx: 90,
+          enforcingConsecutiveGatewayFailure: 10,
+          enforcingSuccessRate: 80,
+          successRateMinimumHosts: 6,
+          successRateRequestVolume: 50,
+          successRateStdevFactor: 2500,
+        },
+        instanceBreaker: {
+          statIntervalMs: 2000,
+          minRequestAmount: 9,
+          errorRatio: 0.25,
+          slowRatio: 1.5,
+          slowCallMs: 800,
+          timeWindowMs: 5000,
+        },
+        groupBreaker: { maxRequests: 100, maxPendingRequests: 0 },
+      }),
       instances: [
         inst(101, "10.0.0.1", 8080, 10, "alive", "bj-1", "", "1.4.2"),
-        inst(102, "10.0.0.2", 8080, 5, "warning", "bj-2", "", "1.4.2"),
+        {
+          ...inst(102, "10.0.0.2", 8080, 5, "warning", "bj-2", "", "1.4.2"),
+          role: "backup",
+          region: "华北",
+          cell: "set-1",
+          warmupMs: 3_600_000,
+          aliveSinceMs: 1_763_700_000_999,
+          drained: true,
+        },
       ],
     },
     {
       id: 11,
       appkey: "shop",
       name: "canary",
-      balancer: "swrr",
+      balancer: "ring-hash",
+      balancing: resolveBalancing({ hashKey: { from: "client-ip" } }),
       instances: [inst(111, "canary.shop.internal", 1, 10000, "alive", "sh-1", "blue", "1.5.0-rc.1")],
     },
     {
@@ -181,6 +227,16 @@ const MODEL: ConfigModel = {
       policies: ["canary-uid"],
       timeoutMs: 4294967295,
       bodyCapBytes: 4096,
+      retry: resolveRetry({
+        retryOn: ["reset", "5xx"],
+        numRetries: 10,
+        retryNonIdempotent: true,
+        perTryTimeoutMs: 300_000,
+        backoffBaseMs: 7,
+        backoffMaxMs: 70,
+        budgetPercent: 100,
+        minRetryConcurrency: 0,
+      }),
     },
     {
       id: 4,
@@ -193,8 +249,22 @@ const MODEL: ConfigModel = {
       timeoutMs: 3000,
     },
     { id: 5, appkey: "支付", host: "*", path: "/café/菜单", match: "exact", defaultGroup: "retired", policies: [], timeoutMs: 0 },
+    // A route traffic cut: all of it goes to 灰度, its policies bypassed.
+    {
+      id: 6,
+      appkey: "支付",
+      host: "*",
+      path: "/forced",
+      match: "prefix",
+      defaultGroup: "main",
+      policies: ["stress-test", "灰度-规则"],
+      timeoutMs: 3000,
+      forcedGroup: "灰度",
+    },
   ],
 };
+/** Attributes only groups read: hash keys (source:name). */
+const MODEL_HASH_KEYS = ["1:x-user", "4:ip"];
 /** What each route of MODEL reads (route id → source:name), from its enabled policies' keys and conditions. */
 const MODEL_SLOTS: Record<number, string[]> = {
   1: ["1:x-stress"],
@@ -202,6 +272,7 @@ const MODEL_SLOTS: Record<number, string[]> = {
   3: ["0:uid"],
   4: ["1:x-region", "1:x-stress", "2:gray"], // 灰度-规则's key (body region) is read by nothing
   5: [],
+  6: [], // forced: the program evaluates no policy
 };
 
 const VERSION = 2n ** 64n - 2n; // u64 near the top: the high bit must survive
@@ -226,7 +297,7 @@ async function sealed(model: ConfigModel, version: bigint, builtAtMs = BUILT_AT_
 
 const byId = <T extends { id: number }>(items: readonly T[]) => [...items].sort((a, b) => a.id - b.id);
 /** Asserts that `s` (read back by WASM) carries exactly the model's records, and each route reads `slots[routeId]`. */
-function expectReadBack(s: SnapshotInfo, model: ConfigModel, slots: Record<number, string[]>): void {
+function expectReadBack(s: SnapshotInfo, model: ConfigModel, slots: Record<number, string[]>, hashKeys: string[] = []): void {
   expect(s.groups).toHaveLength(model.groups.length);
   expect(s.instances).toHaveLength(model.groups.reduce((n, g) => n + g.instances.length, 0));
   for (const g of model.groups) {
@@ -234,12 +305,39 @@ function expectReadBack(s: SnapshotInfo, model: ConfigModel, slots: Record<numbe
     expect(gi, `group ${g.id}`).toBeGreaterThanOrEqual(0);
     const got = s.groups[gi] as SnapshotInfo["groups"][number];
     expect(got.name).toBe(g.name);
+    expect(got.balancer).toBe(SPEC_BALANCER[g.balancer]);
     expect(s.instances.slice(got.firstInstance, got.firstInstance + got.instanceCount)).toEqual(
-      byId(g.instances).map((i) => ({ id: i.id, host: i.host, port: i.port, weight: i.weight, status: SPEC_STATUS[i.status], group: gi })),
+      byId(g.instances).map((i) => ({
+        id: i.id,
+        host: i.host,
+        port: i.port,
+        weight: i.weight,
+        status: SPEC_STATUS[i.status],
+        group: gi,
+        role: i.role === "backup" ? 1 : 0,
+        drained: i.drained ?? false,
+        warmupMs: i.warmupMs ?? 0,
+        aliveSinceMs: i.aliveSinceMs ?? 0,
+      })),
     );
   }
-  expect(byId(s.routes).map((r) => ({ id: r.id, timeoutMs: r.timeoutMs, bodyCapBytes: r.bodyCapBytes }))).toEqual(
-    byId(model.routes).map((r) => ({ id: r.id, timeoutMs: r.timeoutMs, bodyCapBytes: r.bodyCapBytes ?? 65536 })),
+  const groupName = (gi: number) => `${s.groups[gi]?.id}`;
+  expect(
+    byId(s.routes).map((r) => ({
+      id: r.id,
+      timeoutMs: r.timeoutMs,
+      bodyCapBytes: r.bodyCapBytes,
+      forced: r.forced,
+      to: groupName(r.defaultGroup),
+    })),
+  ).toEqual(
+    byId(model.routes).map((r) => ({
+      id: r.id,
+      timeoutMs: r.timeoutMs,
+      bodyCapBytes: r.bodyCapBytes ?? 65536,
+      forced: r.forcedGroup !== undefined,
+      to: `${model.groups.find((g) => g.appkey === r.appkey && g.name === (r.forcedGroup ?? r.defaultGroup))?.id}`,
+    })),
   );
   expect(byId(s.policies)).toEqual(byId(model.policies).map((p) => ({ id: p.id, name: p.name })));
   for (const r of s.routes) {
@@ -248,7 +346,7 @@ function expectReadBack(s: SnapshotInfo, model: ConfigModel, slots: Record<numbe
     expect(r.readsBody).toBe(read.some((a) => a.startsWith("3:")));
   }
   // ATTRIBUTES holds exactly what some route reads.
-  const all = new Set(Object.values(slots).flat());
+  const all = new Set([...Object.values(slots).flat(), ...hashKeys]);
   expect(s.attributes.map((a) => `${a.source}:${a.name}`).sort()).toEqual([...all].sort());
 }
 
@@ -259,8 +357,8 @@ function instanceLabels(file: Uint8Array): Map<number, [string, string, string]>
   const str = (at: number) => decoder.decode(file.subarray(v.getUint32(at, true), v.getUint32(at, true) + v.getUint32(at + 4, true)));
   const labels = new Map<number, [string, string, string]>();
   const { length } = section(file, SECTION.INSTANCES);
-  for (let i = 0; i < length / 48; i++) {
-    const r = record(file, SECTION.INSTANCES, 48, i);
+  for (let i = 0; i < length / SPEC_INSTANCE_BYTES; i++) {
+    const r = record(file, SECTION.INSTANCES, SPEC_INSTANCE_BYTES, i);
     labels.set(v.getUint32(r, true), [str(r + 20), str(r + 28), str(r + 36)]);
   }
   return labels;
@@ -284,7 +382,97 @@ describe("a rich model, sealed, verified and loaded", () => {
   });
 
   it("reads back every group, instance, route, policy and attribute", () => {
-    expectReadBack(hot.snapshot, MODEL, MODEL_SLOTS);
+    expectReadBack(hot.snapshot, MODEL, MODEL_SLOTS, MODEL_HASH_KEYS);
+  });
+
+  it("writes every group option at the spec's offsets and units", () => {
+    const v = view(file);
+    const s = hot.snapshot;
+    const gi = s.groups.findIndex((g) => g.id === 10);
+    const r = record(file, SECTION.GROUPS, SPEC_GROUP_BYTES, gi);
+    const u8 = (o: number) => v.getUint8(r + o);
+    const u32 = (o: number) => v.getUint32(r + o, true);
+    const attribute = s.attributes[v.getUint16(r + 14, true)];
+    expect([u8(12), u8(13), `${attribute?.source}:${attribute?.name}`]).toEqual([5, 1, "1:x-user"]); // maglev, header X-User lowercased
+    expect([u8(24), u8(25), u8(26), u8(27)]).toEqual([0b011, 30, 3, 33]); // cellFallback | envoy scale, not alwaysEjectOneHost
+    expect([u32(28), u32(32), u32(36), u32(40), u32(44)]).toEqual([2048, 4096, 251, 500, 7000]); // bias 0.5 → 500 thousandths
+    expect([u32(48), u32(52), u32(56)]).toEqual([999_999, 2000, 3]);
+    expect([u32(60), u32(64), u32(68), u32(72), u32(76)]).toEqual([7, 8, 9000, 11_000, 120_000]);
+    expect([u8(80), u8(81), u8(82), u8(83), u32(84), u32(88), u32(92)]).toEqual([90, 10, 80, 0, 6, 50, 2500]);
+    expect([u32(96), u32(100), u32(104), u32(108), u32(112), u32(116)]).toEqual([2000, 9, 250, 1500, 800, 5000]);
+    expect([u32(120), u32(124)]).toEqual([100, 0]);
+    // Defaults (wasm/reference): swrr, no hash key, 50 %, P2C, 1024..8M stable, 65537, Envoy outlier, Sentinel breaker, 1024/1024.
+    const d = record(
+      file,
+      SECTION.GROUPS,
+      SPEC_GROUP_BYTES,
+      s.groups.findIndex((g) => g.id === 13),
+    );
+    const du32 = (o: number) => v.getUint32(d + o, true);
+    expect([v.getUint8(d + 12), v.getUint8(d + 13), v.getUint16(d + 14, true), v.getUint8(d + 24), v.getUint8(d + 25)]).toEqual([
+      0, 255, 0xffff, 0b100, 50,
+    ]);
+    expect([v.getUint8(d + 26), v.getUint8(d + 27), du32(28), du32(32), du32(36), du32(40), du32(44)]).toEqual([
+      2, 10, 1024, 8_388_608, 65_537, 1000, 10_000,
+    ]);
+    expect([du32(48), du32(52), du32(56), du32(60), du32(64), du32(68), du32(72), du32(76)]).toEqual([
+      1e6, 1000, 1, 5, 5, 10_000, 30_000, 300_000,
+    ]);
+    expect([v.getUint8(d + 80), v.getUint8(d + 81), v.getUint8(d + 82), du32(84), du32(88), du32(92)]).toEqual([100, 0, 100, 5, 100, 1900]);
+    expect([du32(96), du32(100), du32(104), du32(108), du32(112), du32(116), du32(120), du32(124)]).toEqual([
+      1000, 5, 500, 500, 1000, 10_000, 1024, 1024,
+    ]);
+    // client-ip → the client attribute "ip".
+    const c = record(
+      file,
+      SECTION.GROUPS,
+      SPEC_GROUP_BYTES,
+      s.groups.findIndex((g) => g.id === 11),
+    );
+    const ca = s.attributes[v.getUint16(c + 14, true)];
+    expect([v.getUint8(c + 12), v.getUint8(c + 13), `${ca?.source}:${ca?.name}`]).toEqual([4, 4, "4:ip"]);
+  });
+
+  it("writes each instance's role, region, cell, warmup, aliveSince and drained flag at the spec's offsets", () => {
+    const v = view(file);
+    const decoder = new TextDecoder();
+    const str = (at: number) => decoder.decode(file.subarray(v.getUint32(at, true), v.getUint32(at, true) + v.getUint32(at + 4, true)));
+    const i = hot.snapshot.instances.findIndex((x) => x.id === 102);
+    const r = record(file, SECTION.INSTANCES, SPEC_INSTANCE_BYTES, i);
+    expect([v.getUint8(r + 15), v.getUint32(r + 44, true), str(r + 48), str(r + 56)]).toEqual([1, 3_600_000, "华北", "set-1"]);
+    expect([v.getBigUint64(r + 64, true), v.getUint8(r + 72)]).toEqual([1_763_700_000_999n, 1]);
+    const plain = record(
+      file,
+      SECTION.INSTANCES,
+      SPEC_INSTANCE_BYTES,
+      hot.snapshot.instances.findIndex((x) => x.id === 101),
+    );
+    expect([v.getUint8(plain + 15), v.getUint32(plain + 44, true), v.getBigUint64(plain + 64, true), v.getUint8(plain + 72)]).toEqual([
+      0,
+      0,
+      0n,
+      0,
+    ]);
+  });
+
+  it("writes each route's retry policy at the spec's offsets, and flags a forced route", () => {
+    const v = view(file);
+    const at = (id: number) =>
+      record(
+        file,
+        SECTION.ROUTES,
+        SPEC_ROUTE_BYTES,
+        hot.snapshot.routes.findIndex((x) => x.id === id),
+      );
+    const retry = (r: number) =>
+      [48, 52, 53, 54, 55, 56, 60, 64].map((o, k) => (k >= 1 && k <= 4 ? v.getUint8(r + o) : v.getUint32(r + o, true)));
+    // reset (bit 1) | 5xx (bit 4) = 0b10010; retryNonIdempotent = bit 0
+    expect(retry(at(3))).toEqual([300_000, 0b10010, 10, 1, 100, 0, 7, 70]);
+    // Defaults: connect-failure once, 25..250 ms, budget 20 % / 3, no per-try timeout.
+    expect(retry(at(1))).toEqual([0, 0b00001, 1, 0, 20, 3, 25, 250]);
+    const forced = at(6);
+    expect([v.getUint8(forced + 13) & 16, v.getUint16(forced + 14, true)]).toEqual([16, 0]); // no policy listed
+    expect(v.getUint8(at(4) + 13) & 16).toBe(0);
   });
 
   it("writes each instance's zone, lane and version as the spec lays them out", () => {
@@ -317,6 +505,8 @@ describe("a rich model, sealed, verified and loaded", () => {
     ["anything.test", "/pay/now", { "1:x-region": "北京" }, 4, 22],
     ["anything.test", "/pay/now", { "2:gray": "" }, 4, 22],
     ["x.test", "/café/菜单", {}, 5, 23],
+    ["x.test", "/forced", {}, 6, 22], // forced to 灰度
+    ["x.test", "/forced", { "1:x-stress": "1" }, 6, 22], // its policies are bypassed
   ];
   for (const [host, path, attributes, routeId, groupId] of routing) {
     it(`${host}${path} ${JSON.stringify(attributes)} → route ${routeId}, group ${groupId}`, () => {
@@ -477,6 +667,7 @@ const CONDITIONS: [string, boolean, [number, string][]][] = [
 const HOSTS = ["api.example.com", "API.Example.COM", "*.example.com", "*", "shop.test", "*.test"];
 const PATHS = ["/", "/a", "/a/b", "/api", "/café", "/菜单/子"];
 
+const BALANCER_NAMES = Object.keys(SPEC_BALANCER) as (keyof typeof SPEC_BALANCER)[];
 const instanceArb = fc.record({
   host: fc.constantFrom("10.0.0.1", "fd00::1", "upstream.internal", "ü.internal"),
   port: fc.integer({ min: 1, max: 65535 }),
@@ -485,6 +676,12 @@ const instanceArb = fc.record({
   zone: textArb(),
   lane: textArb(),
   version: textArb(),
+  role: fc.constantFrom("primary" as const, "backup" as const),
+  region: textArb(),
+  cell: textArb(),
+  warmupMs: fc.integer({ min: 0, max: 3_600_000 }),
+  aliveSinceMs: fc.oneof(fc.constant(0), fc.integer({ min: 0, max: 2 ** 52 })),
+  drained: fc.boolean(),
 });
 
 /** A consistent model: every name a route or policy uses resolves; private policies stay home. */
@@ -505,7 +702,7 @@ function randomModel(g: fc.GeneratorValue): { model: ConfigModel; slots: Record<
     ];
     for (const name of names) {
       const instances = g(() => fc.array(instanceArb, { maxLength: 4 })).map((i) => ({ ...i, id: nextId() }));
-      groups.push({ id: nextId(), appkey, name, balancer: "swrr", instances });
+      groups.push({ id: nextId(), appkey, name, balancer: g(() => fc.constantFrom(...BALANCER_NAMES)), instances });
     }
   }
   const policies: PolicyConfig[] = [];

@@ -61,7 +61,16 @@ describe("smooth weighted round robin", () => {
   it("reports status 3 with route and group when no instance is available", async () => {
     const { hot, req } = await serving([instance(1, 0), instance(2, 5, "dead")]);
     const r = { ...hot.decide(req) };
-    expect(r).toEqual({ status: DecideStatus.NO_INSTANCE, route: 0, policy: -1, group: 0, instance: -1, conditionErrors: 0 });
+    expect(r).toEqual({
+      status: DecideStatus.NO_INSTANCE,
+      route: 0,
+      policy: -1,
+      group: 0,
+      instance: -1,
+      conditionErrors: 0,
+      probe: false,
+      panic: false,
+    });
     expect(hot.snapshot.groups[r.group]?.name).toBe("main");
   });
 

@@ -89,7 +89,7 @@ export const SECTION = {
   INTERN: 13,
 } as const;
 /** Record sizes from docs/snapshot-format.md. */
-export const RECORD = { ROUTES: 48, POLICIES: 16, ROUTE_SLOTS: 4, ATTRIBUTES: 12 } as const;
+export const RECORD = { ROUTES: 72, POLICIES: 16, ROUTE_SLOTS: 4, ATTRIBUTES: 12, GROUPS: 128, INSTANCES: 80 } as const;
 
 /** File offset of record `index` of section `id` with `size`-byte records. */
 export function record(file: Uint8Array, id: number, size: number, index: number): number {

@@ -57,8 +57,32 @@ describe("accepted files", () => {
     expect(s.version).toBe(10n);
     expect(s.builtAtMs).toBe(1_700_000_000_000);
     expect(s.routes).toEqual([
-      { id: 1, timeoutMs: 15000, bodyCapBytes: 65536, readsBody: false, flags: 0, firstSlot: 0, slotCount: 1 },
-      { id: 2, timeoutMs: 3000, bodyCapBytes: 65536, readsBody: false, flags: 0, firstSlot: 0, slotCount: 1 },
+      {
+        id: 1,
+        timeoutMs: 15000,
+        bodyCapBytes: 65536,
+        readsBody: false,
+        flags: 0,
+        firstSlot: 0,
+        slotCount: 1,
+        defaultGroup: 1,
+        forced: false,
+        perTryTimeoutMs: 0,
+        numRetries: 1,
+      },
+      {
+        id: 2,
+        timeoutMs: 3000,
+        bodyCapBytes: 65536,
+        readsBody: false,
+        flags: 0,
+        firstSlot: 0,
+        slotCount: 1,
+        defaultGroup: 1,
+        forced: false,
+        perTryTimeoutMs: 0,
+        numRetries: 1,
+      },
     ]);
     expect(s.groups.map((g) => g.name).sort()).toEqual(["canary", "main"]);
     expect(s.instances.map((i) => [i.id, i.host, i.port, i.weight, i.status, s.groups[i.group]?.name]).sort()).toEqual([
@@ -86,6 +110,60 @@ describe("accepted files", () => {
   });
 });
 
+/**
+ * Format 3 fields out of the ranges docs/snapshot-format.md gives them: [name, section, record
+ * size, field offset, width in bytes, value, expected error]. Record 0 of each section.
+ */
+const V3_FIELDS: [string, number, number, number, 1 | 2 | 4, number, number][] = [
+  ["balancer kind 6", SECTION.GROUPS, RECORD.GROUPS, 12, 1, 6, LoadError.BAD_VALUE],
+  ["hash key source body", SECTION.GROUPS, RECORD.GROUPS, 13, 1, 3, LoadError.BAD_VALUE],
+  ["hash key source without attribute", SECTION.GROUPS, RECORD.GROUPS, 13, 1, 1, LoadError.BAD_INDEX],
+  ["hash key attribute without source", SECTION.GROUPS, RECORD.GROUPS, 14, 2, 0, LoadError.BAD_VALUE],
+  ["unknown group flag", SECTION.GROUPS, RECORD.GROUPS, 24, 1, 8, LoadError.BAD_VALUE],
+  ["panic threshold 101 %", SECTION.GROUPS, RECORD.GROUPS, 25, 1, 101, LoadError.BAD_VALUE],
+  ["choice count 1", SECTION.GROUPS, RECORD.GROUPS, 26, 1, 1, LoadError.BAD_VALUE],
+  ["max ejection 101 %", SECTION.GROUPS, RECORD.GROUPS, 27, 1, 101, LoadError.BAD_VALUE],
+  ["ring min size 0", SECTION.GROUPS, RECORD.GROUPS, 28, 4, 0, LoadError.BAD_VALUE],
+  ["ring max below min (512 < 1024)", SECTION.GROUPS, RECORD.GROUPS, 32, 4, 512, LoadError.BAD_VALUE],
+  ["ring max above 8M", SECTION.GROUPS, RECORD.GROUPS, 32, 4, 8_388_609, LoadError.BAD_VALUE],
+  ["maglev size 0", SECTION.GROUPS, RECORD.GROUPS, 36, 4, 0, LoadError.BAD_VALUE],
+  ["maglev size not prime (65535 = 3·5·17·257)", SECTION.GROUPS, RECORD.GROUPS, 36, 4, 65_535, LoadError.BAD_VALUE],
+  ["maglev size prime above 65537 (65539)", SECTION.GROUPS, RECORD.GROUPS, 36, 4, 65_539, LoadError.BAD_VALUE],
+  ["active request bias above 100", SECTION.GROUPS, RECORD.GROUPS, 40, 4, 100_001, LoadError.BAD_VALUE],
+  ["EWMA decay 0 ms", SECTION.GROUPS, RECORD.GROUPS, 44, 4, 0, LoadError.BAD_VALUE],
+  ["other zone factor 0 ppm", SECTION.GROUPS, RECORD.GROUPS, 52, 4, 0, LoadError.BAD_VALUE],
+  ["other region factor above ×1", SECTION.GROUPS, RECORD.GROUPS, 56, 4, 1_000_001, LoadError.BAD_VALUE],
+  ["consecutive 5xx 0", SECTION.GROUPS, RECORD.GROUPS, 60, 4, 0, LoadError.BAD_VALUE],
+  ["base ejection above max (400 s > 300 s)", SECTION.GROUPS, RECORD.GROUPS, 72, 4, 400_000, LoadError.BAD_VALUE],
+  ["enforcing 101 %", SECTION.GROUPS, RECORD.GROUPS, 80, 1, 101, LoadError.BAD_VALUE],
+  ["success-rate volume 0", SECTION.GROUPS, RECORD.GROUPS, 88, 4, 0, LoadError.BAD_VALUE],
+  ["breaker error ratio 2.001", SECTION.GROUPS, RECORD.GROUPS, 104, 4, 2001, LoadError.BAD_VALUE],
+  ["breaker time window 0", SECTION.GROUPS, RECORD.GROUPS, 116, 4, 0, LoadError.BAD_VALUE],
+  ["max requests 0", SECTION.GROUPS, RECORD.GROUPS, 120, 4, 0, LoadError.BAD_VALUE],
+  ["instance role 2", SECTION.INSTANCES, RECORD.INSTANCES, 15, 1, 2, LoadError.BAD_VALUE],
+  ["warmup above 1 h", SECTION.INSTANCES, RECORD.INSTANCES, 44, 4, 3_600_001, LoadError.BAD_VALUE],
+  ["region outside STRINGS", SECTION.INSTANCES, RECORD.INSTANCES, 52, 4, 0xffff_ffff, LoadError.BAD_STRING],
+  ["unknown instance flag", SECTION.INSTANCES, RECORD.INSTANCES, 72, 1, 2, LoadError.BAD_VALUE],
+  ["per-try timeout above 300 s", SECTION.ROUTES, RECORD.ROUTES, 48, 4, 300_001, LoadError.BAD_VALUE],
+  ["unknown retryOn bit", SECTION.ROUTES, RECORD.ROUTES, 52, 1, 32, LoadError.BAD_VALUE],
+  ["11 retries", SECTION.ROUTES, RECORD.ROUTES, 53, 1, 11, LoadError.BAD_VALUE],
+  ["unknown retry flag", SECTION.ROUTES, RECORD.ROUTES, 54, 1, 2, LoadError.BAD_VALUE],
+  ["retry budget 101 %", SECTION.ROUTES, RECORD.ROUTES, 55, 1, 101, LoadError.BAD_VALUE],
+  ["back-off base 0", SECTION.ROUTES, RECORD.ROUTES, 60, 4, 0, LoadError.BAD_VALUE],
+  ["back-off cap below base (24 < 25)", SECTION.ROUTES, RECORD.ROUTES, 64, 4, 24, LoadError.BAD_VALUE],
+];
+const V3_VALUE_CASES = V3_FIELDS.map(([name, id, size, offset, width, value, code]) => ({
+  name,
+  file: () =>
+    damaged((f, v) => {
+      const at = record(f, id, size, 0) + offset;
+      if (width === 1) v.setUint8(at, value);
+      else if (width === 2) v.setUint16(at, value, true);
+      else v.setUint32(at, value, true);
+    }),
+  code,
+}));
+
 describe("refused files", () => {
   const cases: { name: string; file: () => Uint8Array; code: number }[] = [
     { name: "shorter than the header", file: () => GOOD.subarray(0, 63), code: LoadError.TRUNCATED },
@@ -93,7 +171,8 @@ describe("refused files", () => {
     { name: "empty", file: () => new Uint8Array(0), code: LoadError.TRUNCATED },
     { name: "bad magic", file: () => damaged((f) => (f[0] = 0x58)), code: LoadError.BAD_MAGIC },
     { name: "format version 1", file: () => damaged((_, v) => v.setUint16(4, 1, true)), code: LoadError.BAD_FORMAT_VERSION },
-    { name: "format version 3", file: () => damaged((_, v) => v.setUint16(4, 3, true)), code: LoadError.BAD_FORMAT_VERSION },
+    { name: "format version 2", file: () => damaged((_, v) => v.setUint16(4, 2, true)), code: LoadError.BAD_FORMAT_VERSION },
+    { name: "format version 4", file: () => damaged((_, v) => v.setUint16(4, 4, true)), code: LoadError.BAD_FORMAT_VERSION },
     { name: "unknown flag", file: () => damaged((_, v) => v.setUint16(6, 4, true)), code: LoadError.BAD_FLAGS },
     { name: "same version", file: () => withVersion(GOOD, 10n), code: LoadError.STALE_VERSION },
     { name: "older version", file: () => withVersion(GOOD, 9n), code: LoadError.STALE_VERSION },
@@ -125,7 +204,7 @@ describe("refused files", () => {
     },
     {
       name: "string outside STRINGS",
-      file: () => damaged((f, v) => v.setUint32(record(f, SECTION.GROUPS, 24, 0) + 4, TOTAL - 2, true)),
+      file: () => damaged((f, v) => v.setUint32(record(f, SECTION.GROUPS, RECORD.GROUPS, 0) + 4, TOTAL - 2, true)),
       code: LoadError.BAD_STRING,
     },
     {
@@ -165,7 +244,7 @@ describe("refused files", () => {
     },
     {
       name: "group's instances out of range",
-      file: () => damaged((f, v) => v.setUint32(record(f, SECTION.GROUPS, 24, 1) + 20, 3, true)),
+      file: () => damaged((f, v) => v.setUint32(record(f, SECTION.GROUPS, RECORD.GROUPS, 1) + 20, 3, true)),
       code: LoadError.BAD_INDEX,
     },
     {
@@ -185,12 +264,12 @@ describe("refused files", () => {
     },
     {
       name: "instance status 6",
-      file: () => damaged((f, v) => v.setUint8(record(f, SECTION.INSTANCES, 48, 0) + 14, 6)),
+      file: () => damaged((f, v) => v.setUint8(record(f, SECTION.INSTANCES, RECORD.INSTANCES, 0) + 14, 6)),
       code: LoadError.BAD_VALUE,
     },
     {
       name: "weight above 10000",
-      file: () => damaged((f, v) => v.setUint32(record(f, SECTION.INSTANCES, 48, 0) + 16, 10001, true)),
+      file: () => damaged((f, v) => v.setUint32(record(f, SECTION.INSTANCES, RECORD.INSTANCES, 0) + 16, 10001, true)),
       code: LoadError.BAD_VALUE,
     },
     {
@@ -215,9 +294,10 @@ describe("refused files", () => {
     },
     {
       name: "unknown route flag",
-      file: () => damaged((f, v) => v.setUint8(record(f, SECTION.ROUTES, RECORD.ROUTES, 0) + 13, 16)),
+      file: () => damaged((f, v) => v.setUint8(record(f, SECTION.ROUTES, RECORD.ROUTES, 0) + 13, 32)),
       code: LoadError.BAD_VALUE,
     },
+    ...V3_VALUE_CASES,
     {
       name: "prefix route before an exact one",
       file: () =>

@@ -77,6 +77,8 @@ describe("route precedence", () => {
       group: -1,
       instance: -1,
       conditionErrors: 0,
+      probe: false,
+      panic: false,
     });
   });
 

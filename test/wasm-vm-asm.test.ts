@@ -16,6 +16,7 @@ import {
   instance,
   instantiate,
   policy,
+  RECORD,
   request,
   route,
   stringRef,
@@ -436,7 +437,7 @@ describe("no program makes the module trap", () => {
     const routeBytes = (() => {
       const v = new DataView(BASE.buffer, BASE.byteOffset);
       const codeAt = sectionOf(11).offset;
-      const r = sectionOf(4).offset + 48 * 1; // "/data"
+      const r = sectionOf(4).offset + RECORD.ROUTES * 1; // "/data"
       return Array.from(BASE.subarray(codeAt + v.getUint32(r + 32, true), codeAt + v.getUint32(r + 32, true) + v.getUint32(r + 36, true)));
     })();
     let refused = 0;

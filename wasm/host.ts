@@ -10,6 +10,7 @@
  * imports, and the module is compiled by the caller (Workers forbid compiling WASM at run time).
  * Never uses AssemblyScript's generated string bindings (≈1 µs per string, WASM-HOTPATH.md).
  */
+import { Balancing, type SelectResult } from "./balancing.ts";
 import { parseGoFloat } from "./go-float.ts";
 import { LOAD_ERROR_MESSAGES, LoadError, type LoadErrorCode } from "./load-errors.ts";
 import { EMPTY_SNAPSHOT, type MetaExports, readSnapshotInfo, type SnapshotInfo } from "./snapshot-info.ts";
@@ -17,8 +18,10 @@ import { EMPTY_SNAPSHOT, type MetaExports, readSnapshotInfo, type SnapshotInfo }
 export { LOAD_ERROR_MESSAGES, LoadError, type LoadErrorCode } from "./load-errors.ts";
 export * from "./snapshot-info.ts";
 
-/** decide() statuses. */
+/** decide() statuses (SELECT is internal: HotPath hashes the group's key and selects). */
 export const DecideStatus = { OK: 0, NO_SNAPSHOT: 1, NO_ROUTE: 2, NO_INSTANCE: 3 } as const;
+const STATUS_SELECT = 4;
+const HASH_KEY_NONE = 255;
 
 export type LoadResult = { ok: true; version: bigint } | { ok: false; code: LoadErrorCode; reason: string };
 
@@ -29,6 +32,10 @@ export interface DecideRequest {
   method: string;
   /** The request's value of attribute `name` from `source` (Source), or undefined if absent. */
   attribute(source: number, name: string): string | undefined;
+  /** OCTO swimlane tag the request carries ("" or undefined: the main lane). */
+  lane?: string;
+  /** SET (cell) the request belongs to ("" or undefined: none). */
+  cell?: string;
 }
 
 /**
@@ -43,14 +50,21 @@ export interface DecideResult {
   group: number;
   instance: number;
   conditionErrors: number;
+  /** This attempt is the instance's single half-open breaker probe (report it to finish()). */
+  probe: boolean;
+  /** The group was balanced in panic (healthy share below its threshold: fail open). */
+  panic: boolean;
 }
 
 /** The module's exports (wasm/assembly/index.ts). u32 results arrive as signed i32: use `>>> 0`. */
 interface Exports extends MetaExports {
   prepareLoad(length: number): number;
-  commitLoad(): number;
+  commitLoad(nowMs: number): number;
   route(): number;
-  decide(): number;
+  decide(nowMs: number): number;
+  routeRetryPolicy(route: number): number;
+  groupHashKeySource(g: number): number;
+  groupHashKeyAttribute(g: number): number;
   frameAddress(): number;
   slotsAddress(): number;
   slotCapacity(): number;
@@ -65,6 +79,7 @@ const SLOT_I32 = 16; // 64-byte slots
 const DOUBLE_OK = 1;
 /** Slot flags SLOT_INT_DONE | SLOT_INT_OK (wasm/assembly/frame.ts): the int cache holds the parse. */
 const INT_DONE_OK = 2 | 4;
+const NO_TRIED: readonly number[] = [];
 
 export class HotPath {
   /** Instantiates the hot path from a compiled module (Workers) or .wasm bytes (Node, tests). */
@@ -75,6 +90,8 @@ export class HotPath {
   }
 
   private readonly wasm: Exports;
+  /** The balancers of the same instance (wasm/balancing.ts): attempts, retries, admission, metrics. */
+  readonly balancing: Balancing;
   private readonly encoder = new TextEncoder();
   private readonly frameAt: number;
   private readonly slotsAt: number;
@@ -95,8 +112,22 @@ export class HotPath {
   private routeFirstSlot = new Uint32Array(0);
   private routeSlotCount = new Uint16Array(0);
   private routeFlags = new Uint8Array(0);
+  /** Per group: the hash key's attribute source (255: none) and name. */
+  private groupHashSource = new Uint8Array(0);
+  private groupHashName: string[] = [];
+  private groupById = new Map<number, number>();
+  private routeById = new Map<number, number>();
   /** Reused by every decide() call. */
-  private readonly out: DecideResult = { status: 1, route: -1, policy: -1, group: -1, instance: -1, conditionErrors: 0 };
+  private readonly out: DecideResult = {
+    status: 1,
+    route: -1,
+    policy: -1,
+    group: -1,
+    instance: -1,
+    conditionErrors: 0,
+    probe: false,
+    panic: false,
+  };
 
   constructor(instance: WebAssembly.Instance) {
     this.wasm = instance.exports as unknown as Exports;
@@ -105,12 +136,25 @@ export class HotPath {
     this.bytesAt = this.wasm.frameBytesAddress() >>> 0;
     this.bytesCapacity = this.wasm.frameBytesCapacity() >>> 0;
     this.resultAt = this.wasm.resultAddress() >>> 0;
+    this.balancing = new Balancing(instance.exports);
+    const seed = crypto.getRandomValues(new Uint32Array(4));
+    this.balancing.seed(seed[0] as number, seed[1] as number, seed[2] as number, seed[3] as number);
     this.refreshViews();
     // No snapshot yet: each call returns at once.
     for (let i = 0; i < WARM_CALLS; i++) {
       this.wasm.route();
-      this.wasm.decide();
+      this.wasm.decide(0);
     }
+  }
+
+  /** The index of the group with control id `id` in the active snapshot, or -1 (after a swap). */
+  groupIndex(id: number): number {
+    return this.groupById.get(id) ?? -1;
+  }
+
+  /** The index of the route with control id `id` in the active snapshot, or -1 (after a swap). */
+  routeIndex(id: number): number {
+    return this.routeById.get(id) ?? -1;
   }
 
   /** Metadata of the active snapshot (empty arrays and version 0n before the first load). */
@@ -121,14 +165,16 @@ export class HotPath {
   /**
    * Loads a snapshot file (header through signature trailer). The caller has already checked
    * its content hash and Ed25519 signature. On refusal the active snapshot keeps serving.
+   * The balancers keep the state of instances that are still there (docs/balancing.md).
+   * @param nowMs Unix ms (warmup of instances new to this isolate).
    * @returns `{ok: true, version}` or `{ok: false, code, reason}` (LoadError, LOAD_ERROR_MESSAGES).
    */
-  load(file: Uint8Array): LoadResult {
+  load(file: Uint8Array, nowMs: number = Date.now()): LoadResult {
     let code: number;
     try {
       const at = this.wasm.prepareLoad(file.length) >>> 0;
       new Uint8Array(this.wasm.memory.buffer, at, file.length).set(file);
-      code = this.wasm.commitLoad();
+      code = this.wasm.commitLoad(nowMs);
     } catch {
       code = LoadError.TRAPPED;
     }
@@ -144,6 +190,14 @@ export class HotPath {
     this.routeFirstSlot = Uint32Array.from(this.info.routes, (r) => r.firstSlot);
     this.routeSlotCount = Uint16Array.from(this.info.routes, (r) => r.slotCount);
     this.routeFlags = Uint8Array.from(this.info.routes, (r) => r.flags);
+    this.groupById = new Map(this.info.groups.map((g, i) => [g.id, i]));
+    this.routeById = new Map(this.info.routes.map((r, i) => [r.id, i]));
+    const groups = this.info.groups.length;
+    this.groupHashSource = Uint8Array.from({ length: groups }, (_, g) => this.wasm.groupHashKeySource(g));
+    this.groupHashName = Array.from({ length: groups }, (_, g) => {
+      const a = this.info.attributes[this.wasm.groupHashKeyAttribute(g)];
+      return a === undefined ? "" : a.name;
+    });
     return { ok: true, version: this.info.version };
   }
 
@@ -159,15 +213,17 @@ export class HotPath {
 
   /**
    * Routes one request: route() for its host and path, the route's attributes into its slots,
-   * decide(). Attributes that do not fit in the byte area (1 MiB) are passed as absent. The
-   * returned object is reused by the next call: copy what you keep.
+   * decide() — policies, then the group's balancing pipeline at `nowMs` (Unix ms). Attributes
+   * that do not fit in the byte area (1 MiB) are passed as absent. The returned object is
+   * reused by the next call: copy what you keep. The caller reports the attempt with
+   * balancing.start() / finish() (worker/forward.ts).
    * @throws RangeError when host, path and method alone exceed the byte area.
    */
-  decide(request: DecideRequest): Readonly<DecideResult> {
+  decide(request: DecideRequest, nowMs: number = Date.now()): Readonly<DecideResult> {
     const at = this.putRequest(request);
     const route = this.wasm.route();
     if (route < 0) return this.none(route === -2 ? DecideStatus.NO_SNAPSHOT : DecideStatus.NO_ROUTE);
-    return this.decideRoute(route, request, at);
+    return this.decideRoute(route, request, at, nowMs);
   }
 
   /**
@@ -175,7 +231,7 @@ export class HotPath {
    * snapshot, e.g. from route() before an await): one call. Writes only the request fields the
    * route's policies read, then its attributes.
    */
-  decidePolicies(route: number, request: DecideRequest): Readonly<DecideResult> {
+  decidePolicies(route: number, request: DecideRequest, nowMs: number = Date.now()): Readonly<DecideResult> {
     const flags = this.routeFlags[route];
     if (flags === undefined) return this.none(this.info.version === 0n ? DecideStatus.NO_SNAPSHOT : DecideStatus.NO_ROUTE);
     let at = 0;
@@ -183,11 +239,59 @@ export class HotPath {
     if (flags & 4) at = this.putField(0, request.host, at, true);
     if (flags & 8) at = this.putField(2, request.path, at, false);
     this.frame[6] = route;
-    return this.decideRoute(route, request, at);
+    return this.decideRoute(route, request, at, nowMs);
+  }
+
+  /**
+   * Picks another instance of group `group` for a retry of `request` (its lane, cell and, for
+   * ring hash and maglev, its hash key), leaving out the instance ids in `tried` while others
+   * remain; `attempt` steps hash kinds off the key's instance (Envoy). Fills the result's
+   * instance, probe and panic; status NO_INSTANCE when none.
+   */
+  select(group: number, request: DecideRequest, nowMs: number, tried: readonly number[], attempt: number): Readonly<DecideResult> {
+    const source = this.groupHashSource[group];
+    const key =
+      source === undefined || source === HASH_KEY_NONE ? undefined : request.attribute(source, this.groupHashName[group] as string);
+    const lane = this.info.usesLanes ? request.lane : undefined;
+    const cell = this.info.usesCells ? request.cell : undefined;
+    const s = this.balancing.select(group, nowMs, { key, lane, cell, tried, attempt });
+    return this.selected(s);
+  }
+
+  private selected(s: SelectResult): Readonly<DecideResult> {
+    const out = this.out;
+    out.instance = s.instance;
+    out.status = s.instance < 0 ? DecideStatus.NO_INSTANCE : DecideStatus.OK;
+    out.probe = s.probe;
+    out.panic = s.panic;
+    return out;
+  }
+
+  /**
+   * The retry decision after an attempt of route `route` on group `group` failed (Envoy retry
+   * policy with budget and full-jitter back-off; docs/balancing.md, "Retries").
+   * @param failure 0 none, 1 connect, 2 reset, 3 timeout (worker/attempt.ts Failure)
+   * @returns the back-off in ms before the retry (then call balancing.retryStarted), or a
+   *   negative reason: −1 no failure, −2 not retriable, −3 non-idempotent, −4 exhausted,
+   *   −5 over budget, −6 past the deadline.
+   */
+  retryDecision(
+    route: number,
+    group: number,
+    status: number,
+    failure: number,
+    method: string,
+    retriesDone: number,
+    startMs: number,
+    nowMs: number,
+  ): number {
+    const policy = this.wasm.routeRetryPolicy(route) >>> 0;
+    if (policy === 0) return -2;
+    return this.balancing.retryDecisionAt(group, status, failure, method, retriesDone, startMs, nowMs, policy);
   }
 
   /** Writes route `route`'s slots from `request` (byte area free from `at`), then decide(). */
-  private decideRoute(route: number, request: DecideRequest, at: number): Readonly<DecideResult> {
+  private decideRoute(route: number, request: DecideRequest, at: number, nowMs: number): Readonly<DecideResult> {
     const first = this.routeFirstSlot[route] as number;
     const count = this.routeSlotCount[route] as number;
     const slots = this.slots;
@@ -228,7 +332,9 @@ export class HotPath {
       }
       slots[s + 3] = flags;
     }
-    this.wasm.decide();
+    at = this.putOptional(8, this.info.usesLanes ? request.lane : undefined, at);
+    this.putOptional(10, this.info.usesCells ? request.cell : undefined, at);
+    const status = this.wasm.decide(nowMs);
     const res = this.results;
     const out = this.out;
     out.status = res[0] as number;
@@ -237,6 +343,11 @@ export class HotPath {
     out.group = res[3] as number;
     out.instance = res[4] as number;
     out.conditionErrors = res[5] as number;
+    out.probe = res[6] === 1;
+    out.panic = res[7] === 1;
+    if (status === STATUS_SELECT) {
+      return this.select(out.group, request, nowMs, NO_TRIED, 0);
+    }
     return out;
   }
 
@@ -269,7 +380,16 @@ export class HotPath {
     out.status = status;
     out.route = out.policy = out.group = out.instance = -1;
     out.conditionErrors = 0;
+    out.probe = out.panic = false;
     return out;
+  }
+
+  /** Writes frame pair `index` (lane 8, cell 10) from an optional value; len 0 when absent or too long. */
+  private putOptional(index: number, value: string | undefined, at: number): number {
+    const n = value ? this.encode(value, at, false) : 0;
+    this.frame[index] = at;
+    this.frame[index + 1] = Math.max(n, 0);
+    return n > 0 ? at + n : at;
   }
 
   /** Writes host (lowercased), path and method; returns the next free byte-area offset. */
@@ -315,11 +435,11 @@ export class HotPath {
 
   private refreshViews(): void {
     const buffer = this.wasm.memory.buffer;
-    this.frame = new Int32Array(buffer, this.frameAt, 8);
+    this.frame = new Int32Array(buffer, this.frameAt, 12);
     const slotCount = this.wasm.slotCapacity() >>> 0;
     this.slots = new Int32Array(buffer, this.slotsAt, slotCount * SLOT_I32);
     this.slotDoubles = new Float64Array(buffer, this.slotsAt, slotCount * 8);
     this.bytes = new Uint8Array(buffer, this.bytesAt, this.bytesCapacity);
-    this.results = new Int32Array(buffer, this.resultAt, 6);
+    this.results = new Int32Array(buffer, this.resultAt, 8);
   }
 }

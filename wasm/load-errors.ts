@@ -22,6 +22,7 @@ export const LoadError = {
   BAD_VALUE: 17,
   BAD_ROUTE_ORDER: 18,
   TOO_MANY_ATTRIBUTES: 19,
+  BALANCING: 20,
   TRAPPED: 100,
 } as const;
 export type LoadErrorCode = (typeof LoadError)[keyof typeof LoadError];
@@ -46,5 +47,6 @@ export const LOAD_ERROR_MESSAGES: Readonly<Record<LoadErrorCode, string>> = {
   17: "an enumerated field is out of range (match, passway, source, status, balancer, flags, weight, slot mode)",
   18: "a host's routes are not ordered exact first, then prefix",
   19: "a route reads more attributes than the frame has slots",
+  20: "the balancers refused the groups or instances (balancer config, group size or strings)",
   100: "the WASM module trapped while loading (out of memory?)",
 };

@@ -12,6 +12,12 @@ export const Passway = { QUERY: 0, HEADER: 1, COOKIE: 2, BODY: 3 } as const;
 export const SlotMode = { BYTES: 1, INTERN: 2, DOUBLE: 4, INT: 8 } as const;
 /** OCTO instance status names by code. */
 export const INSTANCE_STATUS = ["dead", "starting", "alive", "stopping", "stopped", "warning"] as const;
+/** Balancer kind names by GROUPS.balancer code (docs/balancing.md). */
+export const BALANCER_KIND = ["swrr", "random", "least-request", "peak-ewma", "ring-hash", "maglev"] as const;
+/** ROUTES.flags bit 4: a route traffic cut forces the route to its defaultGroup. */
+export const ROUTE_FLAG_FORCED = 16;
+/** INSTANCES.flags bit 0: drained by a traffic cut. */
+export const INSTANCE_FLAG_DRAINED = 1;
 
 export interface RouteInfo {
   readonly id: number;
@@ -20,8 +26,16 @@ export interface RouteInfo {
   readonly bodyCapBytes: number;
   /** Whether the route's policies read the body (then the gateway reads at most bodyCapBytes). */
   readonly readsBody: boolean;
-  /** ROUTES.flags: bit 0 body; bits 1, 2, 3 the program reads the method, host, path. */
+  /** ROUTES.flags: bit 0 body; bits 1, 2, 3 the program reads the method, host, path; bit 4 forced. */
   readonly flags: number;
+  /** One attempt's timeout, ms (0: only timeoutMs, the total). */
+  readonly perTryTimeoutMs: number;
+  /** Retries per request (Envoy num_retries; 0: none). */
+  readonly numRetries: number;
+  /** Index into `groups` of the group taking the traffic no policy matches (the forced group when forced). */
+  readonly defaultGroup: number;
+  /** Whether a route traffic cut forces all of the route's traffic to defaultGroup. */
+  readonly forced: boolean;
   /** The route's slots are `slots[firstSlot .. firstSlot + slotCount)`. */
   readonly firstSlot: number;
   readonly slotCount: number;
@@ -29,6 +43,8 @@ export interface RouteInfo {
 export interface GroupInfo {
   readonly id: number;
   readonly name: string;
+  /** Balancer kind code; BALANCER_KIND[balancer] is its name. */
+  readonly balancer: number;
   /** Its instances are `instances[firstInstance .. firstInstance + instanceCount)`. */
   readonly firstInstance: number;
   readonly instanceCount: number;
@@ -43,6 +59,14 @@ export interface InstanceInfo {
   readonly status: number;
   /** Index into `groups` of the group it belongs to (-1 if none). */
   readonly group: number;
+  /** OCTO role: 0 primary, 1 backup. */
+  readonly role: number;
+  /** Drained by a traffic cut: receives no new requests (its configured weight is kept). */
+  readonly drained: boolean;
+  /** Slow-start duration, ms (0 = none). */
+  readonly warmupMs: number;
+  /** Unix ms when control last saw it become routable. */
+  readonly aliveSinceMs: number;
 }
 export interface PolicyInfo {
   readonly id: number;
@@ -74,6 +98,9 @@ export interface SnapshotInfo {
   readonly intern: ReadonlyMap<string, number>;
   /** Whether any route reads the body. */
   readonly readsBody: boolean;
+  /** Whether any instance is in a lane, or in a cell (OCTO route rules): the gateway reads the request's lane / cell only then. */
+  readonly usesLanes: boolean;
+  readonly usesCells: boolean;
 }
 
 /** The accessor exports this module reads. */
@@ -86,6 +113,11 @@ export interface MetaExports {
   routeTimeoutMs(i: number): number;
   routeBodyCap(i: number): number;
   routeFlags(i: number): number;
+  routePerTryTimeoutMs(i: number): number;
+  routeNumRetries(i: number): number;
+  instanceLaneLen(i: number): number;
+  instanceCellLen(i: number): number;
+  routeDefaultGroup(i: number): number;
   routeFirstSlot(i: number): number;
   routeSlotCount(i: number): number;
   routeSlotRecords(): number;
@@ -95,6 +127,7 @@ export interface MetaExports {
   groupId(i: number): number;
   groupNamePtr(i: number): number;
   groupNameLen(i: number): number;
+  groupBalancer(i: number): number;
   groupFirstInstance(i: number): number;
   groupInstanceCount(i: number): number;
   instanceCount(): number;
@@ -104,6 +137,10 @@ export interface MetaExports {
   instancePort(i: number): number;
   instanceWeight(i: number): number;
   instanceStatus(i: number): number;
+  instanceRole(i: number): number;
+  instanceFlags(i: number): number;
+  instanceWarmupMs(i: number): number;
+  instanceAliveSinceMs(i: number): bigint;
   policyCount(): number;
   policyId(i: number): number;
   policyNamePtr(i: number): number;
@@ -128,6 +165,8 @@ export const EMPTY_SNAPSHOT: SnapshotInfo = Object.freeze({
   slots: [],
   intern: new Map(),
   readsBody: false,
+  usesLanes: false,
+  usesCells: false,
 });
 
 /** Decodes the active snapshot's metadata (u32 exports arrive as signed: `>>> 0`). */
@@ -141,12 +180,17 @@ export function readSnapshotInfo(w: MetaExports): SnapshotInfo {
     bodyCapBytes: w.routeBodyCap(i) >>> 0,
     readsBody: (w.routeFlags(i) & 1) !== 0,
     flags: w.routeFlags(i),
+    perTryTimeoutMs: w.routePerTryTimeoutMs(i) >>> 0,
+    numRetries: w.routeNumRetries(i),
+    defaultGroup: w.routeDefaultGroup(i) >>> 0,
+    forced: (w.routeFlags(i) & ROUTE_FLAG_FORCED) !== 0,
     firstSlot: w.routeFirstSlot(i) >>> 0,
     slotCount: w.routeSlotCount(i),
   }));
   const groups = list(w.groupCount(), (i) => ({
     id: w.groupId(i) >>> 0,
     name: text(w.groupNamePtr(i), w.groupNameLen(i)),
+    balancer: w.groupBalancer(i),
     firstInstance: w.groupFirstInstance(i) >>> 0,
     instanceCount: w.groupInstanceCount(i) >>> 0,
   }));
@@ -161,6 +205,10 @@ export function readSnapshotInfo(w: MetaExports): SnapshotInfo {
     weight: w.instanceWeight(i),
     status: w.instanceStatus(i),
     group: groupOf[i] as number,
+    role: w.instanceRole(i),
+    drained: (w.instanceFlags(i) & INSTANCE_FLAG_DRAINED) !== 0,
+    warmupMs: w.instanceWarmupMs(i) >>> 0,
+    aliveSinceMs: Number(BigInt.asUintN(64, w.instanceAliveSinceMs(i))),
   }));
   const policies = list(w.policyCount(), (i) => ({ id: w.policyId(i) >>> 0, name: text(w.policyNamePtr(i), w.policyNameLen(i)) }));
   const attributes = list(w.attributeCount(), (i) => ({
@@ -181,5 +229,7 @@ export function readSnapshotInfo(w: MetaExports): SnapshotInfo {
     slots: Object.freeze(slots),
     intern,
     readsBody: routes.some((r) => r.readsBody),
+    usesLanes: instances.some((_, i) => w.instanceLaneLen(i) !== 0),
+    usesCells: instances.some((_, i) => w.instanceCellLen(i) !== 0),
   });
 }

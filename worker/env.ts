@@ -35,6 +35,13 @@ export interface Env {
   TRUSTED_PROXIES?: string;
   /** The header those proxies append the client to (default `x-forwarded-for`). */
   CLIENT_IP_HEADER?: string;
+  /** This gateway's zone (OCTO IDC) and region, for zone-affine balancing (default none: no affinity). */
+  ZONE?: string;
+  REGION?: string;
+  /** Request header carrying the OCTO swimlane tag (default `sluice-lane`). */
+  LANE_HEADER?: string;
+  /** Request header carrying the SET (cell) the request belongs to (default `sluice-cell`). */
+  CELL_HEADER?: string;
 }
 
 export interface GatewayConfig {
@@ -49,6 +56,11 @@ export interface GatewayConfig {
   statusPath: string;
   versionHeader: boolean;
   clientIp: ClientIpRule;
+  zone: string;
+  region: string;
+  /** Lowercase header names. */
+  laneHeader: string;
+  cellHeader: string;
 }
 
 /** Parses bindings, applying defaults. @throws Error naming a missing or malformed binding. */
@@ -68,6 +80,10 @@ export function readConfig(env: Env): GatewayConfig {
     statusPath: env.STATUS_PATH || "/__sluice/status",
     versionHeader: env.SNAPSHOT_VERSION_HEADER === "1",
     clientIp: parseClientIpRule(env.TRUSTED_PROXIES, env.CLIENT_IP_HEADER),
+    zone: env.ZONE ?? "",
+    region: env.REGION ?? "",
+    laneHeader: (env.LANE_HEADER || "sluice-lane").toLowerCase(),
+    cellHeader: (env.CELL_HEADER || "sluice-cell").toLowerCase(),
   };
 }
 

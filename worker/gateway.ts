@@ -5,7 +5,7 @@
 import { DecideStatus, HotPath } from "../wasm/host.ts";
 import { readBodyPrefix } from "./body.ts";
 import type { GatewayConfig } from "./env.ts";
-import { proxyRequest } from "./proxy.ts";
+import { type ForwardScope, forward } from "./forward.ts";
 import { RequestAttributes } from "./request-attributes.ts";
 import { errorResponse } from "./responses.ts";
 import { SnapshotSource } from "./snapshot-source.ts";
@@ -17,12 +17,16 @@ export class Gateway {
   /** Decisions made and conditions that errored in them (each counted as not matching), per isolate. */
   private decisions = 0;
   private conditionErrors = 0;
+  private panics = 0;
+  private readonly scope: ForwardScope;
 
   constructor(config: GatewayConfig, module: WebAssembly.Module) {
     this.config = config;
     // Instantiating a precompiled module is allowed in Workers (compiling one is not).
     this.hot = new HotPath(new WebAssembly.Instance(module, {}));
+    this.hot.balancing.setCaller(config.zone, config.region);
     this.source = new SnapshotSource(config, this.hot);
+    this.scope = { hot: this.hot, waiters: new Map(), counts: new Map(), retries: 0 };
   }
 
   async handle(request: Request, ctx: ExecutionContext): Promise<Response> {
@@ -34,11 +38,12 @@ export class Gateway {
     const sync = this.source.beforeRoute(ctx);
     if (sync) await sync;
 
-    const attributes = new RequestAttributes(url, request.method, request.headers, request.cf, this.config.clientIp);
+    const { clientIp, laneHeader, cellHeader } = this.config;
+    const attributes = new RequestAttributes(url, request.method, request.headers, request.cf, clientIp, laneHeader, cellHeader);
     // Body attributes: read at most the route's cap, only when the matched route's policies read
     // the body, and forward the same bytes. The decision writes the whole frame again after the
     // await, synchronously, so a request interleaving here cannot leave its values in it.
-    let forward: ReadableStream<Uint8Array> | Uint8Array | null | undefined;
+    let body: ReadableStream<Uint8Array> | Uint8Array | null | undefined;
     let known = -1;
     const snapshot = this.hot.snapshot;
     if (snapshot.readsBody && request.body) {
@@ -47,7 +52,7 @@ export class Gateway {
       if (r?.readsBody) {
         const prefix = await readBodyPrefix(request, r.bodyCapBytes);
         attributes.setBody(prefix.bytes);
-        forward = prefix.forward;
+        body = prefix.forward;
         if (this.hot.snapshot === snapshot) known = route; // no new snapshot while reading
       }
     }
@@ -60,17 +65,49 @@ export class Gateway {
     if (d.status === DecideStatus.NO_INSTANCE || !group) {
       return errorResponse("no_instance", `group '${group?.name ?? d.group}' has no available instance`);
     }
-    const instance = this.hot.snapshot.instances[d.instance];
-    const route = this.hot.snapshot.routes[d.route];
-    if (!instance || !route) return errorResponse("no_instance", "decision referred to a missing instance");
-    const proxied = proxyRequest(
-      request,
-      url,
-      { host: instance.host, port: instance.port, timeoutMs: route.timeoutMs },
-      request.headers.get("cf-connecting-ip"),
-      forward,
-    );
+    if (d.panic) this.panics += 1;
+    const decided = { route: d.route, group: d.group, instance: d.instance, probe: d.probe };
+    const proxied = forward(this.scope, request, url, attributes, decided, request.headers.get("cf-connecting-ip"), body);
     return this.config.versionHeader ? withVersion(proxied, this.source.state.version) : proxied;
+  }
+
+  /**
+   * This isolate's balancing state, for operators and the fault tests: per group its counters
+   * (Envoy's lb_healthy_panic, upstream_rq_pending_overflow, retry overflow, outlier ejections
+   * enforced) and per instance its passive health and this isolate's attempt counts.
+   */
+  private balancingStatus() {
+    const { hot, counts } = this.scope;
+    const snapshot = hot.snapshot;
+    return {
+      retries: this.scope.retries,
+      panicDecisions: this.panics,
+      groups: snapshot.groups.map((group, g) => {
+        const c = hot.balancing.counters(g);
+        return {
+          id: group.id,
+          name: group.name,
+          panicCount: c.panic,
+          overflowCount: c.overflow,
+          retryOverflowCount: c.retryOverflow,
+          outlierEnforcedCount: c.outlierEnforced,
+          instances: snapshot.instances.slice(group.firstInstance, group.firstInstance + group.instanceCount).map((instance, k) => {
+            const record = hot.balancing.instanceRecord(group.firstInstance + k);
+            const seen = counts.get(instance.id);
+            return {
+              id: instance.id,
+              address: `${instance.host}:${instance.port}`,
+              ejected: record.getUint8(5) !== 0,
+              ejections: record.getUint32(20, true),
+              breaker: BREAKER_STATES[record.getUint8(6)] ?? "closed",
+              active: record.getUint32(8, true),
+              attempts: seen?.attempts ?? 0,
+              failures: seen?.failures ?? 0,
+            };
+          }),
+        };
+      }),
+    };
   }
 
   /** The isolate's view of its snapshot: version, age and the last refresh error. No secrets. */
@@ -88,11 +125,15 @@ export class Gateway {
         polling: s.polling,
         decisions: this.decisions,
         conditionErrors: this.conditionErrors,
+        balancing: this.balancingStatus(),
       },
       { headers: { "cache-control": "no-store" } },
     );
   }
 }
+
+/** Breaker states by the instance record's code (wasm/assembly/lb/records.ts). */
+const BREAKER_STATES = ["closed", "open", "half-open"] as const;
 
 /** Labels an answer with the snapshot version that routed it (SNAPSHOT_VERSION_HEADER=1). */
 async function withVersion(proxied: Promise<Response>, version: bigint | null): Promise<Response> {

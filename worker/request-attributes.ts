@@ -33,12 +33,24 @@ export class RequestAttributes implements DecideRequest {
   private readonly headers: Headers;
   private readonly cf: CfFields | undefined;
   private readonly rule: ClientIpRule;
+  private readonly laneHeader: string;
+  private readonly cellHeader: string;
 
   /**
    * @param url the parsed request URL: routing uses its hostname and its normalised pathname.
    * @param cf the request's `cf` object (Cloudflare; self-hosted workerd has only clientIp).
+   * @param laneHeader, cellHeader lowercase names of the headers carrying the OCTO swimlane tag and
+   *   SET cell (read only when the snapshot has lanes / cells: wasm/host.ts).
    */
-  constructor(url: URL, method: string, headers: Headers, cf: unknown, rule: ClientIpRule) {
+  constructor(
+    url: URL,
+    method: string,
+    headers: Headers,
+    cf: unknown,
+    rule: ClientIpRule,
+    laneHeader = "sluice-lane",
+    cellHeader = "sluice-cell",
+  ) {
     this.url = url;
     this.host = url.hostname;
     this.path = url.pathname;
@@ -46,6 +58,18 @@ export class RequestAttributes implements DecideRequest {
     this.headers = headers;
     this.cf = cf as CfFields | undefined;
     this.rule = rule;
+    this.laneHeader = laneHeader;
+    this.cellHeader = cellHeader;
+  }
+
+  /** The swimlane tag the request carries, or undefined (the main lane). */
+  get lane(): string | undefined {
+    return this.headers.get(this.laneHeader) ?? undefined;
+  }
+
+  /** The SET cell the request belongs to, or undefined. */
+  get cell(): string | undefined {
+    return this.headers.get(this.cellHeader) ?? undefined;
   }
 
   /** Makes `body` attributes readable: the body (at most the route's cap) and its Content-Type. */

@@ -5,6 +5,7 @@ export const GATEWAY_ERRORS = {
   no_snapshot: 503,
   no_route: 404,
   no_instance: 503,
+  overflow: 503,
   upstream_unreachable: 502,
   upstream_timeout: 504,
   bad_request: 400,

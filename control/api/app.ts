@@ -27,6 +27,7 @@ import { addRevisionRoutes } from "./revisions.ts";
 import { addRouteRoutes } from "./routes.ts";
 import { addServiceRoutes } from "./services.ts";
 import { addSnapshotRoute, type GetSnapshot, type WaitForSnapshot } from "./snapshot.ts";
+import { addTrafficCutRoutes } from "./traffic-cuts.ts";
 import type { OnChange } from "./write.ts";
 
 /** Largest accepted request body: 10 000 graylist entries of 256 chars fit (RFC: cap parsing). */
@@ -106,6 +107,7 @@ export function createApp(options: CreateAppOptions): ApiApp {
   addInstanceRoutes(app, deps);
   addPolicyRoutes(app, deps);
   addRouteRoutes(app, deps);
+  addTrafficCutRoutes(app, deps);
   addRevisionRoutes(app, deps);
   addSnapshotRoute(app, options.getSnapshot, { waitForSnapshot: options.waitForSnapshot, tracker: registry.tracker });
   addAgentTokenRoutes(app, deps, registry.agentTokens);

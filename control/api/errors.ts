@@ -25,8 +25,8 @@ export interface FieldError {
 
 /** Something that uses a resource and so blocks its deletion or change. */
 export interface Referrer {
-  resource: "route" | "policy" | "group";
-  /** Route id, policy name or group name. */
+  resource: "route" | "policy" | "group" | "traffic_cut";
+  /** Route id, policy name, group name or traffic cut id. */
   id: string;
   /** Why it refers, e.g. `defaultGroup` or `policy "beta" targets group "green"`. */
   via: string;
@@ -58,7 +58,9 @@ export const ErrorBodySchema = z
     fields: z.array(FieldErrorSchema).optional(),
     reason: z.string().optional(),
     field: z.string().optional(),
-    referrers: z.array(z.object({ resource: z.enum(["route", "policy", "group"]), id: z.string(), via: z.string() })).optional(),
+    referrers: z
+      .array(z.object({ resource: z.enum(["route", "policy", "group", "traffic_cut"]), id: z.string(), via: z.string() }))
+      .optional(),
   })
   .openapi("Error");
 

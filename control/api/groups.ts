@@ -1,10 +1,12 @@
 /**
- * /v1/services/{appkey}/groups: upstream groups of a service. Deleting a group deletes its
- * instances, and is refused (409) while a route or policy still targets it.
+ * /v1/services/{appkey}/groups: upstream groups of a service, with their balancer kind and
+ * balancing / fault-tolerance options (balancing-fields.ts). Deleting a group deletes its
+ * instances, and is refused (409) while a route, policy or route traffic cut still targets it.
  */
 import { createRoute, z } from "@hono/zod-openapi";
 import { asc, eq, sql } from "drizzle-orm";
 import { groups, instances } from "../db/schema.ts";
+import { balancerField, balancingField } from "./balancing-fields.ts";
 import { conflict } from "./errors.ts";
 import { appkeyField, nameField } from "./fields.ts";
 import { findGroup, requireGroup, requireService } from "./lookup.ts";
@@ -13,11 +15,9 @@ import { findGroupReferrers } from "./references.ts";
 import { GroupSchema, toGroupDto, toInstanceDto } from "./representations.ts";
 import { type ApiDeps, runWrite } from "./write.ts";
 
-/** Smooth weighted round robin (nginx); the only balancer the snapshot format has today. */
-const balancerField = z.enum(["swrr"]).default("swrr");
-
-const GroupCreate = z.strictObject({ name: nameField, balancer: balancerField }).openapi("GroupCreate");
-const GroupReplace = z.strictObject({ balancer: balancerField }).openapi("GroupReplace");
+const GroupCreate = z.strictObject({ name: nameField, balancer: balancerField, balancing: balancingField }).openapi("GroupCreate");
+/** Full replacement: omitted `balancer` / `balancing` fields return to their defaults. */
+const GroupReplace = z.strictObject({ balancer: balancerField, balancing: balancingField }).openapi("GroupReplace");
 const ServiceParams = z.object({ appkey: appkeyField });
 const GroupParams = z.object({ appkey: appkeyField, name: nameField });
 
@@ -114,7 +114,7 @@ export function addGroupRoutes(app: ApiApp, deps: ApiDeps): void {
       const { group } = await requireGroup(tx, appkey, name);
       const [row] = await tx
         .update(groups)
-        .set({ balancer: input.balancer, updatedAt: sql`now()` })
+        .set({ balancer: input.balancer, balancing: input.balancing, updatedAt: sql`now()` })
         .where(eq(groups.id, group.id))
         .returning();
       const before = toGroupDto(group, appkey);

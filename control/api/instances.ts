@@ -6,6 +6,7 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { asc, eq, sql } from "drizzle-orm";
 import { INSTANCE_STATUSES, instances, REGISTRATIONS } from "../db/schema.ts";
+import { aliveSinceOnUpdate } from "../registry/alive-since.ts";
 import { appkeyField, idParam, instanceHostField, nameField, portField, weightField } from "./fields.ts";
 import { instanceAttributeFields } from "./instance-fields.ts";
 import { checkUniqueAddress, requireGroup, requireInstance } from "./lookup.ts";
@@ -125,7 +126,7 @@ export function addInstanceRoutes(app: ApiApp, deps: ApiDeps): void {
       await checkUniqueAddress(tx, group.id, input.host, input.port, id);
       const [row] = await tx
         .update(instances)
-        .set({ ...input, updatedAt: sql`now()` })
+        .set({ ...input, aliveSince: aliveSinceOnUpdate({ status: input.status }), updatedAt: sql`now()` })
         .where(eq(instances.id, id))
         .returning();
       const before = toInstanceDto(current, appkey, name);

@@ -3,6 +3,7 @@
  * write goes through (policies.ts holds the HTTP side).
  */
 import { eq, sql } from "drizzle-orm";
+import { keyAttribute, storedConditionIr } from "../compiler/index.ts";
 import type { Queryable, Transaction } from "../db/connect.ts";
 import { policies, services } from "../db/schema.ts";
 import { notFound, unprocessable } from "./errors.ts";
@@ -41,6 +42,8 @@ async function resolveOwner(tx: Queryable, input: PolicyReplaceInput): Promise<S
 /**
  * Checks `input` against the database (owner service, target group, routes that list the
  * policy) and writes it as policy `name`: an update of `existing`, or an insert when null.
+ * The row's `condition_ir` is written by the same statement as its condition, key and passway,
+ * so the stored IR always belongs to the stored source (docs/conditions.md, "Stored IR").
  * @returns the stored policy's API representation.
  * @throws ApiError 422 when a reference does not resolve.
  */
@@ -56,6 +59,7 @@ export async function storePolicy(tx: Transaction, name: string, input: PolicyRe
     key: input.key,
     passway: input.passway,
     condition: input.condition,
+    conditionIr: storedConditionIr(input.condition, keyAttribute(input.passway, input.key)),
     groupName: input.group,
     enabled: input.enabled,
     graylist: input.graylist,

@@ -6,11 +6,13 @@
  * - A route's `defaultGroup` must be a group of the route's service; every listed policy must
  *   exist, be public or private to the route's service, and target a group the route's service has
  *   (a policy's group is resolved within the appkey of each route that uses it: model.ts).
+ * - A route traffic cut's `toGroup` must be a group of the route's service, also after the route
+ *   moves to another service.
  * - A group or policy that something still refers to cannot be deleted (409 with referrers).
  */
 import { and, eq, inArray, sql } from "drizzle-orm";
 import type { Queryable } from "../db/connect.ts";
-import { groups, policies, routes, services } from "../db/schema.ts";
+import { groups, policies, routes, services, trafficCuts } from "../db/schema.ts";
 import { type Referrer, unprocessable } from "./errors.ts";
 import type { ServiceRow } from "./lookup.ts";
 
@@ -155,7 +157,33 @@ export async function findGroupReferrers(db: Queryable, service: ServiceRow, nam
       }
     }
   }
+  const cuts = await db
+    .select({ id: trafficCuts.id, routeId: trafficCuts.routeId })
+    .from(trafficCuts)
+    .innerJoin(routes, eq(trafficCuts.routeId, routes.id))
+    .where(and(eq(routes.serviceId, service.id), eq(trafficCuts.toGroup, name)))
+    .orderBy(trafficCuts.id);
+  for (const cut of cuts) {
+    referrers.push({ resource: "traffic_cut", id: String(cut.id), via: `forces route ${cut.routeId} to this group` });
+  }
   return referrers;
+}
+
+/**
+ * An active route cut of route `routeId` must still name a group of the route's service after a
+ * replace moves it to `service`. @throws ApiError 422
+ */
+export async function checkRouteCut(db: Queryable, routeId: number, service: ServiceRow): Promise<void> {
+  const [cut] = await db
+    .select({ id: trafficCuts.id, toGroup: trafficCuts.toGroup })
+    .from(trafficCuts)
+    .where(eq(trafficCuts.routeId, routeId));
+  if (!cut?.toGroup || (await groupNames(db, service.id)).has(cut.toGroup)) return;
+  throw unprocessable(
+    "traffic_cut_group_not_found",
+    `traffic cut ${cut.id} forces this route to group "${cut.toGroup}", which service "${service.appkey}" does not have; undo the cut first`,
+    "appkey",
+  );
 }
 
 /** What keeps a service from being deleted: its routes and its private policies. */

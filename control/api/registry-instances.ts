@@ -12,6 +12,7 @@ import { and, eq, sql } from "drizzle-orm";
 import type { Context } from "hono";
 import { latestRevisionId } from "../db/revisions.ts";
 import { INSTANCE_STATUSES, instances } from "../db/schema.ts";
+import { aliveSinceOnUpdate } from "../registry/alive-since.ts";
 import { settingsOf } from "../registry/view.ts";
 import { conflict, notFound } from "./errors.ts";
 import { appkeyField, idParam, instanceHostField, nameField, portField, weightField } from "./fields.ts";
@@ -113,7 +114,7 @@ export function addRegistryInstanceRoutes(app: ApiApp, deps: RegistryDeps): void
       const [row] = existing
         ? await tx
             .update(instances)
-            .set({ ...values, updatedAt: sql`now()` })
+            .set({ ...values, aliveSince: aliveSinceOnUpdate(values), updatedAt: sql`now()` })
             .where(eq(instances.id, existing.id))
             .returning()
         : await tx
@@ -159,7 +160,11 @@ export function addRegistryInstanceRoutes(app: ApiApp, deps: RegistryDeps): void
       const [current] = await tx.select().from(instances).where(eq(instances.id, id));
       if (!current) throw notFound(`instance ${id} not found`);
       if (current.status === status) return { result: current, revision: [] };
-      const [row] = await tx.update(instances).set({ status, updatedAt: sql`now()` }).where(eq(instances.id, id)).returning();
+      const [row] = await tx
+        .update(instances)
+        .set({ status, aliveSince: aliveSinceOnUpdate({ status }), updatedAt: sql`now()` })
+        .where(eq(instances.id, id))
+        .returning();
       return {
         result: row,
         revision: {

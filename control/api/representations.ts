@@ -6,6 +6,8 @@
 import { z } from "@hono/zod-openapi";
 import type { groups, instances, policies, routes, services } from "../db/schema.ts";
 import { ENVIRONMENTS, INSTANCE_ROLES, INSTANCE_STATUSES, REGISTRATIONS } from "../db/schema.ts";
+import { BALANCER_KINDS, type GroupBalancingInput, type RouteRetry, resolveBalancing, resolveRetry } from "../snapshot/options.ts";
+import { BalancingSchema, RetrySchema } from "./balancing-fields.ts";
 import { timestampField } from "./fields.ts";
 
 const timestamps = { createdAt: timestampField, updatedAt: timestampField };
@@ -22,7 +24,9 @@ export const ServiceSchema = z
   })
   .openapi("Service");
 
-export const GroupSchema = z.object({ appkey: z.string(), name: z.string(), balancer: z.enum(["swrr"]), ...timestamps }).openapi("Group");
+export const GroupSchema = z
+  .object({ appkey: z.string(), name: z.string(), balancer: z.enum(BALANCER_KINDS), balancing: BalancingSchema, ...timestamps })
+  .openapi("Group");
 
 export const InstanceSchema = z
   .object({
@@ -47,6 +51,8 @@ export const InstanceSchema = z
     registration: z.enum(REGISTRATIONS),
     /** The registry's verdict; an unhealthy `alive` instance receives no traffic. */
     healthy: z.boolean(),
+    /** When it last became routable (alive and healthy); its warmup ramps from here. */
+    aliveSince: timestampField,
     ...timestamps,
   })
   .openapi("Instance");
@@ -77,6 +83,7 @@ export const RouteSchema = z
     policies: z.array(z.string()),
     timeoutMs: z.number().int(),
     bodyCapBytes: z.number().int(),
+    retry: RetrySchema,
     ...timestamps,
   })
   .openapi("Route");
@@ -93,6 +100,7 @@ const iso = (row: Stamped) => ({
   updatedAt: row.updatedAt.toISOString(),
 });
 
+/** The API representation of a service row. */
 export function toServiceDto(row: typeof services.$inferSelect): ServiceDto {
   return {
     appkey: row.appkey,
@@ -105,10 +113,18 @@ export function toServiceDto(row: typeof services.$inferSelect): ServiceDto {
   };
 }
 
+/** A group row as the API returns it: `balancing` with every default filled in. */
 export function toGroupDto(row: typeof groups.$inferSelect, appkey: string): GroupDto {
-  return { appkey, name: row.name, balancer: row.balancer as "swrr", ...iso(row) };
+  return {
+    appkey,
+    name: row.name,
+    balancer: row.balancer as GroupDto["balancer"],
+    balancing: resolveBalancing(row.balancing as GroupBalancingInput),
+    ...iso(row),
+  };
 }
 
+/** An instance row as the API returns it, labelled with its service and group. */
 export function toInstanceDto(row: typeof instances.$inferSelect, appkey: string, group: string): InstanceDto {
   return {
     id: row.id,
@@ -131,6 +147,7 @@ export function toInstanceDto(row: typeof instances.$inferSelect, appkey: string
     warmupSeconds: row.warmupSeconds,
     registration: row.registration as InstanceDto["registration"],
     healthy: row.healthy,
+    aliveSince: row.aliveSince.toISOString(),
     ...iso(row),
   };
 }
@@ -151,6 +168,7 @@ export function toPolicyDto(row: typeof policies.$inferSelect, appkey: string | 
   };
 }
 
+/** A route row as the API returns it: `retry` with every default filled in. */
 export function toRouteDto(row: typeof routes.$inferSelect, appkey: string): RouteDto {
   return {
     id: row.id,
@@ -162,6 +180,11 @@ export function toRouteDto(row: typeof routes.$inferSelect, appkey: string): Rou
     policies: row.policies,
     timeoutMs: row.timeoutMs,
     bodyCapBytes: row.bodyCapBytes,
+    retry: retryDto(resolveRetry(row.retry as Partial<RouteRetry>)),
     ...iso(row),
   };
+}
+
+function retryDto(retry: RouteRetry): RouteDto["retry"] {
+  return { ...retry, retryOn: [...retry.retryOn] };
 }

@@ -6,11 +6,12 @@ import { createRoute, z } from "@hono/zod-openapi";
 import { and, asc, eq, ne, sql } from "drizzle-orm";
 import type { Queryable } from "../db/connect.ts";
 import { routes, services } from "../db/schema.ts";
+import { retryField } from "./balancing-fields.ts";
 import { conflict, notFound, unprocessable } from "./errors.ts";
 import { appkeyField, bodyCapBytesField, idParam, nameField, pathField, routeHostField, timeoutMsField } from "./fields.ts";
 import { findService } from "./lookup.ts";
 import { type ApiApp, BEARER, errors, json, jsonBody, listOf } from "./openapi.ts";
-import { checkRouteReferences } from "./references.ts";
+import { checkRouteCut, checkRouteReferences } from "./references.ts";
 import { RouteSchema, toRouteDto } from "./representations.ts";
 import { type ApiDeps, runWrite } from "./write.ts";
 
@@ -41,6 +42,18 @@ const RouteInput = z
     policies: policyListField.default([]),
     timeoutMs: timeoutMsField.default(15000),
     bodyCapBytes: bodyCapBytesField.default(65536),
+    retry: retryField,
+  })
+  .superRefine((route, ctx) => {
+    // Envoy allows a per-try timeout above the route's, but it could never fire: refuse it.
+    const perTry = route.retry.perTryTimeoutMs;
+    if (perTry !== undefined && perTry > route.timeoutMs) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["retry", "perTryTimeoutMs"],
+        message: `must not exceed the route's timeoutMs (${route.timeoutMs})`,
+      });
+    }
   })
   .openapi("RouteInput");
 type RouteInputValue = z.infer<typeof RouteInput>;
@@ -110,6 +123,7 @@ async function prepareRoute(db: Queryable, input: RouteInputValue, exceptId = 0)
     .where(and(eq(routes.host, input.host), eq(routes.path, input.path), eq(routes.match, input.match), ne(routes.id, exceptId)));
   if (clash) throw conflict(`route ${clash.id} already has host "${input.host}", ${input.match} path "${input.path}"`);
   await checkRouteReferences(db, { service, defaultGroup: input.defaultGroup, policies: input.policies });
+  if (exceptId > 0) await checkRouteCut(db, exceptId, service);
   const { appkey: _appkey, ...columns } = input;
   return { ...columns, serviceId: service.id };
 }

@@ -24,8 +24,8 @@ export interface ApiDeps {
 /** The audit record of one write: `before`/`after` are API representations (null if none). */
 export interface RevisionRecord {
   action: "create" | "update" | "delete";
-  resource: "service" | "group" | "instance" | "policy" | "route" | "agent_token";
-  /** Natural key: `appkey`, `appkey/group`, `appkey/group/instanceId`, policy name, route id. */
+  resource: "service" | "group" | "instance" | "policy" | "route" | "agent_token" | "traffic_cut";
+  /** Natural key: `appkey`, `appkey/group`, `appkey/group/instanceId`, policy name, route id, cut id. */
   resourceId: string;
   before: unknown;
   after: unknown;

@@ -3,9 +3,13 @@
  * folded IR (fold.ts) → bytecode (emit/, one program per route). Conditions are data: nothing
  * here or in the VM executes user text.
  *
- * Parsing dominates the cost (@bufbuild/cel's generated parser: ~150 µs per condition), so
- * lowered conditions are memoised by (key, source): admission fills the cache, and a snapshot
- * rebuild re-parses only conditions it has not seen (bench/RESULTS.md, compile time).
+ * Parsing dominates the cost (@bufbuild/cel's generated parser: ~100–150 µs per condition), so
+ * a build avoids it twice over. Admission stores each policy's lowered IR with the row
+ * (`policies.condition_ir`, storedConditionIr below, ir-codec.ts), and the snapshot build decodes
+ * that instead of parsing, also right after control restarts. Lowered conditions are also
+ * memoised in memory by (key, source): admission's check fills the memo, the row's stored IR is
+ * encoded from that same entry, and a build lowers only what has no usable stored IR and is not
+ * memoised (bench/RESULTS.md, "Snapshot compile"; docs/conditions.md, "Stored IR").
  */
 import { parse } from "@bufbuild/cel";
 import { type CheckOptions, checkExpression, checkParsed } from "./check.ts";
@@ -13,6 +17,7 @@ import { ConditionError } from "./condition-error.ts";
 import { checkRouteProgram } from "./emit/route.ts";
 import { foldNode } from "./fold.ts";
 import type { AttributeRef, AttributeSource, IrNode } from "./ir.ts";
+import { encodeStoredIr, type StoredIr } from "./ir-codec.ts";
 
 export { ConditionError } from "./condition-error.ts";
 export type { AttributeRef, IrNode } from "./ir.ts";
@@ -79,4 +84,28 @@ export function lowerExpression(source: string, options: LowerOptions = {}): IrN
  */
 export function checkCondition(source: string, key?: AttributeRef): void {
   checkRouteProgram(lowerCondition(source, key));
+}
+
+/**
+ * What a policy row keeps in `condition_ir` for condition `source` on key `key`: the lowered IR
+ * in ir-codec.ts's stored form (JSON-safe; `{v, key, ir}`). Right after admission's
+ * checkCondition this is a memo hit, so a write lowers its condition once.
+ * @returns null when `source` does not lower (a PATCH that left an old condition untouched after
+ *   the compiler grew stricter): the build then lowers the source and reports the error itself.
+ */
+export function storedConditionIr(source: string, key: AttributeRef): StoredIr | null {
+  try {
+    return encodeStoredIr(lowerCondition(source, key), key);
+  } catch (err) {
+    if (err instanceof ConditionError) return null;
+    throw err;
+  }
+}
+
+/**
+ * Empties the lowering memo, so the next lowerCondition of every source parses again: what a
+ * freshly started control process sees. For tests and bench/policy-compile.ts.
+ */
+export function clearLoweringCache(): void {
+  cache.clear();
 }

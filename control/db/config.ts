@@ -1,12 +1,15 @@
 /**
  * Reads the whole routing configuration as the snapshot compiler's input
- * (control/snapshot/model.ts), from one consistent view of the database.
+ * (control/snapshot/model.ts), from one consistent view of the database: groups with their
+ * balancing options, instances with the registry's verdict and the traffic cuts folded in
+ * (drained flags), policies with their stored condition IR, and routes with their retry policy and route cuts (forcedGroup).
  */
 import { asc, eq, sql } from "drizzle-orm";
-import { routingStates } from "../registry/effective.ts";
+import { routingStatus } from "../registry/effective.ts";
 import type { ConfigModel, GroupConfig, InstanceStatus, Passway, PolicyConfig, RouteConfig } from "../snapshot/model.ts";
+import { type BalancerKind, type GroupBalancingInput, type RouteRetry, resolveBalancing, resolveRetry } from "../snapshot/options.ts";
 import type { Database } from "./connect.ts";
-import { groups, instances, policies, revisions, routes, services } from "./schema.ts";
+import { groups, instances, policies, revisions, routes, services, trafficCuts } from "./schema.ts";
 
 /** A model and the last revision id it includes (see snapshots.covers_revision). */
 export interface ConfigSnapshot {
@@ -40,7 +43,14 @@ export async function loadConfigSnapshot(db: Database): Promise<ConfigSnapshot> 
     async (tx) => {
       const [{ revision }] = await tx.select({ revision: sql<string>`coalesce(max(${revisions.id}), 0)::text` }).from(revisions);
       const groupRows = await tx
-        .select({ id: groups.id, appkey: services.appkey, name: groups.name })
+        .select({
+          id: groups.id,
+          serviceId: groups.serviceId,
+          appkey: services.appkey,
+          name: groups.name,
+          balancer: groups.balancer,
+          balancing: groups.balancing,
+        })
         .from(groups)
         .innerJoin(services, eq(groups.serviceId, services.id))
         .orderBy(asc(groups.id));
@@ -55,11 +65,22 @@ export async function loadConfigSnapshot(db: Database): Promise<ConfigSnapshot> 
         .from(routes)
         .innerJoin(services, eq(routes.serviceId, services.id))
         .orderBy(asc(routes.id));
+      const cutRows = await tx.select().from(trafficCuts).orderBy(asc(trafficCuts.id));
 
       const groupById = new Map<number, GroupConfig>();
+      const serviceOfGroup = new Map<number, number>();
       for (const row of groupRows) {
-        groupById.set(row.id, { ...row, balancer: "swrr", instances: [] });
+        groupById.set(row.id, {
+          id: row.id,
+          appkey: row.appkey,
+          name: row.name,
+          balancer: row.balancer as BalancerKind,
+          balancing: resolveBalancing(row.balancing as GroupBalancingInput),
+          instances: [],
+        });
+        serviceOfGroup.set(row.id, row.serviceId);
       }
+      const drained = drainedBy(cutRows);
       const rowsByGroup = new Map<number, (typeof instanceRows)[number][]>();
       for (const row of instanceRows) {
         const list = rowsByGroup.get(row.groupId);
@@ -67,25 +88,23 @@ export async function loadConfigSnapshot(db: Database): Promise<ConfigSnapshot> 
         else rowsByGroup.set(row.groupId, [row]);
       }
       for (const [groupId, rows] of rowsByGroup) {
-        // The registry's health and OCTO roles fold into status and weight (registry/effective.ts).
-        const routing = routingStates(
-          rows.map((r) => ({
-            status: r.status as InstanceStatus,
-            healthy: r.healthy,
-            role: r.role as "primary" | "backup",
-            weight: r.weight,
-          })),
-        );
+        const isDrained = rows.map((r) => drained(r.id, groupId, serviceOfGroup.get(groupId) ?? 0, r.zone));
         rows.forEach((row, n) => {
           groupById.get(groupId)?.instances.push({
             id: row.id,
             host: row.host,
             port: row.port,
-            weight: routing[n].weight,
-            status: routing[n].status,
+            weight: row.weight,
+            status: routingStatus(row.status as InstanceStatus, row.healthy),
             zone: row.zone,
             lane: row.lane,
             version: row.version,
+            role: row.role as "primary" | "backup",
+            region: row.region,
+            cell: row.cell,
+            warmupMs: row.warmupSeconds * 1000,
+            aliveSinceMs: row.aliveSince.getTime(),
+            drained: isDrained[n],
           });
         });
       }
@@ -97,10 +116,14 @@ export async function loadConfigSnapshot(db: Database): Promise<ConfigSnapshot> 
         key: policy.key,
         passway: policy.passway as Passway,
         condition: policy.condition,
+        ...(policy.conditionIr === null ? {} : { storedIr: policy.conditionIr }),
         group: policy.groupName,
         enabled: policy.enabled,
         graylist: policy.graylist,
       }));
+      const forcedGroup = new Map(
+        cutRows.filter((c) => c.routeId !== null && c.toGroup !== null).map((c) => [c.routeId, c.toGroup as string]),
+      );
       const routeConfigs: RouteConfig[] = routeRows.map(({ route, appkey }) => ({
         id: route.id,
         appkey,
@@ -111,6 +134,8 @@ export async function loadConfigSnapshot(db: Database): Promise<ConfigSnapshot> 
         policies: route.policies,
         timeoutMs: route.timeoutMs,
         bodyCapBytes: route.bodyCapBytes,
+        retry: resolveRetry(route.retry as Partial<RouteRetry>),
+        ...(forcedGroup.has(route.id) ? { forcedGroup: forcedGroup.get(route.id) } : {}),
       }));
       return {
         model: { groups: [...groupById.values()], policies: policyConfigs, routes: routeConfigs },
@@ -119,4 +144,22 @@ export async function loadConfigSnapshot(db: Database): Promise<ConfigSnapshot> 
     },
     { isolationLevel: "repeatable read", accessMode: "read only" },
   );
+}
+
+/**
+ * Whether the active cuts drain an instance: an instance cut names it, a group cut its group, a
+ * zone cut its zone (in any service, or in the cut's service).
+ * @returns `(instanceId, groupId, serviceId, zone) → drained`.
+ */
+function drainedBy(cuts: readonly (typeof trafficCuts.$inferSelect)[]) {
+  const instanceIds = new Set<number>();
+  const groupIds = new Set<number>();
+  const zones = new Set<string>();
+  for (const cut of cuts) {
+    if (cut.instanceId !== null) instanceIds.add(cut.instanceId);
+    if (cut.groupId !== null) groupIds.add(cut.groupId);
+    if (cut.zone !== null) zones.add(`${cut.serviceId ?? "*"}/${cut.zone}`);
+  }
+  return (instanceId: number, groupId: number, serviceId: number, zone: string): boolean =>
+    instanceIds.has(instanceId) || groupIds.has(groupId) || (zone !== "" && (zones.has(`*/${zone}`) || zones.has(`${serviceId}/${zone}`)));
 }

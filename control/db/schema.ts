@@ -68,6 +68,10 @@ export const services = pgTable(
 /**
  * An upstream group of a service: the target of routes and policies, by name. Deleting a service
  * deletes its groups (the API refuses while routes or private policies still use the service).
+ * `balancer` is one of BALANCER_KINDS (wasm/reference/balancers.ts; its index is the snapshot code).
+ * `balancing` holds the balancing and fault-tolerance options as the admin gave them (a partial
+ * object, control/api/balancing-fields.ts); defaults are filled in when read, so a default that
+ * changes reaches every group that did not pin it.
  */
 export const groups = pgTable(
   "groups",
@@ -78,12 +82,13 @@ export const groups = pgTable(
       .references(() => services.id, { onDelete: "cascade" }),
     name: text("name").notNull(),
     balancer: text("balancer").notNull().default("swrr"),
+    balancing: jsonb("balancing").$type<Record<string, unknown>>().notNull().default({}),
     createdAt: createdAt(),
     updatedAt: updatedAt(),
   },
   (t) => [
     uniqueIndex("groups_service_id_name_key").on(t.serviceId, t.name),
-    check("groups_balancer_check", sql`${t.balancer} in ('swrr')`),
+    check("groups_balancer_check", sql`${t.balancer} in ('swrr', 'random', 'least-request', 'peak-ewma', 'ring-hash', 'maglev')`),
   ],
 );
 
@@ -134,6 +139,12 @@ export const instances = pgTable(
     warmupSeconds: integer("warmup_seconds").notNull().default(0),
     registration: text("registration").notNull().default("static"),
     healthy: boolean("healthy").notNull().default(true),
+    /**
+     * When the instance last became routable (status `alive` and healthy): set on create and on
+     * every flip back to routable (control/registry/alive-since.ts). Gateways ramp its weight
+     * from here over `warmupSeconds`, so every gateway ramps alike (docs/balancing.md, slow start).
+     */
+    aliveSince: timestamp("alive_since", { withTimezone: true }).notNull().defaultNow(),
     createdAt: createdAt(),
     updatedAt: updatedAt(),
   },
@@ -166,6 +177,8 @@ export const policies = pgTable(
     groupName: text("group_name").notNull(),
     enabled: boolean("enabled").notNull().default(true),
     graylist: jsonb("graylist").$type<string[]>().notNull().default([]),
+    /** The condition's lowered IR (control/compiler/ir-codec.ts), written with the condition; null: lower the source. */
+    conditionIr: jsonb("condition_ir").$type<unknown>(),
     createdAt: createdAt(),
     updatedAt: updatedAt(),
   },
@@ -193,6 +206,8 @@ export const routes = pgTable(
     timeoutMs: integer("timeout_ms").notNull().default(15000),
     /** Most request-body bytes the gateway reads for body attributes (docs/conditions.md). */
     bodyCapBytes: integer("body_cap_bytes").notNull().default(65536),
+    /** Retry policy as the admin gave it (partial; control/api/retry-fields.ts fills the defaults). */
+    retry: jsonb("retry").$type<Record<string, unknown>>().notNull().default({}),
     createdAt: createdAt(),
     updatedAt: updatedAt(),
   },
@@ -202,6 +217,47 @@ export const routes = pgTable(
     check("routes_match_check", sql`${t.match} in ('exact', 'prefix')`),
     check("routes_timeout_ms_check", sql`${t.timeoutMs} between 1 and 300000`),
     check("routes_body_cap_bytes_check", sql`${t.bodyCapBytes} between 0 and 1048576`),
+  ],
+);
+
+/** What a traffic cut acts on (docs/balancing.md, "Traffic cuts"). */
+export const TRAFFIC_CUT_KINDS = ["instance", "group", "zone", "route"] as const;
+
+/**
+ * Active traffic cuts: each drains an instance, a group or a zone (optionally of one service), or
+ * forces a route to another group of its service (`to_group`). Undoing a cut deletes its row; the
+ * revision log keeps the history. A cut goes with the instance, group, route or service it names.
+ * `target` is the cut's identity (`instance/12`, `group/3`, `zone/*\/eu-1`, `zone/4/eu-1`,
+ * `route/7`): one active cut per target.
+ */
+export const trafficCuts = pgTable(
+  "traffic_cuts",
+  {
+    id: serial("id").primaryKey(),
+    kind: text("kind").notNull(),
+    target: text("target").notNull(),
+    instanceId: integer("instance_id").references(() => instances.id, { onDelete: "cascade" }),
+    groupId: integer("group_id").references(() => groups.id, { onDelete: "cascade" }),
+    /** The zone of a zone cut; `service_id` optionally limits it to one service. */
+    zone: text("zone"),
+    serviceId: integer("service_id").references(() => services.id, { onDelete: "cascade" }),
+    routeId: integer("route_id").references(() => routes.id, { onDelete: "cascade" }),
+    /** The group (of the route's service) a route cut sends all of the route's traffic to. */
+    toGroup: text("to_group"),
+    reason: text("reason").notNull().default(""),
+    createdAt: createdAt(),
+  },
+  (t) => [
+    uniqueIndex("traffic_cuts_target_key").on(t.target),
+    check("traffic_cuts_kind_check", sql`${t.kind} in ('instance', 'group', 'zone', 'route')`),
+    check(
+      "traffic_cuts_fields_check",
+      sql`case ${t.kind}
+        when 'instance' then ${t.instanceId} is not null
+        when 'group' then ${t.groupId} is not null
+        when 'zone' then ${t.zone} is not null
+        else ${t.routeId} is not null and ${t.toGroup} is not null end`,
+    ),
   ],
 );
 

@@ -10,6 +10,7 @@ import { toInstanceDto } from "../api/representations.ts";
 import { type ApiDeps, type RevisionRecord, runWrite } from "../api/write.ts";
 import type { Transaction } from "../db/connect.ts";
 import { instances } from "../db/schema.ts";
+import { aliveSinceOnUpdate } from "./alive-since.ts";
 import { insertEvents, type RegistryEvent } from "./events.ts";
 
 /** Who the revisions name as the writer. */
@@ -97,7 +98,7 @@ async function setHealthy(tx: Transaction, ids: readonly number[], healthy: bool
   if (ids.length === 0) return [];
   return tx
     .update(instances)
-    .set({ healthy, updatedAt: sql`now()` })
+    .set({ healthy, aliveSince: aliveSinceOnUpdate({ healthy }), updatedAt: sql`now()` })
     .where(and(inArray(instances.id, [...ids]), eq(instances.healthy, !healthy)))
     .returning();
 }

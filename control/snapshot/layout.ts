@@ -1,10 +1,10 @@
 /**
- * The writer's constants for snapshot format version 2. docs/snapshot-format.md is the
+ * The writer's constants for snapshot format version 3. docs/snapshot-format.md is the
  * specification; wasm/assembly/format.ts holds the reader's copy of the same numbers, and the
  * round-trip test keeps the two equal.
  */
 export const MAGIC = 0x31534c53; // "SLS1" little-endian
-export const FORMAT_VERSION = 2;
+export const FORMAT_VERSION = 3;
 export const HEADER_BYTES = 64;
 export const DIRECTORY_ENTRY_BYTES = 12;
 export const TRAILER_BYTES = 68;
@@ -29,12 +29,12 @@ export const SECTION = {
   STRINGS: { id: 1, record: 1 },
   HOST_TABLE: { id: 2, record: 4 },
   HOSTS: { id: 3, record: 16 },
-  ROUTES: { id: 4, record: 48 },
+  ROUTES: { id: 4, record: 72 },
   ROUTE_POLICIES: { id: 5, record: 8 },
   POLICIES: { id: 6, record: 16 },
   ROUTE_SLOTS: { id: 7, record: 4 },
-  GROUPS: { id: 8, record: 24 },
-  INSTANCES: { id: 9, record: 48 },
+  GROUPS: { id: 8, record: 128 },
+  INSTANCES: { id: 9, record: 80 },
   ATTRIBUTES: { id: 10, record: 12 },
   CODE: { id: 11, record: 1 },
   DATA: { id: 12, record: 1 },
@@ -61,17 +61,100 @@ export const ROUTE = {
   codeLength: 36,
   firstSlot: 40,
   slotCount: 44,
+  perTryTimeoutMs: 48,
+  retryOn: 52,
+  numRetries: 53,
+  retryFlags: 54,
+  retryBudgetPercent: 55,
+  retryMinConcurrency: 56,
+  retryBackoffBaseMs: 60,
+  retryBackoffMaxMs: 64,
 } as const;
 /**
  * ROUTES.flags: bit 0 some slot of the route reads the body; bits 1, 2, 3 its program reads the
  * request's method, host, path (so a host that knows the route writes only those).
  */
 export const ROUTE_FLAG_READS_BODY = 1;
+/** ROUTES.flags bit 4: a route traffic cut forces the route to defaultGroup; it lists no policy. */
+export const ROUTE_FLAG_FORCED = 16;
+/** ROUTES.retryFlags bit 0: re-send non-idempotent requests too (RetryPolicy.retryNonIdempotent). */
+export const RETRY_FLAG_NON_IDEMPOTENT = 1;
+
+/** GROUPS record field offsets (docs/snapshot-format.md has the units). */
+export const GROUP = {
+  id: 0,
+  name: 4,
+  balancer: 12,
+  hashKeySource: 13,
+  hashKeyAttribute: 14,
+  firstInstance: 16,
+  instanceCount: 20,
+  flags: 24,
+  panicThresholdPct: 25,
+  choiceCount: 26,
+  maxEjectionPercent: 27,
+  minRingSize: 28,
+  maxRingSize: 32,
+  maglevTableSize: 36,
+  activeRequestBiasMilli: 40,
+  ewmaDecayMs: 44,
+  sameZonePpm: 48,
+  otherZonePpm: 52,
+  otherRegionPpm: 56,
+  consecutive5xx: 60,
+  consecutiveGatewayFailure: 64,
+  outlierIntervalMs: 68,
+  baseEjectionTimeMs: 72,
+  maxEjectionTimeMs: 76,
+  enforcingConsecutive5xx: 80,
+  enforcingConsecutiveGatewayFailure: 81,
+  enforcingSuccessRate: 82,
+  successRateMinimumHosts: 84,
+  successRateRequestVolume: 88,
+  successRateStdevFactor: 92,
+  breakerStatIntervalMs: 96,
+  breakerMinRequestAmount: 100,
+  breakerErrorRatioMilli: 104,
+  breakerSlowRatioMilli: 108,
+  breakerSlowCallMs: 112,
+  breakerTimeWindowMs: 116,
+  maxRequests: 120,
+  maxPendingRequests: 124,
+} as const;
+/** GROUPS.flags: bit 0 cellFallback, bit 1 ring scale `envoy` (0 `stable`), bit 2 outlier alwaysEjectOneHost. */
+export const GROUP_FLAG_CELL_FALLBACK = 1;
+export const GROUP_FLAG_RING_SCALE_ENVOY = 2;
+export const GROUP_FLAG_ALWAYS_EJECT_ONE_HOST = 4;
+/** GROUPS.hashKeySource when the group has no hash key; hashKeyAttribute is then NO_ATTRIBUTE. */
+export const HASH_KEY_NONE = 255;
+export const NO_ATTRIBUTE = 0xffff;
+
+/** INSTANCES record field offsets. */
+export const INSTANCE = {
+  id: 0,
+  host: 4,
+  port: 12,
+  status: 14,
+  role: 15,
+  weight: 16,
+  zone: 20,
+  lane: 28,
+  version: 36,
+  warmupMs: 44,
+  region: 48,
+  cell: 56,
+  aliveSinceMs: 64,
+  flags: 72,
+} as const;
+/** INSTANCES.flags bit 0: drained by a traffic cut. */
+export const INSTANCE_FLAG_DRAINED = 1;
 
 export const PASSWAY_CODES = { query: 0, header: 1, cookie: 2, body: 3 } as const;
 /** ATTRIBUTES.source: the passways, then the client address and Cloudflare's request fields. */
 export const SOURCE_CODES = { query: 0, header: 1, cookie: 2, body: 3, client: 4, cf: 5 } as const;
 export const STATUS_CODES = { dead: 0, starting: 1, alive: 2, stopping: 3, stopped: 4, warning: 5 } as const;
 export const MATCH_CODES = { exact: 0, prefix: 1 } as const;
-export const BALANCER_CODES = { swrr: 0 } as const;
+/** GROUPS.balancer: the index in BALANCER_KINDS (wasm/reference/balancers.ts). */
+export const BALANCER_CODES = { swrr: 0, random: 1, "least-request": 2, "peak-ewma": 3, "ring-hash": 4, maglev: 5 } as const;
+export const ROLE_CODES = { primary: 0, backup: 1 } as const;
 export const POLICY_FLAG_ENABLED = 1;

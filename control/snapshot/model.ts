@@ -3,6 +3,7 @@
  * transaction (control/db) and handed to the pure snapshot writer (control/snapshot/writer.ts).
  * Names, not ids, link resources, as users write them in the API.
  */
+import type { BalancerKind, GroupBalancing, RouteRetry } from "./options.ts";
 
 /** Where a policy's key is read from: Oceanus' passway (`body`: a JSON dotted path or a form field). */
 export type Passway = "query" | "header" | "cookie" | "body";
@@ -22,6 +23,18 @@ export interface InstanceConfig {
   zone: string;
   lane: string;
   version: string;
+  /** OCTO role: a `backup` serves only while no primary can (default `primary`). */
+  role?: "primary" | "backup";
+  /** OCTO IDC region (default ""); zone factors compare it. */
+  region?: string;
+  /** SET / cell (default ""): a request from a cell goes to that cell's instances. */
+  cell?: string;
+  /** Slow start: the weight ramps linearly over this many ms from aliveSinceMs (default 0: none). */
+  warmupMs?: number;
+  /** Unix ms when the instance last became routable (control's `alive_since`; default 0: unknown). */
+  aliveSinceMs?: number;
+  /** Drained by a traffic cut (instance, group or zone): receives nothing (default false). */
+  drained?: boolean;
 }
 
 export interface GroupConfig {
@@ -30,7 +43,9 @@ export interface GroupConfig {
   appkey: string;
   /** Unique within its appkey. */
   name: string;
-  balancer: "swrr";
+  balancer: BalancerKind;
+  /** Balancing and fault-tolerance options, complete (default GROUP_BALANCING_DEFAULTS). */
+  balancing?: GroupBalancing;
   instances: InstanceConfig[];
 }
 
@@ -47,6 +62,12 @@ export interface PolicyConfig {
   passway: Passway;
   /** CEL source, see docs/conditions.md. */
   condition: string;
+  /**
+   * The condition's lowered IR as admission stored it (`policies.condition_ir`, JSON of
+   * control/compiler/ir-codec.ts). Used instead of parsing `condition` when it decodes for this
+   * key and compiler version; absent, stale or damaged → the source is lowered.
+   */
+  storedIr?: unknown;
   /** Target group name, resolved within the appkey of each route that uses the policy. */
   group: string;
   /** Oceanus' switch. */
@@ -75,6 +96,13 @@ export interface RouteConfig {
    * DEFAULT_BODY_CAP_BYTES); a longer body leaves them absent. The body is forwarded whole.
    */
   bodyCapBytes?: number;
+  /** Retry policy, complete (default ROUTE_RETRY_DEFAULTS); `timeoutMs` is its total. */
+  retry?: RouteRetry;
+  /**
+   * Set by a route traffic cut: the group (in `appkey`) that takes all of the route's traffic.
+   * The route's policies are then bypassed, as if the route listed none.
+   */
+  forcedGroup?: string;
 }
 
 /** Default body cap per route: 64 KiB. */

@@ -1,25 +1,37 @@
 /**
- * Writes a policy snapshot (docs/snapshot-format.md) from a ConfigModel: groups and instances,
- * hosts and their routes in nginx precedence order, and (compile-routes.ts) the policies
- * compiled into one program per route. Pure and deterministic: the same model gives the same
+ * Writes a policy snapshot (docs/snapshot-format.md) from a ConfigModel: groups with their
+ * balancing options and instances, hosts and their routes in nginx precedence order, and
+ * (compile-routes.ts) the policies compiled into one program per route. Pure and deterministic: the same model gives the same
  * bytes (but for version and builtAtMs), hence the same content hash. seal.ts adds the hash and
  * the signature.
  */
+import type { AttributeRef } from "../compiler/ir.ts";
 import { compilePolicies, type LowerFn, SnapshotModelError } from "./compile-routes.ts";
 import { buildHostTable } from "./host-table.ts";
 import {
   BALANCER_CODES,
   DIRECTORY_ENTRY_BYTES,
   FORMAT_VERSION,
+  GROUP,
+  GROUP_FLAG_ALWAYS_EJECT_ONE_HOST,
+  GROUP_FLAG_CELL_FALLBACK,
+  GROUP_FLAG_RING_SCALE_ENVOY,
+  HASH_KEY_NONE,
   HEADER,
+  INSTANCE,
+  INSTANCE_FLAG_DRAINED,
   MAGIC,
+  NO_ATTRIBUTE,
+  ROLE_CODES,
   SECTION,
   SECTION_COUNT,
+  SOURCE_CODES,
   STATUS_CODES,
   STRINGS_OFFSET,
   TRAILER_BYTES,
 } from "./layout.ts";
 import type { ConfigModel, GroupConfig, RouteConfig } from "./model.ts";
+import { GROUP_BALANCING_DEFAULTS, type GroupBalancing, type HashKeySource } from "./options.ts";
 import { align8, Records, u32Bytes } from "./records.ts";
 import { StringPool } from "./string-pool.ts";
 
@@ -52,7 +64,6 @@ export function writeSnapshot(model: ConfigModel, options: WriteOptions): Uint8A
   // Groups and their instances, in a stable order.
   const groups = [...model.groups].sort((a, b) => (a.appkey + "\0" + a.name < b.appkey + "\0" + b.name ? -1 : 1));
   const groupIndex = new Map(groups.map((g, i) => [groupKey(g.appkey, g.name), i]));
-  const { GROUPS, INSTANCES } = writeGroups(groups, str);
   const resolveGroup = (appkey: string, name: string, what: string) => {
     const gi = groupIndex.get(groupKey(appkey, name));
     if (gi === undefined) throw new SnapshotModelError(`${what}: group '${name}' does not exist in service '${appkey}'`);
@@ -69,7 +80,18 @@ export function writeSnapshot(model: ConfigModel, options: WriteOptions): Uint8A
   }
   const hostNames = [...byHost.keys()].sort();
   const routes = hostNames.flatMap((h) => (byHost.get(h) as RouteConfig[]).sort(comparePrecedence));
-  const policySections = compilePolicies(model.policies, routes, pool, resolveGroup, options.lower);
+  const hashKeys = groups.map((g) => hashKeyAttribute((g.balancing ?? GROUP_BALANCING_DEFAULTS).hashKey));
+  const policySections = compilePolicies(
+    model.policies,
+    routes,
+    pool,
+    resolveGroup,
+    options.lower,
+    hashKeys.filter((a) => a !== null),
+  );
+  let nextHashKey = 0;
+  const hashKeyIndex = hashKeys.map((a) => (a === null ? NO_ATTRIBUTE : (policySections.extraAttributeIndex[nextHashKey++] as number)));
+  const { GROUPS, INSTANCES } = writeGroups(groups, hashKeys, hashKeyIndex, str);
 
   const hostRecords = new Records(hostNames.length, SECTION.HOSTS.record);
   let routeAt = 0;
@@ -127,33 +149,100 @@ export function writeSnapshot(model: ConfigModel, options: WriteOptions): Uint8A
   return file;
 }
 
-/** GROUPS and INSTANCES records; instances by id within their group. */
-function writeGroups(groups: GroupConfig[], str: (s: string) => { offset: number; length: number }) {
+/** The request attribute a hash key reads (the client address is the `client` attribute `ip`). */
+function hashKeyAttribute(key: HashKeySource | null): AttributeRef | null {
+  if (key === null) return null;
+  if (key.from === "client-ip") return { source: "client", name: "ip" };
+  return { source: key.from, name: key.from === "header" ? key.name.toLowerCase() : key.name };
+}
+
+/** Thousandths as an integer: 0.5 → 500 (the API allows at most 3 decimals). */
+const milli = (v: number) => Math.round(v * 1000);
+
+/**
+ * GROUPS and INSTANCES records; instances by id within their group.
+ * @param hashKeys each group's hash key attribute (null: none); hashKeyIndex its ATTRIBUTES index.
+ */
+function writeGroups(
+  groups: GroupConfig[],
+  hashKeys: (AttributeRef | null)[],
+  hashKeyIndex: number[],
+  str: (s: string) => { offset: number; length: number },
+) {
   const instanceCount = groups.reduce((n, g) => n + g.instances.length, 0);
   const groupRecords = new Records(groups.length, SECTION.GROUPS.record);
   const instanceRecords = new Records(instanceCount, SECTION.INSTANCES.record);
   let instanceAt = 0;
   groups.forEach((g, gi) => {
     const r = gi * SECTION.GROUPS.record;
-    groupRecords.u32(r, g.id);
-    groupRecords.str(r + 4, str(g.name));
-    groupRecords.u8(r + 12, BALANCER_CODES[g.balancer]);
-    groupRecords.u32(r + 16, instanceAt);
-    groupRecords.u32(r + 20, g.instances.length);
+    groupRecords.u32(r + GROUP.id, g.id);
+    groupRecords.str(r + GROUP.name, str(g.name));
+    groupRecords.u8(r + GROUP.balancer, BALANCER_CODES[g.balancer]);
+    const key = hashKeys[gi];
+    groupRecords.u8(r + GROUP.hashKeySource, key ? SOURCE_CODES[key.source] : HASH_KEY_NONE);
+    groupRecords.u16(r + GROUP.hashKeyAttribute, hashKeyIndex[gi] as number);
+    groupRecords.u32(r + GROUP.firstInstance, instanceAt);
+    groupRecords.u32(r + GROUP.instanceCount, g.instances.length);
+    writeBalancing(groupRecords, r, g.balancing ?? GROUP_BALANCING_DEFAULTS);
     for (const inst of [...g.instances].sort((a, b) => a.id - b.id)) {
       const o = instanceAt * SECTION.INSTANCES.record;
-      instanceRecords.u32(o, inst.id);
-      instanceRecords.str(o + 4, str(inst.host));
-      instanceRecords.u16(o + 12, inst.port);
-      instanceRecords.u8(o + 14, STATUS_CODES[inst.status]);
-      instanceRecords.u32(o + 16, inst.weight);
-      instanceRecords.str(o + 20, str(inst.zone));
-      instanceRecords.str(o + 28, str(inst.lane));
-      instanceRecords.str(o + 36, str(inst.version));
+      instanceRecords.u32(o + INSTANCE.id, inst.id);
+      instanceRecords.str(o + INSTANCE.host, str(inst.host));
+      instanceRecords.u16(o + INSTANCE.port, inst.port);
+      instanceRecords.u8(o + INSTANCE.status, STATUS_CODES[inst.status]);
+      instanceRecords.u8(o + INSTANCE.role, ROLE_CODES[inst.role ?? "primary"]);
+      instanceRecords.u32(o + INSTANCE.weight, inst.weight);
+      instanceRecords.str(o + INSTANCE.zone, str(inst.zone));
+      instanceRecords.str(o + INSTANCE.lane, str(inst.lane));
+      instanceRecords.str(o + INSTANCE.version, str(inst.version));
+      instanceRecords.u32(o + INSTANCE.warmupMs, inst.warmupMs ?? 0);
+      instanceRecords.str(o + INSTANCE.region, str(inst.region ?? ""));
+      instanceRecords.str(o + INSTANCE.cell, str(inst.cell ?? ""));
+      instanceRecords.view.setBigUint64(o + INSTANCE.aliveSinceMs, BigInt(Math.max(0, Math.floor(inst.aliveSinceMs ?? 0))), true);
+      instanceRecords.u8(o + INSTANCE.flags, inst.drained ? INSTANCE_FLAG_DRAINED : 0);
       instanceAt += 1;
     }
   });
   return { GROUPS: groupRecords.bytes, INSTANCES: instanceRecords.bytes };
+}
+
+/** The fixed option fields of GROUPS record `r` (units: docs/snapshot-format.md). */
+function writeBalancing(out: Records, r: number, b: GroupBalancing): void {
+  const flags =
+    (b.routeRules.cellFallback ? GROUP_FLAG_CELL_FALLBACK : 0) |
+    (b.ringHash.scale === "envoy" ? GROUP_FLAG_RING_SCALE_ENVOY : 0) |
+    (b.outlier.alwaysEjectOneHost ? GROUP_FLAG_ALWAYS_EJECT_ONE_HOST : 0);
+  out.u8(r + GROUP.flags, flags);
+  out.u8(r + GROUP.panicThresholdPct, b.panicThresholdPct);
+  out.u8(r + GROUP.choiceCount, b.leastRequest.choiceCount);
+  out.u8(r + GROUP.maxEjectionPercent, b.outlier.maxEjectionPercent);
+  out.u32(r + GROUP.minRingSize, b.ringHash.minRingSize);
+  out.u32(r + GROUP.maxRingSize, b.ringHash.maxRingSize);
+  out.u32(r + GROUP.maglevTableSize, b.maglev.tableSize);
+  out.u32(r + GROUP.activeRequestBiasMilli, milli(b.leastRequest.activeRequestBias));
+  out.u32(r + GROUP.ewmaDecayMs, b.peakEwma.decayMs);
+  out.u32(r + GROUP.sameZonePpm, b.routeRules.sameZonePpm);
+  out.u32(r + GROUP.otherZonePpm, b.routeRules.otherZonePpm);
+  out.u32(r + GROUP.otherRegionPpm, b.routeRules.otherRegionPpm);
+  out.u32(r + GROUP.consecutive5xx, b.outlier.consecutive5xx);
+  out.u32(r + GROUP.consecutiveGatewayFailure, b.outlier.consecutiveGatewayFailure);
+  out.u32(r + GROUP.outlierIntervalMs, b.outlier.intervalMs);
+  out.u32(r + GROUP.baseEjectionTimeMs, b.outlier.baseEjectionTimeMs);
+  out.u32(r + GROUP.maxEjectionTimeMs, b.outlier.maxEjectionTimeMs);
+  out.u8(r + GROUP.enforcingConsecutive5xx, b.outlier.enforcingConsecutive5xx);
+  out.u8(r + GROUP.enforcingConsecutiveGatewayFailure, b.outlier.enforcingConsecutiveGatewayFailure);
+  out.u8(r + GROUP.enforcingSuccessRate, b.outlier.enforcingSuccessRate);
+  out.u32(r + GROUP.successRateMinimumHosts, b.outlier.successRateMinimumHosts);
+  out.u32(r + GROUP.successRateRequestVolume, b.outlier.successRateRequestVolume);
+  out.u32(r + GROUP.successRateStdevFactor, b.outlier.successRateStdevFactor);
+  out.u32(r + GROUP.breakerStatIntervalMs, b.instanceBreaker.statIntervalMs);
+  out.u32(r + GROUP.breakerMinRequestAmount, b.instanceBreaker.minRequestAmount);
+  out.u32(r + GROUP.breakerErrorRatioMilli, milli(b.instanceBreaker.errorRatio));
+  out.u32(r + GROUP.breakerSlowRatioMilli, milli(b.instanceBreaker.slowRatio));
+  out.u32(r + GROUP.breakerSlowCallMs, b.instanceBreaker.slowCallMs);
+  out.u32(r + GROUP.breakerTimeWindowMs, b.instanceBreaker.timeWindowMs);
+  out.u32(r + GROUP.maxRequests, b.groupBreaker.maxRequests);
+  out.u32(r + GROUP.maxPendingRequests, b.groupBreaker.maxPendingRequests);
 }
 
 /** nginx location precedence within one host: exact first, then prefixes longest first. */

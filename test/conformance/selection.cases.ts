@@ -175,6 +175,19 @@ export const SELECTION_CASES: SelectionCase[] = [
     ],
   },
   {
+    name: "snapshot swap: an ejected instance the registry marks dead, then alive again, is un-ejected at once (Envoy successful_active_health_check_uneject_host)",
+    instances: [instance(1), instance(2), instance(3)],
+    steps: [
+      { record: [1, 503, 0, 5] },
+      { swap: [instance(1, { status: "dead" }), instance(2), instance(3)], at: 1_000 },
+      { picks: 4, at: 1_000, seen: [2, 3] },
+      // Alive again long before its 30 s ejection ends (12 s: after the breaker's 10 s window,
+      // which the five 503s also opened, so the breaker offers its half-open probe): picked.
+      { swap: [instance(1), instance(2), instance(3)], at: 12_000 },
+      { picks: 6, at: 12_000, seen: [1, 2, 3] },
+    ],
+  },
+  {
     name: "snapshot swap: smooth weighted round robin carries on where it was",
     instances: [instance(1, { weight: 5 }), instance(2, { weight: 1 }), instance(3, { weight: 1 })],
     // a a b | swap | a c a a: the nginx 5:1:1 cycle is not restarted.

@@ -80,6 +80,40 @@ export async function spawnUpstream(name: string, port = 0): Promise<Child & { p
   return Object.assign(child, { port: Number(line.split(" ")[1]) });
 }
 
+/** How a test upstream answers from now on (upstream-child.ts, `/__upstream/mode`). */
+export interface UpstreamMode {
+  /** Wait this long before answering, ms (0: at once). */
+  delayMs?: number;
+  /** Answer with this status (200: the normal JSON; otherwise `{"upstream", "error": "mode", "status"}`). */
+  status?: number;
+}
+
+/**
+ * Sets a test upstream's fault mode by calling it directly on 127.0.0.1:`port` (not through the
+ * gateway); fields left out keep their value. Resolves once the child has applied it.
+ */
+export async function setUpstreamMode(port: number, mode: UpstreamMode): Promise<void> {
+  const query = new URLSearchParams();
+  if (mode.delayMs !== undefined) query.set("delay", String(mode.delayMs));
+  if (mode.status !== undefined) query.set("status", String(mode.status));
+  const res = await fetch(`http://127.0.0.1:${port}/__upstream/mode?${query}`);
+  if (res.status !== 200) throw new Error(`upstream on port ${port} refused the mode: ${res.status}`);
+  await res.text();
+}
+
+/** What a test upstream has answered: its request count and arrival times (ms since epoch). */
+export interface UpstreamStats {
+  upstream: string;
+  count: number;
+  arrivals: number[];
+}
+
+/** Reads a test upstream's request count and the arrival times at or after `sinceMs`, directly. */
+export async function upstreamStats(port: number, sinceMs = 0): Promise<UpstreamStats> {
+  const res = await fetch(`http://127.0.0.1:${port}/__upstream/stats?since=${sinceMs}`);
+  return (await res.json()) as UpstreamStats;
+}
+
 /** Starts `sluice-agent` with `args`; the token goes in through the environment, never argv. */
 export function spawnAgent(args: string[], token: string): Child {
   return track(

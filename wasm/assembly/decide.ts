@@ -2,11 +2,44 @@
  * The two calls of a request (docs/wasm.md): route() finds the route for the frame's host and
  * path and tells the host which attributes to write; decide() runs that route's program (all of
  * its policies, one call), takes the binding's group or the route's default and picks an
- * instance. Reads only static memory and the active snapshot; allocates nothing.
+ * instance through the balancing pipeline (lb/select.ts: route rules, health, roles, panic,
+ * the group's balancer). Reads only static memory, the active snapshot and the balancing
+ * generation's records; allocates nothing.
  */
-import { pickInstance } from "./balancer";
-import { BINDING_BYTES, BINDING_GROUP, BINDING_POLICY, ROUTE_BYTES, ROUTE_CODE_LENGTH, ROUTE_CODE_OFFSET, ROUTE_DEFAULT_GROUP, ROUTE_FIRST_POLICY, S_CODE, S_DATA, S_ROUTE_POLICIES, S_ROUTES } from "./format";
-import { F_ROUTE, FRAME, STATUS_NO_INSTANCE, STATUS_NO_ROUTE, STATUS_NO_SNAPSHOT, STATUS_OK, writeResult } from "./frame";
+import {
+  BINDING_BYTES,
+  BINDING_GROUP,
+  BINDING_POLICY,
+  GROUP_BYTES,
+  GROUP_HASH_KEY_SOURCE,
+  HASH_KEY_NONE,
+  ROUTE_BYTES,
+  ROUTE_CODE_LENGTH,
+  ROUTE_CODE_OFFSET,
+  ROUTE_DEFAULT_GROUP,
+  ROUTE_FIRST_POLICY,
+  S_CODE,
+  S_DATA,
+  S_GROUPS,
+  S_ROUTE_POLICIES,
+  S_ROUTES,
+} from "./format";
+import {
+  F_CELL,
+  F_LANE,
+  F_ROUTE,
+  FRAME,
+  FRAME_BYTES,
+  FRAME_BYTES_CAPACITY,
+  RESULT,
+  STATUS_NO_INSTANCE,
+  STATUS_NO_ROUTE,
+  STATUS_NO_SNAPSHOT,
+  STATUS_OK,
+  STATUS_SELECT,
+  writeResult,
+} from "./frame";
+import { SELECT_RESULT, selectInstance } from "./lb/select";
 import { findRoute } from "./hosts";
 import { conditionErrors, runRoute } from "./vm";
 import { resetScratch } from "./vmops";
@@ -26,14 +59,29 @@ export function route(): i32 {
   return r;
 }
 
+/** The frame's (off, len) pair at `field` as an address in the byte area, len ≤ 0 = none. */
+function frameBytes(field: usize): usize {
+  const off = load<i32>(FRAME + field);
+  const len = load<i32>(FRAME + field, 4);
+  return len <= 0 || <u32>off > FRAME_BYTES_CAPACITY || <u32>len > FRAME_BYTES_CAPACITY - <u32>off ? 0 : FRAME_BYTES + <usize>off;
+}
+
+// @ts-ignore: decorator
+@inline function frameLen(field: usize): u32 {
+  return frameBytes(field) == 0 ? 0 : <u32>load<i32>(FRAME + field, 4);
+}
+
 /**
- * Decides the request in the frame (route from route(), the route's slots written by the host)
- * and writes the result area: i32 status, route (ROUTES index), policy (POLICIES index), group
- * (GROUPS index), instance (INSTANCES index), conditionErrors (count); indices -1 when none.
+ * Decides the request in the frame (route from route(), the route's slots and the lane/cell
+ * fields written by the host) at `nowMs` (Unix ms) and writes the result area: i32 status,
+ * route (ROUTES index), policy (POLICIES index), group (GROUPS index), instance (INSTANCES
+ * index), conditionErrors (count), probe (1: this attempt is the instance's half-open breaker
+ * probe), panic (1: the group was balanced in panic); indices -1 when none.
  * @returns the status: 0 ok, 1 no snapshot, 2 no route, 3 no available instance (route, policy
- *   and group still filled in).
+ *   and group still filled in), 4 the group balances on a hash key: the host hashes the key
+ *   (lbHashKey) and calls lbSelect.
  */
-export function decide(): i32 {
+export function decide(nowMs: f64): i32 {
   if (activeBase() == 0) return writeResult(STATUS_NO_SNAPSHOT, -1, -1, -1, -1, 0);
   const route = load<i32>(FRAME + F_ROUTE);
   if (route < 0 || <u32>route >= sectionCount(ACTIVE, S_ROUTES)) return writeResult(STATUS_NO_ROUTE, -1, -1, -1, -1, 0);
@@ -51,6 +99,12 @@ export function decide(): i32 {
   } else {
     group = load<u32>(r + ROUTE_DEFAULT_GROUP);
   }
-  const instance = pickInstance(group);
-  return writeResult(instance < 0 ? STATUS_NO_INSTANCE : STATUS_OK, route, policy, <i32>group, instance, conditionErrors);
+  if (load<u8>(sectionAddr(ACTIVE, S_GROUPS) + group * GROUP_BYTES + GROUP_HASH_KEY_SOURCE) != HASH_KEY_NONE) {
+    return writeResult(STATUS_SELECT, route, policy, <i32>group, -1, conditionErrors);
+  }
+  const instance = selectInstance(group, nowMs, false, frameBytes(F_LANE), frameLen(F_LANE), frameBytes(F_CELL), frameLen(F_CELL), 0, 0, 0);
+  writeResult(instance < 0 ? STATUS_NO_INSTANCE : STATUS_OK, route, policy, <i32>group, instance, conditionErrors);
+  store<i32>(RESULT, load<i32>(SELECT_RESULT, 4), 24);
+  store<i32>(RESULT, load<i32>(SELECT_RESULT, 8), 28);
+  return instance < 0 ? STATUS_NO_INSTANCE : STATUS_OK;
 }

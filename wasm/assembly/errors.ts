@@ -38,3 +38,5 @@ export const E_BAD_VALUE: i32 = 17;
 export const E_BAD_ROUTE_ORDER: i32 = 18;
 /** A route reads more attributes than the frame has slots (255). */
 export const E_TOO_MANY_ATTRIBUTES: i32 = 19;
+/** The balancers refused the groups or instances (lb/generation.ts: config, sizes, strings). */
+export const E_BALANCING: i32 = 20;

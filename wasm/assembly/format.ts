@@ -1,11 +1,11 @@
 /**
- * Snapshot format version 2, the reader's copy of the numbers in docs/snapshot-format.md (the
+ * Snapshot format version 3, the reader's copy of the numbers in docs/snapshot-format.md (the
  * writer's copy is control/snapshot/layout.ts; the round-trip tests hold the two together):
  * header and record field offsets in bytes, section ids, record sizes, enum values.
  */
 
 export const MAGIC: u32 = 0x31534c53; // "SLS1" read little-endian
-export const FORMAT_VERSION: u32 = 2;
+export const FORMAT_VERSION: u32 = 3;
 export const HEADER_BYTES: u32 = 64;
 export const DIRECTORY_ENTRY_BYTES: u32 = 12;
 
@@ -61,7 +61,7 @@ export const HOST_FIRST_ROUTE: usize = 8;
 export const HOST_ROUTE_COUNT: usize = 12;
 
 // ROUTES record.
-export const ROUTE_BYTES: u32 = 48;
+export const ROUTE_BYTES: u32 = 72;
 export const ROUTE_ID: usize = 0;
 export const ROUTE_PATH: usize = 4;
 export const ROUTE_MATCH: usize = 12; // u8
@@ -75,11 +75,26 @@ export const ROUTE_CODE_OFFSET: usize = 32; // from the start of CODE
 export const ROUTE_CODE_LENGTH: usize = 36;
 export const ROUTE_FIRST_SLOT: usize = 40;
 export const ROUTE_SLOT_COUNT: usize = 44; // u16
+export const ROUTE_PER_TRY_TIMEOUT_MS: usize = 48;
+export const ROUTE_RETRY_ON: usize = 52; // u8 bitmask
+export const ROUTE_NUM_RETRIES: usize = 53; // u8
+export const ROUTE_RETRY_FLAGS: usize = 54; // u8
+export const ROUTE_RETRY_BUDGET_PCT: usize = 55; // u8
+export const ROUTE_RETRY_MIN_CONCURRENCY: usize = 56;
+export const ROUTE_BACKOFF_BASE_MS: usize = 60;
+export const ROUTE_BACKOFF_MAX_MS: usize = 64;
 export const MATCH_EXACT: u8 = 0;
 export const MATCH_PREFIX: u8 = 1;
 export const ROUTE_FLAG_READS_BODY: u8 = 1;
-/** Bits 1–3: the program reads the method, host, path. */
-export const ROUTE_FLAGS_ALL: u8 = 15;
+/** Bit 4: a route traffic cut forces the route to its defaultGroup (it lists no policy). */
+export const ROUTE_FLAG_FORCED: u8 = 16;
+/** Bits 1–3: the program reads the method, host, path; bit 4 forced. */
+export const ROUTE_FLAGS_ALL: u8 = 31;
+/** retryOn bits 0–4: connect-failure, reset, timeout, gateway-error, 5xx. */
+export const RETRY_ON_ALL: u8 = 31;
+export const RETRY_FLAG_NON_IDEMPOTENT: u8 = 1;
+export const NUM_RETRIES_MAX: u8 = 10;
+export const PER_TRY_TIMEOUT_MAX_MS: u32 = 300000;
 
 // ROUTE_POLICIES record (a route's binding of a policy to a group).
 export const BINDING_BYTES: u32 = 8;
@@ -105,17 +120,63 @@ export const SLOT_MODE_DOUBLE: u8 = 4;
 export const SLOT_MODE_INT: u8 = 8; // a hint: the host may write the int() parse
 export const SLOT_MODE_ALL: u8 = 15;
 
-// GROUPS record.
-export const GROUP_BYTES: u32 = 24;
+// GROUPS record (units in docs/snapshot-format.md).
+export const GROUP_BYTES: u32 = 128;
 export const GROUP_ID: usize = 0;
 export const GROUP_NAME: usize = 4;
 export const GROUP_BALANCER: usize = 12; // u8
+export const GROUP_HASH_KEY_SOURCE: usize = 13; // u8, ATTRIBUTES source or HASH_KEY_NONE
+export const GROUP_HASH_KEY_ATTRIBUTE: usize = 14; // u16, ATTRIBUTES index or NO_ATTRIBUTE
 export const GROUP_FIRST_INSTANCE: usize = 16;
 export const GROUP_INSTANCE_COUNT: usize = 20;
+export const GROUP_FLAGS: usize = 24; // u8
+export const GROUP_PANIC_THRESHOLD_PCT: usize = 25; // u8
+export const GROUP_CHOICE_COUNT: usize = 26; // u8
+export const GROUP_MAX_EJECTION_PCT: usize = 27; // u8
+export const GROUP_MIN_RING_SIZE: usize = 28;
+export const GROUP_MAX_RING_SIZE: usize = 32;
+export const GROUP_MAGLEV_TABLE_SIZE: usize = 36;
+export const GROUP_ACTIVE_REQUEST_BIAS_MILLI: usize = 40;
+export const GROUP_EWMA_DECAY_MS: usize = 44;
+export const GROUP_SAME_ZONE_PPM: usize = 48;
+export const GROUP_OTHER_ZONE_PPM: usize = 52;
+export const GROUP_OTHER_REGION_PPM: usize = 56;
+export const GROUP_CONSECUTIVE_5XX: usize = 60;
+export const GROUP_CONSECUTIVE_GATEWAY_FAILURE: usize = 64;
+export const GROUP_OUTLIER_INTERVAL_MS: usize = 68;
+export const GROUP_BASE_EJECTION_MS: usize = 72;
+export const GROUP_MAX_EJECTION_MS: usize = 76;
+export const GROUP_ENFORCING_5XX: usize = 80; // u8
+export const GROUP_ENFORCING_GATEWAY_FAILURE: usize = 81; // u8
+export const GROUP_ENFORCING_SUCCESS_RATE: usize = 82; // u8
+export const GROUP_SUCCESS_RATE_MIN_HOSTS: usize = 84;
+export const GROUP_SUCCESS_RATE_VOLUME: usize = 88;
+export const GROUP_SUCCESS_RATE_STDEV_MILLI: usize = 92;
+export const GROUP_BREAKER_STAT_INTERVAL_MS: usize = 96;
+export const GROUP_BREAKER_MIN_REQUESTS: usize = 100;
+export const GROUP_BREAKER_ERROR_RATIO_MILLI: usize = 104;
+export const GROUP_BREAKER_SLOW_RATIO_MILLI: usize = 108;
+export const GROUP_BREAKER_SLOW_CALL_MS: usize = 112;
+export const GROUP_BREAKER_TIME_WINDOW_MS: usize = 116;
+export const GROUP_MAX_REQUESTS: usize = 120;
+export const GROUP_MAX_PENDING_REQUESTS: usize = 124;
 export const BALANCER_SWRR: u8 = 0;
+export const BALANCER_MAX: u8 = 5; // swrr random least-request peak-ewma ring-hash maglev
+export const GROUP_FLAG_CELL_FALLBACK: u8 = 1;
+export const GROUP_FLAG_RING_SCALE_ENVOY: u8 = 2;
+export const GROUP_FLAG_ALWAYS_EJECT_ONE_HOST: u8 = 4;
+export const GROUP_FLAGS_ALL: u8 = 7;
+export const HASH_KEY_NONE: u8 = 255;
+export const NO_ATTRIBUTE: u32 = 0xffff;
+export const RING_SIZE_MAX: u32 = 8388608;
+export const MAGLEV_TABLE_SIZE_MAX: u32 = 65537;
+export const CHOICE_COUNT_MAX: u8 = 100;
+export const ACTIVE_REQUEST_BIAS_MAX_MILLI: u32 = 100000;
+export const PPM_MAX: u32 = 1000000;
+export const BREAKER_RATIO_MAX_MILLI: u32 = 2000;
 
 // INSTANCES record.
-export const INSTANCE_BYTES: u32 = 48;
+export const INSTANCE_BYTES: u32 = 80;
 export const INSTANCE_ID: usize = 0;
 export const INSTANCE_HOST: usize = 4;
 export const INSTANCE_PORT: usize = 12; // u16
@@ -124,6 +185,15 @@ export const INSTANCE_WEIGHT: usize = 16;
 export const INSTANCE_ZONE: usize = 20;
 export const INSTANCE_LANE: usize = 28;
 export const INSTANCE_VERSION: usize = 36;
+export const INSTANCE_ROLE: usize = 15; // u8
+export const INSTANCE_WARMUP_MS: usize = 44;
+export const INSTANCE_REGION: usize = 48;
+export const INSTANCE_CELL: usize = 56;
+export const INSTANCE_ALIVE_SINCE_MS: usize = 64; // u64 Unix ms
+export const INSTANCE_FLAGS: usize = 72; // u8
+export const INSTANCE_FLAG_DRAINED: u8 = 1;
+export const ROLE_MAX: u8 = 1; // primary backup
+export const WARMUP_MAX_MS: u32 = 3600000;
 export const STATUS_ALIVE: u8 = 2;
 export const STATUS_MAX: u8 = 5; // OCTO: dead starting alive stopping stopped warning
 export const WEIGHT_MAX: u32 = 10000;
@@ -133,6 +203,8 @@ export const ATTRIBUTE_BYTES: u32 = 12;
 export const ATTRIBUTE_SOURCE: usize = 0; // u8
 export const ATTRIBUTE_NAME: usize = 4;
 export const SOURCE_MAX: u8 = 5; // query header cookie body client cf
+export const SOURCE_BODY: u8 = 3;
+export const SOURCE_CLIENT: u8 = 4;
 
 /**
  * Whether the strref (off, len) is valid: a non-empty string lies inside the STRINGS section

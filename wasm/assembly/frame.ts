@@ -4,7 +4,9 @@
  * docs/snapshot-format.md). Nothing here is allocated per request.
  *
  * Frame: i32 hostOff, hostLen, pathOff, pathLen, methodOff, methodLen (offsets into the byte
- * area), i32 route (written by route(), read by decide()).
+ * area), i32 route (written by route(), read by decide()), i32 reserved, then i32 laneOff,
+ * laneLen, cellOff, cellLen: the request's lane tag and cell for OCTO's route rules (len ≤ 0 =
+ * none).
  * Slot i (64 bytes) of the matched route: i32 off, i32 len (−1 absent), u32 intern id, u32
  * flags, f64 double (host-parsed), then the VM's per-request caches: i64 int, u64 uint, u32 hash,
  * u32 ip family, u8[16] ip. The host writes flags = 0, or SLOT_DOUBLE_OK with the double.
@@ -18,14 +20,16 @@ export const FRAME_BYTES_CAPACITY: u32 = 1048576;
 /** TO_STRING output per decision; the loader refuses routes that could need more. */
 export const SCRATCH_CAPACITY: u32 = 65536;
 
-export const FRAME: usize = memory.data(32, 16);
+export const FRAME: usize = memory.data(48, 16);
 export const SLOTS: usize = memory.data(256 * 64, 16);
 export const FRAME_BYTES: usize = memory.data(1048576, 16);
-/** Result: i32 status, route, policy, group, instance, conditionErrors. */
-export const RESULT: usize = memory.data(24, 16);
+/** Result: i32 status, route, policy, group, instance, conditionErrors, probe (0/1), panic (0/1). */
+export const RESULT: usize = memory.data(32, 16);
 export const SCRATCH: usize = memory.data(65536, 16);
 
 export const F_ROUTE: usize = 24;
+export const F_LANE: usize = 32;
+export const F_CELL: usize = 40;
 
 // Slot fields.
 export const SL_OFF: usize = 0;
@@ -57,6 +61,8 @@ export const STATUS_OK: i32 = 0;
 export const STATUS_NO_SNAPSHOT: i32 = 1;
 export const STATUS_NO_ROUTE: i32 = 2;
 export const STATUS_NO_INSTANCE: i32 = 3;
+/** The group hashes a request attribute: the host hashes it (lbHashKey) and calls lbSelect. */
+export const STATUS_SELECT: i32 = 4;
 
 /** Packs an address and a byte length into a string payload. */
 @inline export function packString(addr: usize, len: usize): i64 {
@@ -106,7 +112,7 @@ export const STATUS_NO_INSTANCE: i32 = 3;
   return load<i32>(slotAddr(i), SL_LEN) >= 0;
 }
 
-/** Writes the result area and returns `status`. Indices are -1 when none. */
+/** Writes the result area (probe and panic 0) and returns `status`. Indices are -1 when none. */
 export function writeResult(status: i32, route: i32, policy: i32, group: i32, instance: i32, errors: i32): i32 {
   store<i32>(RESULT, status);
   store<i32>(RESULT, route, 4);
@@ -114,5 +120,6 @@ export function writeResult(status: i32, route: i32, policy: i32, group: i32, in
   store<i32>(RESULT, group, 12);
   store<i32>(RESULT, instance, 16);
   store<i32>(RESULT, errors, 20);
+  store<u64>(RESULT, 0, 24);
   return status;
 }

@@ -6,6 +6,7 @@
  */
 import { FRAME, FRAME_BYTES, FRAME_BYTES_CAPACITY, RESULT, SLOT_CAPACITY, SLOTS } from "./frame";
 
+export { routeRetryPolicy } from "./balancing-load";
 export { decide, route } from "./decide";
 export {
   activeBuiltAtMs,
@@ -14,18 +15,27 @@ export {
   attributeNameLen,
   attributeNamePtr,
   attributeSource,
+  groupBalancer,
+  groupHashKeyAttribute,
+  groupHashKeySource,
   groupCount,
   groupFirstInstance,
   groupId,
   groupInstanceCount,
   groupNameLen,
   groupNamePtr,
+  instanceAliveSinceMs,
   instanceCount,
+  instanceCellLen,
+  instanceFlags,
   instanceHostLen,
   instanceHostPtr,
   instanceId,
+  instanceLaneLen,
   instancePort,
+  instanceRole,
   instanceStatus,
+  instanceWarmupMs,
   instanceWeight,
   policyCount,
   policyId,
@@ -36,9 +46,12 @@ export {
   internPtr,
   routeBodyCap,
   routeCount,
+  routeDefaultGroup,
   routeFirstSlot,
   routeFlags,
   routeId,
+  routeNumRetries,
+  routePerTryTimeoutMs,
   routeSlotCount,
   routeSlotRecords,
   routeTimeoutMs,
@@ -71,3 +84,6 @@ export function frameBytesCapacity(): u32 {
 export function resultAddress(): usize {
   return RESULT;
 }
+
+// Balancing and fault tolerance (docs/balancing.md, "WASM API").
+export * from "./lb/api";

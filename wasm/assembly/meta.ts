@@ -9,7 +9,10 @@ import {
   GROUP_INSTANCE_COUNT, GROUP_NAME, INSTANCE_BYTES, INSTANCE_HOST, INSTANCE_ID, INSTANCE_PORT, INSTANCE_STATUS,
   INSTANCE_WEIGHT, POLICY_BYTES, POLICY_ID, POLICY_NAME, ROUTE_BODY_CAP, ROUTE_BYTES, ROUTE_FIRST_SLOT, ROUTE_FLAGS,
   ROUTE_ID, ROUTE_SLOT_ATTRIBUTE, ROUTE_SLOT_BYTES, ROUTE_SLOT_COUNT, ROUTE_SLOT_MODE, ROUTE_TIMEOUT_MS, S_ATTRIBUTES,
-  S_GROUPS, S_INSTANCES, S_INTERN, S_POLICIES, S_ROUTE_SLOTS, S_ROUTES, STRREF_BYTES,
+  S_GROUPS, S_INSTANCES, S_INTERN, S_POLICIES, S_ROUTE_SLOTS, S_ROUTES, STRREF_BYTES, GROUP_BALANCER,
+  GROUP_HASH_KEY_ATTRIBUTE, ROUTE_PER_TRY_TIMEOUT_MS, ROUTE_NUM_RETRIES, INSTANCE_LANE, INSTANCE_CELL,
+  GROUP_HASH_KEY_SOURCE,
+  INSTANCE_ALIVE_SINCE_MS, INSTANCE_FLAGS, INSTANCE_ROLE, INSTANCE_WARMUP_MS, ROUTE_DEFAULT_GROUP,
 } from "./format";
 import { ACTIVE, activeBase, sectionAddr, sectionCount, V_BUILT_AT_MS, V_VERSION } from "./view";
 
@@ -34,7 +37,16 @@ export function routeId(i: u32): u32 { return u32At(field(S_ROUTES, ROUTE_BYTES,
 export function routeTimeoutMs(i: u32): u32 { return u32At(field(S_ROUTES, ROUTE_BYTES, i, ROUTE_TIMEOUT_MS)); }
 /** Most body bytes the gateway reads for the route's body attributes. */
 export function routeBodyCap(i: u32): u32 { return u32At(field(S_ROUTES, ROUTE_BYTES, i, ROUTE_BODY_CAP)); }
-/** Route flags: bit 0 = reads the body. */
+/** One attempt's timeout, ms (0: only the total). */
+export function routePerTryTimeoutMs(i: u32): u32 { return u32At(field(S_ROUTES, ROUTE_BYTES, i, ROUTE_PER_TRY_TIMEOUT_MS)); }
+/** Retries per request (0 – 10). */
+export function routeNumRetries(i: u32): u32 {
+  const at = field(S_ROUTES, ROUTE_BYTES, i, ROUTE_NUM_RETRIES);
+  return at == 0 ? 0 : <u32>load<u8>(at);
+}
+/** GROUPS index the route's traffic goes to when no policy matches (a route traffic cut's group when forced). */
+export function routeDefaultGroup(i: u32): u32 { return u32At(field(S_ROUTES, ROUTE_BYTES, i, ROUTE_DEFAULT_GROUP)); }
+/** Route flags: bit 0 = reads the body; bits 1–3 the program reads method, host, path; bit 4 forced by a traffic cut. */
 export function routeFlags(i: u32): u32 {
   const at = field(S_ROUTES, ROUTE_BYTES, i, ROUTE_FLAGS);
   return at == 0 ? 0 : <u32>load<u8>(at);
@@ -71,6 +83,21 @@ export function groupId(i: u32): u32 { return u32At(field(S_GROUPS, GROUP_BYTES,
 /** Group name: address and byte length of its UTF-8. */
 export function groupNamePtr(i: u32): usize { return strPtr(field(S_GROUPS, GROUP_BYTES, i, GROUP_NAME)); }
 export function groupNameLen(i: u32): u32 { return strLen(field(S_GROUPS, GROUP_BYTES, i, GROUP_NAME)); }
+/** Balancer kind: 0 swrr, 1 random, 2 least-request, 3 peak-ewma, 4 ring-hash, 5 maglev. */
+export function groupBalancer(i: u32): u32 {
+  const at = field(S_GROUPS, GROUP_BYTES, i, GROUP_BALANCER);
+  return at == 0 ? 0 : <u32>load<u8>(at);
+}
+/** Hash key source: an ATTRIBUTES source code, or 255 when the group hashes nothing. */
+export function groupHashKeySource(i: u32): u32 {
+  const at = field(S_GROUPS, GROUP_BYTES, i, GROUP_HASH_KEY_SOURCE);
+  return at == 0 ? 255 : <u32>load<u8>(at);
+}
+/** Hash key: ATTRIBUTES index (0xFFFF when none). */
+export function groupHashKeyAttribute(i: u32): u32 {
+  const at = field(S_GROUPS, GROUP_BYTES, i, GROUP_HASH_KEY_ATTRIBUTE);
+  return at == 0 ? 0xffff : <u32>load<u16>(at);
+}
 /** The group's instances are INSTANCES [first, first + count). */
 export function groupFirstInstance(i: u32): u32 { return u32At(field(S_GROUPS, GROUP_BYTES, i, GROUP_FIRST_INSTANCE)); }
 export function groupInstanceCount(i: u32): u32 { return u32At(field(S_GROUPS, GROUP_BYTES, i, GROUP_INSTANCE_COUNT)); }
@@ -93,6 +120,27 @@ export function instanceWeight(i: u32): u32 { return u32At(field(S_INSTANCES, IN
 export function instanceStatus(i: u32): u32 {
   const at = field(S_INSTANCES, INSTANCE_BYTES, i, INSTANCE_STATUS);
   return at == 0 ? 0 : <u32>load<u8>(at);
+}
+
+/** OCTO role: 0 primary, 1 backup. */
+export function instanceRole(i: u32): u32 {
+  const at = field(S_INSTANCES, INSTANCE_BYTES, i, INSTANCE_ROLE);
+  return at == 0 ? 0 : <u32>load<u8>(at);
+}
+/** Instance flags: bit 0 drained by a traffic cut. */
+export function instanceFlags(i: u32): u32 {
+  const at = field(S_INSTANCES, INSTANCE_BYTES, i, INSTANCE_FLAGS);
+  return at == 0 ? 0 : <u32>load<u8>(at);
+}
+/** Byte length of the instance's lane and cell (0: main lane / no cell). */
+export function instanceLaneLen(i: u32): u32 { return strLen(field(S_INSTANCES, INSTANCE_BYTES, i, INSTANCE_LANE)); }
+export function instanceCellLen(i: u32): u32 { return strLen(field(S_INSTANCES, INSTANCE_BYTES, i, INSTANCE_CELL)); }
+/** Slow-start duration, ms. */
+export function instanceWarmupMs(i: u32): u32 { return u32At(field(S_INSTANCES, INSTANCE_BYTES, i, INSTANCE_WARMUP_MS)); }
+/** Unix ms when control last saw the instance become routable. */
+export function instanceAliveSinceMs(i: u32): u64 {
+  const at = field(S_INSTANCES, INSTANCE_BYTES, i, INSTANCE_ALIVE_SINCE_MS);
+  return at == 0 ? 0 : load<u64>(at);
 }
 
 /** POLICIES records in the active snapshot (0 when none is loaded). */

@@ -1,17 +1,18 @@
 /**
  * Double-buffered snapshot loading. The host stages the file bytes in a heap block, WASM
  * validates them completely, and only then swaps the new view in: a refused snapshot never
- * disturbs the one being served. One allocation per load for the file and one for the balancer
- * state; none per request.
+ * disturbs the one being served. Allocations happen per load (the file, the balancing
+ * generation); none per request.
  *
  * Generations: ACTIVE serves; PREVIOUS (the one it replaced) is kept until the next successful
  * load, so addresses the host read from it stay valid until then; the one before is freed.
  */
 
-import { E_NOTHING_STAGED, LOAD_OK } from "./errors";
-import { S_INSTANCES } from "./format";
+import { loadBalancing } from "./balancing-load";
+import { E_BALANCING, E_NOTHING_STAGED, LOAD_OK } from "./errors";
+import { LB_OK } from "./lb/generation";
 import { validateSnapshot } from "./validate";
-import { ACTIVE, sectionCount, V_BASE, V_STATE, V_VERSION, VIEW_BYTES } from "./view";
+import { ACTIVE, V_BASE, V_VERSION, VIEW_BYTES } from "./view";
 
 const PREVIOUS: usize = memory.data(144, 16);
 const CANDIDATE: usize = memory.data(144, 16);
@@ -21,9 +22,7 @@ let stagedLength: u32 = 0;
 
 function freeView(view: usize): void {
   const file = <usize>load<u32>(view + V_BASE);
-  const state = <usize>load<u32>(view + V_STATE);
   if (file != 0) heap.free(file);
-  if (state != 0) heap.free(state);
   memory.fill(view, 0, VIEW_BYTES);
 }
 
@@ -41,12 +40,14 @@ export function prepareLoad(length: u32): usize {
 }
 
 /**
- * Validates the staged bytes (validate.ts) and, if they pass, makes them the active snapshot
- * with fresh balancer state (all current weights 0, as nginx after a reload).
+ * Validates the staged bytes (validate.ts) and, if they pass, makes them the active snapshot and
+ * its groups and instances the balancers' generation, keeping the state of instances that still
+ * exist (balancing-load.ts). `nowMs` (Unix ms) starts the warmup of instances new to this
+ * isolate whose alive-since time is unknown.
  * @returns 0, or an E_* code from errors.ts; on error the active snapshot is untouched and the
  *   staged block is freed.
  */
-export function commitLoad(): i32 {
+export function commitLoad(nowMs: f64): i32 {
   const file = stagedBlock;
   if (file == 0) return E_NOTHING_STAGED;
   const hasActive = load<u32>(ACTIVE + V_BASE) != 0;
@@ -57,12 +58,13 @@ export function commitLoad(): i32 {
     memory.fill(CANDIDATE, 0, VIEW_BYTES);
     return err;
   }
-  // SWRR current weights: one i64 per instance (i64 so no weight total can overflow). If this
-  // allocation traps, the file stays staged and the next prepareLoad() frees it.
-  const stateBytes = (<usize>sectionCount(CANDIDATE, S_INSTANCES)) << 3;
-  const state = heap.alloc(stateBytes > 0 ? stateBytes : 8);
-  memory.fill(state, 0, stateBytes);
-  store<u32>(CANDIDATE + V_STATE, <u32>state);
+  // If an allocation in here traps, the file stays staged and the next prepareLoad() frees it.
+  if (loadBalancing(CANDIDATE, file, nowMs) != LB_OK) {
+    stagedBlock = 0;
+    heap.free(file);
+    memory.fill(CANDIDATE, 0, VIEW_BYTES);
+    return E_BALANCING;
+  }
   stagedBlock = 0;
 
   freeView(PREVIOUS);

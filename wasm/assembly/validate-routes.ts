@@ -12,7 +12,8 @@ import {
   ROUTE_DEFAULT_GROUP, ROUTE_FIRST_POLICY, ROUTE_FIRST_SLOT, ROUTE_FLAGS, ROUTE_FLAGS_ALL, ROUTE_MATCH, ROUTE_PATH,
   ROUTE_POLICY_COUNT, ROUTE_SLOT_ATTRIBUTE, ROUTE_SLOT_BYTES, ROUTE_SLOT_COUNT, ROUTE_SLOT_MODE, S_ATTRIBUTES, S_CODE, S_DATA,
   S_GROUPS, S_INTERN, S_POLICIES, S_ROUTE_POLICIES, S_ROUTE_SLOTS, S_ROUTES, SLOT_MODE_ALL, SOURCE_MAX, STRREF_BYTES,
-  strrefInBounds,
+  strrefInBounds, NUM_RETRIES_MAX, PER_TRY_TIMEOUT_MAX_MS, RETRY_FLAG_NON_IDEMPOTENT, RETRY_ON_ALL, ROUTE_BACKOFF_BASE_MS,
+  ROUTE_BACKOFF_MAX_MS, ROUTE_NUM_RETRIES, ROUTE_PER_TRY_TIMEOUT_MS, ROUTE_RETRY_BUDGET_PCT, ROUTE_RETRY_FLAGS, ROUTE_RETRY_ON,
 } from "./format";
 import { SLOT_CAPACITY } from "./frame";
 import { sectionAddr, sectionCount } from "./view";
@@ -88,6 +89,7 @@ function checkRoutes(view: usize, groups: u32, bindings: u32, slots: u32): i32 {
     else if (load<u8>(r + ROUTE_MATCH) > MATCH_PREFIX || (load<u8>(r + ROUTE_FLAGS) & ~ROUTE_FLAGS_ALL) != 0) err = E_BAD_VALUE;
     else if (!sliceOk(load<u32>(r + ROUTE_FIRST_POLICY), policyCount, bindings)) err = E_BAD_INDEX;
     else if (load<u32>(r + ROUTE_DEFAULT_GROUP) >= groups) err = E_BAD_INDEX;
+    else if (!retryOk(r)) err = E_BAD_VALUE;
     else if (slotCount >= SLOT_CAPACITY) err = E_TOO_MANY_ATTRIBUTES;
     else if (!sliceOk(load<u32>(r + ROUTE_FIRST_SLOT), slotCount, slots)) err = E_BAD_INDEX;
     else if (len == 0 || !sliceOk(off, len, codeSize)) err = E_BAD_CODE_RANGE;
@@ -99,4 +101,13 @@ function checkRoutes(view: usize, groups: u32, bindings: u32, slots: u32): i32 {
   }
   heap.free(info);
   return err;
+}
+
+/** The retry fields of ROUTES record `r` within the spec's range (docs/snapshot-format.md, ROUTES). */
+function retryOk(r: usize): bool {
+  if ((load<u8>(r + ROUTE_RETRY_ON) & ~RETRY_ON_ALL) != 0 || load<u8>(r + ROUTE_NUM_RETRIES) > NUM_RETRIES_MAX) return false;
+  if ((load<u8>(r + ROUTE_RETRY_FLAGS) & ~RETRY_FLAG_NON_IDEMPOTENT) != 0 || load<u8>(r + ROUTE_RETRY_BUDGET_PCT) > 100) return false;
+  if (load<u32>(r + ROUTE_PER_TRY_TIMEOUT_MS) > PER_TRY_TIMEOUT_MAX_MS) return false;
+  const base = load<u32>(r + ROUTE_BACKOFF_BASE_MS);
+  return base != 0 && load<u32>(r + ROUTE_BACKOFF_MAX_MS) >= base;
 }

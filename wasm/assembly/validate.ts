@@ -12,13 +12,12 @@ import {
   E_STALE_VERSION, E_TRUNCATED, LOAD_OK,
 } from "./errors";
 import {
-  BALANCER_SWRR, DIRECTORY_ENTRY_BYTES, FORMAT_VERSION, GROUP_BALANCER, GROUP_BYTES, GROUP_FIRST_INSTANCE,
-  GROUP_INSTANCE_COUNT, GROUP_NAME, H_BUILT_AT_MS, H_FLAGS, H_FORMAT_VERSION, H_MAGIC, H_SECTION_COUNT,
+  DIRECTORY_ENTRY_BYTES, FORMAT_VERSION, H_BUILT_AT_MS, H_FLAGS, H_FORMAT_VERSION, H_MAGIC, H_SECTION_COUNT,
   H_SNAPSHOT_VERSION, H_TOTAL_LENGTH, HEADER_BYTES, HOST_BYTES, HOST_FIRST_ROUTE, HOST_NAME, HOST_ROUTE_COUNT,
-  INSTANCE_BYTES, INSTANCE_HOST, INSTANCE_LANE, INSTANCE_STATUS, INSTANCE_VERSION, INSTANCE_WEIGHT, INSTANCE_ZONE,
-  MAGIC, MATCH_EXACT, recordBytes, ROUTE_BYTES, ROUTE_MATCH, S_GROUPS, S_HOST_TABLE, S_HOSTS, S_INSTANCES, S_ROUTES,
-  S_STRINGS, SECTION_ID_MAX, STATUS_MAX, strrefInBounds, WEIGHT_MAX,
+  MAGIC, MATCH_EXACT, recordBytes, ROUTE_BYTES, ROUTE_MATCH, S_HOST_TABLE, S_HOSTS, S_ROUTES,
+  S_STRINGS, SECTION_ID_MAX, strrefInBounds,
 } from "./format";
+import { checkGroupSections } from "./validate-groups";
 import { checkRouteSections } from "./validate-routes";
 import { sectionAddr, sectionCount, setSection, V_BASE, V_BUILT_AT_MS, V_VERSION, V_WILDCARD_SUFFIX, VIEW_BYTES } from "./view";
 
@@ -37,7 +36,7 @@ let poolEnd: u32 = 0;
 }
 
 /**
- * Validates the `length` staged bytes at `file` and fills `view` (all but V_STATE).
+ * Validates the `length` staged bytes at `file` and fills `view`.
  * Refuses a snapshotVersion ≤ `activeVersion` when `hasActive`.
  * @returns LOAD_OK or the first E_* code found (errors.ts).
  */
@@ -63,8 +62,7 @@ export function validateSnapshot(file: usize, length: u32, view: usize, hasActiv
   poolStart = <u32>(sectionAddr(view, S_STRINGS) - file);
   poolEnd = poolStart + sectionCount(view, S_STRINGS);
 
-  let e = checkInstances(view);
-  if (e == LOAD_OK) e = checkGroups(view);
+  let e = checkGroupSections(view, poolStart, poolEnd, total);
   if (e == LOAD_OK) e = checkRouteSections(view, poolStart, poolEnd, total);
   if (e == LOAD_OK) e = checkHosts(view);
   if (e == LOAD_OK) e = checkHostTable(view);
@@ -90,28 +88,6 @@ function readDirectory(view: usize): i32 {
   }
   for (let id: u32 = 1; id <= SECTION_ID_MAX; id++) {
     if (sectionAddr(view, id) == 0) return E_MISSING_SECTION;
-  }
-  return LOAD_OK;
-}
-
-function checkInstances(view: usize): i32 {
-  for (let i: u32 = 0, n = sectionCount(view, S_INSTANCES); i < n; i++) {
-    const r = sectionAddr(view, S_INSTANCES) + i * INSTANCE_BYTES;
-    if (load<u8>(r + INSTANCE_STATUS) > STATUS_MAX || load<u32>(r + INSTANCE_WEIGHT) > WEIGHT_MAX) return E_BAD_VALUE;
-    if (!stringOk(r + INSTANCE_HOST) || !stringOk(r + INSTANCE_ZONE) || !stringOk(r + INSTANCE_LANE) || !stringOk(r + INSTANCE_VERSION)) {
-      return E_BAD_STRING;
-    }
-  }
-  return LOAD_OK;
-}
-
-function checkGroups(view: usize): i32 {
-  const instances = sectionCount(view, S_INSTANCES);
-  for (let i: u32 = 0, n = sectionCount(view, S_GROUPS); i < n; i++) {
-    const r = sectionAddr(view, S_GROUPS) + i * GROUP_BYTES;
-    if (!stringOk(r + GROUP_NAME)) return E_BAD_STRING;
-    if (load<u8>(r + GROUP_BALANCER) != BALANCER_SWRR) return E_BAD_VALUE;
-    if (!sliceOk(load<u32>(r + GROUP_FIRST_INSTANCE), load<u32>(r + GROUP_INSTANCE_COUNT), instances)) return E_BAD_INDEX;
   }
   return LOAD_OK;
 }

@@ -3,15 +3,14 @@
  * validation so the per-request path reads each section's address and record count with one
  * load instead of walking the directory. ACTIVE is the view `route()` and `decide()` serve from.
  *
- * Layout (bytes): 0 u32 base (the heap block holding the file; 0 = none), 4 u32 state (the SWRR
- * block, one i64 current weight per instance), 8 u64 snapshotVersion, 16 u64 builtAtMs,
+ * Layout (bytes): 0 u32 base (the heap block holding the file; 0 = none), 4 u32 reserved (0),
+ * 8 u64 snapshotVersion, 16 u64 builtAtMs,
  * 24 u32 longest wildcard suffix in bytes (`.example.com` for `*.example.com`; 0 = none),
  * 32 + id × 8: u32 address, u32 record count (bytes for STRINGS, CODE and DATA, slots for
  * HOST_TABLE) of section `id`.
  */
 
 export const V_BASE: usize = 0;
-export const V_STATE: usize = 4;
 export const V_VERSION: usize = 8;
 export const V_BUILT_AT_MS: usize = 16;
 export const V_WILDCARD_SUFFIX: usize = 24;

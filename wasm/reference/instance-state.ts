@@ -97,7 +97,8 @@ export function createInstanceState(id: number, status: number, healthySinceMs: 
  * The records for a new snapshot: instances that still exist keep their record (in-flight
  * counts, EWMA, ejection, breaker, SWRR position); new instances get a fresh one; records of
  * removed instances are dropped (an attempt still in flight on one finds no record and is
- * ignored). An instance whose status returns to ALIVE restarts its warmup at `nowMs`. A new
+ * ignored). An instance whose status returns to ALIVE (the registry's active health checks pass
+ * again) is un-ejected and restarts its warmup at `nowMs`. A new
  * instance starts warmup at `aliveSinceMs` when control knows it (so every gateway ramps it
  * alike), else at `nowMs`. O(instances).
  */
@@ -110,7 +111,17 @@ export function carryOverStates(
   for (const instance of instances) {
     const kept = previous.get(instance.id);
     if (kept) {
-      if (kept.status !== STATUS_ALIVE && instance.status === STATUS_ALIVE) kept.healthySinceMs = nowMs;
+      if (kept.status !== STATUS_ALIVE && instance.status === STATUS_ALIVE) {
+        // Back by the registry's active checks: un-ejected now, as Envoy's
+        // successful_active_health_check_uneject_host (default true), and warmed up again.
+        kept.healthySinceMs = nowMs;
+        if (kept.ejected) {
+          kept.ejected = false;
+          kept.lastUnejectionMs = nowMs;
+        }
+        kept.consecutive5xx = 0;
+        kept.consecutiveGatewayFailure = 0;
+      }
       kept.status = instance.status;
       next.set(instance.id, kept);
     } else {

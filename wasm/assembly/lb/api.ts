@@ -1,0 +1,255 @@
+/**
+ * The balancing API the host calls (docs/balancing.md, "WASM API"; JS binding wasm/balancing.ts).
+ * Generations: lbBeginGeneration → lbSetGroup / lbSetInstance → lbCommitGeneration. Per request:
+ * lbAdmit, lbHashKey, lbSelect, lbStart, lbFinish, lbRelease; retries: lbRetryDecision,
+ * lbRetryStarted / lbRetryEnded. Indices are the current generation's; an instance picked
+ * before a swap is named again by (index, id). Nothing here allocates except the generation
+ * calls. u32 results reach JS as signed numbers (`>>> 0`).
+ */
+import {
+  beginGeneration,
+  commitGeneration,
+  groupCount,
+  groupInfo,
+  groupRecord,
+  indexOfId,
+  info,
+  instanceCount,
+  nodes,
+  record,
+  setCaller,
+  setGroup,
+  setInstance,
+  weights,
+} from "./generation";
+import { abandonQueued, admitRequest, finishRequest } from "./group-breaker";
+import { finishAttempt, resolveInstance, startAttempt } from "./group-runtime";
+import { breakerAbandonProbe, breakerAvailable, breakerOnPick } from "./instance-breaker";
+import { sweepOutliers } from "./outlier";
+import { observeLatency } from "./peak-ewma";
+import { nextU32, seedRandom, seedRandomFrom } from "./random";
+import { C_EWMA_DECAY_MS } from "./config";
+import { GI_CONFIG, GR_ACTIVE_RETRIES, II_GROUP } from "./records";
+import { backoffMs, retryBudget, retryDecision } from "./retry";
+import { planNodes, REQUEST_HASH, SELECT_RESULT, selectInstance } from "./select";
+import { xxHash64 } from "./xxhash64";
+
+const SCRATCH_CAPACITY: u32 = 65536;
+const SCRATCH: usize = memory.data(<i32>SCRATCH_CAPACITY, 16);
+
+/** Address of a 64 KiB area the host may use to pass structs and strings to these calls. */
+export function lbScratchAddress(): usize {
+  return SCRATCH;
+}
+/** Size of the scratch area, bytes. */
+export function lbScratchCapacity(): u32 {
+  return SCRATCH_CAPACITY;
+}
+
+/** The gateway's zone and region (UTF-8 at ptr/len, ≤ 256 bytes each), for zone affinity. */
+export function lbSetCaller(zonePtr: usize, zoneLen: u32, regionPtr: usize, regionLen: u32): void {
+  setCaller(zonePtr, zoneLen, regionPtr, regionLen);
+}
+/** Seeds xoshiro128** with four u32 words (from crypto.getRandomValues); all zero → (1, 2, 3, 4). */
+export function lbSeed(s0: u32, s1: u32, s2: u32, s3: u32): void {
+  seedRandom(s0, s1, s2, s3);
+}
+/** Seeds through splitmix32 from one u32, as the reference's createRandom(seed) (tests, benches). */
+export function lbSeedFrom(seed: u32): void {
+  seedRandomFrom(seed);
+}
+/** Next u32 of the random source (conformance of the generator). */
+export function lbNextU32(): u32 {
+  return nextU32();
+}
+
+/** Starts a generation: counts and the total bytes of all instance strings. Allocates. @returns 0. */
+export function lbBeginGeneration(groups: u32, instances: u32, stringBytes: u32): i32 {
+  return beginGeneration(groups, instances, stringBytes);
+}
+/** Group g: control's id, instances [first, first + count), config struct at configPtr. @returns 0 or < 0. */
+export function lbSetGroup(g: u32, id: u32, first: u32, count: u32, configPtr: usize): i32 {
+  return setGroup(g, id, first, count, configPtr);
+}
+/** Instance i (see generation.ts setInstance). @returns 0 or < 0. */
+export function lbSetInstance(
+  i: u32,
+  id: u32,
+  weight: u32,
+  status: u32,
+  role: u32,
+  zonePtr: usize,
+  zoneLen: u32,
+  regionPtr: usize,
+  regionLen: u32,
+  lanePtr: usize,
+  laneLen: u32,
+  cellPtr: usize,
+  cellLen: u32,
+  addressPtr: usize,
+  addressLen: u32,
+  warmupMs: f64,
+  aliveSinceMs: f64,
+  drained: u32,
+): i32 {
+  return setInstance(i, id, weight, status, role, zonePtr, zoneLen, regionPtr, regionLen, lanePtr, laneLen, cellPtr, cellLen, addressPtr, addressLen, warmupMs, aliveSinceMs, drained);
+}
+/** Swaps the described generation in at nowMs, carrying state over by id. Allocates. @returns 0 or < 0. */
+export function lbCommitGeneration(nowMs: f64): i32 {
+  return commitGeneration(nowMs);
+}
+/** Groups and instances of the current generation. */
+export function lbGroupCount(): u32 {
+  return groupCount;
+}
+export function lbInstanceCount(): u32 {
+  return instanceCount;
+}
+/** Current index of instance `id`, or −1. O(log n). */
+export function lbInstanceIndex(id: u32): i32 {
+  return indexOfId(id);
+}
+/** Address of instance i's 128-byte state record (layout: records.ts); valid until the next commit. */
+export function lbInstanceRecord(i: u32): usize {
+  return record(i);
+}
+/** Address of group g's 64-byte record (counters; layout: records.ts); valid until the next commit. */
+export function lbGroupRecord(g: u32): usize {
+  return groupRecord(g);
+}
+
+/** xxHash64 of ptr/len with `seed` (u64 → BigInt in JS). */
+export function lbXxHash64(ptr: usize, len: u32, seed: u64): u64 {
+  return xxHash64(ptr, len, seed);
+}
+/** Hashes a request's hash key (xxHash64, seed 0) into the request hash register for lbSelect. */
+export function lbHashKey(ptr: usize, len: u32): void {
+  store<u64>(REQUEST_HASH, xxHash64(ptr, len, 0));
+}
+/** Sets the request hash register from two u32 halves (a hash computed elsewhere). */
+export function lbSetHash(high: u32, low: u32): void {
+  store<u64>(REQUEST_HASH, (<u64>high << 32) | <u64>low);
+}
+
+/**
+ * Picks an instance of group g at nowMs (steps 0–8). hasHash 1: use the hash register (lbHashKey).
+ * Lane and cell are UTF-8 (len 0 = none); tried = triedCount u32 instance ids at triedPtr;
+ * attempt = first host-selection attempt for hash kinds (0). Result area (lbSelectResultAddress):
+ * i32 instance, probe, panic, tier (0 none, 1 primary, 2 backup). @returns instance index or −1.
+ */
+export function lbSelect(
+  g: u32,
+  nowMs: f64,
+  hasHash: u32,
+  lanePtr: usize,
+  laneLen: u32,
+  cellPtr: usize,
+  cellLen: u32,
+  triedPtr: usize,
+  triedCount: u32,
+  attempt: u32,
+): i32 {
+  return selectInstance(g, nowMs, hasHash != 0, lanePtr, laneLen, cellPtr, cellLen, triedPtr, triedCount, attempt);
+}
+/** Address of lbSelect's result area (4 × i32). */
+export function lbSelectResultAddress(): usize {
+  return SELECT_RESULT;
+}
+/** Debug: steps 1–6 only (no sweep, no pick). @returns node count; lbPlanInstance/lbPlanWeight read them. */
+export function lbPlan(g: u32, nowMs: f64, lanePtr: usize, laneLen: u32, cellPtr: usize, cellLen: u32): u32 {
+  return planNodes(g, nowMs, lanePtr, laneLen, cellPtr, cellLen);
+}
+export function lbPlanInstance(k: u32): u32 {
+  return load<u32>(nodes + (<usize>k << 2));
+}
+export function lbPlanWeight(k: u32): f64 {
+  return load<f64>(weights + (<usize>k << 3));
+}
+
+/** An attempt was sent to instance (i, id). @returns 0, or −1 when the instance is gone. */
+export function lbStart(i: u32, id: u32): i32 {
+  const at = resolveInstance(i, id);
+  if (at < 0) return -1;
+  startAttempt(<u32>at);
+  return 0;
+}
+/**
+ * An attempt on (i, id) ended at nowMs: status (0 = none), failure 0 none / 1 connect / 2 reset /
+ * 3 timeout, latency ms, probe as lbSelect reported. @returns 1 ejected, 0 not, −1 instance gone.
+ */
+export function lbFinish(i: u32, id: u32, status: u32, failure: u32, latencyMs: f64, probe: u32, nowMs: f64): i32 {
+  const at = resolveInstance(i, id);
+  if (at < 0) return -1;
+  return finishAttempt(<u32>at, status, failure, latencyMs, probe != 0, nowMs) ? 1 : 0;
+}
+/** Feeds only the latency EWMA of instance i (APISIX after_balance). */
+export function lbObserveLatency(i: u32, latencyMs: f64, nowMs: f64): void {
+  observeLatency(record(i), latencyMs, nowMs, load<f64>(groupInfo(load<u32>(info(i) + II_GROUP)) + GI_CONFIG + C_EWMA_DECAY_MS));
+}
+/** Runs group g's outlier sweep now (normally lbSelect runs it when an interval has passed). */
+export function lbSweep(g: u32, nowMs: f64): void {
+  sweepOutliers(g, nowMs);
+}
+/** Whether instance i's breaker lets a pick through now (closed, or open past its window). */
+export function lbBreakerAvailable(i: u32, nowMs: f64): u32 {
+  return breakerAvailable(record(i), nowMs, groupInfo(load<u32>(info(i) + II_GROUP)) + GI_CONFIG) ? 1 : 0;
+}
+/** Tells instance i's breaker it was picked. @returns 1 when this pick is the half-open probe. */
+export function lbBreakerPick(i: u32, nowMs: f64): u32 {
+  return breakerOnPick(record(i), nowMs, groupInfo(load<u32>(info(i) + II_GROUP)) + GI_CONFIG) ? 1 : 0;
+}
+/** A probe of (i, id) was picked but never sent: its breaker opens again. */
+export function lbAbandonProbe(i: u32, id: u32, nowMs: f64): void {
+  const at = resolveInstance(i, id);
+  if (at >= 0) breakerAbandonProbe(record(<u32>at), nowMs);
+}
+
+/** Admits a client request to group g: 0 run, 1 queue (wait for lbRelease), 2 reject (counted). */
+export function lbAdmit(g: u32): i32 {
+  return admitRequest(g);
+}
+/** A running request of group g ended. @returns 1 when a queued request may run now. */
+export function lbRelease(g: u32): u32 {
+  return finishRequest(g) ? 1 : 0;
+}
+/** A queued request of group g gave up. */
+export function lbAbandonQueued(g: u32): void {
+  abandonQueued(g);
+}
+
+/**
+ * Retry decision after attempt retriesDone + 1 (see retry.ts): method UTF-8 at ptr/len, retry
+ * policy struct at policyPtr. @returns delay ms ≥ 0 (retry: call lbRetryStarted), or −1
+ * no-failure, −2 not-retriable, −3 non-idempotent, −4 exhausted, −5 budget, −6 deadline.
+ */
+export function lbRetryDecision(
+  g: u32,
+  status: u32,
+  failure: u32,
+  methodPtr: usize,
+  methodLen: u32,
+  retriesDone: u32,
+  startMs: f64,
+  nowMs: f64,
+  policyPtr: usize,
+): f64 {
+  return retryDecision(g, status, failure, methodPtr, methodLen, retriesDone, startMs, nowMs, policyPtr);
+}
+/** Retries group g allows in flight now. */
+export function lbRetryBudget(g: u32, budgetPercent: u32, minRetryConcurrency: u32): u32 {
+  return retryBudget(g, budgetPercent, minRetryConcurrency);
+}
+/** A retry of group g started / ended (the budget's activeRetries). */
+export function lbRetryStarted(g: u32): void {
+  const p = groupRecord(g) + GR_ACTIVE_RETRIES;
+  store<u32>(p, load<u32>(p) + 1);
+}
+export function lbRetryEnded(g: u32): void {
+  const p = groupRecord(g) + GR_ACTIVE_RETRIES;
+  const n = load<u32>(p);
+  store<u32>(p, n > 0 ? n - 1 : 0);
+}
+/** Full-jitter back-off before retry number `retry` (≥ 1), ms. */
+export function lbBackoffMs(retry: u32, baseMs: f64, maxMs: f64): f64 {
+  return backoffMs(retry, baseMs, maxMs);
+}

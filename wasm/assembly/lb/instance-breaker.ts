@@ -1,0 +1,91 @@
+/**
+ * Per-instance circuit breaker with Sentinel's semantics (ExceptionCircuitBreaker,
+ * ResponseTimeCircuitBreaker): one statistic window aligned to statIntervalMs; with
+ * ≥ minRequestAmount calls an error ratio or slow ratio above its threshold (or exactly 1.0 at
+ * threshold 1.0) opens it; after timeWindowMs the next pick is the single half-open probe, whose
+ * outcome alone decides. Port of wasm/reference/instance-breaker.ts over the record fields.
+ */
+import { C_BR_ERROR_RATIO, C_BR_MIN_REQUESTS, C_BR_SLOW_CALL_MS, C_BR_SLOW_RATIO, C_BR_STAT_INTERVAL_MS, C_BR_TIME_WINDOW_MS } from "./config";
+import {
+  BREAKER_CLOSED,
+  BREAKER_HALF_OPEN,
+  BREAKER_OPEN,
+  R_BREAKER_ERRORS,
+  R_BREAKER_OPENED,
+  R_BREAKER_PROBING,
+  R_BREAKER_SLOW,
+  R_BREAKER_STATE,
+  R_BREAKER_TOTAL,
+  R_BREAKER_WINDOW,
+} from "./records";
+
+/** Whether record `r` may be picked now: CLOSED, or OPEN past its window (as the probe). */
+export function breakerAvailable(r: usize, nowMs: f64, config: usize): bool {
+  const state = load<u8>(r + R_BREAKER_STATE);
+  if (state == BREAKER_CLOSED) return true;
+  return state == BREAKER_OPEN && nowMs >= load<f64>(r + R_BREAKER_OPENED) + load<f64>(config + C_BR_TIME_WINDOW_MS);
+}
+
+/** The instance was picked: OPEN past its window → HALF_OPEN. @returns true when this is the probe. */
+export function breakerOnPick(r: usize, nowMs: f64, config: usize): bool {
+  if (load<u8>(r + R_BREAKER_STATE) != BREAKER_OPEN || nowMs < load<f64>(r + R_BREAKER_OPENED) + load<f64>(config + C_BR_TIME_WINDOW_MS)) {
+    return false;
+  }
+  store<u8>(r + R_BREAKER_STATE, BREAKER_HALF_OPEN);
+  store<u8>(r + R_BREAKER_PROBING, 1);
+  return true;
+}
+
+function open(r: usize, nowMs: f64): void {
+  store<u8>(r + R_BREAKER_STATE, BREAKER_OPEN);
+  store<f64>(r + R_BREAKER_OPENED, nowMs);
+  store<u8>(r + R_BREAKER_PROBING, 0);
+}
+
+function resetWindow(r: usize, start: f64): void {
+  store<f64>(r + R_BREAKER_WINDOW, start);
+  store<u32>(r + R_BREAKER_TOTAL, 0);
+  store<u32>(r + R_BREAKER_ERRORS, 0);
+  store<u32>(r + R_BREAKER_SLOW, 0);
+}
+
+function exceeds(count: u32, total: u32, threshold: f64): bool {
+  const ratio = <f64>count / <f64>total;
+  return ratio > threshold || (threshold == 1 && ratio == 1);
+}
+
+/** Records an attempt's end: `failed` = 5xx or no response, latency in ms. O(1). */
+export function breakerRecord(r: usize, failed: bool, latencyMs: f64, probe: bool, nowMs: f64, config: usize): void {
+  const slow = latencyMs > load<f64>(config + C_BR_SLOW_CALL_MS);
+  const state = load<u8>(r + R_BREAKER_STATE);
+  const interval = load<f64>(config + C_BR_STAT_INTERVAL_MS);
+  if (state == BREAKER_HALF_OPEN) {
+    if (!probe) return;
+    if (failed || slow) {
+      open(r, nowMs);
+    } else {
+      store<u8>(r + R_BREAKER_STATE, BREAKER_CLOSED);
+      store<u8>(r + R_BREAKER_PROBING, 0);
+      resetWindow(r, nowMs - (nowMs % interval));
+    }
+    return;
+  }
+  if (state == BREAKER_OPEN) return;
+  const windowStart = nowMs - (nowMs % interval);
+  if (windowStart != load<f64>(r + R_BREAKER_WINDOW)) resetWindow(r, windowStart);
+  const total = load<u32>(r + R_BREAKER_TOTAL) + 1;
+  const errors = load<u32>(r + R_BREAKER_ERRORS) + (failed ? 1 : 0);
+  const slowCount = load<u32>(r + R_BREAKER_SLOW) + (slow ? 1 : 0);
+  store<u32>(r + R_BREAKER_TOTAL, total);
+  store<u32>(r + R_BREAKER_ERRORS, errors);
+  store<u32>(r + R_BREAKER_SLOW, slowCount);
+  if (total < load<u32>(config + C_BR_MIN_REQUESTS)) return;
+  if (exceeds(errors, total, load<f64>(config + C_BR_ERROR_RATIO)) || exceeds(slowCount, total, load<f64>(config + C_BR_SLOW_RATIO))) {
+    open(r, nowMs);
+  }
+}
+
+/** A probe picked but never sent: OPEN again for a new window (as Sentinel). */
+export function breakerAbandonProbe(r: usize, nowMs: f64): void {
+  if (load<u8>(r + R_BREAKER_STATE) == BREAKER_HALF_OPEN) open(r, nowMs);
+}

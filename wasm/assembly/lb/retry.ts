@@ -1,0 +1,122 @@
+/**
+ * Retry decisions (Envoy retry policy plus Sluice's idempotency rule): retryOn classes,
+ * non-idempotent methods re-sent only after a connect failure unless allowed, numRetries, the
+ * retry budget max(⌊percent · (active + pending)⌋, min) (Envoy retry_budget), full-jitter
+ * back-off min(uniform [0, (2^N − 1)·base), cap), and no retry past the total timeout. Port of
+ * wasm/reference/retry.ts over the group record and a retry policy struct (config.ts).
+ */
+import {
+  FAILURE_CONNECT,
+  FAILURE_RESET,
+  FAILURE_TIMEOUT,
+  outcomeCode,
+  RETRY_ON_5XX,
+  RETRY_ON_CONNECT,
+  RETRY_ON_GATEWAY,
+  RETRY_ON_RESET,
+  RETRY_ON_TIMEOUT,
+  RP_BACKOFF_BASE_MS,
+  RP_BACKOFF_MAX_MS,
+  RP_BUDGET_PCT,
+  RP_MIN_RETRY_CONCURRENCY,
+  RP_NON_IDEMPOTENT,
+  RP_NUM_RETRIES,
+  RP_RETRY_ON,
+  RP_TIMEOUT_MS,
+} from "./config";
+import { groupRecord } from "./generation";
+import { randomBelow } from "./random";
+import { GR_ACTIVE, GR_ACTIVE_RETRIES, GR_PENDING, GR_RETRY_OVERFLOW } from "./records";
+
+/** Reasons for no retry, returned negated by retryDecision. */
+export const NO_RETRY_NO_FAILURE: f64 = -1;
+export const NO_RETRY_NOT_RETRIABLE: f64 = -2;
+export const NO_RETRY_NON_IDEMPOTENT: f64 = -3;
+export const NO_RETRY_EXHAUSTED: f64 = -4;
+export const NO_RETRY_BUDGET: f64 = -5;
+export const NO_RETRY_DEADLINE: f64 = -6;
+
+function matchesRetryOn(status: u32, failure: u32, mask: u32): bool {
+  if ((mask & RETRY_ON_CONNECT) != 0 && failure == FAILURE_CONNECT) return true;
+  if ((mask & RETRY_ON_RESET) != 0 && failure == FAILURE_RESET) return true;
+  if ((mask & RETRY_ON_TIMEOUT) != 0 && failure == FAILURE_TIMEOUT) return true;
+  if ((mask & RETRY_ON_GATEWAY) != 0 && ((status >= 502 && status <= 504) || failure == FAILURE_CONNECT || failure == FAILURE_TIMEOUT)) {
+    return true;
+  }
+  return (mask & RETRY_ON_5XX) != 0 && outcomeCode(status, failure) >= 500;
+}
+
+/** Retries group `g` allows in flight: max(⌊percent · (active + pending) / 100⌋, minimum). */
+export function retryBudget(g: u32, percent: u32, minimum: u32): u32 {
+  const gr = groupRecord(g);
+  const budget = <u32>Math.floor((<f64>percent * <f64>(load<u32>(gr + GR_ACTIVE) + load<u32>(gr + GR_PENDING))) / 100);
+  return budget > minimum ? budget : minimum;
+}
+
+/** Exclusive bound of the Nth retry's back-off before the cap. Example: N = 3, base 25 → 175. */
+function backoffRange(retry: u32, baseMs: f64, maxMs: f64): f64 {
+  let range = baseMs;
+  for (let n: u32 = 1; n < retry && range <= maxMs; n++) range = (Math.pow(2, <f64>(n + 1)) - 1) * baseMs;
+  return range;
+}
+
+/** Full-jitter back-off before the Nth retry (N ≥ 1), ms: min(uniform integer [0, range), max). */
+export function backoffMs(retry: u32, baseMs: f64, maxMs: f64): f64 {
+  return Math.min(randomBelow(backoffRange(retry, baseMs, maxMs)), maxMs);
+}
+
+// @ts-ignore: decorator
+@inline function upper(b: u8): u8 {
+  return b >= 0x61 && b <= 0x7a ? b - 0x20 : b;
+}
+
+function methodIs(ptr: usize, len: usize, name: string): bool {
+  if (len != <usize>name.length) return false;
+  for (let i: usize = 0; i < len; i++) if (upper(load<u8>(ptr + i)) != <u8>name.charCodeAt(<i32>i)) return false;
+  return true;
+}
+
+/** RFC 9110 §9.2.2: GET, HEAD, OPTIONS, TRACE, PUT, DELETE (ASCII case-insensitive). */
+function isIdempotent(ptr: usize, len: usize): bool {
+  return (
+    methodIs(ptr, len, "GET") ||
+    methodIs(ptr, len, "HEAD") ||
+    methodIs(ptr, len, "OPTIONS") ||
+    methodIs(ptr, len, "TRACE") ||
+    methodIs(ptr, len, "PUT") ||
+    methodIs(ptr, len, "DELETE")
+  );
+}
+
+/**
+ * After attempt retriesDone + 1 of a request started at startMs ended at nowMs with (status,
+ * failure), under the policy struct at `policy`. Counts a budget refusal in the group record;
+ * draws from the random source only when every other check passed.
+ * @returns the back-off delay in ms (≥ 0) to retry, or a negative NO_RETRY_* reason.
+ */
+export function retryDecision(
+  g: u32,
+  status: u32,
+  failure: u32,
+  methodPtr: usize,
+  methodLen: usize,
+  retriesDone: u32,
+  startMs: f64,
+  nowMs: f64,
+  policy: usize,
+): f64 {
+  if (outcomeCode(status, failure) < 500) return NO_RETRY_NO_FAILURE;
+  if (!matchesRetryOn(status, failure, load<u32>(policy + RP_RETRY_ON))) return NO_RETRY_NOT_RETRIABLE;
+  if (!isIdempotent(methodPtr, methodLen) && failure != FAILURE_CONNECT && load<u32>(policy + RP_NON_IDEMPOTENT) == 0) {
+    return NO_RETRY_NON_IDEMPOTENT;
+  }
+  if (retriesDone >= load<u32>(policy + RP_NUM_RETRIES)) return NO_RETRY_EXHAUSTED;
+  const gr = groupRecord(g);
+  if (load<u32>(gr + GR_ACTIVE_RETRIES) >= retryBudget(g, load<u32>(policy + RP_BUDGET_PCT), load<u32>(policy + RP_MIN_RETRY_CONCURRENCY))) {
+    store<u64>(gr + GR_RETRY_OVERFLOW, load<u64>(gr + GR_RETRY_OVERFLOW) + 1);
+    return NO_RETRY_BUDGET;
+  }
+  const delay = backoffMs(retriesDone + 1, load<f64>(policy + RP_BACKOFF_BASE_MS), load<f64>(policy + RP_BACKOFF_MAX_MS));
+  if (nowMs + delay >= startMs + load<f64>(policy + RP_TIMEOUT_MS)) return NO_RETRY_DEADLINE;
+  return delay;
+}

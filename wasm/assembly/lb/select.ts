@@ -1,0 +1,221 @@
+/**
+ * The selection pipeline, steps 0–8 of wasm/reference/select.ts, over the current generation
+ * and the per-generation scratch (no allocation): outlier sweep when due; route rules; health
+ * (not ejected, breaker available); role tier (backups only when no primary is healthy); panic
+ * below panicThresholdPct (fail open, counted); zone factors or nearest-zone filter; effective
+ * weights with warmup; a retry excludes tried instances (hash kinds re-pick with attempt + 1,
+ * up to 3 times, as Envoy); the balancer; an OPEN breaker past its window becomes the probe.
+ */
+import {
+  C_EWMA_DECAY_MS,
+  C_FLAGS,
+  C_KIND,
+  C_LR_BIAS,
+  C_LR_CHOICE_COUNT,
+  C_OTHER_REGION_PPM,
+  C_OTHER_ZONE_PPM,
+  C_PANIC_THRESHOLD_PCT,
+  C_SAME_ZONE_PPM,
+  FLAG_CELL_FALLBACK,
+  KIND_LEAST_REQUEST,
+  KIND_MAGLEV,
+  KIND_PEAK_EWMA,
+  KIND_RANDOM,
+  KIND_RING_HASH,
+  KIND_SWRR,
+} from "./config";
+import { flags, groupInfo, groupRecord, info, nodes, record, weights } from "./generation";
+import { breakerAvailable, breakerOnPick } from "./instance-breaker";
+import { pickLeastRequest } from "./least-request";
+import { buildMaglev, pickMaglev } from "./maglev";
+import { sweepIfDue } from "./outlier";
+import { pickPeakEwma } from "./peak-ewma";
+import { randomU64 } from "./random";
+import { GI_CONFIG, GI_COUNT, GI_FIRST, GI_SIGNATURE, GI_TABLE_BUILT, GR_PANIC, II_ID, II_ROLE, II_WARMUP_MS, II_WEIGHT, II_ZONE_DISTANCE, R_EJECTED, R_HEALTHY_SINCE, ROLE_BACKUP } from "./records";
+import { buildRing, pickRing } from "./ring-hash";
+import { applyRouteRules } from "./route-rules";
+import { pickSmoothWeighted } from "./swrr";
+import { warmupWeight } from "./warmup";
+import { pickWeightedRandom } from "./weighted-random";
+
+/** Envoy host_selection_retry_max_attempts, for hash kinds on a retry. */
+const HOST_SELECTION_ATTEMPTS: u32 = 3;
+
+/** Tier codes in the result area. */
+export const TIER_NONE: i32 = 0;
+export const TIER_PRIMARY: i32 = 1;
+export const TIER_BACKUP: i32 = 2;
+
+/** Result area, 4 × i32: instance index (−1 none), probe 0/1, panic 0/1, tier. */
+export const SELECT_RESULT: usize = memory.data(16, 16);
+/** The request's hash (u64) and whether it is set: written by lbHashKey / lbSetHash. */
+export const REQUEST_HASH: usize = memory.data(16, 16);
+
+let planPanic = false;
+let planTier: i32 = TIER_NONE;
+
+// @ts-ignore: decorator
+@inline function usesDynamicWeights(kind: u8): bool {
+  return kind == KIND_SWRR || kind == KIND_RANDOM || kind == KIND_LEAST_REQUEST;
+}
+
+/**
+ * Steps 1–6 for group `g`: the scratch node list (instance indices, effective weights).
+ * Sets planPanic / planTier. O(group). @returns the node count.
+ */
+export function planNodes(g: u32, nowMs: f64, lanePtr: usize, laneLen: usize, cellPtr: usize, cellLen: usize): u32 {
+  const gi = groupInfo(g);
+  const config = gi + GI_CONFIG;
+  const first = load<u32>(gi + GI_FIRST);
+  const count = load<u32>(gi + GI_COUNT);
+  planPanic = false;
+  planTier = TIER_NONE;
+  const cellFallback = (load<u8>(config + C_FLAGS) & FLAG_CELL_FALLBACK) != 0;
+  if (applyRouteRules(first, count, lanePtr, laneLen, cellPtr, cellLen, cellFallback, flags) == 0) return 0;
+  // flags[k]: 1 allowed, 2 healthy, 4 backup.
+  let primaries: u32 = 0;
+  let primariesHealthy: u32 = 0;
+  let backups: u32 = 0;
+  let backupsHealthy: u32 = 0;
+  for (let k: u32 = 0; k < count; k++) {
+    if (load<u8>(flags + k) == 0) continue;
+    const r = record(first + k);
+    const healthy = load<u8>(r + R_EJECTED) == 0 && breakerAvailable(r, nowMs, config);
+    const backup = load<u8>(info(first + k) + II_ROLE) == ROLE_BACKUP;
+    store<u8>(flags + k, 1 | (healthy ? 2 : 0) | (backup ? 4 : 0));
+    if (backup) {
+      backups++;
+      if (healthy) backupsHealthy++;
+    } else {
+      primaries++;
+      if (healthy) primariesHealthy++;
+    }
+  }
+  let tierBackup = false;
+  let tierCount = primaries;
+  let tierHealthy = primariesHealthy;
+  if (primariesHealthy > 0 || (primaries > 0 && backupsHealthy == 0)) {
+    planTier = TIER_PRIMARY;
+  } else if (backups > 0) {
+    planTier = TIER_BACKUP;
+    tierBackup = true;
+    tierCount = backups;
+    tierHealthy = backupsHealthy;
+  } else {
+    return 0;
+  }
+  planPanic = tierHealthy * 100 < <u32>load<u8>(config + C_PANIC_THRESHOLD_PCT) * tierCount;
+  const want: u8 = (tierBackup ? 4 : 0) | 1;
+  const dynamic = usesDynamicWeights(load<u8>(config + C_KIND));
+  let best: u8 = 3;
+  if (!dynamic) {
+    for (let k: u32 = 0; k < count; k++) {
+      const f = load<u8>(flags + k);
+      if ((f & 5) != want || (!planPanic && (f & 2) == 0)) continue;
+      const d = load<u8>(info(first + k) + II_ZONE_DISTANCE);
+      if (d < best) best = d;
+    }
+  }
+  let n: u32 = 0;
+  for (let k: u32 = 0; k < count; k++) {
+    const f = load<u8>(flags + k);
+    if ((f & 5) != want || (!planPanic && (f & 2) == 0)) continue;
+    const i = first + k;
+    const p = info(i);
+    const d = load<u8>(p + II_ZONE_DISTANCE);
+    let w = <f64>load<u32>(p + II_WEIGHT);
+    if (dynamic) {
+      const ppm = load<u32>(config + (d == 0 ? C_SAME_ZONE_PPM : d == 1 ? C_OTHER_ZONE_PPM : C_OTHER_REGION_PPM));
+      w = warmupWeight(w * <f64>ppm, load<f64>(record(i) + R_HEALTHY_SINCE), nowMs, load<f64>(p + II_WARMUP_MS));
+    } else if (d != best) {
+      continue;
+    }
+    store<u32>(nodes + (<usize>n << 2), i);
+    store<f64>(weights + (<usize>n << 3), w);
+    n++;
+  }
+  return n;
+}
+
+function wasTried(i: u32, triedPtr: usize, triedCount: u32): bool {
+  const id = load<u32>(info(i) + II_ID);
+  for (let t: u32 = 0; t < triedCount; t++) if (load<u32>(triedPtr + (<usize>t << 2)) == id) return true;
+  return false;
+}
+
+/** Rebuilds the group's hash table when the node set or weights differ from the last build. */
+function ensureTable(gi: usize, kind: u8, n: u32): void {
+  let signature: u64 = 0x9e3779b97f4a7c15 ^ <u64>n;
+  for (let k: u32 = 0; k < n; k++) {
+    const word = (<u64>load<u32>(nodes + (<usize>k << 2)) << 32) ^ <u64>load<f64>(weights + (<usize>k << 3));
+    signature = rotl<u64>((signature ^ word) * 0xc2b2ae3d27d4eb4f, 31);
+  }
+  if (load<u32>(gi + GI_TABLE_BUILT) != 0 && load<u64>(gi + GI_SIGNATURE) == signature) return;
+  if (kind == KIND_RING_HASH) buildRing(gi, n);
+  else buildMaglev(gi, n);
+  store<u64>(gi + GI_SIGNATURE, signature);
+  store<u32>(gi + GI_TABLE_BUILT, 1);
+}
+
+/**
+ * Steps 0–8 for group `g` at nowMs; the request's hash from REQUEST_HASH when hasHash; tried
+ * instance ids (u32) at triedPtr; hash kinds start at host-selection attempt `attempt` (0 first).
+ * Writes SELECT_RESULT. O(group), plus a table build when the node set changed.
+ * @returns the instance index, or −1 when there is none.
+ */
+export function selectInstance(
+  g: u32,
+  nowMs: f64,
+  hasHash: bool,
+  lanePtr: usize,
+  laneLen: usize,
+  cellPtr: usize,
+  cellLen: usize,
+  triedPtr: usize,
+  triedCount: u32,
+  attempt: u32,
+): i32 {
+  sweepIfDue(g, nowMs);
+  let n = planNodes(g, nowMs, lanePtr, laneLen, cellPtr, cellLen);
+  const gi = groupInfo(g);
+  const config = gi + GI_CONFIG;
+  if (planPanic) {
+    const gr = groupRecord(g);
+    store<u64>(gr + GR_PANIC, load<u64>(gr + GR_PANIC) + 1);
+  }
+  const kind = load<u8>(config + C_KIND);
+  const hashKind = kind == KIND_RING_HASH || kind == KIND_MAGLEV;
+  if (!hashKind && triedCount > 0) {
+    let m: u32 = 0;
+    for (let k: u32 = 0; k < n; k++) {
+      const i = load<u32>(nodes + (<usize>k << 2));
+      if (wasTried(i, triedPtr, triedCount)) continue;
+      store<u32>(nodes + (<usize>m << 2), i);
+      store<f64>(weights + (<usize>m << 3), load<f64>(weights + (<usize>k << 3)));
+      m++;
+    }
+    // Compacting in place is safe only while something untried remains: otherwise re-plan.
+    if (m > 0) n = m;
+    else n = planNodes(g, nowMs, lanePtr, laneLen, cellPtr, cellLen);
+  }
+  let picked: i32 = -1;
+  if (kind == KIND_SWRR) picked = pickSmoothWeighted(n);
+  else if (kind == KIND_RANDOM) picked = pickWeightedRandom(n);
+  else if (kind == KIND_LEAST_REQUEST) picked = pickLeastRequest(n, <u32>load<u8>(config + C_LR_CHOICE_COUNT), load<f64>(config + C_LR_BIAS));
+  else if (kind == KIND_PEAK_EWMA) picked = pickPeakEwma(n, nowMs, load<f64>(config + C_EWMA_DECAY_MS));
+  else {
+    ensureTable(gi, kind, n);
+    const attempts = triedCount > 0 ? HOST_SELECTION_ATTEMPTS : 1;
+    for (let a: u32 = 0; a < attempts; a++) {
+      const hash = hasHash ? load<u64>(REQUEST_HASH) : randomU64();
+      picked = kind == KIND_RING_HASH ? pickRing(gi, hash, attempt + a) : pickMaglev(gi, hash, attempt + a);
+      if (picked < 0 || !wasTried(<u32>picked, triedPtr, triedCount)) break;
+    }
+  }
+  const probe = picked >= 0 && breakerOnPick(record(<u32>picked), nowMs, config);
+  store<i32>(SELECT_RESULT, picked);
+  store<i32>(SELECT_RESULT, probe ? 1 : 0, 4);
+  store<i32>(SELECT_RESULT, planPanic ? 1 : 0, 8);
+  store<i32>(SELECT_RESULT, picked >= 0 ? planTier : TIER_NONE, 12);
+  return picked;
+}

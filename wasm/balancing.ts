@@ -1,0 +1,580 @@
+/**
+ * Typed JS binding of the balancing exports (wasm/assembly/lb/api.ts; docs/balancing.md "WASM
+ * API"): writes config structs and strings into the module's scratch area and calls the
+ * exports. Marshalling only; every decision is made in WASM. Works on the exports of any
+ * instance of build/hotpath.wasm (the one wasm/host.ts created, or one of its own).
+ */
+
+/** Balancer kind codes, BALANCER_KINDS order. */
+export const KIND_CODES = { swrr: 0, random: 1, "least-request": 2, "peak-ewma": 3, "ring-hash": 4, maglev: 5 } as const;
+export type KindName = keyof typeof KIND_CODES;
+
+/** A group's whole policy, as the config struct holds it (defaults: GROUP_CONFIG_DEFAULTS). */
+export interface GroupConfig {
+  kind: KindName;
+  cellFallback: boolean;
+  ringScale: "stable" | "envoy";
+  alwaysEjectOneHost: boolean;
+  /** Percent, 0–100. */
+  panicThresholdPct: number;
+  choiceCount: number;
+  ringMinSize: number;
+  ringMaxSize: number;
+  /** Prime ≤ 65537. */
+  maglevTableSize: number;
+  activeRequestBias: number;
+  ewmaDecayMs: number;
+  sameZonePpm: number;
+  otherZonePpm: number;
+  otherRegionPpm: number;
+  consecutive5xx: number;
+  consecutiveGatewayFailure: number;
+  maxEjectionPercent: number;
+  intervalMs: number;
+  baseEjectionTimeMs: number;
+  maxEjectionTimeMs: number;
+  enforcingConsecutive5xx: number;
+  enforcingConsecutiveGatewayFailure: number;
+  enforcingSuccessRate: number;
+  successRateMinimumHosts: number;
+  successRateRequestVolume: number;
+  /** Thousandths (1900 = 1.9). */
+  successRateStdevFactor: number;
+  statIntervalMs: number;
+  errorRatio: number;
+  slowRatio: number;
+  slowCallMs: number;
+  timeWindowMs: number;
+  minRequestAmount: number;
+  maxRequests: number;
+  maxPendingRequests: number;
+}
+
+/** The reference's defaults (wasm/reference GROUP_POLICY_DEFAULTS, GROUP_BREAKER_DEFAULTS). */
+export const GROUP_CONFIG_DEFAULTS: GroupConfig = {
+  kind: "swrr",
+  cellFallback: false,
+  ringScale: "stable",
+  alwaysEjectOneHost: true,
+  panicThresholdPct: 50,
+  choiceCount: 2,
+  ringMinSize: 1024,
+  ringMaxSize: 8_388_608,
+  maglevTableSize: 65_537,
+  activeRequestBias: 1,
+  ewmaDecayMs: 10_000,
+  sameZonePpm: 1_000_000,
+  otherZonePpm: 1_000,
+  otherRegionPpm: 1,
+  consecutive5xx: 5,
+  consecutiveGatewayFailure: 5,
+  maxEjectionPercent: 10,
+  intervalMs: 10_000,
+  baseEjectionTimeMs: 30_000,
+  maxEjectionTimeMs: 300_000,
+  enforcingConsecutive5xx: 100,
+  enforcingConsecutiveGatewayFailure: 0,
+  enforcingSuccessRate: 100,
+  successRateMinimumHosts: 5,
+  successRateRequestVolume: 100,
+  successRateStdevFactor: 1900,
+  statIntervalMs: 1_000,
+  errorRatio: 0.5,
+  slowRatio: 0.5,
+  slowCallMs: 1_000,
+  timeWindowMs: 10_000,
+  minRequestAmount: 5,
+  maxRequests: 1024,
+  maxPendingRequests: 1024,
+};
+
+/** Bytes of the config struct (wasm/assembly/lb/config.ts CONFIG_BYTES). */
+export const CONFIG_BYTES = 160;
+
+/** Writes `c` as the config struct at byte `at` of `view` (layout: wasm/assembly/lb/config.ts). */
+export function writeGroupConfig(view: DataView, at: number, c: GroupConfig): void {
+  view.setUint8(at, KIND_CODES[c.kind]);
+  view.setUint8(at + 1, (c.cellFallback ? 1 : 0) | (c.ringScale === "envoy" ? 2 : 0) | (c.alwaysEjectOneHost ? 4 : 0));
+  view.setUint8(at + 2, c.panicThresholdPct);
+  view.setUint8(at + 3, c.choiceCount);
+  view.setUint32(at + 4, c.ringMinSize, true);
+  view.setUint32(at + 8, c.ringMaxSize, true);
+  view.setUint32(at + 12, c.maglevTableSize, true);
+  view.setFloat64(at + 16, c.activeRequestBias, true);
+  view.setFloat64(at + 24, c.ewmaDecayMs, true);
+  view.setUint32(at + 32, c.sameZonePpm, true);
+  view.setUint32(at + 36, c.otherZonePpm, true);
+  view.setUint32(at + 40, c.otherRegionPpm, true);
+  view.setUint32(at + 44, c.consecutive5xx, true);
+  view.setUint32(at + 48, c.consecutiveGatewayFailure, true);
+  view.setUint32(at + 52, c.maxEjectionPercent, true);
+  view.setFloat64(at + 56, c.intervalMs, true);
+  view.setFloat64(at + 64, c.baseEjectionTimeMs, true);
+  view.setFloat64(at + 72, c.maxEjectionTimeMs, true);
+  view.setUint32(at + 80, c.enforcingConsecutive5xx, true);
+  view.setUint32(at + 84, c.enforcingConsecutiveGatewayFailure, true);
+  view.setUint32(at + 88, c.enforcingSuccessRate, true);
+  view.setUint32(at + 92, c.successRateMinimumHosts, true);
+  view.setUint32(at + 96, c.successRateRequestVolume, true);
+  view.setUint32(at + 100, c.successRateStdevFactor, true);
+  view.setFloat64(at + 104, c.statIntervalMs, true);
+  view.setFloat64(at + 112, c.errorRatio, true);
+  view.setFloat64(at + 120, c.slowRatio, true);
+  view.setFloat64(at + 128, c.slowCallMs, true);
+  view.setFloat64(at + 136, c.timeWindowMs, true);
+  view.setUint32(at + 144, c.minRequestAmount, true);
+  view.setUint32(at + 148, c.maxRequests, true);
+  view.setUint32(at + 152, c.maxPendingRequests, true);
+  view.setUint32(at + 156, 0, true);
+}
+
+/** Retry classes and their bits in the retry policy struct. */
+export const RETRY_ON_BITS = { "connect-failure": 1, reset: 2, timeout: 4, "gateway-error": 8, "5xx": 16 } as const;
+
+export interface RetryPolicyConfig {
+  retryOn: readonly (keyof typeof RETRY_ON_BITS)[];
+  numRetries: number;
+  retryNonIdempotent: boolean;
+  budgetPercent: number;
+  minRetryConcurrency: number;
+  timeoutMs: number;
+  backoffBaseMs: number;
+  backoffMaxMs: number;
+}
+
+export const RETRY_POLICY_DEFAULTS: RetryPolicyConfig = {
+  retryOn: ["connect-failure"],
+  numRetries: 1,
+  retryNonIdempotent: false,
+  budgetPercent: 20,
+  minRetryConcurrency: 3,
+  timeoutMs: 15_000,
+  backoffBaseMs: 25,
+  backoffMaxMs: 250,
+};
+
+/** Bytes of the retry policy struct (config.ts RETRY_BYTES). */
+export const RETRY_POLICY_BYTES = 48;
+
+export function writeRetryPolicy(view: DataView, at: number, p: RetryPolicyConfig): void {
+  view.setUint32(
+    at,
+    p.retryOn.reduce((bits, on) => bits | RETRY_ON_BITS[on], 0),
+    true,
+  );
+  view.setUint32(at + 4, p.numRetries, true);
+  view.setUint32(at + 8, p.retryNonIdempotent ? 1 : 0, true);
+  view.setUint32(at + 12, p.budgetPercent, true);
+  view.setUint32(at + 16, p.minRetryConcurrency, true);
+  view.setUint32(at + 20, 0, true);
+  view.setFloat64(at + 24, p.timeoutMs, true);
+  view.setFloat64(at + 32, p.backoffBaseMs, true);
+  view.setFloat64(at + 40, p.backoffMaxMs, true);
+}
+
+/** One instance of a generation. Status and role are the snapshot's codes (ALIVE 2; primary 0, backup 1). */
+export interface InstanceSpec {
+  id: number;
+  weight: number;
+  status: number;
+  role: number;
+  zone: string;
+  region: string;
+  lane: string;
+  cell: string;
+  /** `host:port`. */
+  address: string;
+  warmupMs: number;
+  /** ms; undefined = unknown (warmup starts at commit). */
+  aliveSinceMs?: number;
+  drained: boolean;
+}
+
+export interface GroupSpec {
+  id: number;
+  config: GroupConfig;
+  instances: readonly InstanceSpec[];
+}
+
+/** The failure codes of lbFinish / lbRetryDecision. */
+export const FAILURE_CODES = { connect: 1, reset: 2, timeout: 3 } as const;
+export type FailureName = keyof typeof FAILURE_CODES;
+
+export const TIERS = ["none", "primary", "backup"] as const;
+export const NO_RETRY_REASONS = ["", "no-failure", "not-retriable", "non-idempotent", "exhausted", "budget", "deadline"] as const;
+
+/** lbSelect's result; one object reused by every call. */
+export interface SelectResult {
+  instance: number;
+  probe: boolean;
+  panic: boolean;
+  tier: (typeof TIERS)[number];
+}
+
+export interface SelectOptions {
+  /** Hash key text (xxHash64 in WASM); undefined or "" = no key. */
+  key?: string;
+  lane?: string;
+  cell?: string;
+  /** Instance ids this request already tried. */
+  tried?: readonly number[];
+  attempt?: number;
+}
+
+/** Counter codes of lbGroupCounter in the group record order. */
+export interface GroupCounters {
+  active: number;
+  pending: number;
+  activeRetries: number;
+  overflow: number;
+  retryOverflow: number;
+  panic: number;
+  outlierOverflow: number;
+  outlierEnforced: number;
+}
+
+type Fn = (...args: never[]) => unknown;
+type Exports = Record<string, Fn> & { memory: WebAssembly.Memory };
+
+const REQUEST_AREA = 4096; // scratch offset of lane, cell and tried ids
+const REQUEST_CAPACITY = 16384;
+const TRIED_AREA = REQUEST_AREA + REQUEST_CAPACITY;
+const TRIED_CAPACITY = 64;
+const STRUCT_AREA = 0; // scratch offset of config / policy structs and method
+
+/** The balancing exports of one WASM instance. */
+export class Balancing {
+  private readonly wasm: Exports;
+  private readonly encoder = new TextEncoder();
+  private readonly scratchAt: number;
+  private bytes = new Uint8Array(0);
+  private view = new DataView(new ArrayBuffer(0));
+  private ints = new Int32Array(0);
+  private readonly resultAt: number;
+  readonly result: SelectResult = { instance: -1, probe: false, panic: false, tier: "none" };
+
+  constructor(exports: WebAssembly.Exports) {
+    this.wasm = exports as unknown as Exports;
+    this.scratchAt = (this.wasm.lbScratchAddress as () => number)();
+    this.resultAt = (this.wasm.lbSelectResultAddress as () => number)();
+    this.refresh();
+  }
+
+  /** Instantiates its own copy of a compiled module (tests, benches). */
+  static create(module: WebAssembly.Module): Balancing {
+    return new Balancing(new WebAssembly.Instance(module, {}).exports);
+  }
+
+  private refresh(): void {
+    const buffer = this.wasm.memory.buffer;
+    if (this.bytes.buffer === buffer) return;
+    this.bytes = new Uint8Array(buffer);
+    this.view = new DataView(buffer);
+    this.ints = new Int32Array(buffer);
+  }
+
+  /** Writes `text` at scratch offset `at`; returns its byte length. Throws RangeError past `capacity`. */
+  private put(text: string, at: number, capacity: number): number {
+    const { written, read } = this.encoder.encodeInto(text, this.bytes.subarray(this.scratchAt + at, this.scratchAt + at + capacity));
+    if (read < text.length) throw new RangeError("string does not fit the scratch area");
+    return written;
+  }
+
+  /** Memory of the module (state records can be read for metrics and tests). */
+  get memory(): WebAssembly.Memory {
+    return this.wasm.memory;
+  }
+
+  setCaller(zone: string, region: string): void {
+    this.refresh();
+    const z = this.put(zone, REQUEST_AREA, 256);
+    const r = this.put(region, REQUEST_AREA + 256, 256);
+    (this.wasm.lbSetCaller as (a: number, b: number, c: number, d: number) => void)(
+      this.scratchAt + REQUEST_AREA,
+      z,
+      this.scratchAt + REQUEST_AREA + 256,
+      r,
+    );
+  }
+
+  /** Four u32 words (crypto.getRandomValues). */
+  seed(s0: number, s1: number, s2: number, s3: number): void {
+    (this.wasm.lbSeed as (a: number, b: number, c: number, d: number) => void)(s0, s1, s2, s3);
+  }
+
+  /** The reference's createRandom(seed) seeding. */
+  seedFrom(seed: number): void {
+    (this.wasm.lbSeedFrom as (s: number) => void)(seed);
+  }
+
+  nextU32(): number {
+    return (this.wasm.lbNextU32 as () => number)() >>> 0;
+  }
+
+  /** Begins, describes and commits a generation at nowMs. Throws Error with the code on refusal. */
+  loadGeneration(groups: readonly GroupSpec[], nowMs: number): void {
+    const w = this.wasm as unknown as Record<string, (...a: number[]) => number>;
+    const instanceCount = groups.reduce((n, g) => n + g.instances.length, 0);
+    let stringBytes = 0;
+    for (const g of groups) {
+      for (const i of g.instances) {
+        for (const s of [i.zone, i.region, i.lane, i.cell, i.address]) stringBytes += this.encoder.encode(s).length;
+      }
+    }
+    check(w.lbBeginGeneration!(groups.length, instanceCount, stringBytes), "lbBeginGeneration");
+    this.refresh();
+    let first = 0;
+    groups.forEach((g, gi) => {
+      writeGroupConfig(this.view, this.scratchAt + STRUCT_AREA, g.config);
+      check(w.lbSetGroup!(gi, g.id, first, g.instances.length, this.scratchAt + STRUCT_AREA), "lbSetGroup");
+      g.instances.forEach((i, k) => {
+        let at = REQUEST_AREA;
+        const args: number[] = [];
+        for (const s of [i.zone, i.region, i.lane, i.cell, i.address]) {
+          const len = this.put(s, at, REQUEST_CAPACITY - (at - REQUEST_AREA));
+          args.push(this.scratchAt + at, len);
+          at += len;
+        }
+        check(
+          w.lbSetInstance!(
+            first + k,
+            i.id,
+            i.weight,
+            i.status,
+            i.role,
+            ...args,
+            i.warmupMs,
+            i.aliveSinceMs ?? Number.NaN,
+            i.drained ? 1 : 0,
+          ),
+          "lbSetInstance",
+        );
+      });
+      first += g.instances.length;
+    });
+    check(w.lbCommitGeneration!(nowMs), "lbCommitGeneration");
+    this.refresh();
+  }
+
+  /** Picks an instance of group `g` at nowMs; returns the reused result object. */
+  select(g: number, nowMs: number, options: SelectOptions = {}): SelectResult {
+    const { key, lane = "", cell = "", tried, attempt = 0 } = options;
+    this.refresh();
+    let hasHash = 0;
+    if (key !== undefined && key !== "") {
+      const len = this.put(key, REQUEST_AREA, REQUEST_CAPACITY);
+      (this.wasm.lbHashKey as (p: number, l: number) => void)(this.scratchAt + REQUEST_AREA, len);
+      hasHash = 1;
+    }
+    const laneLen = lane === "" ? 0 : this.put(lane, REQUEST_AREA, 1024);
+    const cellLen = cell === "" ? 0 : this.put(cell, REQUEST_AREA + 1024, 1024);
+    const triedCount = tried === undefined ? 0 : Math.min(tried.length, TRIED_CAPACITY);
+    for (let t = 0; t < triedCount; t++) this.view.setUint32(this.scratchAt + TRIED_AREA + t * 4, tried![t]!, true);
+    const instance = (this.wasm.lbSelect as (...a: number[]) => number)(
+      g,
+      nowMs,
+      hasHash,
+      this.scratchAt + REQUEST_AREA,
+      laneLen,
+      this.scratchAt + REQUEST_AREA + 1024,
+      cellLen,
+      this.scratchAt + TRIED_AREA,
+      triedCount,
+      attempt,
+    );
+    const r = this.resultAt >> 2;
+    this.result.instance = instance;
+    this.result.probe = this.ints[r + 1] !== 0;
+    this.result.panic = this.ints[r + 2] !== 0;
+    this.result.tier = TIERS[this.ints[r + 3]!]!;
+    return this.result;
+  }
+
+  /** Steps 1–6 (debug): [instance index, effective weight] of the nodes the balancer would get. */
+  plan(g: number, nowMs: number, lane = "", cell = ""): [number, number][] {
+    this.refresh();
+    const laneLen = this.put(lane, REQUEST_AREA, 1024);
+    const cellLen = this.put(cell, REQUEST_AREA + 1024, 1024);
+    const w = this.wasm as unknown as Record<string, (...a: number[]) => number>;
+    const n = w.lbPlan!(g, nowMs, this.scratchAt + REQUEST_AREA, laneLen, this.scratchAt + REQUEST_AREA + 1024, cellLen);
+    return Array.from({ length: n }, (_, k) => [w.lbPlanInstance!(k) >>> 0, w.lbPlanWeight!(k)]);
+  }
+
+  instanceIndex(id: number): number {
+    return (this.wasm.lbInstanceIndex as (id: number) => number)(id);
+  }
+
+  start(instance: number, id: number): boolean {
+    return (this.wasm.lbStart as (i: number, id: number) => number)(instance, id) === 0;
+  }
+
+  /** @returns "ejected", "kept" or "gone" (the instance left in a swap). */
+  finish(
+    instance: number,
+    id: number,
+    outcome: { status: number; failure?: FailureName; latencyMs: number },
+    probe: boolean,
+    nowMs: number,
+  ): "ejected" | "kept" | "gone" {
+    const failure = outcome.failure === undefined ? 0 : FAILURE_CODES[outcome.failure];
+    const r = (this.wasm.lbFinish as (...a: number[]) => number)(
+      instance,
+      id,
+      outcome.status,
+      failure,
+      outcome.latencyMs,
+      probe ? 1 : 0,
+      nowMs,
+    );
+    return r < 0 ? "gone" : r === 1 ? "ejected" : "kept";
+  }
+
+  observeLatency(instance: number, latencyMs: number, nowMs: number): void {
+    (this.wasm.lbObserveLatency as (...a: number[]) => void)(instance, latencyMs, nowMs);
+  }
+
+  sweep(g: number, nowMs: number): void {
+    (this.wasm.lbSweep as (g: number, n: number) => void)(g, nowMs);
+  }
+
+  breakerAvailable(instance: number, nowMs: number): boolean {
+    return (this.wasm.lbBreakerAvailable as (i: number, n: number) => number)(instance, nowMs) !== 0;
+  }
+
+  breakerPick(instance: number, nowMs: number): boolean {
+    return (this.wasm.lbBreakerPick as (i: number, n: number) => number)(instance, nowMs) !== 0;
+  }
+
+  abandonProbe(instance: number, id: number, nowMs: number): void {
+    (this.wasm.lbAbandonProbe as (...a: number[]) => void)(instance, id, nowMs);
+  }
+
+  admit(g: number): "run" | "queue" | "reject" {
+    return (["run", "queue", "reject"] as const)[(this.wasm.lbAdmit as (g: number) => number)(g)]!;
+  }
+
+  /** @returns true when a queued request may run now. */
+  release(g: number): boolean {
+    return (this.wasm.lbRelease as (g: number) => number)(g) !== 0;
+  }
+
+  abandonQueued(g: number): void {
+    (this.wasm.lbAbandonQueued as (g: number) => void)(g);
+  }
+
+  /** Retry decision: `{retry: true, delayMs}` or `{retry: false, reason}`. */
+  retryDecision(
+    g: number,
+    outcome: { status: number; failure?: FailureName },
+    method: string,
+    retriesDone: number,
+    startMs: number,
+    nowMs: number,
+    policy: RetryPolicyConfig,
+  ): { retry: true; delayMs: number } | { retry: false; reason: (typeof NO_RETRY_REASONS)[number] } {
+    this.refresh();
+    writeRetryPolicy(this.view, this.scratchAt + STRUCT_AREA, policy);
+    const failure = outcome.failure === undefined ? 0 : FAILURE_CODES[outcome.failure];
+    const r = this.retryDecisionAt(g, outcome.status, failure, method, retriesDone, startMs, nowMs, this.scratchAt + STRUCT_AREA);
+    return r >= 0 ? { retry: true, delayMs: r } : { retry: false, reason: NO_RETRY_REASONS[-r]! };
+  }
+
+  /**
+   * The raw retry decision with the policy struct already in memory at `policyAt` (the gateway's
+   * routes: wasm/assembly/balancing-load.ts routeRetryPolicy). `failure` is a FAILURE_CODES value
+   * or 0. @returns the back-off delay in ms (≥ 0), or −NO_RETRY_REASONS index.
+   */
+  retryDecisionAt(
+    g: number,
+    status: number,
+    failure: number,
+    method: string,
+    retriesDone: number,
+    startMs: number,
+    nowMs: number,
+    policyAt: number,
+  ): number {
+    this.refresh();
+    const methodLen = this.put(method, STRUCT_AREA + RETRY_POLICY_BYTES, 64);
+    return (this.wasm.lbRetryDecision as (...a: number[]) => number)(
+      g,
+      status,
+      failure,
+      this.scratchAt + STRUCT_AREA + RETRY_POLICY_BYTES,
+      methodLen,
+      retriesDone,
+      startMs,
+      nowMs,
+      policyAt,
+    );
+  }
+
+  retryBudget(g: number, budgetPercent: number, minRetryConcurrency: number): number {
+    return (this.wasm.lbRetryBudget as (...a: number[]) => number)(g, budgetPercent, minRetryConcurrency) >>> 0;
+  }
+
+  retryStarted(g: number): void {
+    (this.wasm.lbRetryStarted as (g: number) => void)(g);
+  }
+
+  retryEnded(g: number): void {
+    (this.wasm.lbRetryEnded as (g: number) => void)(g);
+  }
+
+  backoffMs(retry: number, baseMs: number, maxMs: number): number {
+    return (this.wasm.lbBackoffMs as (...a: number[]) => number)(retry, baseMs, maxMs);
+  }
+
+  /** xxHash64 of the UTF-8 of `text` (or of `bytes`) with `seed`. */
+  xxHash64(input: string | Uint8Array, seed = 0n): bigint {
+    this.refresh();
+    let len: number;
+    if (typeof input === "string") len = this.put(input, REQUEST_AREA, REQUEST_CAPACITY);
+    else {
+      if (input.length > REQUEST_CAPACITY) throw new RangeError("input does not fit the scratch area");
+      this.bytes.set(input, this.scratchAt + REQUEST_AREA);
+      len = input.length;
+    }
+    return BigInt.asUintN(
+      64,
+      (this.wasm.lbXxHash64 as (p: number, l: number, s: bigint) => bigint)(this.scratchAt + REQUEST_AREA, len, seed),
+    );
+  }
+
+  /** Instance i's state record (128 bytes; layout wasm/assembly/lb/records.ts), little-endian. */
+  instanceRecord(instance: number): DataView {
+    this.refresh();
+    return new DataView(this.wasm.memory.buffer, (this.wasm.lbInstanceRecord as (i: number) => number)(instance), 128);
+  }
+
+  /** Group g's counters from its 64-byte record. */
+  counters(g: number): GroupCounters {
+    this.refresh();
+    const at = (this.wasm.lbGroupRecord as (g: number) => number)(g);
+    const v = this.view;
+    const u64 = (o: number) => Number(v.getBigUint64(at + o, true));
+    return {
+      active: v.getUint32(at + 4, true),
+      pending: v.getUint32(at + 8, true),
+      activeRetries: v.getUint32(at + 12, true),
+      overflow: u64(16),
+      retryOverflow: u64(24),
+      panic: u64(32),
+      outlierOverflow: u64(40),
+      outlierEnforced: u64(48),
+    };
+  }
+
+  /** Sets group g's in-flight counts (tests of admission and budgets). */
+  setGroupCounts(g: number, active: number, pending: number, activeRetries: number): void {
+    this.refresh();
+    const at = (this.wasm.lbGroupRecord as (g: number) => number)(g);
+    this.view.setUint32(at + 4, active, true);
+    this.view.setUint32(at + 8, pending, true);
+    this.view.setUint32(at + 12, activeRetries, true);
+  }
+}
+
+function check(code: number, call: string): void {
+  if (code !== 0) throw new Error(`${call} refused: code ${code}`);
+}

@@ -1,0 +1,222 @@
+/**
+ * Forwarding one decided request: group admission (Envoy circuit breaker max_requests /
+ * max_pending_requests), then attempts — each reported to the WASM balancers (in-flight count,
+ * outlier detection, breaker, EWMA) — with the route's retry policy between them: Envoy's
+ * retry_on classes, idempotency, retry budget and full-jitter back-off, the next try preferring
+ * an instance not yet tried, per-try and total timeouts (docs/balancing.md, "Retries").
+ * All decisions are WASM's (wasm/assembly/lb/); this module does the I/O and the waiting.
+ */
+import type { DecideRequest, HotPath } from "../wasm/host.ts";
+import { type AttemptOutcome, Failure, sendAttempt } from "./attempt.ts";
+import { downstreamResponse, upstreamRequest } from "./proxy.ts";
+import { errorResponse } from "./responses.ts";
+
+/** Largest request body kept in memory so a retry can re-send it, bytes (Envoy buffers up to its per-request limit). */
+export const RETRY_BODY_BYTES = 64 * 1024;
+
+/** Per-instance attempt counts of one isolate, for the status document. */
+export interface AttemptCounts {
+  attempts: number;
+  /** Attempts that got a 5xx or no response. */
+  failures: number;
+}
+
+/** What forward() needs from the gateway isolate. */
+export interface ForwardScope {
+  hot: HotPath;
+  /** Requests waiting for a group's concurrency slot, FIFO, by group id. */
+  waiters: Map<number, (() => void)[]>;
+  /** By instance id. */
+  counts: Map<number, AttemptCounts>;
+  /** Retries sent by this isolate. */
+  retries: number;
+}
+
+/** The decision forward() starts from (copied: the hot path's result object is reused). */
+export interface Decided {
+  route: number;
+  group: number;
+  instance: number;
+  probe: boolean;
+}
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/**
+ * Sends `request` to the decided instance, retrying as its route allows.
+ * @param body what to send instead of request.body when part of it was already read for body
+ *   attributes (worker/body.ts; undefined forwards request.body).
+ * @returns the upstream's response (the last one when retries are exhausted), or a JSON 502
+ *   (no response), 504 (timeout), 503 `overflow` (group limits) or 503 `no_instance`.
+ */
+export async function forward(
+  scope: ForwardScope,
+  request: Request,
+  url: URL,
+  attributes: DecideRequest,
+  decided: Decided,
+  clientIp: string | null,
+  body: ReadableStream<Uint8Array> | Uint8Array | null | undefined,
+): Promise<Response> {
+  const { hot } = scope;
+  const snapshot = hot.snapshot;
+  const route = snapshot.routes[decided.route];
+  const group = snapshot.groups[decided.group];
+  if (!route || !group) return errorResponse("no_instance", "decision referred to a missing route or group");
+  const startMs = Date.now();
+  const deadlineMs = startMs + route.timeoutMs;
+
+  const admitted = await admit(scope, decided.group, group.id, route.timeoutMs);
+  if (!admitted) return errorResponse("overflow", `group '${group.name}' is at its concurrency limit`);
+  try {
+    let payload = body === undefined ? request.body : body;
+    if (payload instanceof ReadableStream && route.numRetries > 0 && fitsRetryBuffer(request)) {
+      payload = new Uint8Array(await new Response(payload).arrayBuffer());
+    }
+    let instance = decided.instance;
+    let probe = decided.probe;
+    const tried: number[] = [];
+    for (let retries = 0; ; retries++) {
+      const target = hot.snapshot.instances[instance];
+      if (!target) return errorResponse("no_instance", `group '${group.name}' has no available instance`);
+      const sent = payload;
+      const outcome = await attempt(scope, request, url, target, clientIp, sent, probe, instance, route.perTryTimeoutMs, deadlineMs);
+      if (retries > 0) retryEnded(hot, group.id);
+      if (outcome.failure === Failure.NONE && outcome.status < 500) return downstreamResponse(outcome.response as Response);
+
+      const now = Date.now();
+      const g = currentGroup(hot, group.id);
+      const r = hot.routeIndex(route.id);
+      const replayable = !(sent instanceof ReadableStream);
+      const delayMs =
+        g < 0 || r < 0 || !replayable
+          ? -1
+          : hot.retryDecision(r, g, outcome.status, outcome.failure, request.method, retries, startMs, now);
+      if (delayMs < 0) return finalAnswer(outcome, target);
+      await outcome.response?.body?.cancel();
+      hot.balancing.retryStarted(g);
+      scope.retries += 1;
+      if (delayMs > 0) await sleep(delayMs);
+      tried.push(target.id);
+      const gNow = currentGroup(hot, group.id);
+      const next = gNow < 0 ? null : hot.select(gNow, attributes, Date.now(), tried, retries + 1);
+      if (!next || next.instance < 0) {
+        retryEnded(hot, group.id);
+        return errorResponse("no_instance", `group '${group.name}' has no instance left to retry on`);
+      }
+      instance = next.instance;
+      probe = next.probe;
+    }
+  } finally {
+    release(scope, group.id);
+  }
+}
+
+/** One attempt on INSTANCES index `instance`, reported to the balancers whatever its end. */
+async function attempt(
+  scope: ForwardScope,
+  request: Request,
+  url: URL,
+  target: { id: number; host: string; port: number },
+  clientIp: string | null,
+  body: ReadableStream<Uint8Array> | Uint8Array | null,
+  probe: boolean,
+  instance: number,
+  perTryMs: number,
+  deadlineMs: number,
+): Promise<AttemptOutcome> {
+  const { hot } = scope;
+  hot.balancing.start(instance, target.id);
+  const outcome = await sendAttempt(
+    (signal) => upstreamRequest(request, url, target, clientIp, body, signal),
+    request.method,
+    perTryMs,
+    deadlineMs,
+  );
+  const failure =
+    outcome.failure === Failure.NONE
+      ? undefined
+      : outcome.failure === Failure.TIMEOUT
+        ? "timeout"
+        : outcome.failure === Failure.CONNECT
+          ? "connect"
+          : "reset";
+  // (instance, id): the index may name another instance after a snapshot swap; WASM re-finds the id.
+  hot.balancing.finish(instance, target.id, { status: outcome.status, failure, latencyMs: outcome.latencyMs }, probe, Date.now());
+  const counts = scope.counts.get(target.id) ?? { attempts: 0, failures: 0 };
+  scope.counts.set(target.id, counts);
+  counts.attempts += 1;
+  if (outcome.failure !== Failure.NONE || outcome.status >= 500) counts.failures += 1;
+  return outcome;
+}
+
+/** The answer when no retry follows: the upstream's response, else a 504 or 502. */
+function finalAnswer(outcome: AttemptOutcome, target: { host: string; port: number }): Response {
+  if (outcome.response) return downstreamResponse(outcome.response);
+  const where = `${target.host}:${target.port}`;
+  if (outcome.failure === Failure.TIMEOUT) {
+    return errorResponse(
+      "upstream_timeout",
+      `upstream ${where} did not answer in time (${outcome.deadline === "try" ? "per-try" : "total"} timeout)`,
+    );
+  }
+  return errorResponse("upstream_unreachable", `upstream ${where} failed: ${outcome.error ?? "no response"}`);
+}
+
+/** Whether the request body is small enough (by Content-Length) to keep for retries. */
+function fitsRetryBuffer(request: Request): boolean {
+  const length = Number(request.headers.get("content-length") ?? Number.NaN);
+  return Number.isFinite(length) && length <= RETRY_BODY_BYTES;
+}
+
+/** The group's index in the active snapshot (it may have been swapped while waiting), -1 if gone. */
+function currentGroup(hot: HotPath, groupId: number): number {
+  return hot.groupIndex(groupId);
+}
+
+/** A retry of group `groupId` ended (the budget counts retries in flight). */
+function retryEnded(hot: HotPath, groupId: number): void {
+  const g = currentGroup(hot, groupId);
+  if (g >= 0) hot.balancing.retryEnded(g);
+}
+
+/**
+ * Admission to group `g` (control id `groupId`): run now, wait in FIFO for a slot (at most
+ * `timeoutMs`), or refuse. @returns false when refused or the wait timed out.
+ */
+async function admit(scope: ForwardScope, g: number, groupId: number, timeoutMs: number): Promise<boolean> {
+  const verdict = scope.hot.balancing.admit(g);
+  if (verdict === "run") return true;
+  if (verdict === "reject") return false;
+  const waiters = scope.waiters.get(groupId) ?? [];
+  scope.waiters.set(groupId, waiters);
+  return new Promise<boolean>((resolve) => {
+    const wake = () => {
+      clearTimeout(timer);
+      resolve(true);
+    };
+    const timer = setTimeout(() => {
+      const at = waiters.indexOf(wake);
+      if (at >= 0) waiters.splice(at, 1);
+      const current = currentGroup(scope.hot, groupId);
+      if (current >= 0) scope.hot.balancing.abandonQueued(current);
+      resolve(false);
+    }, timeoutMs);
+    waiters.push(wake);
+  });
+}
+
+/** A running request of group `groupId` ended: its slot goes to the first waiter, if any. */
+function release(scope: ForwardScope, groupId: number): void {
+  const g = currentGroup(scope.hot, groupId);
+  if (g < 0) return;
+  // release() → true hands the slot to a queued request; with no waiter here (its group was
+  // swapped meanwhile) the slot is released again rather than leaked.
+  while (scope.hot.balancing.release(g)) {
+    const wake = scope.waiters.get(groupId)?.shift();
+    if (wake) {
+      wake();
+      return;
+    }
+  }
+}
