@@ -26,7 +26,7 @@ export type Decide = () => number;
  * (a) `hot` must hold a snapshot whose route for req.host/req.path lists the policies.
  * `full`: the whole product path per request (host, path and method in, route lookup, then the
  * policies); otherwise the route is known, as it is for (b)–(d): attributes in, policies run.
- * Both pick an instance of the chosen group (one instance: a few ns).
+ * Both pick an instance of the chosen group through the balancing pipeline (one instance).
  */
 export function wasmApproach(hot: HotPath, req: BenchRequest, full = false): Decide {
   const maps = [req.query, req.header, req.cookie];
@@ -36,10 +36,13 @@ export function wasmApproach(hot: HotPath, req: BenchRequest, full = false): Dec
     method: req.method,
     attribute: (source, name) => (source <= Source.COOKIE ? maps[source]?.get(name) : source === Source.CLIENT ? req.ip : undefined),
   };
-  if (full) return () => hot.decide(request).policy;
+  // The gateway reads the clock once per request for the request's deadline and hands that
+  // reading to the decision (worker/gateway.ts); the bench's request arrived at one instant.
+  const arrivedMs = Date.now();
+  if (full) return () => hot.decide(request, arrivedMs).policy;
   const route = hot.route(request);
   if (route < 0) throw new Error("bench request has no route");
-  return () => hot.decidePolicies(route, request).policy;
+  return () => hot.decidePolicies(route, request, arrivedMs).policy;
 }
 
 /** (b) */

@@ -116,6 +116,8 @@ export class HotPath {
   private groupHashSource = new Uint8Array(0);
   private groupHashName: string[] = [];
   private groupById = new Map<number, number>();
+  /** Whether some instance is in a lane or a cell: only then are the request's written (else the frame's stay empty). */
+  private routesByTag = false;
   private routeById = new Map<number, number>();
   /** Reused by every decide() call. */
   private readonly out: DecideResult = {
@@ -190,6 +192,8 @@ export class HotPath {
     this.routeFirstSlot = Uint32Array.from(this.info.routes, (r) => r.firstSlot);
     this.routeSlotCount = Uint16Array.from(this.info.routes, (r) => r.slotCount);
     this.routeFlags = Uint8Array.from(this.info.routes, (r) => r.flags);
+    this.routesByTag = this.info.usesLanes || this.info.usesCells;
+    if (!this.routesByTag) this.frame.fill(0, 8, 12);
     this.groupById = new Map(this.info.groups.map((g, i) => [g.id, i]));
     this.routeById = new Map(this.info.routes.map((r, i) => [r.id, i]));
     const groups = this.info.groups.length;
@@ -332,8 +336,10 @@ export class HotPath {
       }
       slots[s + 3] = flags;
     }
-    at = this.putOptional(8, this.info.usesLanes ? request.lane : undefined, at);
-    this.putOptional(10, this.info.usesCells ? request.cell : undefined, at);
+    if (this.routesByTag) {
+      at = this.putOptional(8, this.info.usesLanes ? request.lane : undefined, at);
+      this.putOptional(10, this.info.usesCells ? request.cell : undefined, at);
+    }
     const status = this.wasm.decide(nowMs);
     const res = this.results;
     const out = this.out;

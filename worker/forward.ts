@@ -38,6 +38,8 @@ export interface Decided {
   group: number;
   instance: number;
   probe: boolean;
+  /** When the request was decided (Unix ms): the start of its total timeout. */
+  atMs: number;
 }
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
@@ -63,7 +65,7 @@ export async function forward(
   const route = snapshot.routes[decided.route];
   const group = snapshot.groups[decided.group];
   if (!route || !group) return errorResponse("no_instance", "decision referred to a missing route or group");
-  const startMs = Date.now();
+  const startMs = decided.atMs;
   const deadlineMs = startMs + route.timeoutMs;
 
   const admitted = await admit(scope, decided.group, group.id, route.timeoutMs);

@@ -56,7 +56,9 @@ export class Gateway {
         if (this.hot.snapshot === snapshot) known = route; // no new snapshot while reading
       }
     }
-    const d = known >= 0 ? this.hot.decidePolicies(known, attributes) : this.hot.decide(attributes);
+    // One clock read per request: the balancers' time and the start of the request's deadline.
+    const nowMs = Date.now();
+    const d = known >= 0 ? this.hot.decidePolicies(known, attributes, nowMs) : this.hot.decide(attributes, nowMs);
     this.decisions += 1;
     this.conditionErrors += d.conditionErrors;
     if (d.status === DecideStatus.NO_ROUTE) return errorResponse("no_route", `no route for ${url.hostname}${url.pathname}`);
@@ -66,7 +68,7 @@ export class Gateway {
       return errorResponse("no_instance", `group '${group?.name ?? d.group}' has no available instance`);
     }
     if (d.panic) this.panics += 1;
-    const decided = { route: d.route, group: d.group, instance: d.instance, probe: d.probe };
+    const decided = { route: d.route, group: d.group, instance: d.instance, probe: d.probe, atMs: nowMs };
     const proxied = forward(this.scope, request, url, attributes, decided, request.headers.get("cf-connecting-ip"), body);
     return this.config.versionHeader ? withVersion(proxied, this.source.state.version) : proxied;
   }

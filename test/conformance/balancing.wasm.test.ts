@@ -166,3 +166,158 @@ describe("the WASM pipeline picks what the reference picks", () => {
     );
   });
 });
+
+/**
+ * The plan cache (wasm/assembly/lb/select.ts): steps 1–6 of an untagged first attempt are kept
+ * per group until an ejection, sweep, breaker transition, commit or setCaller invalidates them, or
+ * time reaches the end of an OPEN breaker's window; dynamic-weight groups in a warmup ramp are
+ * not kept. Here the state those depend on changes between picks — bursts of outcomes that eject
+ * (consecutive 5xx) and open breakers (≥ 5 calls, error ratio > 0.5), probes whose outcome closes
+ * or reopens them, time jumping across the outlier interval (10 s), ejection (30 s), breaker
+ * window (10 s) and warmup (5 s / 60 s), lane-tagged and retried picks (not cached) interleaved
+ * with untagged ones (cached), generation swaps that flip an instance's status — and every pick
+ * must equal the reference's, step by step.
+ */
+describe("the WASM plan cache never goes stale", () => {
+  it.each(ALL_KINDS)("%s: same picks as the reference across health changes, time, lanes and retries", (kind) => {
+    const arbInstance = fc.record({
+      weight: fc.integer({ min: 0, max: 20 }),
+      status: fc.constantFrom("alive", "alive", "alive", "alive", "dead"),
+      role: fc.constantFrom("primary", "primary", "primary", "backup"),
+      zone: fc.constantFrom("z1", "z1", "z2"),
+      lane: fc.constantFrom("", "", "", "canary"),
+      warmupMs: fc.constantFrom(0, 0, 5_000, 60_000),
+      aliveSinceMs: fc.constantFrom(-1e9, 0),
+    });
+    const arbStep = fc.oneof(
+      {
+        weight: 4,
+        arbitrary: fc.record({
+          pick: fc.integer({ min: 0, max: 99 }),
+          lane: fc.constantFrom("", "", "", "canary"),
+          tried: fc.constantFrom(0, 0, 0, 1, 2),
+        }),
+      },
+      {
+        weight: 3,
+        arbitrary: fc.record({
+          record: fc.nat(),
+          // Five "slow" in a window open the breaker without an ejection.
+          outcome: fc.constantFrom<CaseOutcome>(200, 200, 200, 503, 500, "connect", "timeout", "slow", "slow"),
+          times: fc.constantFrom(1, 1, 5, 6),
+          // Each outcome in its own 1 s breaker window: consecutive 5xx eject, the breaker stays closed.
+          spread: fc.boolean(),
+        }),
+      },
+      {
+        weight: 3,
+        arbitrary: fc.record({ advance: fc.constantFrom(0, 1, 700, 1_000, 2_500, 3_000, 5_000, 9_999, 10_000, 15_000, 30_000, 61_000) }),
+      },
+      { weight: 1, arbitrary: fc.record({ sweep: fc.constant(true) }) },
+      { weight: 1, arbitrary: fc.record({ swap: fc.nat() }) },
+    );
+    fc.assert(
+      fc.property(
+        fc.array(arbInstance, { minLength: 1, maxLength: 8 }),
+        fc.array(arbStep, { maxLength: 100 }),
+        fc.nat(),
+        (list, steps, seed) => {
+          let instances: CaseInstance[] = list.map((f, i) => instance(i + 1, f as Partial<CaseInstance>));
+          const ref = referenceSelection.create(kind as KindName, instances, seed);
+          const wasm = wasmSelection.create(kind as KindName, instances, seed);
+          let nowMs = 0;
+          const picked: number[] = [];
+          // Probes picked and not yet answered: their outcome decides the half-open breaker.
+          const probes = new Set<number>();
+          const pick = (s: number, key: number, lane: string, tried: number) => {
+            const request = {
+              key: key % 4 === 0 ? undefined : `session-${key}`,
+              caller: lane === "" ? undefined : { lane },
+              tried: picked.slice(picked.length - Math.min(tried, picked.length)),
+            };
+            const a = ref.pick(nowMs, request);
+            const b = wasm.pick(nowMs, request);
+            expect(b, `step ${s} at ${nowMs} ms`).toEqual(a);
+            if (a.id !== null) picked.push(a.id);
+            if (a.probe && a.id !== null) probes.add(a.id);
+          };
+          for (const [s, step] of steps.entries()) {
+            if ("pick" in step) {
+              pick(s, step.pick, step.lane, step.tried);
+            } else if ("record" in step) {
+              if (picked.length === 0) continue;
+              // Mostly answer an outstanding probe (closing or reopening its breaker).
+              const id = probes.size > 0 && step.record % 4 !== 0 ? [...probes][0]! : picked[step.record % picked.length]!;
+              for (let t = 0; t < step.times; t++) {
+                const probe = probes.delete(id);
+                if (step.spread && t > 0) nowMs += 1_001;
+                ref.record(id, step.outcome, nowMs, probe);
+                wasm.record(id, step.outcome, nowMs, probe);
+              }
+            } else if ("advance" in step) {
+              nowMs += step.advance;
+            } else if ("sweep" in step) {
+              ref.sweep(nowMs);
+              wasm.sweep(nowMs);
+            } else {
+              // A new generation: one instance's status flips (back to alive un-ejects and restarts warmup).
+              const k = step.swap % instances.length;
+              instances = instances.map((i, j) => (j === k ? { ...i, status: i.status === "alive" ? "dead" : "alive" } : i));
+              ref.swap(instances, nowMs);
+              wasm.swap(instances, nowMs);
+            }
+            // After every change, an untagged first attempt: the cached path.
+            if (!("pick" in step)) pick(s, s, "", 0);
+            expect(wasm.panicCount()).toBe(ref.panicCount());
+          }
+        },
+      ),
+      { numRuns: 300 },
+    );
+  });
+});
+
+describe("the WASM plan cache: time-driven and probe transitions", () => {
+  // Steps: [atMs, "pick"] or [atMs, id, outcome, times, probe?]; every pick compared with the reference.
+  type Step = [number, "pick"] | [number, number, CaseOutcome, number, boolean?];
+  const scenarios: [string, Step[]][] = [
+    [
+      // The sweep at 10 s caches a plan without id 1 (OPEN since 5 s); its window ends at 15 s, before the next sweep.
+      "an OPEN breaker's window ends between sweeps",
+      [
+        [0, "pick"],
+        [5_000, 1, "slow", 5],
+        [10_000, "pick"],
+        [10_001, "pick"],
+        ...[15_000, 15_001, 15_002, 15_003].map((t): Step => [t, "pick"]),
+      ],
+    ],
+    [
+      // The probe (HALF_OPEN, not available) is left out of the plan cached at 10,004; its success closes the breaker.
+      "a probe's success closes the breaker",
+      [
+        [0, "pick"],
+        [0, 1, "slow", 5],
+        ...[1, 10_000, 10_001, 10_002, 10_003, 10_004].map((t): Step => [t, "pick"]),
+        [10_004, 1, 200, 1, true],
+        ...[10_005, 10_006, 10_007, 10_008].map((t): Step => [t, "pick"]),
+      ],
+    ],
+  ];
+  it.each(scenarios)("%s", (_, steps) => {
+    const instances = [instance(1), instance(2), instance(3)];
+    const ref = referenceSelection.create("swrr", instances, 1);
+    const wasm = wasmSelection.create("swrr", instances, 1);
+    for (const step of steps) {
+      if (step[1] === "pick") {
+        expect(wasm.pick(step[0]), `pick at ${step[0]} ms`).toEqual(ref.pick(step[0]));
+      } else {
+        const [at, id, outcome, times, probe = false] = step;
+        for (let k = 0; k < times; k++) {
+          ref.record(id, outcome, at, probe);
+          wasm.record(id, outcome, at, probe);
+        }
+      }
+    }
+  });
+});

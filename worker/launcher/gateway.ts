@@ -34,6 +34,9 @@ export interface GatewayLaunch {
   trustedProxies?: string;
   /** Header those proxies append the client to (default x-forwarded-for). */
   clientIpHeader?: string;
+  /** This gateway's zone and region, for zone-affine balancing (ZONE, REGION; default none). */
+  zone?: string;
+  region?: string;
   stdio?: "inherit" | "ignore";
 }
 
@@ -53,6 +56,8 @@ export function startGateway(launch: GatewayLaunch): Promise<WorkerdCluster> {
       ...(launch.snapshotVersionHeader ? { SNAPSHOT_VERSION_HEADER: "1" } : {}),
       ...(launch.trustedProxies ? { TRUSTED_PROXIES: launch.trustedProxies } : {}),
       ...(launch.clientIpHeader ? { CLIENT_IP_HEADER: launch.clientIpHeader } : {}),
+      ...(launch.zone ? { ZONE: launch.zone } : {}),
+      ...(launch.region ? { REGION: launch.region } : {}),
     },
     envBindings: { GATEWAY_TOKEN: "SLUICE_GATEWAY_TOKEN" },
   });

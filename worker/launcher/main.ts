@@ -5,7 +5,8 @@
  * SLUICE_GATEWAY_HOST (127.0.0.1; 0.0.0.0 to serve other machines), SLUICE_GATEWAY_PORT (8080),
  * SLUICE_GATEWAY_PROCESSES (one per core), SLUICE_SNAPSHOT_POLL_MS (1000), SLUICE_TRUSTED_PROXIES
  * (none: addresses or CIDRs whose X-Forwarded-For is believed for request.ip),
- * SLUICE_CLIENT_IP_HEADER (x-forwarded-for).
+ * SLUICE_CLIENT_IP_HEADER (x-forwarded-for), SLUICE_ZONE and SLUICE_REGION (this gateway's
+ * zone and region, for zone-affine balancing; none by default).
  */
 import { startGateway } from "./gateway.ts";
 
@@ -25,6 +26,8 @@ const gateway = await startGateway({
   snapshotPollMs: env.SLUICE_SNAPSHOT_POLL_MS ? Number(env.SLUICE_SNAPSHOT_POLL_MS) : undefined,
   trustedProxies: env.SLUICE_TRUSTED_PROXIES || undefined,
   clientIpHeader: env.SLUICE_CLIENT_IP_HEADER || undefined,
+  zone: env.SLUICE_ZONE || undefined,
+  region: env.SLUICE_REGION || undefined,
 });
 console.log(`sluice gateway on ${gateway.url} (workerd pids ${gateway.pids.join(", ")})`);
 for (const signal of ["SIGINT", "SIGTERM"] as const) {

@@ -157,7 +157,7 @@ export function lbSelectResultAddress(): usize {
 }
 /** Debug: steps 1–6 only (no sweep, no pick). @returns node count; lbPlanInstance/lbPlanWeight read them. */
 export function lbPlan(g: u32, nowMs: f64, lanePtr: usize, laneLen: u32, cellPtr: usize, cellLen: u32): u32 {
-  return planNodes(g, nowMs, lanePtr, laneLen, cellPtr, cellLen);
+  return planNodes(g, nowMs, lanePtr, laneLen, cellPtr, cellLen, nodes, weights);
 }
 export function lbPlanInstance(k: u32): u32 {
   return load<u32>(nodes + (<usize>k << 2));

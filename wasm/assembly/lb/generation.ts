@@ -47,6 +47,9 @@ import {
   II_ZONE,
   II_ZONE_DISTANCE,
   INSTANCE_INFO_BYTES,
+  PLAN_META_BYTES,
+  PM_OFFSET,
+  PM_VALID,
   R_BREAKER_OPENED,
   R_CONSECUTIVE_5XX,
   R_CONSECUTIVE_GATEWAY,
@@ -92,6 +95,13 @@ export let positions: usize = 0; // u32 per group offset: hash-table builds
 export let weights: usize = 0; // f64 effective weights
 export let flags: usize = 0; // u8 per group offset
 export let work: usize = 0; // 24 bytes per group offset: hash-table builds
+// Per-group plan cache (select.ts): each group's cached node list in its own slot (u32 indices
+// at planCache + PM_OFFSET·4, f64 weights at planCacheWeights + PM_OFFSET·8; slots are disjoint
+// even if group ranges overlapped) and a PLAN_META_BYTES entry per group. A commit starts with
+// no plan.
+export let planCache: usize = 0;
+export let planCacheWeights: usize = 0;
+export let planMeta: usize = 0;
 let blockA: usize = 0;
 let blockB: usize = 0;
 
@@ -124,6 +134,27 @@ let nBlockA: usize = 0;
 // @ts-ignore: decorator
 @inline export function record(i: u32): usize {
   return records + <usize>i * RECORD_BYTES;
+}
+
+/** Group g's plan-cache entry (records.ts PM_*). */
+// @ts-ignore: decorator
+@inline export function planMetaOf(g: u32): usize {
+  return planMeta + <usize>g * PLAN_META_BYTES;
+}
+
+/** Group g's cached plan is stale: its health or the caller's zone changed. */
+export function invalidatePlan(g: u32): void {
+  if (g < groupCount) store<u32>(planMetaOf(g) + PM_VALID, 0);
+}
+
+/**
+ * The group of the instance whose record is `r` may have changed health (ejection, breaker
+ * availability, warmup start): its cached plan is stale.
+ */
+export function invalidatePlanOf(r: usize): void {
+  if (r < records) return;
+  const i = (r - records) / RECORD_BYTES;
+  if (i < <usize>instanceCount) invalidatePlan(load<u32>(info(<u32>i) + II_GROUP));
 }
 
 function align8(n: usize): usize {
@@ -264,6 +295,7 @@ export function setCaller(zonePtr: usize, zoneLen: usize, regionPtr: usize, regi
   memory.copy(CALLER, zonePtr, callerZoneLen);
   memory.copy(CALLER + CALLER_CAPACITY, regionPtr, callerRegionLen);
   updateZoneDistances(infos, instanceCount);
+  for (let g: u32 = 0; g < groupCount; g++) invalidatePlan(g);
 }
 
 /** Current-generation index of instance `id`, or −1. O(log n). */
@@ -370,8 +402,20 @@ export function commitGeneration(nowMs: f64): i32 {
     tables += tableBytes(gi);
   }
   const scratch = align8(maxCount * 4) * 2 + maxCount * 8 + align8(maxCount) + maxCount * 24;
-  const nBlockB = heap.alloc(scratch + tables + 8);
-  let t = nBlockB + scratch;
+  let slots: usize = 0;
+  for (let g: u32 = 0; g < nGroupCount; g++) slots += <usize>load<u32>(nGroups + <usize>g * GROUP_INFO_BYTES + GI_COUNT);
+  const cache = align8(slots * 4) + slots * 8 + <usize>nGroupCount * PLAN_META_BYTES;
+  const nBlockB = heap.alloc(scratch + cache + tables + 8);
+  const nPlanCache = nBlockB + scratch;
+  const nPlanCacheWeights = nPlanCache + align8(slots * 4);
+  const nPlanMeta = nPlanCacheWeights + slots * 8;
+  memory.fill(nPlanMeta, 0, <usize>nGroupCount * PLAN_META_BYTES);
+  let slot: u32 = 0;
+  for (let g: u32 = 0; g < nGroupCount; g++) {
+    store<u32>(nPlanMeta + <usize>g * PLAN_META_BYTES + PM_OFFSET, slot);
+    slot += load<u32>(nGroups + <usize>g * GROUP_INFO_BYTES + GI_COUNT);
+  }
+  let t = nBlockB + scratch + cache;
   for (let g: u32 = 0; g < nGroupCount; g++) {
     const gi = nGroups + <usize>g * GROUP_INFO_BYTES;
     const bytes = tableBytes(gi);
@@ -442,5 +486,8 @@ export function commitGeneration(nowMs: f64): i32 {
   weights = positions + align8(maxCount * 4);
   flags = weights + maxCount * 8;
   work = flags + align8(maxCount);
+  planCache = nPlanCache;
+  planCacheWeights = nPlanCacheWeights;
+  planMeta = nPlanMeta;
   return LB_OK;
 }

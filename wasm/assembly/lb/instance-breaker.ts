@@ -18,6 +18,7 @@ import {
   R_BREAKER_TOTAL,
   R_BREAKER_WINDOW,
 } from "./records";
+import { invalidatePlanOf } from "./generation";
 
 /** Whether record `r` may be picked now: CLOSED, or OPEN past its window (as the probe). */
 export function breakerAvailable(r: usize, nowMs: f64, config: usize): bool {
@@ -33,6 +34,7 @@ export function breakerOnPick(r: usize, nowMs: f64, config: usize): bool {
   }
   store<u8>(r + R_BREAKER_STATE, BREAKER_HALF_OPEN);
   store<u8>(r + R_BREAKER_PROBING, 1);
+  invalidatePlanOf(r);
   return true;
 }
 
@@ -40,6 +42,7 @@ function open(r: usize, nowMs: f64): void {
   store<u8>(r + R_BREAKER_STATE, BREAKER_OPEN);
   store<f64>(r + R_BREAKER_OPENED, nowMs);
   store<u8>(r + R_BREAKER_PROBING, 0);
+  invalidatePlanOf(r);
 }
 
 function resetWindow(r: usize, start: f64): void {
@@ -66,6 +69,7 @@ export function breakerRecord(r: usize, failed: bool, latencyMs: f64, probe: boo
     } else {
       store<u8>(r + R_BREAKER_STATE, BREAKER_CLOSED);
       store<u8>(r + R_BREAKER_PROBING, 0);
+      invalidatePlanOf(r);
       resetWindow(r, nowMs - (nowMs % interval));
     }
     return;

@@ -4,7 +4,7 @@
  * SWRR on the dynamic weight weight / (active + 1)^bias (Envoy uses EDF; same long-run shares).
  * Port of wasm/reference/least-request.ts.
  */
-import { nodes, record, weights } from "./generation";
+import { record, weights as scratchWeights } from "./generation";
 import { randomBelow } from "./random";
 import { R_ACTIVE } from "./records";
 import { pickSmoothWeighted } from "./swrr";
@@ -17,10 +17,12 @@ export function leastRequestWeight(weight: f64, active: u32, bias: f64): f64 {
 }
 
 /**
- * O(n) (the equality check). Rewrites the scratch weights to the dynamic ones on the unequal path.
+ * Over the first `n` nodes at `nodes` (u32) with weights at `weights` (f64). O(n) (the
+ * equality check). The unequal path writes the dynamic weights to the scratch weights (which
+ * may be `weights` itself: each is read before it is written) and runs SWRR over them.
  * @returns the instance index, or −1 when n is 0.
  */
-export function pickLeastRequest(n: u32, choiceCount: u32, bias: f64): i32 {
+export function pickLeastRequest(nodes: usize, weights: usize, n: u32, choiceCount: u32, bias: f64): i32 {
   if (n == 0) return -1;
   const first = load<f64>(weights);
   let equal = true;
@@ -39,8 +41,8 @@ export function pickLeastRequest(n: u32, choiceCount: u32, bias: f64): i32 {
     return best;
   }
   for (let k: u32 = 0; k < n; k++) {
-    const p = weights + (<usize>k << 3);
-    store<f64>(p, leastRequestWeight(load<f64>(p), load<u32>(record(load<u32>(nodes + (<usize>k << 2))) + R_ACTIVE), bias));
+    const w = load<f64>(weights + (<usize>k << 3));
+    store<f64>(scratchWeights + (<usize>k << 3), leastRequestWeight(w, load<u32>(record(load<u32>(nodes + (<usize>k << 2))) + R_ACTIVE), bias));
   }
-  return pickSmoothWeighted(n);
+  return pickSmoothWeighted(nodes, scratchWeights, n);
 }

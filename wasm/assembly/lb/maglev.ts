@@ -5,13 +5,13 @@
  * preallocated block. Build O(M log M) expected, pick O(1). Port of wasm/reference/maglev.ts.
  */
 import { C_MAGLEV_SIZE } from "./config";
-import { info, nodes, order, positions, weights, work } from "./generation";
+import { info, order, positions, work } from "./generation";
 import { GI_CONFIG, GI_COUNT, GI_FIRST, GI_TABLE, GI_TABLE_LENGTH, II_MAGLEV_OFFSET, II_MAGLEV_SKIP } from "./records";
 
 const EMPTY: u16 = 0xffff;
 
-/** Builds the table over the first `n` scratch nodes with their configured weights. */
-export function buildMaglev(gi: usize, n: u32): void {
+/** Builds the table over the first `n` nodes (u32 at `nodes`) with their configured weights (f64 at `weights`). */
+export function buildMaglev(gi: usize, nodes: usize, weights: usize, n: u32): void {
   const first = load<u32>(gi + GI_FIRST);
   const count = load<u32>(gi + GI_COUNT);
   const m = <u64>load<u32>(gi + GI_CONFIG + C_MAGLEV_SIZE);

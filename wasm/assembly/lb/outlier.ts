@@ -21,7 +21,7 @@ import {
   C_OD_SR_VOLUME,
   FLAG_ALWAYS_EJECT_ONE,
 } from "./config";
-import { groupInfo, groupRecord, record } from "./generation";
+import { groupInfo, groupRecord, invalidatePlan, record } from "./generation";
 import { randomBelow } from "./random";
 import {
   GI_CONFIG,
@@ -65,6 +65,7 @@ function ejectHost(g: u32, r: usize, enforcePercent: u32, nowMs: f64): bool {
   }
   if (!enforced(enforcePercent)) return false;
   store<u8>(r + R_EJECTED, 1);
+  invalidatePlan(g);
   store<u32>(r + R_NUM_EJECTIONS, load<u32>(r + R_NUM_EJECTIONS) + 1);
   store<f64>(r + R_LAST_EJECTION, nowMs);
   const base = load<f64>(config + C_OD_BASE_EJECTION_MS);
@@ -124,6 +125,8 @@ export function recordOutlierResult(g: u32, r: usize, code: u32, nowMs: f64): bo
  * backoff of hosts un-ejected for an interval. O(group).
  */
 export function sweepOutliers(g: u32, nowMs: f64): void {
+  // Un-ejections and success-rate ejections change health: the cached plan is stale.
+  invalidatePlan(g);
   const gi = groupInfo(g);
   const config = gi + GI_CONFIG;
   const first = load<u32>(gi + GI_FIRST);

@@ -3,7 +3,7 @@
  * over two distinct nodes, plus Finagle's peak (a higher sample replaces the value at once) and
  * load factor (cost = ewma × (active + 1)). Weights ignored. Port of wasm/reference/peak-ewma.ts.
  */
-import { nodes, record } from "./generation";
+import { record } from "./generation";
 import { randomBelow } from "./random";
 import { R_ACTIVE, R_EWMA, R_EWMA_STAMP } from "./records";
 
@@ -30,8 +30,8 @@ function cost(i: u32, nowMs: f64, decayMs: f64): f64 {
   return decayedEwma(r, nowMs, decayMs) * (<f64>load<u32>(r + R_ACTIVE) + 1);
 }
 
-/** P2C over two distinct nodes, lower cost wins (first drawn on ties). O(1). @returns instance index or −1. */
-export function pickPeakEwma(n: u32, nowMs: f64, decayMs: f64): i32 {
+/** P2C over two distinct of the first `n` nodes at `nodes` (u32), lower cost wins (first drawn on ties). O(1). @returns instance index or −1. */
+export function pickPeakEwma(nodes: usize, n: u32, nowMs: f64, decayMs: f64): i32 {
   if (n == 0) return -1;
   if (n == 1) return <i32>load<u32>(nodes);
   const a = <u32>randomBelow(<f64>n);

@@ -63,6 +63,21 @@ export const GI_TABLE_BUILT: usize = 32; // u32 0/1
 export const GI_CONFIG: usize = 64; // config struct (config.ts)
 export const GROUP_INFO_BYTES: usize = 224;
 
+/**
+ * Plan-cache entry per group (select.ts; block B, set at commit): steps 1–6's result for
+ * an untagged first attempt, valid while PM_VALID (cleared by invalidatePlan on every health
+ * change) and PM_AT ≤ now < PM_UNTIL (the next time-driven change: a breaker window ending).
+ */
+export const PLAN_META_BYTES: usize = 48;
+export const PM_VALID: usize = 0; // u32 0/1
+export const PM_COUNT: usize = 4; // u32 nodes
+export const PM_PANIC: usize = 8; // u32 0/1
+export const PM_TIER: usize = 12; // i32 TIER_*
+export const PM_AT: usize = 16; // f64 ms the plan was made at
+export const PM_UNTIL: usize = 24; // f64 ms, exclusive
+export const PM_SIGNATURE: usize = 32; // u64 node set + weights (hash kinds' table check)
+export const PM_OFFSET: usize = 40; // u32 the group's slot in the cache arrays (Σ counts of earlier groups)
+
 /** Static instance info (not carried over). Strings are (address, byte length) of UTF-8. */
 export const II_ID: usize = 0; // u32
 export const II_WEIGHT: usize = 4; // u32 configured weight

@@ -6,7 +6,7 @@
  * (u64 hashes, then u32 owners as group offsets); build O(R log R), pick O(log R).
  */
 import { C_FLAGS, C_RING_MAX, C_RING_MIN, FLAG_RING_SCALE_ENVOY } from "./config";
-import { info, nodes, order, positions, weights } from "./generation";
+import { info, order, positions } from "./generation";
 import { GI_CONFIG, GI_COUNT, GI_FIRST, GI_TABLE, GI_TABLE_CAPACITY, GI_TABLE_LENGTH, II_ADDRESS } from "./records";
 import { sortPairs } from "./sort";
 import { xxHash64 } from "./xxhash64";
@@ -37,10 +37,10 @@ function pointHash(addressField: usize, i: u32): u64 {
 }
 
 /**
- * Builds group info `gi`'s ring over the first `n` scratch nodes with their configured weights
+ * Builds group info `gi`'s ring over the first `n` nodes (u32 at `nodes`) with their configured weights (f64 at `weights`)
  * (integers > 0), in address order so every gateway builds the same ring.
  */
-export function buildRing(gi: usize, n: u32): void {
+export function buildRing(gi: usize, nodes: usize, weights: usize, n: u32): void {
   const first = load<u32>(gi + GI_FIRST);
   const count = load<u32>(gi + GI_COUNT);
   const cap = <usize>load<u32>(gi + GI_TABLE_CAPACITY);

@@ -5,6 +5,15 @@
  * below panicThresholdPct (fail open, counted); zone factors or nearest-zone filter; effective
  * weights with warmup; a retry excludes tried instances (hash kinds re-pick with attempt + 1,
  * up to 3 times, as Envoy); the balancer; an OPEN breaker past its window becomes the probe.
+ *
+ * Plan cache: steps 1–6 of an untagged first attempt (no lane, no cell, nothing tried) depend
+ * only on the generation, the group's health (ejections, breaker availability, warmup starts)
+ * and time. Each group keeps its last such plan (generation.ts planCache / planMeta) and reuses
+ * it while (a) nothing invalidated it — invalidatePlan runs on every ejection, sweep, breaker
+ * transition and setCaller, and a commit starts with none — and (b) PM_AT ≤ now < PM_UNTIL, the
+ * earliest end of an OPEN breaker's window. A plan made while an instance of a dynamic-weight
+ * group is inside its warmup ramp is used once and not kept. Other requests plan into the
+ * scratch every time, as before.
  */
 import {
   C_EWMA_DECAY_MS,
@@ -16,6 +25,7 @@ import {
   C_OTHER_ZONE_PPM,
   C_PANIC_THRESHOLD_PCT,
   C_SAME_ZONE_PPM,
+  C_BR_TIME_WINDOW_MS,
   FLAG_CELL_FALLBACK,
   KIND_LEAST_REQUEST,
   KIND_MAGLEV,
@@ -24,14 +34,40 @@ import {
   KIND_RING_HASH,
   KIND_SWRR,
 } from "./config";
-import { flags, groupInfo, groupRecord, info, nodes, record, weights } from "./generation";
+import { flags, groupInfo, groupRecord, info, nodes, planCache, planCacheWeights, planMetaOf, record, weights } from "./generation";
 import { breakerAvailable, breakerOnPick } from "./instance-breaker";
 import { pickLeastRequest } from "./least-request";
 import { buildMaglev, pickMaglev } from "./maglev";
 import { sweepIfDue } from "./outlier";
 import { pickPeakEwma } from "./peak-ewma";
 import { randomU64 } from "./random";
-import { GI_CONFIG, GI_COUNT, GI_FIRST, GI_SIGNATURE, GI_TABLE_BUILT, GR_PANIC, II_ID, II_ROLE, II_WARMUP_MS, II_WEIGHT, II_ZONE_DISTANCE, R_EJECTED, R_HEALTHY_SINCE, ROLE_BACKUP } from "./records";
+import {
+  BREAKER_OPEN,
+  GI_CONFIG,
+  GI_COUNT,
+  GI_FIRST,
+  GI_SIGNATURE,
+  GI_TABLE_BUILT,
+  GR_PANIC,
+  II_ID,
+  II_ROLE,
+  II_WARMUP_MS,
+  II_WEIGHT,
+  II_ZONE_DISTANCE,
+  PM_AT,
+  PM_COUNT,
+  PM_OFFSET,
+  PM_PANIC,
+  PM_SIGNATURE,
+  PM_TIER,
+  PM_UNTIL,
+  PM_VALID,
+  R_BREAKER_OPENED,
+  R_BREAKER_STATE,
+  R_EJECTED,
+  R_HEALTHY_SINCE,
+  ROLE_BACKUP,
+} from "./records";
 import { buildRing, pickRing } from "./ring-hash";
 import { applyRouteRules } from "./route-rules";
 import { pickSmoothWeighted } from "./swrr";
@@ -60,10 +96,19 @@ let planTier: i32 = TIER_NONE;
 }
 
 /**
- * Steps 1–6 for group `g`: the scratch node list (instance indices, effective weights).
- * Sets planPanic / planTier. O(group). @returns the node count.
+ * Steps 1–6 for group `g`: the node list (u32 instance indices at `outNodes`, f64 effective
+ * weights at `outWeights`). Sets planPanic / planTier. O(group). @returns the node count.
  */
-export function planNodes(g: u32, nowMs: f64, lanePtr: usize, laneLen: usize, cellPtr: usize, cellLen: usize): u32 {
+export function planNodes(
+  g: u32,
+  nowMs: f64,
+  lanePtr: usize,
+  laneLen: usize,
+  cellPtr: usize,
+  cellLen: usize,
+  outNodes: usize,
+  outWeights: usize,
+): u32 {
   const gi = groupInfo(g);
   const config = gi + GI_CONFIG;
   const first = load<u32>(gi + GI_FIRST);
@@ -130,10 +175,75 @@ export function planNodes(g: u32, nowMs: f64, lanePtr: usize, laneLen: usize, ce
     } else if (d != best) {
       continue;
     }
-    store<u32>(nodes + (<usize>n << 2), i);
-    store<f64>(weights + (<usize>n << 3), w);
+    store<u32>(outNodes + (<usize>n << 2), i);
+    store<f64>(outWeights + (<usize>n << 3), w);
     n++;
   }
+  return n;
+}
+
+/** Order-sensitive 64-bit signature of a node list and its weights (hash kinds' table check). */
+function planSignature(nodesAt: usize, weightsAt: usize, n: u32): u64 {
+  let signature: u64 = 0x9e3779b97f4a7c15 ^ <u64>n;
+  for (let k: u32 = 0; k < n; k++) {
+    const word = (<u64>load<u32>(nodesAt + (<usize>k << 2)) << 32) ^ <u64>load<f64>(weightsAt + (<usize>k << 3));
+    signature = rotl<u64>((signature ^ word) * 0xc2b2ae3d27d4eb4f, 31);
+  }
+  return signature;
+}
+
+/**
+ * Group g's plan for an untagged first attempt at nowMs, in its cache area: reused when still
+ * valid, else planned again and its validity recorded. Sets planPanic / planTier.
+ * O(1) when reused, O(group) otherwise. @returns the node count.
+ */
+function cachedPlan(g: u32, nowMs: f64, kind: u8): u32 {
+  const pm = planMetaOf(g);
+  const gi = groupInfo(g);
+  const first = load<u32>(gi + GI_FIRST);
+  const slot = <usize>load<u32>(pm + PM_OFFSET);
+  if (load<u32>(pm + PM_VALID) != 0 && nowMs >= load<f64>(pm + PM_AT) && nowMs < load<f64>(pm + PM_UNTIL)) {
+    planPanic = load<u32>(pm + PM_PANIC) != 0;
+    planTier = load<i32>(pm + PM_TIER);
+    return load<u32>(pm + PM_COUNT);
+  }
+  const nodesAt = planCache + (slot << 2);
+  const weightsAt = planCacheWeights + (slot << 3);
+  const n = planNodes(g, nowMs, 0, 0, 0, 0, nodesAt, weightsAt);
+  // Until when steps 1–6 give the same answer with no state change (each of those invalidates):
+  // availability of a breaker is time-dependent only while OPEN inside its window (false until
+  // openedAt + window, then true for every later time); a warmup weight only while elapsed <
+  // warmupMs (then it is constant: now − since only grows), and only dynamic kinds use it.
+  const config = gi + GI_CONFIG;
+  const count = load<u32>(gi + GI_COUNT);
+  const window = load<f64>(config + C_BR_TIME_WINDOW_MS);
+  const dynamic = usesDynamicWeights(kind);
+  let until: f64 = Infinity;
+  let keep = nowMs == nowMs; // NaN: never kept
+  for (let k: u32 = 0; k < count; k++) {
+    const r = record(first + k);
+    if (load<u8>(r + R_BREAKER_STATE) == BREAKER_OPEN) {
+      const end = load<f64>(r + R_BREAKER_OPENED) + window;
+      if (!(nowMs >= end)) {
+        if (end > nowMs) {
+          if (end < until) until = end;
+        } else {
+          keep = false; // NaN end
+        }
+      }
+    }
+    if (dynamic) {
+      const warmupMs = load<f64>(info(first + k) + II_WARMUP_MS);
+      if (warmupMs > 0 && nowMs - load<f64>(r + R_HEALTHY_SINCE) < warmupMs) keep = false;
+    }
+  }
+  store<u32>(pm + PM_COUNT, n);
+  store<u32>(pm + PM_PANIC, planPanic ? 1 : 0);
+  store<i32>(pm + PM_TIER, planTier);
+  store<f64>(pm + PM_AT, nowMs);
+  store<f64>(pm + PM_UNTIL, until);
+  if (kind == KIND_RING_HASH || kind == KIND_MAGLEV) store<u64>(pm + PM_SIGNATURE, planSignature(nodesAt, weightsAt, n));
+  store<u32>(pm + PM_VALID, keep ? 1 : 0);
   return n;
 }
 
@@ -143,16 +253,14 @@ function wasTried(i: u32, triedPtr: usize, triedCount: u32): bool {
   return false;
 }
 
-/** Rebuilds the group's hash table when the node set or weights differ from the last build. */
-function ensureTable(gi: usize, kind: u8, n: u32): void {
-  let signature: u64 = 0x9e3779b97f4a7c15 ^ <u64>n;
-  for (let k: u32 = 0; k < n; k++) {
-    const word = (<u64>load<u32>(nodes + (<usize>k << 2)) << 32) ^ <u64>load<f64>(weights + (<usize>k << 3));
-    signature = rotl<u64>((signature ^ word) * 0xc2b2ae3d27d4eb4f, 31);
-  }
+/**
+ * Rebuilds the group's hash table when the node set or weights (their `signature`) differ from
+ * the last build.
+ */
+function ensureTable(gi: usize, kind: u8, nodesAt: usize, weightsAt: usize, n: u32, signature: u64): void {
   if (load<u32>(gi + GI_TABLE_BUILT) != 0 && load<u64>(gi + GI_SIGNATURE) == signature) return;
-  if (kind == KIND_RING_HASH) buildRing(gi, n);
-  else buildMaglev(gi, n);
+  if (kind == KIND_RING_HASH) buildRing(gi, nodesAt, weightsAt, n);
+  else buildMaglev(gi, nodesAt, weightsAt, n);
   store<u64>(gi + GI_SIGNATURE, signature);
   store<u32>(gi + GI_TABLE_BUILT, 1);
 }
@@ -160,7 +268,8 @@ function ensureTable(gi: usize, kind: u8, n: u32): void {
 /**
  * Steps 0–8 for group `g` at nowMs; the request's hash from REQUEST_HASH when hasHash; tried
  * instance ids (u32) at triedPtr; hash kinds start at host-selection attempt `attempt` (0 first).
- * Writes SELECT_RESULT. O(group), plus a table build when the node set changed.
+ * Writes SELECT_RESULT. O(group) when planning, O(balancer) with a cached plan, plus a table
+ * build when the node set changed.
  * @returns the instance index, or −1 when there is none.
  */
 export function selectInstance(
@@ -176,16 +285,28 @@ export function selectInstance(
   attempt: u32,
 ): i32 {
   sweepIfDue(g, nowMs);
-  let n = planNodes(g, nowMs, lanePtr, laneLen, cellPtr, cellLen);
   const gi = groupInfo(g);
   const config = gi + GI_CONFIG;
+  const kind = load<u8>(config + C_KIND);
+  const cached = laneLen == 0 && cellLen == 0 && triedCount == 0;
+  let nodesAt = nodes;
+  let weightsAt = weights;
+  let n: u32 = 0;
+  if (cached) {
+    n = cachedPlan(g, nowMs, kind);
+    const slot = <usize>load<u32>(planMetaOf(g) + PM_OFFSET);
+    nodesAt = planCache + (slot << 2);
+    weightsAt = planCacheWeights + (slot << 3);
+  } else {
+    n = planNodes(g, nowMs, lanePtr, laneLen, cellPtr, cellLen, nodes, weights);
+  }
   if (planPanic) {
     const gr = groupRecord(g);
     store<u64>(gr + GR_PANIC, load<u64>(gr + GR_PANIC) + 1);
   }
-  const kind = load<u8>(config + C_KIND);
   const hashKind = kind == KIND_RING_HASH || kind == KIND_MAGLEV;
   if (!hashKind && triedCount > 0) {
+    // Not cached: nodesAt is the scratch.
     let m: u32 = 0;
     for (let k: u32 = 0; k < n; k++) {
       const i = load<u32>(nodes + (<usize>k << 2));
@@ -196,15 +317,16 @@ export function selectInstance(
     }
     // Compacting in place is safe only while something untried remains: otherwise re-plan.
     if (m > 0) n = m;
-    else n = planNodes(g, nowMs, lanePtr, laneLen, cellPtr, cellLen);
+    else n = planNodes(g, nowMs, lanePtr, laneLen, cellPtr, cellLen, nodes, weights);
   }
   let picked: i32 = -1;
-  if (kind == KIND_SWRR) picked = pickSmoothWeighted(n);
-  else if (kind == KIND_RANDOM) picked = pickWeightedRandom(n);
-  else if (kind == KIND_LEAST_REQUEST) picked = pickLeastRequest(n, <u32>load<u8>(config + C_LR_CHOICE_COUNT), load<f64>(config + C_LR_BIAS));
-  else if (kind == KIND_PEAK_EWMA) picked = pickPeakEwma(n, nowMs, load<f64>(config + C_EWMA_DECAY_MS));
+  if (kind == KIND_SWRR) picked = pickSmoothWeighted(nodesAt, weightsAt, n);
+  else if (kind == KIND_RANDOM) picked = pickWeightedRandom(nodesAt, weightsAt, n);
+  else if (kind == KIND_LEAST_REQUEST) picked = pickLeastRequest(nodesAt, weightsAt, n, <u32>load<u8>(config + C_LR_CHOICE_COUNT), load<f64>(config + C_LR_BIAS));
+  else if (kind == KIND_PEAK_EWMA) picked = pickPeakEwma(nodesAt, n, nowMs, load<f64>(config + C_EWMA_DECAY_MS));
   else {
-    ensureTable(gi, kind, n);
+    const signature = cached ? load<u64>(planMetaOf(g) + PM_SIGNATURE) : planSignature(nodesAt, weightsAt, n);
+    ensureTable(gi, kind, nodesAt, weightsAt, n, signature);
     const attempts = triedCount > 0 ? HOST_SELECTION_ATTEMPTS : 1;
     for (let a: u32 = 0; a < attempts; a++) {
       const hash = hasHash ? load<u64>(REQUEST_HASH) : randomU64();

@@ -3,14 +3,15 @@
  * weight (its record's swrrCurrent, f64) grows by its weight, the largest wins (first on ties)
  * and drops by the total. 5:1:1 gives a a b a c a a. Port of wasm/reference/swrr.ts.
  */
-import { nodes, record, weights } from "./generation";
+import { record } from "./generation";
 import { R_SWRR } from "./records";
 
 /**
- * One SWRR step over the first `n` nodes of the scratch list with their weights (> 0). O(n).
+ * One SWRR step over the first `n` nodes (u32 instance indices at `nodes`) with their weights
+ * (f64 > 0 at `weights`). O(n).
  * @returns the instance index, or −1 when n is 0.
  */
-export function pickSmoothWeighted(n: u32): i32 {
+export function pickSmoothWeighted(nodes: usize, weights: usize, n: u32): i32 {
   let best: i32 = -1;
   let bestCurrent: f64 = 0;
   let total: f64 = 0;
