@@ -285,6 +285,7 @@ export class Balancing {
     return this.wasm.memory;
   }
 
+  /** The gateway's own zone and region (UTF-8, ≤ 256 bytes each), for OCTO zone affinity; "" = none. */
   setCaller(zone: string, region: string): void {
     this.refresh();
     const z = this.put(zone, REQUEST_AREA, 256);
@@ -307,6 +308,7 @@ export class Balancing {
     (this.wasm.lbSeedFrom as (s: number) => void)(seed);
   }
 
+  /** The generator's next u32 (xoshiro128**; the generator conformance table). */
   nextU32(): number {
     return (this.wasm.lbNextU32 as () => number)() >>> 0;
   }
@@ -400,10 +402,12 @@ export class Balancing {
     return Array.from({ length: n }, (_, k) => [w.lbPlanInstance!(k) >>> 0, w.lbPlanWeight!(k)]);
   }
 
+  /** The current INSTANCES index of control instance `id`, or -1. */
   instanceIndex(id: number): number {
     return (this.wasm.lbInstanceIndex as (id: number) => number)(id);
   }
 
+  /** An attempt was sent to (`instance`, `id`): one more in flight. @returns false when the instance left in a swap. */
   start(instance: number, id: number): boolean {
     return (this.wasm.lbStart as (i: number, id: number) => number)(instance, id) === 0;
   }
@@ -429,26 +433,32 @@ export class Balancing {
     return r < 0 ? "gone" : r === 1 ? "ejected" : "kept";
   }
 
+  /** Feeds one latency sample (ms) to the instance's peak EWMA (debug / conformance; finish() does this). */
   observeLatency(instance: number, latencyMs: number, nowMs: number): void {
     (this.wasm.lbObserveLatency as (...a: number[]) => void)(instance, latencyMs, nowMs);
   }
 
+  /** Forces group `g`'s outlier sweep at `nowMs` (Envoy's interval timer; lbSelect runs it when due). */
   sweep(g: number, nowMs: number): void {
     (this.wasm.lbSweep as (g: number, n: number) => void)(g, nowMs);
   }
 
+  /** Whether the instance's breaker lets a request through at `nowMs` (closed, or open past its window). */
   breakerAvailable(instance: number, nowMs: number): boolean {
     return (this.wasm.lbBreakerAvailable as (i: number, n: number) => number)(instance, nowMs) !== 0;
   }
 
+  /** The breaker step of a pick: true when this pick becomes the half-open probe. */
   breakerPick(instance: number, nowMs: number): boolean {
     return (this.wasm.lbBreakerPick as (i: number, n: number) => number)(instance, nowMs) !== 0;
   }
 
+  /** A half-open probe was picked but never sent: the breaker reopens (Sentinel keeps one probe). */
   abandonProbe(instance: number, id: number, nowMs: number): void {
     (this.wasm.lbAbandonProbe as (...a: number[]) => void)(instance, id, nowMs);
   }
 
+  /** Group admission (Envoy max_requests / max_pending_requests): run now, queue, or reject (counted). */
   admit(g: number): "run" | "queue" | "reject" {
     return (["run", "queue", "reject"] as const)[(this.wasm.lbAdmit as (g: number) => number)(g)]!;
   }
@@ -458,6 +468,7 @@ export class Balancing {
     return (this.wasm.lbRelease as (g: number) => number)(g) !== 0;
   }
 
+  /** A queued request of group `g` gave up waiting. */
   abandonQueued(g: number): void {
     (this.wasm.lbAbandonQueued as (g: number) => void)(g);
   }
@@ -509,18 +520,22 @@ export class Balancing {
     );
   }
 
+  /** Retries group `g` may have in flight now (Envoy retry_budget: max(⌊pct · (active + pending)⌋, min)). */
   retryBudget(g: number, budgetPercent: number, minRetryConcurrency: number): number {
     return (this.wasm.lbRetryBudget as (...a: number[]) => number)(g, budgetPercent, minRetryConcurrency) >>> 0;
   }
 
+  /** A retry of group `g` was sent (counted against the budget until retryEnded). */
   retryStarted(g: number): void {
     (this.wasm.lbRetryStarted as (g: number) => void)(g);
   }
 
+  /** A retry of group `g` finished. */
   retryEnded(g: number): void {
     (this.wasm.lbRetryEnded as (g: number) => void)(g);
   }
 
+  /** Full-jitter back-off before retry number `retry` (≥ 1), ms: min(uniform [0, (2^retry − 1)·base), cap), as the reference backoffMs. */
   backoffMs(retry: number, baseMs: number, maxMs: number): number {
     return (this.wasm.lbBackoffMs as (...a: number[]) => number)(retry, baseMs, maxMs);
   }
