@@ -401,7 +401,7 @@ describe("a rich model, sealed, verified and loaded", () => {
     expect([u8(80), u8(81), u8(82), u8(83), u32(84), u32(88), u32(92)]).toEqual([90, 10, 80, 0, 6, 50, 2500]);
     expect([u32(96), u32(100), u32(104), u32(108), u32(112), u32(116)]).toEqual([2000, 9, 250, 1500, 800, 5000]);
     expect([u32(120), u32(124)]).toEqual([100, 0]);
-    // Defaults (wasm/reference): swrr, no hash key, 50 %, P2C, 1024..8M stable, 65537, Envoy outlier, Sentinel breaker, 1024/1024.
+    // Defaults (wasm/reference): swrr, no hash key, 50 %, P2C, 1024..1M stable, 65537, Envoy outlier, Sentinel breaker, 1024/1024.
     const d = record(
       file,
       SECTION.GROUPS,
@@ -413,7 +413,7 @@ describe("a rich model, sealed, verified and loaded", () => {
       0, 255, 0xffff, 0b100, 50,
     ]);
     expect([v.getUint8(d + 26), v.getUint8(d + 27), du32(28), du32(32), du32(36), du32(40), du32(44)]).toEqual([
-      2, 10, 1024, 8_388_608, 65_537, 1000, 10_000,
+      2, 10, 1024, 1_048_576, 65_537, 1000, 10_000,
     ]);
     expect([du32(48), du32(52), du32(56), du32(60), du32(64), du32(68), du32(72), du32(76)]).toEqual([
       1e6, 1000, 1, 5, 5, 10_000, 30_000, 300_000,

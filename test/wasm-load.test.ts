@@ -125,7 +125,7 @@ const V3_FIELDS: [string, number, number, number, 1 | 2 | 4, number, number][] =
   ["max ejection 101 %", SECTION.GROUPS, RECORD.GROUPS, 27, 1, 101, LoadError.BAD_VALUE],
   ["ring min size 0", SECTION.GROUPS, RECORD.GROUPS, 28, 4, 0, LoadError.BAD_VALUE],
   ["ring max below min (512 < 1024)", SECTION.GROUPS, RECORD.GROUPS, 32, 4, 512, LoadError.BAD_VALUE],
-  ["ring max above 8M", SECTION.GROUPS, RECORD.GROUPS, 32, 4, 8_388_609, LoadError.BAD_VALUE],
+  ["ring max above 1M", SECTION.GROUPS, RECORD.GROUPS, 32, 4, 1_048_577, LoadError.BAD_VALUE],
   ["maglev size 0", SECTION.GROUPS, RECORD.GROUPS, 36, 4, 0, LoadError.BAD_VALUE],
   ["maglev size not prime (65535 = 3·5·17·257)", SECTION.GROUPS, RECORD.GROUPS, 36, 4, 65_535, LoadError.BAD_VALUE],
   ["maglev size prime above 65537 (65539)", SECTION.GROUPS, RECORD.GROUPS, 36, 4, 65_539, LoadError.BAD_VALUE],

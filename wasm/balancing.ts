@@ -59,7 +59,7 @@ export const GROUP_CONFIG_DEFAULTS: GroupConfig = {
   panicThresholdPct: 50,
   choiceCount: 2,
   ringMinSize: 1024,
-  ringMaxSize: 8_388_608,
+  ringMaxSize: 1_048_576,
   maglevTableSize: 65_537,
   activeRequestBias: 1,
   ewmaDecayMs: 10_000,
@@ -200,7 +200,11 @@ export interface GroupSpec {
 export const FAILURE_CODES = { connect: 1, reset: 2, timeout: 3 } as const;
 export type FailureName = keyof typeof FAILURE_CODES;
 
+/** lbSelect's tier codes: which role the pick came from (0 none, 1 primary, 2 backup). */
 export const TIERS = ["none", "primary", "backup"] as const;
+/** Breaker states by the instance record's code (records.ts: Sentinel closed / open / half-open). */
+export const BREAKER_STATES = ["closed", "open", "half-open"] as const;
+/** lbRetryDecision's refusals: reason NO_RETRY_REASONS[−code]. */
 export const NO_RETRY_REASONS = ["", "no-failure", "not-retriable", "non-idempotent", "exhausted", "budget", "deadline"] as const;
 
 /** lbSelect's result; one object reused by every call. */
@@ -278,6 +282,17 @@ export class Balancing {
     const { written, read } = this.encoder.encodeInto(text, this.bytes.subarray(this.scratchAt + at, this.scratchAt + at + capacity));
     if (read < text.length) throw new RangeError("string does not fit the scratch area");
     return written;
+  }
+
+  /**
+   * Writes request-derived `text` (hash key, lane, cell, method) at scratch offset `at`.
+   * @returns its byte length, or 0 when it does not fit `capacity` — a client's oversized value
+   *   is treated as absent (no hash key: a random pick, as Envoy; no lane or cell; a method
+   *   that is not idempotent), never as an error.
+   */
+  private putRequestText(text: string, at: number, capacity: number): number {
+    const { written, read } = this.encoder.encodeInto(text, this.bytes.subarray(this.scratchAt + at, this.scratchAt + at + capacity));
+    return read < text.length ? 0 : written;
   }
 
   /** Memory of the module (state records can be read for metrics and tests). */
@@ -364,12 +379,14 @@ export class Balancing {
     this.refresh();
     let hasHash = 0;
     if (key !== undefined && key !== "") {
-      const len = this.put(key, REQUEST_AREA, REQUEST_CAPACITY);
-      (this.wasm.lbHashKey as (p: number, l: number) => void)(this.scratchAt + REQUEST_AREA, len);
-      hasHash = 1;
+      const len = this.putRequestText(key, REQUEST_AREA, REQUEST_CAPACITY);
+      if (len > 0) {
+        (this.wasm.lbHashKey as (p: number, l: number) => void)(this.scratchAt + REQUEST_AREA, len);
+        hasHash = 1;
+      }
     }
-    const laneLen = lane === "" ? 0 : this.put(lane, REQUEST_AREA, 1024);
-    const cellLen = cell === "" ? 0 : this.put(cell, REQUEST_AREA + 1024, 1024);
+    const laneLen = lane === "" ? 0 : this.putRequestText(lane, REQUEST_AREA, 1024);
+    const cellLen = cell === "" ? 0 : this.putRequestText(cell, REQUEST_AREA + 1024, 1024);
     const triedCount = tried === undefined ? 0 : Math.min(tried.length, TRIED_CAPACITY);
     for (let t = 0; t < triedCount; t++) this.view.setUint32(this.scratchAt + TRIED_AREA + t * 4, tried![t]!, true);
     const instance = (this.wasm.lbSelect as (...a: number[]) => number)(
@@ -506,7 +523,7 @@ export class Balancing {
     policyAt: number,
   ): number {
     this.refresh();
-    const methodLen = this.put(method, STRUCT_AREA + RETRY_POLICY_BYTES, 64);
+    const methodLen = this.putRequestText(method, STRUCT_AREA + RETRY_POLICY_BYTES, 64);
     return (this.wasm.lbRetryDecision as (...a: number[]) => number)(
       g,
       status,
@@ -560,6 +577,20 @@ export class Balancing {
   instanceRecord(instance: number): DataView {
     this.refresh();
     return new DataView(this.wasm.memory.buffer, (this.wasm.lbInstanceRecord as (i: number) => number)(instance), 128);
+  }
+
+  /**
+   * Instance i's passive health, for status pages: whether outlier detection has it ejected,
+   * how often it was, its breaker state, and attempts in flight (records.ts offsets 5, 20, 6, 8).
+   */
+  instanceState(instance: number): { ejected: boolean; ejections: number; breaker: (typeof BREAKER_STATES)[number]; active: number } {
+    const r = this.instanceRecord(instance);
+    return {
+      ejected: r.getUint8(5) !== 0,
+      ejections: r.getUint32(20, true),
+      breaker: BREAKER_STATES[r.getUint8(6)] ?? "closed",
+      active: r.getUint32(8, true),
+    };
   }
 
   /** Group g's counters from its 64-byte record. */

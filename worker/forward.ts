@@ -43,13 +43,28 @@ export interface Decided {
 }
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+const NO_TRIED: readonly number[] = [];
+
+/** `work`'s result, or null when `deadlineMs` (Unix ms) passes first. */
+async function beforeDeadline<T>(work: Promise<T>, deadlineMs: number): Promise<T | null> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const late = new Promise<null>((resolve) => {
+    timer = setTimeout(() => resolve(null), Math.max(0, deadlineMs - Date.now()));
+  });
+  try {
+    return await Promise.race([work, late]);
+  } finally {
+    if (timer !== undefined) clearTimeout(timer);
+  }
+}
 
 /**
  * Sends `request` to the decided instance, retrying as its route allows.
  * @param body what to send instead of request.body when part of it was already read for body
  *   attributes (worker/body.ts; undefined forwards request.body).
- * @returns the upstream's response (the last one when retries are exhausted), or a JSON 502
- *   (no response), 504 (timeout), 503 `overflow` (group limits) or 503 `no_instance`.
+ * @returns the upstream's response (the last one when retries are exhausted or no instance is
+ *   left to retry on), or a JSON 502 (no response), 504 (timeout), 503 `overflow` (group
+ *   limits), 503 `no_instance`, or 408 when the client's body does not arrive in time.
  */
 export async function forward(
   scope: ForwardScope,
@@ -64,53 +79,77 @@ export async function forward(
   const snapshot = hot.snapshot;
   const route = snapshot.routes[decided.route];
   const group = snapshot.groups[decided.group];
-  if (!route || !group) return errorResponse("no_instance", "decision referred to a missing route or group");
-  const startMs = decided.atMs;
-  const deadlineMs = startMs + route.timeoutMs;
-
-  const admitted = await admit(scope, decided.group, group.id, route.timeoutMs);
-  if (!admitted) return errorResponse("overflow", `group '${group.name}' is at its concurrency limit`);
+  const first = snapshot.instances[decided.instance];
+  if (!route || !group || !first) return errorResponse("no_instance", "decision referred to a missing route, group or instance");
+  const deadlineMs = decided.atMs + route.timeoutMs;
+  // A half-open probe that is picked must be sent or handed back (lbAbandonProbe), or its
+  // breaker would wait for it forever. Named by (index, id): WASM re-finds the id after a swap.
+  let unsentProbe: [number, number] | null = decided.probe ? [decided.instance, first.id] : null;
+  let retryInFlight = false;
+  let admitted = false;
   try {
+    // A small body is buffered (so a retry can re-send it) before taking a slot of the group, and
+    // no longer than the request's deadline: a slow client must not hold a slot.
     let payload = body === undefined ? request.body : body;
     if (payload instanceof ReadableStream && route.numRetries > 0 && fitsRetryBuffer(request)) {
-      payload = new Uint8Array(await new Response(payload).arrayBuffer());
+      const bytes = await beforeDeadline(new Response(payload).arrayBuffer(), deadlineMs);
+      if (!bytes) return errorResponse("request_timeout", "the request body did not arrive before the route's timeout");
+      payload = new Uint8Array(bytes);
     }
-    let instance = decided.instance;
+    admitted = await admit(scope, group.id, deadlineMs);
+    if (!admitted) return errorResponse("overflow", `group '${group.name}' is at its concurrency limit`);
+
+    // After the awaits the snapshot may have been swapped: find the decided instance again by
+    // id, or pick anew in the group's current index.
+    let instance = hot.balancing.instanceIndex(first.id);
     let probe = decided.probe;
+    if (instance < 0) {
+      const g = hot.groupIndex(group.id);
+      const again = g < 0 ? null : hot.select(g, attributes, Date.now(), NO_TRIED, 0);
+      if (!again || again.instance < 0) return errorResponse("no_instance", `group '${group.name}' has no available instance`);
+      instance = again.instance;
+      probe = again.probe;
+      unsentProbe = probe ? [instance, (hot.snapshot.instances[instance] as { id: number }).id] : unsentProbe;
+    }
     const tried: number[] = [];
     for (let retries = 0; ; retries++) {
       const target = hot.snapshot.instances[instance];
       if (!target) return errorResponse("no_instance", `group '${group.name}' has no available instance`);
-      const sent = payload;
-      const outcome = await attempt(scope, request, url, target, clientIp, sent, probe, instance, route.perTryTimeoutMs, deadlineMs);
-      if (retries > 0) retryEnded(hot, group.id);
+      if (unsentProbe?.[1] === target.id) unsentProbe = null; // sent now; finish() reports it
+      const outcome = await attempt(scope, request, url, target, clientIp, payload, probe, instance, route.perTryTimeoutMs, deadlineMs);
+      if (retryInFlight) {
+        retryInFlight = false;
+        retryEnded(hot, group.id);
+      }
       if (outcome.failure === Failure.NONE && outcome.status < 500) return downstreamResponse(outcome.response as Response);
 
-      const now = Date.now();
-      const g = currentGroup(hot, group.id);
+      const g = hot.groupIndex(group.id);
       const r = hot.routeIndex(route.id);
-      const replayable = !(sent instanceof ReadableStream);
+      const replayable = !(payload instanceof ReadableStream);
       const delayMs =
         g < 0 || r < 0 || !replayable
           ? -1
-          : hot.retryDecision(r, g, outcome.status, outcome.failure, request.method, retries, startMs, now);
+          : hot.retryDecision(r, g, outcome.status, outcome.failure, request.method, retries, decided.atMs, Date.now());
       if (delayMs < 0) return finalAnswer(outcome, target);
-      await outcome.response?.body?.cancel();
       hot.balancing.retryStarted(g);
+      retryInFlight = true;
       scope.retries += 1;
-      if (delayMs > 0) await sleep(delayMs);
       tried.push(target.id);
-      const gNow = currentGroup(hot, group.id);
+      if (delayMs > 0) await sleep(delayMs);
+      const gNow = hot.groupIndex(group.id);
       const next = gNow < 0 ? null : hot.select(gNow, attributes, Date.now(), tried, retries + 1);
-      if (!next || next.instance < 0) {
-        retryEnded(hot, group.id);
-        return errorResponse("no_instance", `group '${group.name}' has no instance left to retry on`);
-      }
+      // Nothing left to retry on: the upstream's last answer stands (its body is still unread).
+      if (!next || next.instance < 0) return finalAnswer(outcome, target);
       instance = next.instance;
       probe = next.probe;
+      if (probe) unsentProbe = [instance, (hot.snapshot.instances[instance] as { id: number }).id];
+      // Not awaited: between the pick and the next attempt nothing may yield, or the index could go stale.
+      outcome.response?.body?.cancel().catch(() => {});
     }
   } finally {
-    release(scope, group.id);
+    if (unsentProbe) hot.balancing.abandonProbe(unsentProbe[0], unsentProbe[1], Date.now());
+    if (retryInFlight) retryEnded(hot, group.id);
+    if (admitted) release(scope, group.id);
   }
 }
 
@@ -171,22 +210,19 @@ function fitsRetryBuffer(request: Request): boolean {
   return Number.isFinite(length) && length <= RETRY_BODY_BYTES;
 }
 
-/** The group's index in the active snapshot (it may have been swapped while waiting), -1 if gone. */
-function currentGroup(hot: HotPath, groupId: number): number {
-  return hot.groupIndex(groupId);
-}
-
 /** A retry of group `groupId` ended (the budget counts retries in flight). */
 function retryEnded(hot: HotPath, groupId: number): void {
-  const g = currentGroup(hot, groupId);
+  const g = hot.groupIndex(groupId);
   if (g >= 0) hot.balancing.retryEnded(g);
 }
 
 /**
- * Admission to group `g` (control id `groupId`): run now, wait in FIFO for a slot (at most
- * `timeoutMs`), or refuse. @returns false when refused or the wait timed out.
+ * Admission to the group with control id `groupId`: run now, wait in FIFO for a slot until
+ * `deadlineMs` (Unix ms), or refuse. @returns false when refused or the wait ran out.
  */
-async function admit(scope: ForwardScope, g: number, groupId: number, timeoutMs: number): Promise<boolean> {
+async function admit(scope: ForwardScope, groupId: number, deadlineMs: number): Promise<boolean> {
+  const g = scope.hot.groupIndex(groupId);
+  if (g < 0) return true; // the group left the snapshot meanwhile: the attempt finds no instance
   const verdict = scope.hot.balancing.admit(g);
   if (verdict === "run") return true;
   if (verdict === "reject") return false;
@@ -197,25 +233,36 @@ async function admit(scope: ForwardScope, g: number, groupId: number, timeoutMs:
       clearTimeout(timer);
       resolve(true);
     };
-    const timer = setTimeout(() => {
-      const at = waiters.indexOf(wake);
-      if (at >= 0) waiters.splice(at, 1);
-      const current = currentGroup(scope.hot, groupId);
-      if (current >= 0) scope.hot.balancing.abandonQueued(current);
-      resolve(false);
-    }, timeoutMs);
+    const timer = setTimeout(
+      () => {
+        const at = waiters.indexOf(wake);
+        if (at >= 0) waiters.splice(at, 1);
+        const current = scope.hot.groupIndex(groupId);
+        if (current >= 0) scope.hot.balancing.abandonQueued(current);
+        resolve(false);
+      },
+      Math.max(0, deadlineMs - Date.now()),
+    );
     waiters.push(wake);
   });
 }
 
-/** A running request of group `groupId` ended: its slot goes to the first waiter, if any. */
+/**
+ * A running request of group `groupId` ended: its slot goes to the first waiter, if any. When
+ * the group has left the snapshot, every waiter is woken (each then finds no instance) rather
+ * than left to time out.
+ */
 function release(scope: ForwardScope, groupId: number): void {
-  const g = currentGroup(scope.hot, groupId);
-  if (g < 0) return;
+  const g = scope.hot.groupIndex(groupId);
+  const waiters = scope.waiters.get(groupId);
+  if (g < 0) {
+    for (const wake of waiters?.splice(0) ?? []) wake();
+    return;
+  }
   // release() → true hands the slot to a queued request; with no waiter here (its group was
   // swapped meanwhile) the slot is released again rather than leaked.
   while (scope.hot.balancing.release(g)) {
-    const wake = scope.waiters.get(groupId)?.shift();
+    const wake = waiters?.shift();
     if (wake) {
       wake();
       return;

@@ -81,6 +81,9 @@ export class Gateway {
   private balancingStatus() {
     const { hot, counts } = this.scope;
     const snapshot = hot.snapshot;
+    // Attempt counts of instances that left the snapshot are dropped here, when someone looks.
+    const present = new Set(snapshot.instances.map((i) => i.id));
+    for (const id of counts.keys()) if (!present.has(id)) counts.delete(id);
     return {
       retries: this.scope.retries,
       panicDecisions: this.panics,
@@ -94,15 +97,11 @@ export class Gateway {
           retryOverflowCount: c.retryOverflow,
           outlierEnforcedCount: c.outlierEnforced,
           instances: snapshot.instances.slice(group.firstInstance, group.firstInstance + group.instanceCount).map((instance, k) => {
-            const record = hot.balancing.instanceRecord(group.firstInstance + k);
             const seen = counts.get(instance.id);
             return {
               id: instance.id,
               address: `${instance.host}:${instance.port}`,
-              ejected: record.getUint8(5) !== 0,
-              ejections: record.getUint32(20, true),
-              breaker: BREAKER_STATES[record.getUint8(6)] ?? "closed",
-              active: record.getUint32(8, true),
+              ...hot.balancing.instanceState(group.firstInstance + k),
               attempts: seen?.attempts ?? 0,
               failures: seen?.failures ?? 0,
             };
@@ -133,9 +132,6 @@ export class Gateway {
     );
   }
 }
-
-/** Breaker states by the instance record's code (wasm/assembly/lb/records.ts). */
-const BREAKER_STATES = ["closed", "open", "half-open"] as const;
 
 /** Labels an answer with the snapshot version that routed it (SNAPSHOT_VERSION_HEADER=1). */
 async function withVersion(proxied: Promise<Response>, version: bigint | null): Promise<Response> {

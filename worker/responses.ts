@@ -9,6 +9,7 @@ export const GATEWAY_ERRORS = {
   upstream_unreachable: 502,
   upstream_timeout: 504,
   bad_request: 400,
+  request_timeout: 408,
 } as const;
 
 export type GatewayError = keyof typeof GATEWAY_ERRORS;

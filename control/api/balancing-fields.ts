@@ -17,8 +17,12 @@ import {
   resolveRetry,
 } from "../snapshot/options.ts";
 
-/** Envoy's ring hash bounds: maximum_ring_size ≤ 8M entries. */
-export const MAX_RING_SIZE = 8_388_608;
+/**
+ * Ring hash size bound, points: 1M (12 MiB of preallocated ring per group). Envoy allows 8M, but
+ * a gateway preallocates each ring for the worst subset of its group inside a Worker isolate's
+ * 128 MB, so Sluice caps (and defaults) lower.
+ */
+export const MAX_RING_SIZE = 1_048_576;
 /** Largest maglev table: the WASM preallocates 65537 u16 slots per maglev group (docs/balancing.md). */
 export const MAX_MAGLEV_TABLE_SIZE = 65_537;
 /** Most retries per request (ROUTES.numRetries is a u8; Envoy has no cap, 10 is plenty). */
@@ -58,7 +62,7 @@ export const balancerField = z.enum(BALANCER_KINDS).default("swrr").openapi({ de
 const part = <T extends z.ZodRawShape>(shape: T) => z.strictObject(shape).partial();
 
 /**
- * `balancing` on input: any subset of GroupBalancing. Ranges: ring sizes 1–8 388 608 (min ≤ max),
+ * `balancing` on input: any subset of GroupBalancing. Ranges: ring sizes 1–1 048 576 (min ≤ max),
  * maglev table a prime ≤ 65537, choiceCount 2–100, activeRequestBias 0–100 (3 decimals), decay
  * 1 ms–1 h, zone factors 1–1 000 000 ppm, percentages 0–100, durations 1 ms–1 h (base ejection
  * ≤ max ejection), breaker ratios 0–2 (3 decimals; above 1 turns that trigger off).

@@ -61,12 +61,8 @@ export const RETRY_DECISION_CASES: RetryDecisionCase[] = [
   },
   { name: "502 with retryOn gateway-error", outcome: 502, policy: { retryOn: ["gateway-error"] }, want: { retry: true } },
   { name: "timeout with retryOn gateway-error", outcome: "timeout", policy: { retryOn: ["gateway-error"] }, want: { retry: true } },
-  {
-    name: "reset with retryOn gateway-error",
-    outcome: "reset",
-    policy: { retryOn: ["gateway-error"] },
-    want: { retry: false, reason: "not-retriable" },
-  },
+  // Envoy retries resets under gateway-error too (RetryStateImpl::wouldRetryFromReset).
+  { name: "reset with retryOn gateway-error", outcome: "reset", policy: { retryOn: ["gateway-error"] }, want: { retry: true } },
   { name: "timeout with retryOn timeout", outcome: "timeout", policy: { retryOn: ["timeout"] }, want: { retry: true } },
   { name: "reset with retryOn connect-failure", outcome: "reset", want: { retry: false, reason: "not-retriable" } },
   {

@@ -2,8 +2,9 @@
  * Whether and when to retry an attempt, per route (Envoy's retry policy, with Sluice's
  * idempotency rule):
  * - retryOn: `connect-failure` (nothing was sent), `reset` (no response after sending),
- *   `timeout` (the per-try timeout fired), `gateway-error` (502/503/504, connect failure or
- *   timeout), `5xx` (any 5xx, or no response at all);
+ *   `timeout` (the per-try timeout fired), `gateway-error` (502/503/504, or no response at all:
+ *   Envoy counts a connect failure, reset or timeout as the 5xx it results in), `5xx` (any 5xx,
+ *   or no response at all);
  * - a request whose method is not idempotent (RFC 9110 §9.2.2: not GET, HEAD, OPTIONS, TRACE,
  *   PUT, DELETE) is re-sent only after a connect failure — it never reached the upstream —
  *   unless the route allows it;
@@ -61,7 +62,7 @@ const RETRY_ON_TESTS: Record<RetryOn, (outcome: Outcome) => boolean> = {
   "connect-failure": (o) => o.failure === "connect",
   reset: (o) => o.failure === "reset",
   timeout: (o) => o.failure === "timeout",
-  "gateway-error": (o) => GATEWAY_ERRORS.has(o.status) || o.failure === "connect" || o.failure === "timeout",
+  "gateway-error": (o) => GATEWAY_ERRORS.has(o.status) || o.failure !== undefined,
   "5xx": isServerFailure,
 };
 

@@ -2,8 +2,8 @@
  * Ring hash (ketama; Envoy's ring_hash with xxHash64). Each node puts `count` points on a
  * 64-bit ring at xxHash64("<address>_<i>"), i = 0…count−1; a request hash goes to the first
  * point ≥ it, wrapping to the first point (Envoy ports ketama_get_server; a lower-bound search
- * finds the same point). Ring size is bounded by minRingSize 1024 and maxRingSize 8M (Envoy's
- * defaults). Build O(R log R) for R points; pick O(log R).
+ * finds the same point). Ring size is bounded by minRingSize 1024 (Envoy's default) and maxRingSize
+ * 1M (Envoy's is 8M; the gateway preallocates rings inside a 128 MB isolate). Build O(R log R) for R points; pick O(log R).
  *
  * Point counts. Envoy scales so the least-weighted node gets ⌈minRingSize · wmin/Σw⌉ points,
  * which depends on the number of nodes: at 10 equal nodes each gets 103, at 9 each gets 114, so
@@ -23,7 +23,7 @@ export interface RingHashConfig {
   scale: "stable" | "envoy";
 }
 
-export const RING_HASH_DEFAULTS: RingHashConfig = { minRingSize: 1024, maxRingSize: 8_388_608, scale: "stable" };
+export const RING_HASH_DEFAULTS: RingHashConfig = { minRingSize: 1024, maxRingSize: 1_048_576, scale: "stable" };
 
 /** A built ring: sorted point hashes and, per point, the index of its node. */
 export interface Ring {

@@ -4,7 +4,8 @@
  * lbAdmit, lbHashKey, lbSelect, lbStart, lbFinish, lbRelease; retries: lbRetryDecision,
  * lbRetryStarted / lbRetryEnded. Indices are the current generation's; an instance picked
  * before a swap is named again by (index, id). Nothing here allocates except the generation
- * calls. u32 results reach JS as signed numbers (`>>> 0`).
+ * calls. Out-of-range group and instance indices are refused (−1, 0 or no effect), never read.
+ * u32 results reach JS as signed numbers (`>>> 0`).
  */
 import {
   beginGeneration,
@@ -30,7 +31,7 @@ import { observeLatency } from "./peak-ewma";
 import { nextU32, seedRandom, seedRandomFrom } from "./random";
 import { C_EWMA_DECAY_MS } from "./config";
 import { GI_CONFIG, GR_ACTIVE_RETRIES, II_GROUP } from "./records";
-import { backoffMs, retryBudget, retryDecision } from "./retry";
+import { backoffMs, NO_RETRY_NOT_RETRIABLE, retryBudget, retryDecision } from "./retry";
 import { planNodes, REQUEST_HASH, SELECT_RESULT, selectInstance } from "./select";
 import { xxHash64 } from "./xxhash64";
 
@@ -102,6 +103,7 @@ export function lbCommitGeneration(nowMs: f64): i32 {
 export function lbGroupCount(): u32 {
   return groupCount;
 }
+/** Instances of the current generation. */
 export function lbInstanceCount(): u32 {
   return instanceCount;
 }
@@ -111,11 +113,11 @@ export function lbInstanceIndex(id: u32): i32 {
 }
 /** Address of instance i's 128-byte state record (layout: records.ts); valid until the next commit. */
 export function lbInstanceRecord(i: u32): usize {
-  return record(i);
+  return i < instanceCount ? record(i) : 0;
 }
 /** Address of group g's 64-byte record (counters; layout: records.ts); valid until the next commit. */
 export function lbGroupRecord(g: u32): usize {
-  return groupRecord(g);
+  return g < groupCount ? groupRecord(g) : 0;
 }
 
 /** xxHash64 of ptr/len with `seed` (u64 → BigInt in JS). */
@@ -149,6 +151,11 @@ export function lbSelect(
   triedCount: u32,
   attempt: u32,
 ): i32 {
+  if (g >= groupCount) {
+    memory.fill(SELECT_RESULT, 0, 16);
+    store<i32>(SELECT_RESULT, -1);
+    return -1;
+  }
   return selectInstance(g, nowMs, hasHash != 0, lanePtr, laneLen, cellPtr, cellLen, triedPtr, triedCount, attempt);
 }
 /** Address of lbSelect's result area (4 × i32). */
@@ -157,11 +164,14 @@ export function lbSelectResultAddress(): usize {
 }
 /** Debug: steps 1–6 only (no sweep, no pick). @returns node count; lbPlanInstance/lbPlanWeight read them. */
 export function lbPlan(g: u32, nowMs: f64, lanePtr: usize, laneLen: u32, cellPtr: usize, cellLen: u32): u32 {
+  if (g >= groupCount) return 0;
   return planNodes(g, nowMs, lanePtr, laneLen, cellPtr, cellLen, nodes, weights);
 }
+/** Debug: the k-th node lbPlan produced (an instance index); k < lbPlan's count. */
 export function lbPlanInstance(k: u32): u32 {
   return load<u32>(nodes + (<usize>k << 2));
 }
+/** Debug: the k-th node's effective weight. */
 export function lbPlanWeight(k: u32): f64 {
   return load<f64>(weights + (<usize>k << 3));
 }
@@ -184,18 +194,21 @@ export function lbFinish(i: u32, id: u32, status: u32, failure: u32, latencyMs: 
 }
 /** Feeds only the latency EWMA of instance i (APISIX after_balance). */
 export function lbObserveLatency(i: u32, latencyMs: f64, nowMs: f64): void {
+  if (i >= instanceCount) return;
   observeLatency(record(i), latencyMs, nowMs, load<f64>(groupInfo(load<u32>(info(i) + II_GROUP)) + GI_CONFIG + C_EWMA_DECAY_MS));
 }
 /** Runs group g's outlier sweep now (normally lbSelect runs it when an interval has passed). */
 export function lbSweep(g: u32, nowMs: f64): void {
-  sweepOutliers(g, nowMs);
+  if (g < groupCount) sweepOutliers(g, nowMs);
 }
 /** Whether instance i's breaker lets a pick through now (closed, or open past its window). */
 export function lbBreakerAvailable(i: u32, nowMs: f64): u32 {
+  if (i >= instanceCount) return 0;
   return breakerAvailable(record(i), nowMs, groupInfo(load<u32>(info(i) + II_GROUP)) + GI_CONFIG) ? 1 : 0;
 }
 /** Tells instance i's breaker it was picked. @returns 1 when this pick is the half-open probe. */
 export function lbBreakerPick(i: u32, nowMs: f64): u32 {
+  if (i >= instanceCount) return 0;
   return breakerOnPick(record(i), nowMs, groupInfo(load<u32>(info(i) + II_GROUP)) + GI_CONFIG) ? 1 : 0;
 }
 /** A probe of (i, id) was picked but never sent: its breaker opens again. */
@@ -206,15 +219,15 @@ export function lbAbandonProbe(i: u32, id: u32, nowMs: f64): void {
 
 /** Admits a client request to group g: 0 run, 1 queue (wait for lbRelease), 2 reject (counted). */
 export function lbAdmit(g: u32): i32 {
-  return admitRequest(g);
+  return g < groupCount ? admitRequest(g) : 2;
 }
 /** A running request of group g ended. @returns 1 when a queued request may run now. */
 export function lbRelease(g: u32): u32 {
-  return finishRequest(g) ? 1 : 0;
+  return g < groupCount && finishRequest(g) ? 1 : 0;
 }
 /** A queued request of group g gave up. */
 export function lbAbandonQueued(g: u32): void {
-  abandonQueued(g);
+  if (g < groupCount) abandonQueued(g);
 }
 
 /**
@@ -233,18 +246,23 @@ export function lbRetryDecision(
   nowMs: f64,
   policyPtr: usize,
 ): f64 {
+  if (g >= groupCount) return NO_RETRY_NOT_RETRIABLE;
   return retryDecision(g, status, failure, methodPtr, methodLen, retriesDone, startMs, nowMs, policyPtr);
 }
 /** Retries group g allows in flight now. */
 export function lbRetryBudget(g: u32, budgetPercent: u32, minRetryConcurrency: u32): u32 {
+  if (g >= groupCount) return 0;
   return retryBudget(g, budgetPercent, minRetryConcurrency);
 }
-/** A retry of group g started / ended (the budget's activeRetries). */
+/** A retry of group g started (the budget's activeRetries). */
 export function lbRetryStarted(g: u32): void {
+  if (g >= groupCount) return;
   const p = groupRecord(g) + GR_ACTIVE_RETRIES;
   store<u32>(p, load<u32>(p) + 1);
 }
+/** A retry of group g ended. */
 export function lbRetryEnded(g: u32): void {
+  if (g >= groupCount) return;
   const p = groupRecord(g) + GR_ACTIVE_RETRIES;
   const n = load<u32>(p);
   store<u32>(p, n > 0 ? n - 1 : 0);

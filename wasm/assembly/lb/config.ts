@@ -18,7 +18,7 @@ export const C_FLAGS: usize = 1;
 export const C_PANIC_THRESHOLD_PCT: usize = 2;
 /** u8 least request choice_count (2). */
 export const C_LR_CHOICE_COUNT: usize = 3;
-/** u32 ring hash minimum_ring_size (1024) and maximum_ring_size (8,388,608). */
+/** u32 ring hash minimum_ring_size (1024) and maximum_ring_size (1,048,576; Envoy's is 8,388,608). */
 export const C_RING_MIN: usize = 4;
 export const C_RING_MAX: usize = 8;
 /** u32 maglev table size, prime ≤ 65537 (65537). */

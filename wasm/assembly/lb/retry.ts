@@ -7,6 +7,7 @@
  */
 import {
   FAILURE_CONNECT,
+  FAILURE_NONE,
   FAILURE_RESET,
   FAILURE_TIMEOUT,
   outcomeCode,
@@ -40,9 +41,9 @@ function matchesRetryOn(status: u32, failure: u32, mask: u32): bool {
   if ((mask & RETRY_ON_CONNECT) != 0 && failure == FAILURE_CONNECT) return true;
   if ((mask & RETRY_ON_RESET) != 0 && failure == FAILURE_RESET) return true;
   if ((mask & RETRY_ON_TIMEOUT) != 0 && failure == FAILURE_TIMEOUT) return true;
-  if ((mask & RETRY_ON_GATEWAY) != 0 && ((status >= 502 && status <= 504) || failure == FAILURE_CONNECT || failure == FAILURE_TIMEOUT)) {
-    return true;
-  }
+  // Envoy's gateway-error: 502/503/504, and any attempt without a response (it counts an upstream
+  // reset as the 5xx it results in: RetryStateImpl::wouldRetryFromReset).
+  if ((mask & RETRY_ON_GATEWAY) != 0 && ((status >= 502 && status <= 504) || failure != FAILURE_NONE)) return true;
   return (mask & RETRY_ON_5XX) != 0 && outcomeCode(status, failure) >= 500;
 }
 
