@@ -106,7 +106,11 @@ describe("worker/forward.ts attempt loop", () => {
     const decided = { route: d.route, group: d.group, instance: d.instance, probe: d.probe, atMs: now };
 
     let body!: ReadableStreamDefaultController<Uint8Array>;
-    const stream = new ReadableStream<Uint8Array>({ start: (c) => void (body = c) });
+    const stream = new ReadableStream<Uint8Array>({
+      start(controller) {
+        body = controller;
+      },
+    });
     const req = new Request("http://any.test/", {
       method: "POST",
       body: stream,
