@@ -54,7 +54,8 @@ export function upstreamRequest(
   const outgoing = new Request(`http://${hostPart}:${target.port}${url.pathname}${url.search}`, {
     method: request.method,
     headers: request.headers,
-    body: request.method === "GET" || request.method === "HEAD" ? null : body,
+    // Workers' and Node's BodyInit typings differ on typed arrays' buffer type; both accept these.
+    body: request.method === "GET" || request.method === "HEAD" ? null : (body as BodyInit | null),
     redirect: "manual",
     signal,
   });
