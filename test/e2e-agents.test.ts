@@ -115,8 +115,17 @@ describe.each(backends())("agents end to end on $name", (backend) => {
     const leftAfterMs = Date.now() - killedAt;
     // 2 failed checks 100 ms apart, then a sweep: well under the 1000 ms heartbeat timeout.
     expect(leftAfterMs).toBeLessThan(UNHEALTHY_AFTER_MS + 1000);
+    // The gateway's own outlier detection may have ejected u2 before the agent's checks failed;
+    // wait for the registry's verdict too: its recovery is what un-ejects u2 (Envoy's
+    // successful_active_health_check_uneject_host), long before the 30 s ejection would end.
+    const registryHealthy = async () =>
+      ((await stack.admin.get("/v1/services/shop/groups/main/instances")).body.items as { port: number; healthy: boolean }[]).find(
+        (i) => i.port === port,
+      )?.healthy;
+    await eventually(async () => (await registryHealthy()) === false, 5000);
     upstreams.set("u2", await spawnUpstream("u2", port));
     await routedTo(["u1", "u2", "u3"], 5000);
+    expect(await registryHealthy()).toBe(true);
   });
 
   it("SIGTERM drains an instance under load with 0 failed client requests", async () => {

@@ -277,6 +277,21 @@ describe("the WASM plan cache never goes stale", () => {
   });
 });
 
+describe("hash kinds with no node to pick", () => {
+  // Found by the property above (maglev, seed -619732443): a pick with no eligible node drew a
+  // random hash in WASM but not in the reference, so the next keyless pick went elsewhere.
+  it.each(["ring-hash", "maglev"] as const)("%s: draw nothing, so the next keyless pick still agrees", (kind) => {
+    const instances = [instance(1, { lane: "canary" }), instance(2, { lane: "canary" }), instance(3, { weight: 0 })];
+    const ref = referenceSelection.create(kind, instances, 0);
+    const wasm = wasmSelection.create(kind, instances, 0);
+    const main = { tried: [] };
+    const canary = { caller: { lane: "canary" }, tried: [] };
+    expect(wasm.pick(0, main)).toEqual(ref.pick(0, main)); // the main lane has no eligible node
+    expect(ref.pick(0, main).id).toBeNull();
+    for (let k = 0; k < 20; k++) expect(wasm.pick(0, canary)).toEqual(ref.pick(0, canary));
+  });
+});
+
 describe("the WASM plan cache: time-driven and probe transitions", () => {
   // Steps: [atMs, "pick"] or [atMs, id, outcome, times, probe?]; every pick compared with the reference.
   type Step = [number, "pick"] | [number, number, CaseOutcome, number, boolean?];

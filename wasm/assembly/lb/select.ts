@@ -324,7 +324,9 @@ export function selectInstance(
   else if (kind == KIND_RANDOM) picked = pickWeightedRandom(nodesAt, weightsAt, n);
   else if (kind == KIND_LEAST_REQUEST) picked = pickLeastRequest(nodesAt, weightsAt, n, <u32>load<u8>(config + C_LR_CHOICE_COUNT), load<f64>(config + C_LR_BIAS));
   else if (kind == KIND_PEAK_EWMA) picked = pickPeakEwma(nodesAt, n, nowMs, load<f64>(config + C_EWMA_DECAY_MS));
-  else {
+  else if (n > 0) {
+    // With no node there is nothing to hash onto, and no random draw either (as the reference:
+    // a draw here would put the generator out of step with it).
     const signature = cached ? load<u64>(planMetaOf(g) + PM_SIGNATURE) : planSignature(nodesAt, weightsAt, n);
     ensureTable(gi, kind, nodesAt, weightsAt, n, signature);
     const attempts = triedCount > 0 ? HOST_SELECTION_ATTEMPTS : 1;
