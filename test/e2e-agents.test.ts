@@ -45,6 +45,12 @@ describe.each(backends())("agents end to end on $name", (backend) => {
     await agent.waitFor(/"msg":"alive"/);
     return upstream;
   };
+  /** The registry's verdict on the instance at `port` of shop/main (undefined when not listed, e.g. removed). */
+  const registryHealthy = async (port: number) =>
+    ((await stack.admin.get("/v1/services/shop/groups/main/instances")).body.items as { port: number; healthy: boolean }[]).find(
+      (i) => i.port === port,
+    )?.healthy;
+
   const routedTo = async (names: string[], within = 5000) => {
     await eventually(async () => {
       const seen = new Set<string>();
@@ -100,6 +106,9 @@ describe.each(backends())("agents end to end on $name", (backend) => {
     console.log(`killed host left routing after ${leftAfterMs} ms (${load.failures.length} failed requests meanwhile)`);
 
     const port = upstreams.get("u1")?.port as number;
+    // Retries and outlier detection may hide u1 before the registry does; restart it only once the
+    // registry has it unhealthy or removed, whose recovery then un-ejects it at once (see the next test).
+    await eventually(async () => (await registryHealthy(port)) !== true, 5000);
     const restartedAt = Date.now();
     await startInstance("u1", port);
     await routedTo(["u1", "u2", "u3"]);
@@ -118,14 +127,10 @@ describe.each(backends())("agents end to end on $name", (backend) => {
     // The gateway's own outlier detection may have ejected u2 before the agent's checks failed;
     // wait for the registry's verdict too: its recovery is what un-ejects u2 (Envoy's
     // successful_active_health_check_uneject_host), long before the 30 s ejection would end.
-    const registryHealthy = async () =>
-      ((await stack.admin.get("/v1/services/shop/groups/main/instances")).body.items as { port: number; healthy: boolean }[]).find(
-        (i) => i.port === port,
-      )?.healthy;
-    await eventually(async () => (await registryHealthy()) === false, 5000);
+    await eventually(async () => (await registryHealthy(port)) !== true, 5000);
     upstreams.set("u2", await spawnUpstream("u2", port));
     await routedTo(["u1", "u2", "u3"], 5000);
-    expect(await registryHealthy()).toBe(true);
+    expect(await registryHealthy(port)).toBe(true);
   });
 
   it("SIGTERM drains an instance under load with 0 failed client requests", async () => {

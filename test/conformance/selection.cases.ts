@@ -181,10 +181,25 @@ export const SELECTION_CASES: SelectionCase[] = [
       { record: [1, 503, 0, 5] },
       { swap: [instance(1, { status: "dead" }), instance(2), instance(3)], at: 1_000 },
       { picks: 4, at: 1_000, seen: [2, 3] },
-      // Alive again long before its 30 s ejection ends (12 s: after the breaker's 10 s window,
-      // which the five 503s also opened, so the breaker offers its half-open probe): picked.
-      { swap: [instance(1), instance(2), instance(3)], at: 12_000 },
-      { picks: 6, at: 12_000, seen: [1, 2, 3] },
+      // Alive again long before its 30 s ejection ends (and its breaker, which the five 503s also
+      // opened, closed with it): picked at once.
+      { swap: [instance(1), instance(2), instance(3)], at: 2_000 },
+      { picks: 6, at: 2_000, seen: [1, 2, 3] },
+    ],
+  },
+  {
+    name: "snapshot swap: an ejected instance whose alive-since moved on is un-ejected, though no snapshot showed it down (snapshots coalesce)",
+    instances: [instance(1, { aliveSinceMs: 0 }), instance(2), instance(3)],
+    steps: [
+      { record: [1, 503, 0, 5] },
+      { picks: 4, at: 1_000, seen: [2, 3] },
+      // Control restamped alive-since when the registry saw it recover: un-ejected, breaker closed.
+      { swap: [instance(1, { aliveSinceMs: 1_500 }), instance(2), instance(3)], at: 2_000 },
+      { picks: 6, at: 2_000, seen: [1, 2, 3] },
+      // The same alive-since again changes nothing: ejected at the 5th consecutive 503 once more.
+      { record: [1, 503, 2_000, 5] },
+      { swap: [instance(1, { aliveSinceMs: 1_500 }), instance(2), instance(3)], at: 3_000 },
+      { picks: 4, at: 3_000, seen: [2, 3] },
     ],
   },
   {

@@ -17,6 +17,12 @@ export interface InstanceState {
   id: number;
   /** u8 registry status last seen, to notice a return to ALIVE (which restarts warmup). */
   status: number;
+  /**
+   * Control's alive-since time last seen (Unix ms; NaN unknown): a later one means the registry
+   * saw the instance come back even if no snapshot in between showed it down (snapshots
+   * coalesce). Not in the WASM record: WASM compares the previous generation's instance info.
+   */
+  aliveSinceMs: number;
   /** u32 attempts in flight: +1 when sent, −1 when ended (least request, peak EWMA). */
   active: number;
 
@@ -63,10 +69,11 @@ export interface InstanceState {
 }
 
 /** A fresh record; `healthySinceMs` starts the warmup ramp. */
-export function createInstanceState(id: number, status: number, healthySinceMs: number): InstanceState {
+export function createInstanceState(id: number, status: number, healthySinceMs: number, aliveSinceMs = Number.NaN): InstanceState {
   return {
     id,
     status,
+    aliveSinceMs,
     active: 0,
     swrrCurrent: 0,
     ewmaMs: 0,
@@ -97,8 +104,10 @@ export function createInstanceState(id: number, status: number, healthySinceMs: 
  * The records for a new snapshot: instances that still exist keep their record (in-flight
  * counts, EWMA, ejection, breaker, SWRR position); new instances get a fresh one; records of
  * removed instances are dropped (an attempt still in flight on one finds no record and is
- * ignored). An instance whose status returns to ALIVE (the registry's active health checks pass
- * again) is un-ejected and restarts its warmup at `nowMs`. A new
+ * ignored). An instance whose status returns to ALIVE, or whose alive-since time moved on (the
+ * registry's active health checks pass again, even if the snapshot showing it down was
+ * skipped), is un-ejected, gets a closed breaker with a fresh window, and restarts its warmup
+ * at `nowMs`. A new
  * instance starts warmup at `aliveSinceMs` when control knows it (so every gateway ramps it
  * alike), else at `nowMs`. O(instances).
  */
@@ -111,7 +120,9 @@ export function carryOverStates(
   for (const instance of instances) {
     const kept = previous.get(instance.id);
     if (kept) {
-      if (kept.status !== STATUS_ALIVE && instance.status === STATUS_ALIVE) {
+      const since = instance.aliveSinceMs ?? Number.NaN;
+      const cameBack = kept.status !== STATUS_ALIVE || since > kept.aliveSinceMs; // NaN compares false
+      if (instance.status === STATUS_ALIVE && cameBack) {
         // Back by the registry's active checks: un-ejected now, as Envoy's
         // successful_active_health_check_uneject_host (default true), and warmed up again.
         kept.healthySinceMs = nowMs;
@@ -121,11 +132,18 @@ export function carryOverStates(
         }
         kept.consecutive5xx = 0;
         kept.consecutiveGatewayFailure = 0;
+        // Its breaker too: the failures that opened it belong to the life that ended.
+        kept.breakerState = BREAKER_CLOSED;
+        kept.breakerOpenedMs = -1;
+        kept.breakerProbing = false;
+        kept.breakerWindowStartMs = nowMs;
+        kept.breakerTotal = kept.breakerErrors = kept.breakerSlow = 0;
       }
       kept.status = instance.status;
+      kept.aliveSinceMs = since;
       next.set(instance.id, kept);
     } else {
-      next.set(instance.id, createInstanceState(instance.id, instance.status, instance.aliveSinceMs ?? nowMs));
+      next.set(instance.id, createInstanceState(instance.id, instance.status, instance.aliveSinceMs ?? nowMs, instance.aliveSinceMs ?? Number.NaN));
     }
   }
   return next;

@@ -50,7 +50,13 @@ import {
   PLAN_META_BYTES,
   PM_OFFSET,
   PM_VALID,
+  R_BREAKER_ERRORS,
   R_BREAKER_OPENED,
+  R_BREAKER_PROBING,
+  R_BREAKER_SLOW,
+  R_BREAKER_STATE,
+  R_BREAKER_TOTAL,
+  R_BREAKER_WINDOW,
   R_CONSECUTIVE_5XX,
   R_CONSECUTIVE_GATEWAY,
   R_EJECTED,
@@ -59,6 +65,7 @@ import {
   R_LAST_EJECTION,
   R_LAST_UNEJECTION,
   R_STATUS,
+  BREAKER_CLOSED,
   RECORD_BYTES,
   STATUS_ALIVE,
 } from "./records";
@@ -384,8 +391,8 @@ function previousGroupRecord(id: u32): usize {
 
 /**
  * Swaps in the generation described since beginGeneration, at `nowMs`: records of instances
- * whose id was in the previous generation are copied (an instance back to ALIVE is un-ejected
- * and restarts its warmup at nowMs), new ones start fresh (warmup from aliveSinceMs, else nowMs); group records
+ * whose id was in the previous generation are copied (an instance back to ALIVE, or with a later
+ * alive-since time, is un-ejected, gets a closed breaker and restarts its warmup at nowMs), new ones start fresh (warmup from aliveSinceMs, else nowMs); group records
  * likewise by group id (a new group's outlier clock starts at nowMs). Builds the address order
  * and maglev hashes, preallocates hash tables and scratch, frees the previous generation.
  * O(n log n). Allocates. @returns LB_OK or LB_E_NO_GENERATION.
@@ -434,7 +441,10 @@ export function commitGeneration(nowMs: f64): i32 {
     if (old >= 0) {
       const o = record(<u32>old);
       memory.copy(r, o, RECORD_BYTES);
-      if (load<u8>(o + R_STATUS) != STATUS_ALIVE && status == STATUS_ALIVE) {
+      // Back in the registry: ALIVE again, or a later alive-since than the previous generation's
+      // (control restamps it on every recovery; snapshots may coalesce the down-and-up).
+      const cameBack = load<u8>(o + R_STATUS) != STATUS_ALIVE || load<f64>(p + II_ALIVE_SINCE_MS) > load<f64>(info(<u32>old) + II_ALIVE_SINCE_MS);
+      if (status == STATUS_ALIVE && cameBack) {
         // The registry's active checks say it is back: as Envoy's
         // successful_active_health_check_uneject_host (default true), un-eject it now rather
         // than when its ejection time runs out, and ramp it up again.
@@ -445,6 +455,14 @@ export function commitGeneration(nowMs: f64): i32 {
         }
         store<u32>(r + R_CONSECUTIVE_5XX, 0);
         store<u32>(r + R_CONSECUTIVE_GATEWAY, 0);
+        // Its breaker too: the failures that opened it belong to the life that ended.
+        store<u8>(r + R_BREAKER_STATE, BREAKER_CLOSED);
+        store<u8>(r + R_BREAKER_PROBING, 0);
+        store<f64>(r + R_BREAKER_OPENED, -1);
+        store<f64>(r + R_BREAKER_WINDOW, nowMs);
+        store<u32>(r + R_BREAKER_TOTAL, 0);
+        store<u32>(r + R_BREAKER_ERRORS, 0);
+        store<u32>(r + R_BREAKER_SLOW, 0);
       }
     } else {
       const since = load<f64>(p + II_ALIVE_SINCE_MS);
