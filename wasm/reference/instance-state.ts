@@ -143,7 +143,10 @@ export function carryOverStates(
       kept.aliveSinceMs = since;
       next.set(instance.id, kept);
     } else {
-      next.set(instance.id, createInstanceState(instance.id, instance.status, instance.aliveSinceMs ?? nowMs, instance.aliveSinceMs ?? Number.NaN));
+      next.set(
+        instance.id,
+        createInstanceState(instance.id, instance.status, instance.aliveSinceMs ?? nowMs, instance.aliveSinceMs ?? Number.NaN),
+      );
     }
   }
   return next;
