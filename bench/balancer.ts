@@ -9,7 +9,8 @@
  * from 1,024 session ids, hashed per pick by each side (xxHash64: u64 in WASM, BigInt in TS).
  */
 import { readFileSync } from "node:fs";
-import { Balancing, GROUP_CONFIG_DEFAULTS, type KindName } from "../wasm/balancing.ts";
+import { GROUP_CONFIG_DEFAULTS } from "../test/conformance/wasm-adapters.ts";
+import { Balancing, type KindName } from "../wasm/balancing.ts";
 import {
   BALANCER_DEFAULTS,
   type Balancer,

@@ -9,7 +9,11 @@
 export const KIND_CODES = { swrr: 0, random: 1, "least-request": 2, "peak-ewma": 3, "ring-hash": 4, maglev: 5 } as const;
 export type KindName = keyof typeof KIND_CODES;
 
-/** A group's whole policy, as the config struct holds it (defaults: GROUP_CONFIG_DEFAULTS). */
+/**
+ * A group's whole policy, as the config struct holds it. The gateway fills the struct from the
+ * snapshot in WASM (wasm/assembly/balancing-load.ts); this shape serves tests and benches, whose
+ * defaults come from the reference (test/conformance/wasm-adapters.ts GROUP_CONFIG_DEFAULTS).
+ */
 export interface GroupConfig {
   kind: KindName;
   cellFallback: boolean;
@@ -49,44 +53,6 @@ export interface GroupConfig {
   maxRequests: number;
   maxPendingRequests: number;
 }
-
-/** The reference's defaults (wasm/reference GROUP_POLICY_DEFAULTS, GROUP_BREAKER_DEFAULTS). */
-export const GROUP_CONFIG_DEFAULTS: GroupConfig = {
-  kind: "swrr",
-  cellFallback: false,
-  ringScale: "stable",
-  alwaysEjectOneHost: true,
-  panicThresholdPct: 50,
-  choiceCount: 2,
-  ringMinSize: 1024,
-  ringMaxSize: 1_048_576,
-  maglevTableSize: 65_537,
-  activeRequestBias: 1,
-  ewmaDecayMs: 10_000,
-  sameZonePpm: 1_000_000,
-  otherZonePpm: 1_000,
-  otherRegionPpm: 1,
-  consecutive5xx: 5,
-  consecutiveGatewayFailure: 5,
-  maxEjectionPercent: 10,
-  intervalMs: 10_000,
-  baseEjectionTimeMs: 30_000,
-  maxEjectionTimeMs: 300_000,
-  enforcingConsecutive5xx: 100,
-  enforcingConsecutiveGatewayFailure: 0,
-  enforcingSuccessRate: 100,
-  successRateMinimumHosts: 5,
-  successRateRequestVolume: 100,
-  successRateStdevFactor: 1900,
-  statIntervalMs: 1_000,
-  errorRatio: 0.5,
-  slowRatio: 0.5,
-  slowCallMs: 1_000,
-  timeWindowMs: 10_000,
-  minRequestAmount: 5,
-  maxRequests: 1024,
-  maxPendingRequests: 1024,
-};
 
 /** Bytes of the config struct (wasm/assembly/lb/config.ts CONFIG_BYTES). */
 export const CONFIG_BYTES = 160;
@@ -141,17 +107,6 @@ export interface RetryPolicyConfig {
   backoffBaseMs: number;
   backoffMaxMs: number;
 }
-
-export const RETRY_POLICY_DEFAULTS: RetryPolicyConfig = {
-  retryOn: ["connect-failure"],
-  numRetries: 1,
-  retryNonIdempotent: false,
-  budgetPercent: 20,
-  minRetryConcurrency: 3,
-  timeoutMs: 15_000,
-  backoffBaseMs: 25,
-  backoffMaxMs: 250,
-};
 
 /** Bytes of the retry policy struct (config.ts RETRY_BYTES). */
 export const RETRY_POLICY_BYTES = 48;
@@ -433,11 +388,13 @@ export class Balancing {
   finish(
     instance: number,
     id: number,
-    outcome: { status: number; failure?: FailureName; latencyMs: number },
+    outcome: { status: number; failure?: FailureName | number; latencyMs: number },
     probe: boolean,
     nowMs: number,
   ): "ejected" | "kept" | "gone" {
-    const failure = outcome.failure === undefined ? 0 : FAILURE_CODES[outcome.failure];
+    // A name (tests) or the code itself (the gateway's attempts, 0 = none).
+    const failure =
+      outcome.failure === undefined ? 0 : typeof outcome.failure === "number" ? outcome.failure : FAILURE_CODES[outcome.failure];
     const r = (this.wasm.lbFinish as (...a: number[]) => number)(
       instance,
       id,

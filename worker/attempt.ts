@@ -8,10 +8,10 @@
  * so the gateway cannot know whether the upstream received anything: the failure is reported as
  * `connect` (nothing sent, safe to re-send) for idempotent methods, where re-sending is safe
  * either way, and as `reset` otherwise, so a POST is never re-sent on a guess.
- */
+ */ import { FAILURE_CODES } from "../wasm/balancing.ts";
 
-/** Failure codes shared with the WASM balancer (docs/balancing.md, "WASM API"). */
-export const Failure = { NONE: 0, CONNECT: 1, RESET: 2, TIMEOUT: 3 } as const;
+/** The WASM balancer's failure codes (docs/balancing.md, "WASM API"; 0 = a response came). */
+export const Failure = { NONE: 0, CONNECT: FAILURE_CODES.connect, RESET: FAILURE_CODES.reset, TIMEOUT: FAILURE_CODES.timeout } as const;
 export type FailureCode = (typeof Failure)[keyof typeof Failure];
 
 /** How one attempt ended. */

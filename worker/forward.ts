@@ -96,12 +96,13 @@ export async function forward(
       if (!bytes) return errorResponse("request_timeout", "the request body did not arrive before the route's timeout");
       payload = new Uint8Array(bytes);
     }
-    admitted = await admit(scope, group.id, deadlineMs);
+    // Indices resolve by id only when a snapshot swap came in during an await (rare).
+    admitted = await admit(scope, hot.snapshot === snapshot ? decided.group : hot.groupIndex(group.id), group.id, deadlineMs);
     if (!admitted) return errorResponse("overflow", `group '${group.name}' is at its concurrency limit`);
 
     // After the awaits the snapshot may have been swapped: find the decided instance again by
     // id, or pick anew in the group's current index.
-    let instance = hot.balancing.instanceIndex(first.id);
+    let instance = hot.snapshot === snapshot ? decided.instance : hot.balancing.instanceIndex(first.id);
     let probe = decided.probe;
     if (instance < 0) {
       const g = hot.groupIndex(group.id);
@@ -174,16 +175,8 @@ async function attempt(
     perTryMs,
     deadlineMs,
   );
-  const failure =
-    outcome.failure === Failure.NONE
-      ? undefined
-      : outcome.failure === Failure.TIMEOUT
-        ? "timeout"
-        : outcome.failure === Failure.CONNECT
-          ? "connect"
-          : "reset";
   // (instance, id): the index may name another instance after a snapshot swap; WASM re-finds the id.
-  hot.balancing.finish(instance, target.id, { status: outcome.status, failure, latencyMs: outcome.latencyMs }, probe, Date.now());
+  hot.balancing.finish(instance, target.id, outcome, probe, Date.now());
   const counts = scope.counts.get(target.id) ?? { attempts: 0, failures: 0 };
   scope.counts.set(target.id, counts);
   counts.attempts += 1;
@@ -217,11 +210,11 @@ function retryEnded(hot: HotPath, groupId: number): void {
 }
 
 /**
- * Admission to the group with control id `groupId`: run now, wait in FIFO for a slot until
- * `deadlineMs` (Unix ms), or refuse. @returns false when refused or the wait ran out.
+ * Admission to group `g` (its index in the active snapshot; control id `groupId`): run now, wait
+ * in FIFO for a slot until `deadlineMs` (Unix ms), or refuse. @returns false when refused or the
+ * wait ran out.
  */
-async function admit(scope: ForwardScope, groupId: number, deadlineMs: number): Promise<boolean> {
-  const g = scope.hot.groupIndex(groupId);
+async function admit(scope: ForwardScope, g: number, groupId: number, deadlineMs: number): Promise<boolean> {
   if (g < 0) return true; // the group left the snapshot meanwhile: the attempt finds no instance
   const verdict = scope.hot.balancing.admit(g);
   if (verdict === "run") return true;

@@ -6,12 +6,12 @@
  */
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { GROUP_CONFIG_DEFAULTS, type InstanceSpec, type KindName } from "../../wasm/balancing.ts";
+import type { InstanceSpec, KindName } from "../../wasm/balancing.ts";
 import { ALL_KINDS } from "./balancer.cases.ts";
 import { referenceSelection } from "./reference-adapters.ts";
 import { type CaseInstance, instance } from "./route-rules.cases.ts";
 import type { CaseOutcome } from "./selection.cases.ts";
-import { createBalancing, wasmSelection } from "./wasm-adapters.ts";
+import { createBalancing, GROUP_CONFIG_DEFAULTS, wasmSelection } from "./wasm-adapters.ts";
 
 function spec(id: number, fields: Partial<InstanceSpec> = {}): InstanceSpec {
   return {

@@ -6,15 +6,18 @@
  * in WASM.
  */
 import { readFileSync } from "node:fs";
+import { Balancing, type FailureName, type GroupConfig, type InstanceSpec, type RetryPolicyConfig } from "../../wasm/balancing.ts";
 import {
-  Balancing,
-  type FailureName,
-  GROUP_CONFIG_DEFAULTS,
-  type GroupConfig,
-  type InstanceSpec,
-  RETRY_POLICY_DEFAULTS,
-} from "../../wasm/balancing.ts";
-import { type HashKeyRequest, hashKeyValue } from "../../wasm/reference/index.ts";
+  BALANCER_DEFAULTS,
+  GROUP_BREAKER_DEFAULTS,
+  GROUP_POLICY_DEFAULTS,
+  type HashKeyRequest,
+  hashKeyValue,
+  INSTANCE_BREAKER_DEFAULTS,
+  OUTLIER_DEFAULTS,
+  RETRY_DEFAULTS,
+  ROUTE_RULE_DEFAULTS,
+} from "../../wasm/reference/index.ts";
 import type { BalancerAdapter, BalancerKindName, CaseNode } from "./balancer.cases.ts";
 import type { BreakerAdapter, BreakerStateName } from "./breaker.cases.ts";
 import type { CaseRequest, HashKeyAdapter } from "./hash-key.cases.ts";
@@ -25,6 +28,29 @@ import type { CaseInstance, CaseStatus, RouteRulesAdapter } from "./route-rules.
 import { type CaseOutcome, caseOutcome, type SelectionAdapter } from "./selection.cases.ts";
 
 const WASM_PATH = new URL("../../build/hotpath.wasm", import.meta.url);
+
+/** The reference's defaults as the WASM config struct takes them (one source: wasm/reference). */
+export const GROUP_CONFIG_DEFAULTS: GroupConfig = {
+  kind: GROUP_POLICY_DEFAULTS.balancer,
+  cellFallback: ROUTE_RULE_DEFAULTS.cellFallback,
+  ringScale: BALANCER_DEFAULTS.ringHash.scale,
+  panicThresholdPct: GROUP_POLICY_DEFAULTS.panicThresholdPct,
+  choiceCount: BALANCER_DEFAULTS.leastRequest.choiceCount,
+  ringMinSize: BALANCER_DEFAULTS.ringHash.minRingSize,
+  ringMaxSize: BALANCER_DEFAULTS.ringHash.maxRingSize,
+  maglevTableSize: BALANCER_DEFAULTS.maglev.tableSize,
+  activeRequestBias: BALANCER_DEFAULTS.leastRequest.activeRequestBias,
+  ewmaDecayMs: BALANCER_DEFAULTS.peakEwma.decayMs,
+  sameZonePpm: ROUTE_RULE_DEFAULTS.sameZonePpm,
+  otherZonePpm: ROUTE_RULE_DEFAULTS.otherZonePpm,
+  otherRegionPpm: ROUTE_RULE_DEFAULTS.otherRegionPpm,
+  ...OUTLIER_DEFAULTS,
+  ...INSTANCE_BREAKER_DEFAULTS,
+  ...GROUP_BREAKER_DEFAULTS,
+};
+
+/** The reference's retry defaults as the WASM retry struct takes them. */
+export const RETRY_POLICY_DEFAULTS: RetryPolicyConfig = RETRY_DEFAULTS;
 
 /** The compiled module (compiled once per test file). */
 export const hotpathModule = new WebAssembly.Module(readFileSync(WASM_PATH));
