@@ -310,8 +310,10 @@ export class HotPath {
         continue;
       }
       const mode = this.slotMode[k] as number;
-      let flags = 0;
-      if (mode & 1) {
+      // INT: the parse when the value is a short decimal; the bytes otherwise (the VM parses
+      // them), or always when BYTES is set too.
+      let flags = mode & 8 ? this.parseShortInt(value, s) : 0;
+      if (mode & 1 || (mode & 8 && flags === 0)) {
         const n = this.encode(value, at, false);
         if (n < 0) {
           slots[s + 1] = -1; // too large for the byte area: absent
@@ -320,7 +322,6 @@ export class HotPath {
         }
         slots[s] = at;
         slots[s + 1] = n;
-        if (mode & 8) flags = this.parseShortInt(at, n, s);
         at += n;
       } else {
         slots[s] = 0;
@@ -358,19 +359,18 @@ export class HotPath {
   }
 
   /**
-   * int() of the `n` ASCII bytes just written at `at`, when they are an optional sign and 1–15
-   * digits (so exact in a double): stored in slot word `s`'s int cache, returning its flags
-   * (INT_DONE | INT_OK). Anything else returns 0 and the VM parses it (wasm/assembly/int64.ts).
+   * int() of `value` when it is an optional sign and 1–15 ASCII digits (so exact in a double):
+   * stored in slot word `s`'s int cache, returning its flags (INT_DONE | INT_OK). Anything else
+   * returns 0 and the VM parses the bytes (wasm/assembly/int64.ts).
    */
-  private parseShortInt(at: number, n: number, s: number): number {
-    const bytes = this.bytes;
-    let i = 0;
-    const sign = bytes[at] as number;
-    if (sign === 0x2d || sign === 0x2b) i = 1;
+  private parseShortInt(value: string, s: number): number {
+    const n = value.length;
+    const sign = value.charCodeAt(0);
+    let i = sign === 0x2d || sign === 0x2b ? 1 : 0;
     if (n - i < 1 || n - i > 15) return 0;
     let v = 0;
     for (; i < n; i++) {
-      const d = (bytes[at + i] as number) - 0x30;
+      const d = value.charCodeAt(i) - 0x30;
       if (d < 0 || d > 9) return 0;
       v = v * 10 + d;
     }

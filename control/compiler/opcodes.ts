@@ -118,8 +118,9 @@ export const DATA_KIND = { IDS: 1, STRS: 2, INTS: 3, UINTS: 4, DOUBLES: 5, BOOLS
 
 /**
  * Route slot modes (ROUTE_SLOTS.mode bits): what the host writes for the slot — the bytes, an
- * intern id, a parsed double — and INT, a hint that int() reads it, so the host may hand over a
- * short decimal already parsed (the VM parses whatever the host did not).
+ * intern id, a parsed double — and INT: int() reads it, so the host writes a short decimal
+ * already parsed, and otherwise the bytes, which the VM parses (without BYTES, the bytes of a
+ * value the host parsed are not written: only int() reads such a slot).
  */
 export const SLOT_MODE = { BYTES: 1, INTERN: 2, DOUBLE: 4, INT: 8 } as const;
 

@@ -12,7 +12,7 @@
 import { dataObjectOk, inSetOk } from "./data-check";
 import { SCRATCH_CAPACITY } from "./frame";
 import { FUSED_OPERANDS } from "./fused";
-import { ROUTE_SLOT_BYTES, ROUTE_SLOT_MODE, SLOT_MODE_BYTES, SLOT_MODE_DOUBLE, SLOT_MODE_INTERN, strrefInBounds } from "./format";
+import { ROUTE_SLOT_BYTES, ROUTE_SLOT_MODE, SLOT_MODE_BYTES, SLOT_MODE_DOUBLE, SLOT_MODE_INT, SLOT_MODE_INTERN, strrefInBounds } from "./format";
 import * as O from "./opcodes";
 
 /** Operand bytes a fused test's mode adds: its binding (u16) or skip target (u32). */
@@ -78,9 +78,16 @@ export function setPool(poolStart: u32, poolEnd: u32, total: u32): void {
 const DEPTH: u32 = 0x7f; // depth + 1 recorded at a jump target
 const START: u32 = 0x80; // an instruction starts here
 
-/** Whether slot `slot` exists and its mode has all of `need`. */
+/**
+ * Whether slot `slot` exists and its mode has all of `need`. int() readers ask for BYTES and
+ * also accept INT: the host then writes the parse or, when it cannot parse, the bytes.
+ */
 @inline function slotOk(slot: u32, need: u32): bool {
   return slot < RouteCheck.slotCount && (<u32>load<u8>(RouteCheck.slots + slot * ROUTE_SLOT_BYTES + ROUTE_SLOT_MODE) & need) == need;
+}
+
+@inline function intSlotOk(slot: u32): bool {
+  return slotOk(slot, SLOT_MODE_BYTES) || slotOk(slot, SLOT_MODE_INT);
 }
 
 @inline function stringOk(at: usize): bool {
@@ -221,7 +228,7 @@ function verify(info: usize): bool {
         case O.OP_LOAD_UINT:
         case O.OP_LOAD_DOUBLE:
         case O.OP_HAS:
-          if (!slotOk(<u32>load<u8>(at), op == O.OP_HAS ? 0 : op == O.OP_LOAD_DOUBLE ? SLOT_MODE_DOUBLE : SLOT_MODE_BYTES)) return false;
+          if (op == O.OP_LOAD_INT ? !intSlotOk(<u32>load<u8>(at)) : !slotOk(<u32>load<u8>(at), op == O.OP_HAS ? 0 : op == O.OP_LOAD_DOUBLE ? SLOT_MODE_DOUBLE : SLOT_MODE_BYTES)) return false;
           push = 1;
           break;
         default:
@@ -266,24 +273,28 @@ function fusedOk(b: u32, at: usize): bool {
     case O.B_IN_IDS:
       return slotOk(slot, SLOT_MODE_INTERN) && objectOk(load<u32>(at, 1), O.KIND_IDS);
   }
+  switch (b) {
+    case O.B_INT_CMP:
+      return intSlotOk(slot) && load<u8>(at, 1) <= O.CMP_GE;
+    case O.B_INT_ARITH_CMP:
+      return intSlotOk(slot) && <u32>load<u8>(at, 1) <= O.ARITH_MOD && load<u8>(at, 10) <= O.CMP_GE;
+    case O.B_INT_IN:
+      return intSlotOk(slot) && objectOk(load<u32>(at, 1), O.KIND_INTS);
+    case O.B_INT_ARITH_IN:
+      return intSlotOk(slot) && <u32>load<u8>(at, 1) <= O.ARITH_MOD && objectOk(load<u32>(at, 10), O.KIND_INTS);
+  }
   if (!slotOk(slot, SLOT_MODE_BYTES)) return false;
   switch (b) {
     case O.B_IN_STRS:
       return objectOk(load<u32>(at, 1), O.KIND_STRS);
-    case O.B_INT_IN:
-      return objectOk(load<u32>(at, 1), O.KIND_INTS);
     case O.B_CIDR:
       return objectOk(load<u32>(at, 1), O.KIND_CIDR);
     case O.B_MATCHES:
       return objectOk(load<u32>(at, 1), O.KIND_DFA);
     case O.B_EQ_STR: case O.B_NE_STR: case O.B_STARTS: case O.B_ENDS: case O.B_CONTAINS:
       return stringOk(at + 1);
-    case O.B_INT_CMP: case O.B_BUCKET_CMP:
-      return load<u8>(at, 1) <= O.CMP_GE;
-    case O.B_INT_ARITH_CMP:
-      return <u32>load<u8>(at, 1) <= O.ARITH_MOD && load<u8>(at, 10) <= O.CMP_GE;
     default:
-      // B_INT_ARITH_IN
-      return <u32>load<u8>(at, 1) <= O.ARITH_MOD && objectOk(load<u32>(at, 10), O.KIND_INTS);
+      // B_BUCKET_CMP
+      return load<u8>(at, 1) <= O.CMP_GE;
   }
 }

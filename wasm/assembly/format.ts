@@ -117,7 +117,7 @@ export const ROUTE_SLOT_MODE: usize = 2; // u8
 export const SLOT_MODE_BYTES: u8 = 1;
 export const SLOT_MODE_INTERN: u8 = 2;
 export const SLOT_MODE_DOUBLE: u8 = 4;
-export const SLOT_MODE_INT: u8 = 8; // a hint: the host may write the int() parse
+export const SLOT_MODE_INT: u8 = 8; // int() reads it: the host writes the parse, or the bytes when it cannot parse
 export const SLOT_MODE_ALL: u8 = 15;
 
 // GROUPS record (units in docs/snapshot-format.md).

@@ -2,7 +2,8 @@
  * A route's attribute slots: which request attributes its enabled policies read, in first-use
  * order, and what the host must write for each (docs/snapshot-format.md, ROUTE_SLOTS): the
  * bytes, an intern id (when every use is ==/in against string constants, or a graylist), a
- * host-parsed double (`double(attr)`), or only presence (`has()`).
+ * host-parsed double (`double(attr)`), an int() (the host parses short decimals and writes the
+ * bytes of anything else, which the VM parses), or only presence (`has()`).
  */
 import { type AttributeRef, attributeKey, forEachChild, type IrNode } from "../ir.ts";
 import { MAX_ROUTE_SLOTS, SLOT_MODE } from "../opcodes.ts";
@@ -43,8 +44,11 @@ export class SlotPlan {
     const fused = matchFused(node);
     if (fused) {
       if (!("attr" in fused)) return;
-      this.use(fused.attr, fused.k === "has" ? "presence" : fused.k === "eqStr" || fused.k === "inStrs" ? "intern" : "bytes");
-      if (fused.k === "intCmp" || fused.k === "intArithCmp" || fused.k === "intIn" || fused.k === "intArithIn") this.use(fused.attr, "int");
+      const readsInt = fused.k === "intCmp" || fused.k === "intArithCmp" || fused.k === "intIn" || fused.k === "intArithIn";
+      this.use(
+        fused.attr,
+        readsInt ? "int" : fused.k === "has" ? "presence" : fused.k === "eqStr" || fused.k === "inStrs" ? "intern" : "bytes",
+      );
       return;
     }
     if (node.kind === "attr") {
@@ -56,8 +60,7 @@ export class SlotPlan {
       return;
     }
     if (node.kind === "convert" && node.arg.kind === "attr") {
-      this.use(node.arg.attr, node.type === "double" ? "double" : "bytes");
-      if (node.type === "int") this.use(node.arg.attr, "int");
+      this.use(node.arg.attr, node.type === "double" ? "double" : node.type === "int" ? "int" : "bytes");
       return;
     }
     forEachChild(node, (c) => this.useCondition(c));
