@@ -4,7 +4,7 @@
  * round-trip test keeps the two equal.
  */
 export const MAGIC = 0x31534c53; // "SLS1" little-endian
-export const FORMAT_VERSION = 3;
+export const FORMAT_VERSION = 4;
 export const HEADER_BYTES = 64;
 export const DIRECTORY_ENTRY_BYTES = 12;
 export const TRAILER_BYTES = 68;

@@ -5,7 +5,7 @@
  */
 
 export const MAGIC: u32 = 0x31534c53; // "SLS1" read little-endian
-export const FORMAT_VERSION: u32 = 3;
+export const FORMAT_VERSION: u32 = 4;
 export const HEADER_BYTES: u32 = 64;
 export const DIRECTORY_ENTRY_BYTES: u32 = 12;
 
