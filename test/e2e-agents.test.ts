@@ -135,7 +135,8 @@ describe.each(backends())("agents end to end on $name", (backend) => {
 
   it("SIGTERM drains an instance under load with 0 failed client requests", async () => {
     const load = startLoad(`${stack.gateway.url}/shop`, 8);
-    await new Promise((r) => setTimeout(r, 500));
+    // Traffic is counted, not timed: a slow machine sends fewer requests in a given time.
+    await eventually(async () => (load.byUpstream.get("u3") ?? 0) >= 20, 10_000);
     const agent = agents.get("u3") as Child;
     agent.kill("SIGTERM");
     expect(await agent.exited).toBe(0);
@@ -144,10 +145,10 @@ describe.each(backends())("agents end to end on $name", (backend) => {
     const upstream = upstreams.get("u3") as Child;
     upstream.kill("SIGTERM");
     expect(await upstream.exited).toBe(0);
-    await new Promise((r) => setTimeout(r, 1000));
+    const sentAtExit = load.sent;
+    await eventually(async () => load.sent - sentAtExit >= 200, 10_000);
     await load.stop();
     expect(load.failures).toEqual([]);
-    expect(load.sent).toBeGreaterThan(500);
     // Nothing reached u3 after its agent deregistered it and exited.
     expect(load.lastSeen.get("u3") ?? 0).toBeLessThanOrEqual(agentExitedAt);
     expect((load.byUpstream.get("u1") ?? 0) + (load.byUpstream.get("u2") ?? 0)).toBeGreaterThan(0);

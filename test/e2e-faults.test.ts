@@ -30,7 +30,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { backends } from "./support/backends.ts";
 import { type LoadAnswer, startLoad } from "./support/load.ts";
 import { type Child, setUpstreamMode, spawnUpstream, stopAll, upstreamStats } from "./support/processes.ts";
-import { type Stack, startStack } from "./support/stack.ts";
+import { eventually, type Stack, startStack } from "./support/stack.ts";
 
 type Upstream = Child & { port: number };
 
@@ -467,6 +467,8 @@ describe.each(backends().filter((b) => b.name === "pglite"))("fault tolerance en
       );
       const cutAt = Date.now();
       await sleep(1500);
+      // Counted, not timed (a slow machine sends fewer): 150 answers to requests sent after 1 s.
+      await eventually(async () => load.answers.filter((a) => a.sentMs > cutAt + 1000).length >= 150, 10_000);
       const whileCut = (await upstreamStats(cut.port, cutAt)).arrivals;
       const drainedAfterMs = Math.max(0, (whileCut.at(-1) ?? cutAt) - cutAt);
       const quietSince = Date.now();
@@ -485,10 +487,8 @@ describe.each(backends().filter((b) => b.name === "pglite"))("fault tolerance en
           `${back.atMs - undoneAt} ms after the DELETE answered`,
       );
       expect(load.failures).toEqual([]);
-      expect(load.answers.length).toBeGreaterThan(500);
       expect(drainedAfterMs).toBeLessThan(1000);
       expect(lateArrivals).toEqual([]);
-      expect(duringCut.length).toBeGreaterThan(100);
       expect(duringCut.filter((a) => a.upstream === "d1")).toEqual([]);
       expect(back.atMs - undoneAt).toBeLessThan(1000);
     } finally {
