@@ -17,6 +17,12 @@ import { stringOp } from "./vmops";
 /** Inline operand bytes of each fused test, by base (mode operands not included). */
 export const FUSED_OPERANDS: usize = memory.data<u8>([5, 5, 5, 9, 9, 5, 9, 9, 9, 10, 19, 5, 18, 5, 5, 1, 14, 9, 9, 9]);
 
+/** 1 + the operand bytes of fused test `b`: the instruction's length before its mode operands. */
+// @ts-ignore: decorator
+@inline export function fusedLength(b: u32): usize {
+  return 1 + <usize>load<u8>(FUSED_OPERANDS + b);
+}
+
 @inline function cmp(code: u32, x: i64, y: i64): i32 {
   const c = x < y ? -1 : x > y ? 1 : 0;
   switch (code) {
