@@ -24,6 +24,7 @@ import {
   swapGroupRuntime,
   xxHash64Text,
 } from "../wasm/reference/index.ts";
+import { median } from "./stats.ts";
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
 const TARGET_MS = Number(process.env.BENCH_TARGET_MS ?? 120);
@@ -93,11 +94,6 @@ function cpuNsPer(run: Runner, iters: number): number {
   run(iters);
   const used = process.cpuUsage(before);
   return ((used.user + used.system) * 1000) / iters;
-}
-
-function median(values: number[]): number {
-  const s = [...values].sort((a, b) => a - b);
-  return s[s.length >> 1]!;
 }
 
 function fmt(ns: number): string {

@@ -19,6 +19,7 @@ import autocannon from "autocannon";
 import { benchSecrets, type ControlProcess, createBenchDatabase, startControlProcess } from "./control-process.ts";
 import { CLOCK_TICKS, cpuTicks, systemBusyTicks } from "./proc.ts";
 import { runBenchMain, type Stop } from "./run-main.ts";
+import { percentile } from "./stats.ts";
 
 const env = (name: string, fallback: number) => (process.env[name] ? Number(process.env[name]) : fallback);
 const INSTANCES = env("BENCH_INSTANCES", 1000);
@@ -55,11 +56,6 @@ async function call(control: ControlProcess, token: string, method: string, path
   const json = await res.json();
   if (!res.ok) throw new Error(`${method} ${path} → ${res.status} ${JSON.stringify(json)}`);
   return json;
-}
-
-/** Nearest-rank percentile of ascending `sorted`. */
-function pct(sorted: Float64Array, p: number): number {
-  return sorted[Math.max(0, Math.ceil(p * sorted.length) - 1)] ?? Number.NaN;
 }
 
 async function load(url: string, token: string, ids: number[], perRequest: number, seconds: number) {
@@ -147,9 +143,9 @@ async function runBackend(backend: "pglite" | "postgres"): Promise<Row[]> {
       beatsPerRequest: perRequest,
       reqPerSec: requests / result.duration,
       beatsPerSec: beats / result.duration,
-      p50Ms: pct(latencies, 0.5),
-      p99Ms: pct(latencies, 0.99),
-      maxMs: pct(latencies, 1),
+      p50Ms: percentile(latencies, 0.5),
+      p99Ms: percentile(latencies, 0.99),
+      maxMs: percentile(latencies, 1),
       non2xx: result.non2xx,
       errors: result.errors,
       cpuUsPerBeat: ((cpu / CLOCK_TICKS) * 1e6) / beats,

@@ -6,6 +6,7 @@
  */
 import autocannon, { type Result } from "autocannon";
 import { CLOCK_TICKS, cpuTicks, systemBusyTicks } from "./proc.ts";
+import { percentile } from "./stats.ts";
 
 /** Something to put load on. */
 export interface Target {
@@ -73,11 +74,6 @@ function nextPath(): string {
   const uid = nextUid;
   nextUid = (nextUid + 1) % 1000;
   return `/bench?uid=${uid}`;
-}
-
-/** Nearest-rank percentile `p` (0…1) of ascending `sorted`. */
-function percentile(sorted: Float64Array, p: number): number {
-  return sorted.length > 0 ? sorted[Math.max(0, Math.ceil(p * sorted.length) - 1)] : Number.NaN;
 }
 
 /**

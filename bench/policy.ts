@@ -23,7 +23,8 @@ import { launchWorkerd, WORKERD_BIN } from "../worker/launcher/workerd.ts";
 import { benchCelEnv, celApproach, compilePerRequestApproach, type Decide, referenceApproach, wasmApproach } from "./policy-approaches.ts";
 import { benchModel, benchPolicies, benchRequest } from "./policy-cases.ts";
 import { measureCompile } from "./policy-compile.ts";
-import { calibrate, median, Quietness, ROUNDS, type Runner, timeRun } from "./policy-measure.ts";
+import { calibrate, Quietness, ROUNDS, type Runner, timeRun } from "./policy-measure.ts";
+import { median } from "./stats.ts";
 
 const SIZES = [1, 10, 50] as const;
 const APPROACHES = [

@@ -29,6 +29,7 @@ import { startGateway } from "../worker/launcher/gateway.ts";
 import { type BenchSecrets, benchSecrets, type ControlProcess, createBenchDatabase, startControlProcess } from "./control-process.ts";
 import { stopChild } from "./proc.ts";
 import { runBenchMain, type Stop } from "./run-main.ts";
+import { percentile } from "./stats.ts";
 
 const env = (name: string, fallback: number) => (process.env[name] ? Number(process.env[name]) : fallback);
 const CHANGES = env("BENCH_CHANGES", 100);
@@ -278,10 +279,12 @@ async function runMode(mode: "pglite" | "postgres", ports: number[]): Promise<Mo
   return { mode: name, phases: [busy, idle], answers, failed, inconsistent, unknownVersion, versions: expected.size };
 }
 
-/** Nearest-rank percentile. */
+/** Nearest-rank percentile of unsorted `values`. */
 function pct(values: number[], p: number): number {
-  const sorted = [...values].sort((x, y) => x - y);
-  return sorted[Math.max(0, Math.ceil(p * sorted.length) - 1)] ?? Number.NaN;
+  return percentile(
+    [...values].sort((x, y) => x - y),
+    p,
+  );
 }
 
 function table(results: ModeResult[]): string {

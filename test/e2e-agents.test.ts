@@ -17,7 +17,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { backends } from "./support/backends.ts";
 import { startLoad } from "./support/load.ts";
 import { type Child, spawnAgent, spawnUpstream, stopAll } from "./support/processes.ts";
-import { eventually, type Stack, startStack } from "./support/stack.ts";
+import { eventually, type Stack, startStack, upstreamsSeen } from "./support/stack.ts";
 
 const UNHEALTHY_AFTER_MS = 1000;
 const SWEEP_MS = 100;
@@ -53,12 +53,7 @@ describe.each(backends())("agents end to end on $name", (backend) => {
 
   const routedTo = async (names: string[], within = 5000) => {
     await eventually(async () => {
-      const seen = new Set<string>();
-      for (let i = 0; i < 30; i++) {
-        const res = await fetch(`${stack.gateway.url}/shop`);
-        if (res.status === 200) seen.add(JSON.parse(await res.text()).upstream);
-        else await res.text();
-      }
+      const seen = await upstreamsSeen(`${stack.gateway.url}/shop`, 30);
       return names.every((n) => seen.has(n)) && [...seen].every((n) => names.includes(n));
     }, within);
   };

@@ -30,7 +30,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { backends } from "./support/backends.ts";
 import { type LoadAnswer, startLoad } from "./support/load.ts";
 import { type Child, setUpstreamMode, spawnUpstream, stopAll, upstreamStats } from "./support/processes.ts";
-import { eventually, type Stack, startStack } from "./support/stack.ts";
+import { eventually, ok, type Stack, startStack, upstreamsSeen } from "./support/stack.ts";
 
 type Upstream = Child & { port: number };
 
@@ -191,25 +191,14 @@ describe.each(backends().filter((b) => b.name === "pglite"))("fault tolerance en
 
   /** Sends sequential requests to `path` until every one of `names` (and nothing else) has answered. */
   const routedTo = async (path: string, names: string[], timeoutMs = 10_000) => {
-    const started = Date.now();
-    while (Date.now() - started < timeoutMs) {
-      const seen = new Set<string>();
-      for (let i = 0; i < 3 * names.length; i++) {
-        const res = await fetch(`${gateway()}${path}`);
-        const text = await res.text();
-        seen.add(res.status === 200 ? (JSON.parse(text).upstream as string) : `status ${res.status}`);
-      }
-      if (names.every((n) => seen.has(n)) && seen.size === names.length) return;
-      await sleep(50);
-    }
-    throw new Error(`${path} did not reach exactly ${names.join(", ")} within ${timeoutMs} ms`);
-  };
-
-  const ok = async (reply: Promise<{ status: number; body: unknown }>, status = 201) => {
-    const r = await reply;
-    expect(r.status, JSON.stringify(r.body)).toBe(status);
-    // biome-ignore lint/suspicious/noExplicitAny: JSON from the API.
-    return r.body as any;
+    await eventually(
+      async () => {
+        const seen = await upstreamsSeen(`${gateway()}${path}`, 3 * names.length, { countErrors: true });
+        return names.every((n) => seen.has(n)) && seen.size === names.length;
+      },
+      timeoutMs,
+      `${path} reaching exactly ${names.join(", ")}`,
+    );
   };
 
   // The instance breaker is on by default (error ratio 0.5 over ≥ 5 calls a second): when a kill

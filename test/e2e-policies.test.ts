@@ -16,14 +16,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { bucketOf } from "../control/compiler/bucket.ts";
 import { startUpstream, type UpstreamServer } from "../control/demo/upstream-server.ts";
 import { backends } from "./support/backends.ts";
-import { eventually, type Stack, startStack } from "./support/stack.ts";
-
-interface Answer {
-  status: number;
-  upstream?: string;
-  // biome-ignore lint/suspicious/noExplicitAny: JSON from the upstream or the gateway.
-  body: any;
-}
+import { type Answer, eventually, ok, type Stack, send as sendTo, startStack } from "./support/stack.ts";
 
 const GROUPS = ["main", "stress", "north", "south", "v520", "qa", "checkout-v2", "office"] as const;
 
@@ -32,17 +25,7 @@ describe("Oceanus scenarios through the gateway", () => {
   let stack: Stack;
   const upstreams: Record<string, UpstreamServer> = {};
 
-  const send = async (path: string, init: RequestInit = {}): Promise<Answer> => {
-    const res = await fetch(`${stack.gateway.url}${path}`, init);
-    const text = await res.text();
-    const body = text.startsWith("{") ? JSON.parse(text) : text;
-    return { status: res.status, upstream: body?.upstream, body };
-  };
-  const ok = async (reply: Promise<{ status: number; body: unknown }>, status = 201) => {
-    const r = await reply;
-    expect(r.status, JSON.stringify(r.body)).toBe(status);
-    return r.body;
-  };
+  const send = async (path: string, init: RequestInit = {}): Promise<Answer> => sendTo(`${stack.gateway.url}${path}`, init);
   const policy = (name: string, fields: Record<string, unknown>) =>
     ok(stack.admin.post("/v1/policies", { name, category: "private", appkey: "deal", ...fields }));
 

@@ -7,31 +7,13 @@ import http from "node:http";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startUpstream, type UpstreamServer } from "../control/demo/upstream-server.ts";
 import { backends } from "./support/backends.ts";
-import { eventually, type Stack, startStack } from "./support/stack.ts";
-
-interface Answer {
-  status: number;
-  upstream?: string;
-  // biome-ignore lint/suspicious/noExplicitAny: JSON from the upstream or the gateway.
-  body: any;
-  headers: Headers;
-}
+import { type Answer, eventually, ok, type Stack, send as sendTo, startStack } from "./support/stack.ts";
 
 describe.each(backends())("gateway end to end on $name", (backend) => {
   let stack: Stack;
   const upstreams: Record<string, UpstreamServer> = {};
 
-  const send = async (path: string, init: RequestInit = {}): Promise<Answer> => {
-    const res = await fetch(`${stack.gateway.url}${path}`, init);
-    const text = await res.text();
-    const body = text.startsWith("{") ? JSON.parse(text) : text;
-    return { status: res.status, upstream: body?.upstream, body, headers: res.headers };
-  };
-  const ok = async (reply: Promise<{ status: number; body: unknown }>, status = 201) => {
-    const r = await reply;
-    expect(r.status, JSON.stringify(r.body)).toBe(status);
-    return r.body;
-  };
+  const send = async (path: string, init: RequestInit = {}): Promise<Answer> => sendTo(`${stack.gateway.url}${path}`, init);
 
   beforeAll(async () => {
     for (const name of ["a1", "a2", "b1", "w1", "w3"]) upstreams[name] = await startUpstream(name);

@@ -19,7 +19,7 @@ import type { WorkerdCluster } from "../worker/launcher/workerd.ts";
 import { backends } from "./support/backends.ts";
 import { type Load, type LoadAnswer, startLoad } from "./support/load.ts";
 import { type Child, spawnUpstream, stopAll, upstreamStats } from "./support/processes.ts";
-import { eventually, type Stack, startStack } from "./support/stack.ts";
+import { eventually, type Stack, startStack, upstreamsSeen } from "./support/stack.ts";
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const LIMIT_MS = 1000;
@@ -55,15 +55,7 @@ describe.each(backends().filter((b) => b.name === "pglite"))("traffic cut propag
     }
     expect((await admin.post("/v1/routes", { appkey: "cuts", path: "/cut", defaultGroup: "main" })).status).toBe(201);
     for (const url of gateways()) {
-      await eventually(async () => {
-        const seen = new Set<string>();
-        for (let i = 0; i < 9; i++) {
-          const res = await fetch(`${url}/cut`);
-          const text = await res.text();
-          if (res.status === 200) seen.add(JSON.parse(text).upstream);
-        }
-        return seen.size === 3;
-      }, 10_000);
+      await eventually(async () => (await upstreamsSeen(`${url}/cut`, 9)).size === 3, 10_000);
     }
   }, 60_000);
 

@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startUpstream, type UpstreamServer } from "../control/demo/upstream-server.ts";
 import { backends } from "./support/backends.ts";
 import { type Client, clientFor, httpTarget } from "./support/client.ts";
-import { eventually, type Stack, startStack } from "./support/stack.ts";
+import { eventually, type Stack, startStack, upstreamsSeen } from "./support/stack.ts";
 
 describe.each(backends())("protect threshold on $name", (backend) => {
   let stack: Stack;
@@ -21,15 +21,7 @@ describe.each(backends())("protect threshold on $name", (backend) => {
   let beating = new Set<number>();
   let beatTimer: ReturnType<typeof setInterval> | undefined;
 
-  const routedNames = async (requests = 50) => {
-    const seen = new Set<string>();
-    for (let i = 0; i < requests; i++) {
-      const res = await fetch(`${stack.gateway.url}/p`);
-      const text = await res.text();
-      if (res.status === 200) seen.add(JSON.parse(text).upstream);
-    }
-    return [...seen].sort();
-  };
+  const routedNames = async (requests = 50) => [...(await upstreamsSeen(`${stack.gateway.url}/p`, requests))].sort();
   const events = async () =>
     (await stack.admin.get("/v1/events?appkey=prot")).body.items as { kind: string; details: { heldBack?: number[] } }[];
 

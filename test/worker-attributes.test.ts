@@ -4,10 +4,11 @@
  * read that still forwards every byte, and Cloudflare's request.cf fields.
  */
 import { describe, expect, it } from "vitest";
+import { Source } from "../wasm/snapshot-info.ts";
 import { readBodyPrefix } from "../worker/body.ts";
 import { bodyLookup } from "../worker/body-attributes.ts";
 import { clientIp, parseClientIpRule } from "../worker/client-ip.ts";
-import { RequestAttributes, SOURCE } from "../worker/request-attributes.ts";
+import { RequestAttributes } from "../worker/request-attributes.ts";
 
 describe("client address (request.ip)", () => {
   const rule = parseClientIpRule("10.0.0.0/8, 127.0.0.1, fd00::/8", undefined);
@@ -131,17 +132,17 @@ describe("RequestAttributes", () => {
       },
       rule,
     );
-    expect(a.attribute(SOURCE.cf, "country")).toBe("CN");
-    expect(a.attribute(SOURCE.cf, "asn")).toBe("4134");
-    expect(a.attribute(SOURCE.cf, "region")).toBeUndefined();
-    expect(a.attribute(SOURCE.client, "ip")).toBe("198.51.100.7");
-    expect(a.attribute(SOURCE.body, "id")).toBeUndefined();
+    expect(a.attribute(Source.CF, "country")).toBe("CN");
+    expect(a.attribute(Source.CF, "asn")).toBe("4134");
+    expect(a.attribute(Source.CF, "region")).toBeUndefined();
+    expect(a.attribute(Source.CLIENT, "ip")).toBe("198.51.100.7");
+    expect(a.attribute(Source.BODY, "id")).toBeUndefined();
     a.setBody(new TextEncoder().encode('{"id": 7}'));
-    expect(a.attribute(SOURCE.body, "id")).toBe("7");
+    expect(a.attribute(Source.BODY, "id")).toBe("7");
   });
   it("self-hosted workerd has no request.cf country: absent", () => {
     const a = new RequestAttributes(new URL("http://a.test/x"), "GET", new Headers(), undefined, rule);
-    expect(a.attribute(SOURCE.cf, "country")).toBeUndefined();
-    expect(a.attribute(SOURCE.client, "ip")).toBeUndefined();
+    expect(a.attribute(Source.CF, "country")).toBeUndefined();
+    expect(a.attribute(Source.CLIENT, "ip")).toBeUndefined();
   });
 });

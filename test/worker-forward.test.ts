@@ -5,32 +5,27 @@
  * it forever), and a snapshot swap while a request awaits its body does not send it to whatever
  * instance now has the decided index.
  */
-import { createServer, type Server } from "node:http";
-import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startUpstream, type UpstreamServer } from "../control/demo/upstream-server.ts";
 import type { ConfigModel, InstanceConfig } from "../control/snapshot/model.ts";
 import { resolveBalancing } from "../control/snapshot/options.ts";
 import type { HotPath } from "../wasm/host.ts";
 import { type ForwardScope, forward } from "../worker/forward.ts";
 import { group, instantiate, request, route, write } from "./wasm-fixtures.ts";
 
-const servers: Server[] = [];
+const servers: UpstreamServer[] = [];
 const ports: number[] = [];
 
 beforeAll(async () => {
   for (const name of ["a", "b"]) {
-    const server = createServer((req, res) => {
-      req.resume();
-      req.on("end", () => res.end(JSON.stringify({ upstream: name })));
-    });
-    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    const server = await startUpstream(name);
     servers.push(server);
-    ports.push((server.address() as AddressInfo).port);
+    ports.push(server.port);
   }
 });
 
 afterAll(async () => {
-  for (const server of servers) await new Promise((resolve) => server.close(resolve));
+  for (const server of servers) await server.close();
 });
 
 /** Instance `id` on upstream a (port index 0) or b (1). */

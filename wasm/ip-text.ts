@@ -96,9 +96,15 @@ export function prefixContains(prefix: IpPrefix, address: IpAddress): boolean {
  * Canonical text: dotted quad for IPv4 and for IPv4-mapped IPv6 (`::ffff:10.0.0.1` → `10.0.0.1`),
  * RFC 5952 for IPv6 (lowercase, longest zero run of two or more groups as `::`).
  */
+/** Whether `address` is an IPv4-mapped IPv6 address (`::ffff:a.b.c.d`, RFC 4291 §2.5.5.2). */
+export function isV4Mapped(address: IpAddress): boolean {
+  const b = address.bytes;
+  return address.family === 6 && b.subarray(0, 10).every((x) => x === 0) && b[10] === 0xff && b[11] === 0xff;
+}
+
 export function formatIp(address: IpAddress): string {
   const b = address.bytes;
-  const mapped = address.family === 6 && b.subarray(0, 10).every((x) => x === 0) && b[10] === 0xff && b[11] === 0xff;
+  const mapped = isV4Mapped(address);
   if (address.family === 4 || mapped) return Array.from(b.subarray(mapped ? 12 : 0, mapped ? 16 : 4)).join(".");
   const groups = Array.from({ length: 8 }, (_, i) => ((b[2 * i] as number) << 8) | (b[2 * i + 1] as number));
   let best = -1;

@@ -11,7 +11,7 @@
  * Example: TRUSTED_PROXIES "10.0.0.0/8", peer 10.0.0.5, X-Forwarded-For "203.0.113.7, 10.0.0.9"
  * → "203.0.113.7"; the same from peer 198.51.100.1 → "198.51.100.1" (the header is not trusted).
  */
-import { formatIp, type IpAddress, type IpPrefix, parseIpText, parsePrefixText, prefixContains } from "../wasm/ip-text.ts";
+import { formatIp, type IpAddress, type IpPrefix, isV4Mapped, parseIpText, parsePrefixText, prefixContains } from "../wasm/ip-text.ts";
 
 export interface ClientIpRule {
   /** Prefixes of proxies whose forwarded-for entries are believed. */
@@ -47,19 +47,17 @@ function parsePeer(text: string | null | undefined): IpAddress | undefined {
   return colon > 0 && text.indexOf(":") === colon ? parseIpText(text.slice(0, colon)) : undefined;
 }
 
-/** Whether a mapped or plain address is in one of the trusted prefixes. */
+/** Whether `a` (already unmapped) is in one of the trusted prefixes. */
 function isTrusted(rule: ClientIpRule, a: IpAddress): boolean {
-  return rule.trusted.some((p) => prefixContains(p, a) || prefixContains(p, unmap(a)));
+  return rule.trusted.some((p) => prefixContains(p, a));
 }
 
+/** An IPv4-mapped IPv6 address as the IPv4 address it carries; any other address as it is. */
 function unmap(a: IpAddress): IpAddress {
-  const b = a.bytes;
-  if (a.family === 6 && b.subarray(0, 10).every((x) => x === 0) && b[10] === 0xff && b[11] === 0xff) {
-    const v4 = new Uint8Array(16);
-    v4.set(b.subarray(12, 16));
-    return { family: 4, bytes: v4 };
-  }
-  return a;
+  if (!isV4Mapped(a)) return a;
+  const v4 = new Uint8Array(16);
+  v4.set(a.bytes.subarray(12, 16));
+  return { family: 4, bytes: v4 };
 }
 
 /**

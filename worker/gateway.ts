@@ -56,7 +56,7 @@ export class Gateway {
         if (this.hot.snapshot === snapshot) known = route; // no new snapshot while reading
       }
     }
-    // One clock read per request: the balancers' time and the start of the request's deadline.
+    // Read once, after any body read: the balancers' time and the start of the request's deadline.
     const nowMs = Date.now();
     const d = known >= 0 ? this.hot.decidePolicies(known, attributes, nowMs) : this.hot.decide(attributes, nowMs);
     this.decisions += 1;

@@ -4,12 +4,9 @@
  * Cookie header, the client-address rule and the body at most once per request and only when a
  * policy of the matched route reads from them.
  */
-import type { DecideRequest } from "../wasm/host.ts";
+import { type DecideRequest, Source } from "../wasm/host.ts";
 import { type BodyLookup, bodyLookup } from "./body-attributes.ts";
 import { type ClientIpRule, clientIp } from "./client-ip.ts";
-
-/** Attribute sources as in docs/snapshot-format.md (ATTRIBUTES.source). */
-export const SOURCE = { query: 0, header: 1, cookie: 2, body: 3, client: 4, cf: 5 } as const;
 
 /** The Cloudflare request fields conditions may read (`request.cf.*`). */
 interface CfFields {
@@ -90,19 +87,19 @@ export class RequestAttributes implements DecideRequest {
    */
   attribute(source: number, name: string): string | undefined {
     switch (source) {
-      case SOURCE.query:
+      case Source.QUERY:
         this.query ??= this.url.searchParams;
         return this.query.get(name) ?? undefined;
-      case SOURCE.header:
+      case Source.HEADER:
         return this.headers.get(name) ?? undefined;
-      case SOURCE.cookie:
+      case Source.COOKIE:
         this.cookies ??= parseCookies(this.headers.get("cookie"));
         return this.cookies.get(name);
-      case SOURCE.body:
+      case Source.BODY:
         return this.body?.(name);
-      case SOURCE.client:
+      case Source.CLIENT:
         return this.clientIp();
-      case SOURCE.cf: {
+      case Source.CF: {
         const v = this.cf?.[name as "country" | "colo" | "asn"];
         return v === undefined || v === null ? undefined : String(v);
       }

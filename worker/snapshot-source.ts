@@ -57,6 +57,8 @@ export class SnapshotSource {
   /** Last sign of life of the loop, Unix ms: a loop silent far beyond its wait was cancelled. */
   private loopBeatMs = 0;
   private lastRequestMs = 0;
+  /** A loop that has not beaten for this long is taken for dead (its request context ended). */
+  private readonly stuckAfterMs: number;
   private lastFailureMs = 0;
   private contactWaiters: (() => void)[] = [];
 
@@ -72,6 +74,7 @@ export class SnapshotSource {
       gatewayId: crypto.randomUUID(),
       polling: false,
     };
+    this.stuckAfterMs = config.waitMs * 2 + FETCH_SLACK_MS + config.pollMs;
     this.publicKey = importPublicKey(config.publicKeyBase64);
     this.publicKey.catch(() => {}); // surfaced by the poll as lastError
   }
@@ -79,7 +82,8 @@ export class SnapshotSource {
   /** Waits (at most firstWaitMs) for a first snapshot. @returns whether one is being served. */
   async ready(ctx: WaitUntil): Promise<boolean> {
     if (this.state.version !== null) return true;
-    this.ensureLoop(ctx);
+    this.lastRequestMs = Date.now();
+    this.ensureLoop(ctx, this.lastRequestMs);
     // Control failed a moment ago: answer now rather than queue every request behind the retry.
     if (!this.state.polling && Date.now() - this.lastFailureMs < this.config.pollMs) return false;
     await this.nextContact(this.config.firstWaitMs);
@@ -94,16 +98,14 @@ export class SnapshotSource {
   beforeRoute(ctx: WaitUntil): Promise<void> | undefined {
     const now = Date.now();
     this.lastRequestMs = now;
-    this.ensureLoop(ctx);
+    this.ensureLoop(ctx, now);
     if (this.state.polling || now - this.lastFailureMs < this.config.pollMs) return undefined;
     return this.nextContact(this.config.syncWaitMs);
   }
 
-  private ensureLoop(ctx: WaitUntil): void {
-    const now = Date.now();
-    this.lastRequestMs = now;
-    const stuckAfterMs = this.config.waitMs * 2 + FETCH_SLACK_MS + this.config.pollMs;
-    if (this.loopRunning && now - this.loopBeatMs < stuckAfterMs) return;
+  /** Starts the poll loop unless one is running and beat within stuckAfterMs of `now` (Unix ms). */
+  private ensureLoop(ctx: WaitUntil, now: number): void {
+    if (this.loopRunning && now - this.loopBeatMs < this.stuckAfterMs) return;
     // No loop, or one whose request context was cancelled (Cloudflare ends waitUntil after 30 s).
     this.loopGeneration += 1;
     this.loopRunning = true;

@@ -122,9 +122,9 @@ export function createTokenChecker(tokens: ApiTokens): (authorization: string | 
   const adminDigest = sha256(tokens.adminToken);
   const gatewayDigest = sha256(tokens.gatewayToken);
   return (authorization) => {
-    const match = /^Bearer[ \t]+(\S+)[ \t]*$/i.exec(authorization ?? "");
-    if (!match) return null;
-    const presented = sha256(match[1]);
+    const token = bearerToken(authorization);
+    if (token === null) return null;
+    const presented = sha256(token);
     // Compare against both so the time does not say which one matched.
     const isAdmin = timingSafeEqual(presented, adminDigest);
     const isGateway = timingSafeEqual(presented, gatewayDigest);

@@ -94,12 +94,18 @@ export const bodyCapBytesField = z
 /** Short printable-ASCII label (zone, lane, version): 0–64 chars, no spaces. */
 export const labelField = z.string().regex(/^[\x21-\x7e]{0,64}$/, "must be at most 64 printable ASCII characters without spaces");
 
+/** Largest database id (PostgreSQL `integer`). */
+export const MAX_DB_ID = 2_147_483_647;
+
+/** Database ids in JSON bodies: a positive integer up to MAX_DB_ID. */
+export const idField = z.number().int().min(1).max(MAX_DB_ID);
+
 /** Database ids in paths: a positive decimal integer. */
 export const idParam = z
   .string()
   .regex(/^[1-9][0-9]{0,9}$/, "must be a positive integer")
   .transform(Number)
-  .refine((id) => id <= 2_147_483_647, "out of range");
+  .refine((id) => id <= MAX_DB_ID, "out of range");
 
 /** ISO 8601 timestamp as the API returns it. */
 export const timestampField = z.string().openapi({ format: "date-time" });

@@ -6,6 +6,7 @@
  * write; turning unhealthy is the leader's sweep's decision (protect threshold).
  */
 import { createRoute, z } from "@hono/zod-openapi";
+import { idField } from "./fields.ts";
 import { type ApiApp, BEARER, errors, json, jsonBody } from "./openapi.ts";
 import type { RegistryDeps } from "./registry-deps.ts";
 import { inScope } from "./scope.ts";
@@ -18,7 +19,7 @@ const HeartbeatInput = z
     beats: z
       .array(
         z.strictObject({
-          id: z.number().int().min(1).max(2_147_483_647),
+          id: idField,
           /** The agent's check result; omit when it runs no checks. */
           healthy: z.boolean().optional(),
         }),

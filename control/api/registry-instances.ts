@@ -13,11 +13,11 @@ import type { Context } from "hono";
 import { latestRevisionId } from "../db/revisions.ts";
 import { INSTANCE_STATUSES, instances } from "../db/schema.ts";
 import { aliveSinceOnUpdate } from "../registry/alive-since.ts";
-import { settingsOf } from "../registry/view.ts";
+import { selectRegistryEntry, settingsOf } from "../registry/view.ts";
 import { conflict, notFound } from "./errors.ts";
 import { appkeyField, idParam, instanceHostField, nameField, portField, weightField } from "./fields.ts";
 import { instanceAttributeFields } from "./instance-fields.ts";
-import { instanceLabels, requireGroup } from "./lookup.ts";
+import { requireGroup } from "./lookup.ts";
 import { type ApiApp, type ApiEnv, BEARER, errors, json, jsonBody } from "./openapi.ts";
 import { REVISION_HEADER, type RegistryDeps } from "./registry-deps.ts";
 import { InstanceSchema, toInstanceDto } from "./representations.ts";
@@ -209,12 +209,10 @@ export function addRegistryInstanceRoutes(app: ApiApp, deps: RegistryDeps): void
 
 /** The appkey and group of instance `id`. @throws 404 when unknown, 403 when out of scope. */
 async function scopedInstance(c: Context<ApiEnv>, deps: RegistryDeps, id: number): Promise<{ appkey: string; group: string }> {
-  const [row] = await deps.db.select().from(instances).where(eq(instances.id, id));
-  if (!row) throw notFound(`instance ${id} not found`);
-  const label = (await instanceLabels(deps.db, [row])).get(id);
-  if (!label) throw notFound(`instance ${id} not found`);
-  requireScope(c, label.appkey);
-  return label;
+  const entry = await selectRegistryEntry(deps.db, id);
+  if (!entry) throw notFound(`instance ${id} not found`);
+  requireScope(c, entry.appkey);
+  return { appkey: entry.appkey, group: entry.group };
 }
 
 function heartbeatOf(s: ReturnType<typeof settingsOf>) {

@@ -13,7 +13,7 @@ import { and, asc, eq } from "drizzle-orm";
 import type { Queryable } from "../db/connect.ts";
 import { groups, instances, routes, services, TRAFFIC_CUT_KINDS, trafficCuts } from "../db/schema.ts";
 import { conflict, notFound, unprocessable } from "./errors.ts";
-import { appkeyField, idParam, labelField, nameField, timestampField } from "./fields.ts";
+import { appkeyField, idField, idParam, labelField, nameField, timestampField } from "./fields.ts";
 import { findGroup, requireGroup, requireService } from "./lookup.ts";
 import { type ApiApp, BEARER, errors, json, jsonBody, listOf } from "./openapi.ts";
 import { type ApiDeps, runWrite } from "./write.ts";
@@ -22,11 +22,10 @@ import { type ApiDeps, runWrite } from "./write.ts";
 export const MAX_REASON_LENGTH = 1024;
 
 const reasonField = z.string().max(MAX_REASON_LENGTH).default("").openapi({ example: "bj-1 network maintenance" });
-const dbId = z.number().int().min(1).max(2_147_483_647);
 
 const CutInput = z
   .discriminatedUnion("kind", [
-    z.strictObject({ kind: z.literal("instance"), instanceId: dbId, reason: reasonField }),
+    z.strictObject({ kind: z.literal("instance"), instanceId: idField, reason: reasonField }),
     z.strictObject({ kind: z.literal("group"), appkey: appkeyField, group: nameField, reason: reasonField }),
     z.strictObject({
       kind: z.literal("zone"),
@@ -34,7 +33,7 @@ const CutInput = z
       appkey: appkeyField.optional().openapi({ description: "Limit the cut to this service's instances; omitted: every service" }),
       reason: reasonField,
     }),
-    z.strictObject({ kind: z.literal("route"), routeId: dbId, toGroup: nameField, reason: reasonField }),
+    z.strictObject({ kind: z.literal("route"), routeId: idField, toGroup: nameField, reason: reasonField }),
   ])
   .openapi("TrafficCutInput");
 type CutInputValue = z.infer<typeof CutInput>;

@@ -4,12 +4,13 @@
  * balancing options, instances with the registry's verdict and the traffic cuts folded in
  * (drained flags), policies with their stored condition IR, and routes with their retry policy and route cuts (forcedGroup).
  */
-import { asc, eq, sql } from "drizzle-orm";
+import { asc, eq } from "drizzle-orm";
 import { routingStatus } from "../registry/effective.ts";
 import type { ConfigModel, GroupConfig, InstanceStatus, Passway, PolicyConfig, RouteConfig } from "../snapshot/model.ts";
 import { type BalancerKind, type GroupBalancingInput, type RouteRetry, resolveBalancing, resolveRetry } from "../snapshot/options.ts";
 import type { Database } from "./connect.ts";
-import { groups, instances, policies, revisions, routes, services, trafficCuts } from "./schema.ts";
+import { latestRevisionId } from "./revisions.ts";
+import { groups, instances, policies, routes, services, trafficCuts } from "./schema.ts";
 
 /** A model and the last revision id it includes (see snapshots.covers_revision). */
 export interface ConfigSnapshot {
@@ -41,7 +42,7 @@ export async function loadConfigModel(db: Database): Promise<ConfigModel> {
 export async function loadConfigSnapshot(db: Database): Promise<ConfigSnapshot> {
   return db.transaction(
     async (tx) => {
-      const [{ revision }] = await tx.select({ revision: sql<string>`coalesce(max(${revisions.id}), 0)::text` }).from(revisions);
+      const coversRevision = await latestRevisionId(tx);
       const groupRows = await tx
         .select({
           id: groups.id,
@@ -81,31 +82,23 @@ export async function loadConfigSnapshot(db: Database): Promise<ConfigSnapshot> 
         serviceOfGroup.set(row.id, row.serviceId);
       }
       const drained = drainedBy(cutRows);
-      const rowsByGroup = new Map<number, (typeof instanceRows)[number][]>();
+      // instanceRows come by id, so each group's instances stay in id order.
       for (const row of instanceRows) {
-        const list = rowsByGroup.get(row.groupId);
-        if (list) list.push(row);
-        else rowsByGroup.set(row.groupId, [row]);
-      }
-      for (const [groupId, rows] of rowsByGroup) {
-        const isDrained = rows.map((r) => drained(r.id, groupId, serviceOfGroup.get(groupId) ?? 0, r.zone));
-        rows.forEach((row, n) => {
-          groupById.get(groupId)?.instances.push({
-            id: row.id,
-            host: row.host,
-            port: row.port,
-            weight: row.weight,
-            status: routingStatus(row.status as InstanceStatus, row.healthy),
-            zone: row.zone,
-            lane: row.lane,
-            version: row.version,
-            role: row.role as "primary" | "backup",
-            region: row.region,
-            cell: row.cell,
-            warmupMs: row.warmupSeconds * 1000,
-            aliveSinceMs: row.aliveSince.getTime(),
-            drained: isDrained[n],
-          });
+        groupById.get(row.groupId)?.instances.push({
+          id: row.id,
+          host: row.host,
+          port: row.port,
+          weight: row.weight,
+          status: routingStatus(row.status as InstanceStatus, row.healthy),
+          zone: row.zone,
+          lane: row.lane,
+          version: row.version,
+          role: row.role as "primary" | "backup",
+          region: row.region,
+          cell: row.cell,
+          warmupMs: row.warmupSeconds * 1000,
+          aliveSinceMs: row.aliveSince.getTime(),
+          drained: drained(row.id, row.groupId, serviceOfGroup.get(row.groupId) ?? 0, row.zone),
         });
       }
       const policyConfigs: PolicyConfig[] = policyRows.map(({ policy, appkey }) => ({
@@ -139,7 +132,7 @@ export async function loadConfigSnapshot(db: Database): Promise<ConfigSnapshot> 
       }));
       return {
         model: { groups: [...groupById.values()], policies: policyConfigs, routes: routeConfigs },
-        coversRevision: Number(revision),
+        coversRevision,
       };
     },
     { isolationLevel: "repeatable read", accessMode: "read only" },

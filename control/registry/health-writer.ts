@@ -54,9 +54,17 @@ export async function applyHealthChanges(
     const labels = await instanceLabels(tx, [...applied.unhealthy, ...applied.healthy, ...applied.removed]);
     const revisions: RevisionRecord[] = [];
     const events: RegistryEvent[] = [...extraEvents];
-    const record = (row: InstanceRow, action: "update" | "delete", before: unknown, after: unknown, kind: RegistryEvent["kind"]) => {
+    /** Records `before` → `after` (null: deleted) as a revision and an event of `kind`. */
+    const record = (kind: RegistryEvent["kind"], before: InstanceRow, after: InstanceRow | null) => {
+      const row = after ?? before;
       const { appkey, group } = labels.get(row.id) ?? { appkey: "?", group: "?" };
-      revisions.push({ action, resource: "instance", resourceId: `${appkey}/${group}/${row.id}`, before, after });
+      revisions.push({
+        action: after ? "update" : "delete",
+        resource: "instance",
+        resourceId: `${appkey}/${group}/${row.id}`,
+        before: toInstanceDto(before, appkey, group),
+        after: after ? toInstanceDto(after, appkey, group) : null,
+      });
       events.push({
         appkey,
         kind,
@@ -64,30 +72,9 @@ export async function applyHealthChanges(
         details: { instanceId: row.id },
       });
     };
-    for (const row of applied.unhealthy) {
-      const { appkey, group } = labels.get(row.id) ?? { appkey: "?", group: "?" };
-      record(
-        row,
-        "update",
-        toInstanceDto({ ...row, healthy: true }, appkey, group),
-        toInstanceDto(row, appkey, group),
-        "instance_unhealthy",
-      );
-    }
-    for (const row of applied.healthy) {
-      const { appkey, group } = labels.get(row.id) ?? { appkey: "?", group: "?" };
-      record(
-        row,
-        "update",
-        toInstanceDto({ ...row, healthy: false }, appkey, group),
-        toInstanceDto(row, appkey, group),
-        "instance_healthy",
-      );
-    }
-    for (const row of applied.removed) {
-      const { appkey, group } = labels.get(row.id) ?? { appkey: "?", group: "?" };
-      record(row, "delete", toInstanceDto(row, appkey, group), null, "instance_removed");
-    }
+    for (const row of applied.unhealthy) record("instance_unhealthy", { ...row, healthy: true }, row);
+    for (const row of applied.healthy) record("instance_healthy", { ...row, healthy: false }, row);
+    for (const row of applied.removed) record("instance_removed", row, null);
     await insertEvents(tx, events);
     return { result: applied, revision: revisions };
   });

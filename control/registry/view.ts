@@ -80,7 +80,7 @@ export class RegistryView {
   async lookup(id: number): Promise<RegistryEntry | undefined> {
     const cached = this.entriesById.get(id);
     if (cached) return cached;
-    const [row] = await selectEntries(this.db, id);
+    const row = await selectRegistryEntry(this.db, id);
     if (row) this.entriesById.set(row.id, row);
     return row;
   }
@@ -122,6 +122,12 @@ export function settingsOf(row: typeof services.$inferSelect): ServiceSettings {
     removeAfterMs: row.removeAfterMs,
     protectThresholdPct: row.protectThresholdPct,
   };
+}
+
+/** The entry of instance `id` read from the database (no cache), or undefined when there is none. */
+export async function selectRegistryEntry(db: Queryable, id: number): Promise<RegistryEntry | undefined> {
+  const [row] = await selectEntries(db, id);
+  return row;
 }
 
 async function selectEntries(db: Queryable, id?: number): Promise<RegistryEntry[]> {

@@ -7,6 +7,7 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import pino from "pino";
+import { expect } from "vitest";
 import { type ControlOptions, type RunningControl, startControl } from "../../control/server.ts";
 import { type GatewayLaunch, startGateway } from "../../worker/launcher/gateway.ts";
 import type { WorkerdCluster } from "../../worker/launcher/workerd.ts";
@@ -70,12 +71,57 @@ export async function startStack(backend: Backend, processes = 2, options: Stack
   return stack;
 }
 
-/** Polls `probe` every 50 ms until it returns true. @throws after `timeoutMs`. */
-export async function eventually(probe: () => Promise<boolean>, timeoutMs = 5000): Promise<number> {
+/**
+ * Polls `probe` every 50 ms until it returns true.
+ * @param what names the condition in the error.
+ * @throws after `timeoutMs`.
+ */
+export async function eventually(probe: () => Promise<boolean>, timeoutMs = 5000, what = "condition"): Promise<number> {
   const started = Date.now();
   while (Date.now() - started < timeoutMs) {
     if (await probe()) return Date.now() - started;
     await new Promise((r) => setTimeout(r, 50));
   }
-  throw new Error(`condition not reached within ${timeoutMs} ms`);
+  throw new Error(`${what} not reached within ${timeoutMs} ms`);
+}
+
+/**
+ * Sends `requests` GETs to `url`, one after another, and collects the `upstream` field of every
+ * 200 answer's JSON (test upstreams name themselves there). Other answers are read and skipped,
+ * or with `countErrors` added as `status N`. A failed fetch or a 200 that is not JSON throws.
+ */
+export async function upstreamsSeen(url: string, requests: number, options: { countErrors?: boolean } = {}): Promise<Set<string>> {
+  const seen = new Set<string>();
+  for (let i = 0; i < requests; i++) {
+    const res = await fetch(url);
+    const text = await res.text();
+    if (res.status === 200) seen.add(JSON.parse(text).upstream as string);
+    else if (options.countErrors) seen.add(`status ${res.status}`);
+  }
+  return seen;
+}
+
+/** One answer through the gateway: its JSON body (or the text when not JSON) and the upstream it names. */
+export interface Answer {
+  status: number;
+  upstream?: string;
+  // biome-ignore lint/suspicious/noExplicitAny: JSON from the upstream or the gateway.
+  body: any;
+  headers: Headers;
+}
+
+/** Sends one request to `url` and reads the whole answer. */
+export async function send(url: string, init: RequestInit = {}): Promise<Answer> {
+  const res = await fetch(url, init);
+  const text = await res.text();
+  const body = text.startsWith("{") ? JSON.parse(text) : text;
+  return { status: res.status, upstream: body?.upstream, body, headers: res.headers };
+}
+
+/** Awaits an API reply, expects `status` (the body in the message), and returns its body. */
+export async function ok(reply: Promise<{ status: number; body: unknown }>, status = 201) {
+  const r = await reply;
+  expect(r.status, JSON.stringify(r.body)).toBe(status);
+  // biome-ignore lint/suspicious/noExplicitAny: JSON from the API.
+  return r.body as any;
 }

@@ -25,18 +25,19 @@ import {
   S_ROUTES,
 } from "./format";
 import {
+  areaString,
   F_CELL,
   F_LANE,
   F_ROUTE,
   FRAME,
-  FRAME_BYTES,
-  FRAME_BYTES_CAPACITY,
   RESULT,
   STATUS_NO_INSTANCE,
   STATUS_NO_ROUTE,
   STATUS_NO_SNAPSHOT,
   STATUS_OK,
   STATUS_SELECT,
+  stringAddr,
+  stringLen,
   writeResult,
 } from "./frame";
 import { SELECT_RESULT, selectInstance } from "./lb/select";
@@ -57,18 +58,6 @@ export function route(): i32 {
   const r = findRoute();
   store<i32>(FRAME + F_ROUTE, r);
   return r;
-}
-
-/** The frame's (off, len) pair at `field` as an address in the byte area, len ≤ 0 = none. */
-function frameBytes(field: usize): usize {
-  const off = load<i32>(FRAME + field);
-  const len = load<i32>(FRAME + field, 4);
-  return len <= 0 || <u32>off > FRAME_BYTES_CAPACITY || <u32>len > FRAME_BYTES_CAPACITY - <u32>off ? 0 : FRAME_BYTES + <usize>off;
-}
-
-// @ts-ignore: decorator
-@inline function frameLen(field: usize): u32 {
-  return frameBytes(field) == 0 ? 0 : <u32>load<i32>(FRAME + field, 4);
 }
 
 /**
@@ -102,7 +91,12 @@ export function decide(nowMs: f64): i32 {
   if (load<u8>(sectionAddr(ACTIVE, S_GROUPS) + group * GROUP_BYTES + GROUP_HASH_KEY_SOURCE) != HASH_KEY_NONE) {
     return writeResult(STATUS_SELECT, route, policy, <i32>group, -1, conditionErrors);
   }
-  const instance = selectInstance(group, nowMs, false, frameBytes(F_LANE), frameLen(F_LANE), frameBytes(F_CELL), frameLen(F_CELL), 0, 0, 0);
+  // The frame's lane and cell (off, len) pairs; len ≤ 0 or out of the area = none (address 0, length 0).
+  const lane = areaString(load<i32>(FRAME + F_LANE), load<i32>(FRAME + F_LANE, 4));
+  const cell = areaString(load<i32>(FRAME + F_CELL), load<i32>(FRAME + F_CELL, 4));
+  const laneLen: usize = lane < 0 ? 0 : stringLen(lane);
+  const cellLen: usize = cell < 0 ? 0 : stringLen(cell);
+  const instance = selectInstance(group, nowMs, false, laneLen == 0 ? 0 : stringAddr(lane), laneLen, cellLen == 0 ? 0 : stringAddr(cell), cellLen, 0, 0, 0);
   writeResult(instance < 0 ? STATUS_NO_INSTANCE : STATUS_OK, route, policy, <i32>group, instance, conditionErrors);
   store<i32>(RESULT, load<i32>(SELECT_RESULT, 4), 24);
   store<i32>(RESULT, load<i32>(SELECT_RESULT, 8), 28);

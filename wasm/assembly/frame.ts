@@ -11,6 +11,7 @@
  * flags, f64 double (host-parsed), then the VM's per-request caches: i64 int, u64 uint, u32 hash,
  * u32 ip family, u8[16] ip. The host writes flags = 0, or SLOT_DOUBLE_OK with the double.
  */
+import { REQ_HOST, REQ_METHOD } from "./opcodes";
 
 /** Slots per route (u8 slot operands; the compiler allows 255). */
 export const SLOT_CAPACITY: u32 = 256;
@@ -94,6 +95,11 @@ export const STATUS_SELECT: i32 = 4;
   const at = FRAME + (<usize>field << 3);
   const s = areaString(load<i32>(at), load<i32>(at, 4));
   return s < 0 ? packString(FRAME_BYTES, 0) : s;
+}
+
+/** requestField of a REQ_METHOD / REQ_HOST / REQ_PATH operand (any other value reads the path). */
+@inline export function requestOperand(f: u32): i64 {
+  return requestField(f == REQ_METHOD ? FIELD_METHOD : f == REQ_HOST ? FIELD_HOST : FIELD_PATH);
 }
 
 /** Address of slot `i`'s entry. */

@@ -6,7 +6,7 @@
  */
 import { bytesEqual } from "./bytes";
 import { runDfa } from "./dfa";
-import { FIELD_HOST, FIELD_METHOD, FIELD_PATH, requestField, SL_ID, SL_LEN, slotAddr, slotPresent, slotString, stringAddr, stringLen } from "./frame";
+import { requestOperand, SL_ID, SL_LEN, slotAddr, slotPresent, slotString, stringAddr, stringLen } from "./frame";
 import { checkedAdd, checkedDiv, checkedMod, checkedMul, checkedSub, intFailed } from "./int64";
 import { cidrContains } from "./ip";
 import * as O from "./opcodes";
@@ -57,10 +57,6 @@ function arithImm(code: u32, n: i64, m: i64): i64 {
   const r = code == 0 ? checkedAdd(n, m) : code == 1 ? checkedSub(n, m) : checkedMul(n, m);
   arithFailed = intFailed;
   return r;
-}
-
-@inline function field(f: u32): i64 {
-  return requestField(f == O.REQ_METHOD ? FIELD_METHOD : f == O.REQ_HOST ? FIELD_HOST : FIELD_PATH);
 }
 
 /**
@@ -140,14 +136,14 @@ function arithImm(code: u32, n: i64, m: i64): i64 {
       return <i32>slotPresent(<u32>load<u8>(at));
     case O.B_REQ_EQ:
     case O.B_REQ_NE: {
-      const v = field(<u32>load<u8>(at));
+      const v = requestOperand(<u32>load<u8>(at));
       const n = <usize>load<u32>(at, 5);
       const eq = stringLen(v) == n && bytesEqual(stringAddr(v), base + <usize>load<u32>(at, 1), n);
       return <i32>(eq != (b == O.B_REQ_NE));
     }
     default: {
       // B_REQ_STARTS
-      const v = field(<u32>load<u8>(at));
+      const v = requestOperand(<u32>load<u8>(at));
       return <i32>stringOp(0, stringAddr(v), stringLen(v), base + <usize>load<u32>(at, 1), <usize>load<u32>(at, 5));
     }
   }

@@ -6,7 +6,7 @@
  * target and the stack depth at every instruction (code-check.ts) before the program could run.
  */
 import { runDfa } from "./dfa";
-import { FIELD_HOST, FIELD_METHOD, FIELD_PATH, requestField, SL_DOUBLE, SL_FLAGS, SL_ID, SL_LEN, SLOT_DOUBLE_OK, slotAddr, slotPresent, slotString, stringAddr, stringLen } from "./frame";
+import { requestOperand, SL_DOUBLE, SL_FLAGS, SL_ID, SL_LEN, SLOT_DOUBLE_OK, slotAddr, slotPresent, slotString, stringAddr, stringLen } from "./frame";
 import { cidrContains, parseIp } from "./ip";
 import { fusedLength, runFused } from "./fused";
 import { murmur3 } from "./murmur";
@@ -234,7 +234,7 @@ export function runRoute(code: usize, len: u32, data: usize, base: usize): i32 {
         break;
       case O.OP_LOAD_REQ: {
         const f = <u32>load<u8>(pc, 1);
-        put(top, O.TAG_STRING, requestField(f == O.REQ_METHOD ? FIELD_METHOD : f == O.REQ_HOST ? FIELD_HOST : FIELD_PATH));
+        put(top, O.TAG_STRING, requestOperand(f));
         top += SLOT;
         pc += 2;
         break;

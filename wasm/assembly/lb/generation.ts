@@ -50,13 +50,9 @@ import {
   PLAN_META_BYTES,
   PM_OFFSET,
   PM_VALID,
-  R_BREAKER_ERRORS,
   R_BREAKER_OPENED,
   R_BREAKER_PROBING,
-  R_BREAKER_SLOW,
   R_BREAKER_STATE,
-  R_BREAKER_TOTAL,
-  R_BREAKER_WINDOW,
   R_CONSECUTIVE_5XX,
   R_CONSECUTIVE_GATEWAY,
   R_EJECTED,
@@ -67,6 +63,7 @@ import {
   R_STATUS,
   BREAKER_CLOSED,
   RECORD_BYTES,
+  resetWindow,
   STATUS_ALIVE,
 } from "./records";
 import { sortByText, sortKeys } from "./sort";
@@ -401,16 +398,19 @@ export function commitGeneration(nowMs: f64): i32 {
   if (nBlockA == 0) return LB_E_NO_GENERATION;
   let maxCount: usize = 1;
   let tables: usize = 0;
+  let slots: usize = 0;
   for (let g: u32 = 0; g < nGroupCount; g++) {
     const gi = nGroups + <usize>g * GROUP_INFO_BYTES;
     prepareGroup(gi);
     const count = <usize>load<u32>(gi + GI_COUNT);
     if (count > maxCount) maxCount = count;
-    tables += tableBytes(gi);
+    // GI_TABLE holds the group's table bytes until block B exists (below: its address).
+    const b = tableBytes(gi);
+    tables += b;
+    store<u32>(gi + GI_TABLE, <u32>b);
+    slots += count;
   }
   const scratch = align8(maxCount * 4) * 2 + maxCount * 8 + align8(maxCount) + maxCount * 24;
-  let slots: usize = 0;
-  for (let g: u32 = 0; g < nGroupCount; g++) slots += <usize>load<u32>(nGroups + <usize>g * GROUP_INFO_BYTES + GI_COUNT);
   const cache = align8(slots * 4) + slots * 8 + <usize>nGroupCount * PLAN_META_BYTES;
   const nBlockB = heap.alloc(scratch + cache + tables + 8);
   const nPlanCache = nBlockB + scratch;
@@ -425,7 +425,7 @@ export function commitGeneration(nowMs: f64): i32 {
   let t = nBlockB + scratch + cache;
   for (let g: u32 = 0; g < nGroupCount; g++) {
     const gi = nGroups + <usize>g * GROUP_INFO_BYTES;
-    const bytes = tableBytes(gi);
+    const bytes = <usize>load<u32>(gi + GI_TABLE);
     if (bytes > 0) {
       store<u32>(gi + GI_TABLE, <u32>t);
       t += bytes;
@@ -459,10 +459,7 @@ export function commitGeneration(nowMs: f64): i32 {
         store<u8>(r + R_BREAKER_STATE, BREAKER_CLOSED);
         store<u8>(r + R_BREAKER_PROBING, 0);
         store<f64>(r + R_BREAKER_OPENED, -1);
-        store<f64>(r + R_BREAKER_WINDOW, nowMs);
-        store<u32>(r + R_BREAKER_TOTAL, 0);
-        store<u32>(r + R_BREAKER_ERRORS, 0);
-        store<u32>(r + R_BREAKER_SLOW, 0);
+        resetWindow(r, nowMs);
       }
     } else {
       const since = load<f64>(p + II_ALIVE_SINCE_MS);

@@ -17,6 +17,7 @@ import {
   R_BREAKER_STATE,
   R_BREAKER_TOTAL,
   R_BREAKER_WINDOW,
+  resetWindow,
 } from "./records";
 import { invalidatePlanOf } from "./generation";
 
@@ -43,13 +44,6 @@ function open(r: usize, nowMs: f64): void {
   store<f64>(r + R_BREAKER_OPENED, nowMs);
   store<u8>(r + R_BREAKER_PROBING, 0);
   invalidatePlanOf(r);
-}
-
-function resetWindow(r: usize, start: f64): void {
-  store<f64>(r + R_BREAKER_WINDOW, start);
-  store<u32>(r + R_BREAKER_TOTAL, 0);
-  store<u32>(r + R_BREAKER_ERRORS, 0);
-  store<u32>(r + R_BREAKER_SLOW, 0);
 }
 
 function exceeds(count: u32, total: u32, threshold: f64): bool {

@@ -5,6 +5,7 @@
  * 16-byte state per isolate, seeded by the host (crypto.getRandomValues) so a fleet of gateways
  * does not pick in lockstep.
  */
+import { fmix32 } from "../murmur";
 
 const STATE: usize = memory.data(16, 16);
 const TWO_POW_26: f64 = 67108864;
@@ -24,17 +25,13 @@ export function seedRandom(s0: u32, s1: u32, s2: u32, s3: u32): void {
   store<u32>(STATE, s3, 12);
 }
 
-function splitmix32(weyl: u32): u32 {
-  let z = weyl;
-  z = (z ^ (z >>> 16)) * 0x85ebca6b;
-  z = (z ^ (z >>> 13)) * 0xc2b2ae35;
-  return z ^ (z >>> 16);
-}
-
-/** Seeds from one u32 through four splitmix32 outputs, as the reference's createRandom(seed). */
+/**
+ * Seeds from one u32 through four splitmix32 outputs, as the reference's createRandom(seed).
+ * splitmix32's mixer is exactly murmur's fmix32 (shifts 16, 13, 16; ×0x85ebca6b, ×0xc2b2ae35).
+ */
 export function seedRandomFrom(seed: u32): void {
   const g: u32 = 0x9e3779b9;
-  seedRandom(splitmix32(seed + g), splitmix32(seed + 2 * g), splitmix32(seed + 3 * g), splitmix32(seed + 4 * g));
+  seedRandom(fmix32(seed + g), fmix32(seed + 2 * g), fmix32(seed + 3 * g), fmix32(seed + 4 * g));
 }
 
 /** Next value in [0, 2^32). O(1). */

@@ -38,6 +38,14 @@ export const BREAKER_CLOSED: u8 = 0;
 export const BREAKER_OPEN: u8 = 1;
 export const BREAKER_HALF_OPEN: u8 = 2;
 
+/** Starts record `r`'s breaker statistic window at `start` with no calls counted. */
+export function resetWindow(r: usize, start: f64): void {
+  store<f64>(r + R_BREAKER_WINDOW, start);
+  store<u32>(r + R_BREAKER_TOTAL, 0);
+  store<u32>(r + R_BREAKER_ERRORS, 0);
+  store<u32>(r + R_BREAKER_SLOW, 0);
+}
+
 /** Group record: counters and the outlier detector's clock, carried over by group id. */
 export const GROUP_RECORD_BYTES: usize = 64;
 export const GR_ID: usize = 0; // u32
