@@ -205,6 +205,30 @@ describe.each(backends())("balancing options and traffic cuts on $name", (backen
     expect(await decideGroup("7")).toEqual({ group: "green", forced: false });
   });
 
+  it("records the end of each cut that a delete takes with it in the revision log", async () => {
+    const { blue1, routeId } = await setUp();
+    const instanceCut = (await api.client.post("/v1/traffic-cuts", { kind: "instance", instanceId: blue1, reason: "disk" })).body;
+    const routeCut = (await api.client.post("/v1/traffic-cuts", { kind: "route", routeId, toGroup: "green" })).body;
+    const latest = async (n: number) => (await api.client.get(`/v1/revisions?limit=${n}`)).body.items;
+    const cutIds = async () => ((await api.client.get("/v1/traffic-cuts")).body.items as { id: number }[]).map((c) => c.id);
+
+    const { appkey } = instanceCut;
+    const instancePath = `/v1/services/${appkey}/groups/blue/instances/${blue1}`;
+    expect((await api.client.del(instancePath)).status).toBe(204);
+    expect(await cutIds()).not.toContain(instanceCut.id);
+    const [deleted, cutEnded] = await latest(2);
+    expect(deleted).toMatchObject({ action: "delete", resource: "instance", resourceId: `${appkey}/blue/${blue1}` });
+    expect(cutEnded).toMatchObject({ action: "delete", resource: "traffic_cut", resourceId: String(instanceCut.id) });
+    expect(cutEnded.body).toEqual({ before: instanceCut, after: null });
+
+    expect((await api.client.del(`/v1/routes/${routeId}`)).status).toBe(204);
+    expect(await cutIds()).not.toContain(routeCut.id);
+    const [routeDeleted, routeCutEnded] = await latest(2);
+    expect(routeDeleted).toMatchObject({ action: "delete", resource: "route", resourceId: String(routeId) });
+    expect(routeCutEnded).toMatchObject({ action: "delete", resource: "traffic_cut", resourceId: String(routeCut.id) });
+    expect(routeCutEnded.body.before).toEqual(routeCut);
+  });
+
   it("answers 404 for unknown targets, 422 for a group outside the route's service, 409 for a duplicate", async () => {
     const { appkey, blue1, routeId } = await setUp();
     const post = (body: unknown) => api.client.post("/v1/traffic-cuts", body);

@@ -13,6 +13,7 @@ import { findGroup, requireGroup, requireService } from "./lookup.ts";
 import { type ApiApp, BEARER, errors, json, jsonBody, listOf } from "./openapi.ts";
 import { findGroupReferrers } from "./references.ts";
 import { GroupSchema, toGroupDto, toInstanceDto } from "./representations.ts";
+import { withCascadedCuts } from "./traffic-cuts.ts";
 import { type ApiDeps, runWrite } from "./write.ts";
 
 const GroupCreate = z.strictObject({ name: nameField, balancer: balancerField, balancing: balancingField }).openapi("GroupCreate");
@@ -141,16 +142,10 @@ export function addGroupRoutes(app: ApiApp, deps: ApiDeps): void {
         ...toGroupDto(group, appkey),
         instances: members.map((i) => toInstanceDto(i, appkey, name)),
       };
-      await tx.delete(groups).where(eq(groups.id, group.id));
+      const { cuts } = await withCascadedCuts(tx, () => tx.delete(groups).where(eq(groups.id, group.id)));
       return {
         result: null,
-        revision: {
-          action: "delete",
-          resource: "group",
-          resourceId: `${appkey}/${name}`,
-          before,
-          after: null,
-        },
+        revision: [...cuts, { action: "delete", resource: "group", resourceId: `${appkey}/${name}`, before, after: null }],
       };
     });
     return c.body(null, 204);

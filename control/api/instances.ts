@@ -12,6 +12,7 @@ import { instanceAttributeFields } from "./instance-fields.ts";
 import { checkUniqueAddress, requireGroup, requireInstance } from "./lookup.ts";
 import { type ApiApp, BEARER, errors, json, jsonBody, listOf } from "./openapi.ts";
 import { InstanceSchema, toInstanceDto } from "./representations.ts";
+import { withCascadedCuts } from "./traffic-cuts.ts";
 import { type ApiDeps, runWrite } from "./write.ts";
 
 /** Create and full replacement share one shape; omitted optional fields take their defaults. */
@@ -150,17 +151,11 @@ export function addInstanceRoutes(app: ApiApp, deps: ApiDeps): void {
     await runWrite(deps, c.var.role, async (tx) => {
       const { group } = await requireGroup(tx, appkey, name);
       const current = await requireInstance(tx, group.id, id, `group "${name}" of service "${appkey}"`);
-      await tx.delete(instances).where(eq(instances.id, id));
+      const { cuts } = await withCascadedCuts(tx, () => tx.delete(instances).where(eq(instances.id, id)));
       const before = toInstanceDto(current, appkey, name);
       return {
         result: null,
-        revision: {
-          action: "delete",
-          resource: "instance",
-          resourceId: `${appkey}/${name}/${id}`,
-          before,
-          after: null,
-        },
+        revision: [...cuts, { action: "delete", resource: "instance", resourceId: `${appkey}/${name}/${id}`, before, after: null }],
       };
     });
     return c.body(null, 204);

@@ -22,6 +22,7 @@ import { type ApiApp, type ApiEnv, BEARER, errors, json, jsonBody } from "./open
 import { REVISION_HEADER, type RegistryDeps } from "./registry-deps.ts";
 import { InstanceSchema, toInstanceDto } from "./representations.ts";
 import { actorOf, requireScope } from "./scope.ts";
+import { withCascadedCuts } from "./traffic-cuts.ts";
 import { runWrite } from "./write.ts";
 
 const RegisterInput = z
@@ -187,17 +188,21 @@ export function addRegistryInstanceRoutes(app: ApiApp, deps: RegistryDeps): void
     const { id } = c.req.valid("param");
     const { appkey, group } = await scopedInstance(c, deps, id);
     const { revisionId } = await runWrite(deps, actorOf(c), async (tx) => {
-      const [current] = await tx.delete(instances).where(eq(instances.id, id)).returning();
+      const { removed, cuts } = await withCascadedCuts(tx, () => tx.delete(instances).where(eq(instances.id, id)).returning());
+      const [current] = removed;
       if (!current) throw notFound(`instance ${id} not found`);
       return {
         result: null,
-        revision: {
-          action: "delete",
-          resource: "instance",
-          resourceId: `${appkey}/${group}/${id}`,
-          before: toInstanceDto(current, appkey, group),
-          after: null,
-        },
+        revision: [
+          ...cuts,
+          {
+            action: "delete",
+            resource: "instance",
+            resourceId: `${appkey}/${group}/${id}`,
+            before: toInstanceDto(current, appkey, group),
+            after: null,
+          },
+        ],
       };
     });
     registry.view.remove(id);

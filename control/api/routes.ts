@@ -13,6 +13,7 @@ import { findService } from "./lookup.ts";
 import { type ApiApp, BEARER, errors, json, jsonBody, listOf } from "./openapi.ts";
 import { checkRouteCut, checkRouteReferences } from "./references.ts";
 import { RouteSchema, toRouteDto } from "./representations.ts";
+import { withCascadedCuts } from "./traffic-cuts.ts";
 import { type ApiDeps, runWrite } from "./write.ts";
 
 /** Most policies one route may list. */
@@ -185,11 +186,11 @@ export function addRouteRoutes(app: ApiApp, deps: ApiDeps): void {
     const { id } = c.req.valid("param");
     await runWrite(deps, c.var.role, async (tx) => {
       const current = await requireRoute(tx, id);
-      await tx.delete(routes).where(eq(routes.id, id));
+      const { cuts } = await withCascadedCuts(tx, () => tx.delete(routes).where(eq(routes.id, id)));
       const before = toRouteDto(current.row, current.appkey);
       return {
         result: null,
-        revision: { action: "delete", resource: "route", resourceId: String(id), before, after: null },
+        revision: [...cuts, { action: "delete", resource: "route", resourceId: String(id), before, after: null }],
       };
     });
     return c.body(null, 204);

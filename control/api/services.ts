@@ -12,6 +12,7 @@ import { findService, requireService } from "./lookup.ts";
 import { type ApiApp, BEARER, errors, json, jsonBody, listOf } from "./openapi.ts";
 import { findServiceReferrers } from "./references.ts";
 import { ServiceSchema, toGroupDto, toInstanceDto, toServiceDto } from "./representations.ts";
+import { withCascadedCuts } from "./traffic-cuts.ts";
 import { type ApiDeps, runWrite } from "./write.ts";
 
 const descriptionField = z.string().max(1024);
@@ -177,10 +178,10 @@ export function addServiceRoutes(app: ApiApp, deps: ApiDeps): void {
           instances: instanceRows.filter((i) => i.groupId === g.id).map((i) => toInstanceDto(i, appkey, g.name)),
         })),
       };
-      await tx.delete(services).where(eq(services.id, service.id));
+      const { cuts } = await withCascadedCuts(tx, () => tx.delete(services).where(eq(services.id, service.id)));
       return {
         result: null,
-        revision: { action: "delete", resource: "service", resourceId: appkey, before, after: null },
+        revision: [...cuts, { action: "delete", resource: "service", resourceId: appkey, before, after: null }],
       };
     });
     return c.body(null, 204);

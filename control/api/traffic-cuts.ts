@@ -10,13 +10,13 @@
  */
 import { createRoute, z } from "@hono/zod-openapi";
 import { and, asc, eq } from "drizzle-orm";
-import type { Queryable } from "../db/connect.ts";
+import type { Queryable, Transaction } from "../db/connect.ts";
 import { groups, instances, routes, services, TRAFFIC_CUT_KINDS, trafficCuts } from "../db/schema.ts";
 import { conflict, notFound, unprocessable } from "./errors.ts";
 import { appkeyField, idField, idParam, labelField, nameField, timestampField } from "./fields.ts";
 import { findGroup, requireGroup, requireService } from "./lookup.ts";
 import { type ApiApp, BEARER, errors, json, jsonBody, listOf } from "./openapi.ts";
-import { type ApiDeps, runWrite } from "./write.ts";
+import { type ApiDeps, type RevisionRecord, runWrite } from "./write.ts";
 
 /** Longest `reason`, in characters. */
 export const MAX_REASON_LENGTH = 1024;
@@ -157,6 +157,27 @@ export async function toCutDtos(db: Queryable, rows: readonly CutRow[]): Promise
       createdAt: row.createdAt.toISOString(),
     };
   });
+}
+
+/**
+ * Runs `remove`, a delete that may cascade to traffic cuts (of a service, group, instance or
+ * route: their cuts go with them, by the schema's ON DELETE CASCADE), and returns a `delete`
+ * revision for each cut it took along, as DELETE /v1/traffic-cuts/{id} records one, so the
+ * revision log still shows when every cut ended (list them before the delete's own revision).
+ * Call inside the write's transaction.
+ * @returns what `remove` returned, and the cuts' revisions (empty when none went).
+ */
+export async function withCascadedCuts<T>(tx: Transaction, remove: () => Promise<T>): Promise<{ removed: T; cuts: RevisionRecord[] }> {
+  const rows = await tx.select().from(trafficCuts);
+  if (rows.length === 0) return { removed: await remove(), cuts: [] };
+  // The representations name groups and services, so they are taken before those go.
+  const before = await toCutDtos(tx, rows);
+  const removed = await remove();
+  const left = new Set((await tx.select({ id: trafficCuts.id }).from(trafficCuts)).map((r) => r.id));
+  const cuts = before
+    .filter((cut) => !left.has(cut.id))
+    .map((cut): RevisionRecord => ({ action: "delete", resource: "traffic_cut", resourceId: String(cut.id), before: cut, after: null }));
+  return { removed, cuts };
 }
 
 /** Registers the traffic-cut routes on `app`. */

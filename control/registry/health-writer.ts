@@ -7,6 +7,7 @@
 import { and, eq, inArray, sql } from "drizzle-orm";
 import { type InstanceRow, instanceLabels } from "../api/lookup.ts";
 import { toInstanceDto } from "../api/representations.ts";
+import { withCascadedCuts } from "../api/traffic-cuts.ts";
 import { type ApiDeps, type RevisionRecord, runWrite } from "../api/write.ts";
 import type { Transaction } from "../db/connect.ts";
 import { instances } from "../db/schema.ts";
@@ -41,15 +42,18 @@ export async function applyHealthChanges(
   extraEvents: readonly RegistryEvent[] = [],
 ): Promise<AppliedChanges> {
   const { result } = await runWrite(deps, REGISTRY_ACTOR, async (tx) => {
+    const removal = changes.remove.length
+      ? await withCascadedCuts(tx, () =>
+          tx
+            .delete(instances)
+            .where(and(inArray(instances.id, [...changes.remove]), eq(instances.registration, "ephemeral")))
+            .returning(),
+        )
+      : { removed: [], cuts: [] };
     const applied: AppliedChanges = {
       unhealthy: await setHealthy(tx, changes.markUnhealthy, false),
       healthy: await setHealthy(tx, changes.markHealthy, true),
-      removed: changes.remove.length
-        ? await tx
-            .delete(instances)
-            .where(and(inArray(instances.id, [...changes.remove]), eq(instances.registration, "ephemeral")))
-            .returning()
-        : [],
+      removed: removal.removed,
     };
     const labels = await instanceLabels(tx, [...applied.unhealthy, ...applied.healthy, ...applied.removed]);
     const revisions: RevisionRecord[] = [];
@@ -76,7 +80,7 @@ export async function applyHealthChanges(
     for (const row of applied.healthy) record("instance_healthy", { ...row, healthy: false }, row);
     for (const row of applied.removed) record("instance_removed", row, null);
     await insertEvents(tx, events);
-    return { result: applied, revision: revisions };
+    return { result: applied, revision: [...removal.cuts, ...revisions] };
   });
   return result;
 }
