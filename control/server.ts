@@ -80,10 +80,11 @@ export async function startControl(options: ControlOptions): Promise<RunningCont
     await registry.gossip.listen(notifications);
   }
   // Another replica's write: refresh caches and wake blocking queries at once; rebuild only if the
-  // writer has not published a covering snapshot by then (a no-op check in the usual case).
+  // writer has not published a covering snapshot by then (a no-op check in the usual case). Our
+  // own writes come back too; runWrite already applied them.
   await notifications.listen(CHANGE_CHANNEL, (payload) => {
     const notice = parseChangeNotice(payload);
-    if (!notice) return;
+    if (!notice || notice.origin === replicaId) return;
     registry.applyChange(notice);
     builder.schedule(builder.followDelayMs);
   });
@@ -101,12 +102,13 @@ export async function startControl(options: ControlOptions): Promise<RunningCont
     auth: tokens,
     logger,
     onChange: () => builder.schedule(),
+    replicaId,
     getSnapshot: () => builder.current,
     waitForSnapshot: (index, waitMs, signal) => builder.waitForNewer(index, waitMs, signal),
     registry,
   });
   const sweeper = new Sweeper({
-    deps: { db: database.db, onChange: () => builder.schedule(), logger, onCommitted: registry.applyChange },
+    deps: { db: database.db, onChange: () => builder.schedule(), logger, onCommitted: registry.applyChange, origin: replicaId },
     view: registry.view,
     heartbeats: registry.heartbeats,
     leadership,

@@ -4,7 +4,7 @@
  * heartbeats sent to the follower keep an instance healthy on the leader (gossip); exactly one
  * replica runs the health sweep, and the other takes over when it stops (advisory lock);
  * concurrent writes through both replicas end in one snapshot version that covers them all,
- * served identically by both.
+ * served identically by both; a replica skips the echo of its own write's notification.
  */
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -87,6 +87,25 @@ describe.skipIf(!postgres)("control replicas on PostgreSQL", () => {
     expect(BigInt(snap.headers.get("sluice-snapshot-version") as string)).toBeGreaterThan(BigInt(version));
     await snap.arrayBuffer();
     expect(reg.body.items.map((i: { port: number }) => i.port)).toEqual([9500]);
+  });
+
+  it("applies another replica's write when its notification arrives, and skips the echo of its own", async () => {
+    // Wrapped after start: runWrite's own apply (onCommitted) is not counted, only notifications.
+    const heard = { a: [] as number[], b: [] as number[] };
+    for (const [name, control] of [["a", a], ["b", b]] as const) {
+      const apply = control.registry.applyChange;
+      control.registry.applyChange = (notice) => {
+        heard[name].push(notice.revisionId);
+        apply(notice);
+      };
+    }
+    const write = await adminA.post("/v1/services/rep/groups", { name: "echo" });
+    expect(write.status).toBe(201);
+    await eventually(async () => heard.b.length > 0, 5000);
+    await new Promise((resolve) => setTimeout(resolve, 300)); // A's echo, if any, has arrived by now
+    expect(heard.a).toEqual([]);
+    expect(heard.b).toHaveLength(1);
+    expect((await adminA.del("/v1/services/rep/groups/echo")).status).toBe(204);
   });
 
   it("keeps an instance healthy on the leader with heartbeats sent only to the follower", async () => {

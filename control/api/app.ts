@@ -47,6 +47,8 @@ export interface CreateAppOptions {
   registry?: RegistryRuntime;
   /** Defaults to a pino logger named `sluice-control`. */
   logger?: Logger;
+  /** This replica's id (startControl's), sent with write notifications (ApiDeps.origin). */
+  replicaId?: string;
 }
 
 /**
@@ -61,6 +63,7 @@ export function createApp(options: CreateAppOptions): ApiApp {
     onChange: options.onChange ?? (() => {}),
     logger,
     onCommitted: registry.applyChange,
+    origin: options.replicaId,
     registry,
   };
   registry.recoveries ??= new RecoveryQueue(deps, registry.view, logger);

@@ -19,6 +19,11 @@ export interface ApiDeps {
   logger: Logger;
   /** Called after each commit with what changed (the registry's caches and blocking queries). */
   onCommitted?: (notice: ChangeNotice) => void;
+  /**
+   * This control replica's id, sent with each write's notification so the replica can tell its
+   * own echo (already applied through onCommitted) from other replicas' writes.
+   */
+  origin?: string;
 }
 
 /** The audit record of one write: `before`/`after` are API representations (null if none). */
@@ -39,13 +44,20 @@ export interface RevisionRecord {
  */
 const CONFIG_WRITE_LOCK_KEY = "6002266176527614790";
 
-/** NOTIFY channel of committed writes; payload `{"r": revisionId, "a": appkeys | null}`. */
+/**
+ * NOTIFY channel of committed writes; payload `{"r": revisionId, "a": appkeys | null, "k":
+ * resources, "o": origin}` ("o" absent when the writer has no replica id).
+ */
 export const CHANGE_CHANNEL = "sluice_change";
 
 /** A committed write as other replicas hear of it: `appkeys` null means "maybe any service". */
 export interface ChangeNotice {
   revisionId: number;
   appkeys: string[] | null;
+  /** The kinds of resource written; undefined: unknown (any may have changed). */
+  resources?: RevisionRecord["resource"][];
+  /** The writing replica's id (ApiDeps.origin), when it has one. */
+  origin?: string;
 }
 
 /**
@@ -67,7 +79,7 @@ export async function runWrite<T>(
     await tx.execute(sql`select pg_advisory_xact_lock(${CONFIG_WRITE_LOCK_KEY}::bigint)`);
     const { result, revision } = await change(tx);
     const records = Array.isArray(revision) ? revision : [revision];
-    if (records.length === 0) return { result, revisionId: 0, appkeys: null };
+    if (records.length === 0) return { result, revisionId: 0, appkeys: null, resources: [] };
     const rows = await tx
       .insert(revisions)
       .values(
@@ -82,11 +94,14 @@ export async function runWrite<T>(
       .returning({ id: revisions.id });
     const revisionId = Math.max(...rows.map((r) => r.id));
     const appkeys = appkeysOf(records);
-    await tx.execute(sql`select pg_notify(${CHANGE_CHANNEL}, ${JSON.stringify({ r: revisionId, a: appkeys })})`);
-    return { result, revisionId, appkeys };
+    const resources = [...new Set(records.map((r) => r.resource))];
+    await tx.execute(
+      sql`select pg_notify(${CHANGE_CHANNEL}, ${JSON.stringify({ r: revisionId, a: appkeys, k: resources, o: deps.origin })})`,
+    );
+    return { result, revisionId, appkeys, resources };
   });
   if (committed.revisionId > 0) {
-    deps.onCommitted?.({ revisionId: committed.revisionId, appkeys: committed.appkeys });
+    deps.onCommitted?.({ revisionId: committed.revisionId, appkeys: committed.appkeys, resources: committed.resources });
     notifyChange(deps, committed.revisionId);
   }
   return { result: committed.result, revisionId: committed.revisionId };
@@ -95,10 +110,15 @@ export async function runWrite<T>(
 /** Parses a `sluice_change` payload. @returns null when it is not one. */
 export function parseChangeNotice(payload: string): ChangeNotice | null {
   try {
-    const { r, a } = JSON.parse(payload) as { r?: unknown; a?: unknown };
+    const { r, a, k, o } = JSON.parse(payload) as { r?: unknown; a?: unknown; k?: unknown; o?: unknown };
     if (typeof r !== "number") return null;
-    const appkeys = Array.isArray(a) && a.every((x) => typeof x === "string") ? (a as string[]) : null;
-    return { revisionId: r, appkeys };
+    const strings = (v: unknown): v is string[] => Array.isArray(v) && v.every((x) => typeof x === "string");
+    return {
+      revisionId: r,
+      appkeys: strings(a) ? a : null,
+      resources: strings(k) ? (k as RevisionRecord["resource"][]) : undefined,
+      origin: typeof o === "string" ? o : undefined,
+    };
   } catch {
     return null;
   }

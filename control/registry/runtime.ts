@@ -60,7 +60,8 @@ export function createRegistryRuntime(db: Database, logger: Logger): RegistryRun
     applyChange(notice) {
       changes.record(notice);
       view.scheduleReload();
-      if (notice.appkeys === null) agentTokens.scheduleReload();
+      // The token store reads only agent_tokens: other writes leave it as it is.
+      if (notice.resources?.includes("agent_token") !== false) agentTokens.scheduleReload();
     },
     resync() {
       view.scheduleReload();
