@@ -11,7 +11,7 @@ import { checkedAdd, checkedDiv, checkedMod, checkedMul, checkedSub, intFailed }
 import { cidrContains } from "./ip";
 import * as O from "./opcodes";
 import { idsContain, intsContain, strsContain } from "./sets";
-import { slotFailed, slotHash, slotInt, slotIp, slotIpBytes } from "./slotcache";
+import { cachedInt, slotFailed, slotHash, slotIp, slotIpBytes } from "./slotcache";
 import { stringOp } from "./vmops";
 
 /** Inline operand bytes of each fused test, by base (mode operands not included). */
@@ -23,38 +23,35 @@ export const FUSED_OPERANDS: usize = memory.data<u8>([5, 5, 5, 9, 9, 5, 9, 9, 9,
   return 1 + <usize>load<u8>(FUSED_OPERANDS + b);
 }
 
+/**
+ * Bit 3 × code + (sign(x − y) + 1) of CMP_TRUTH: whether comparison `code` holds for an ordering
+ * below (bit 0), equal (1) or above (2) — == 010, != 101, < 001, <= 011, > 100, >= 110 — so a
+ * fused compare is a shift, not a jump on the code.
+ */
+const CMP_TRUTH: u32 = 0x3466a; // 110 100 011 001 101 010, from >= down to ==
+
 @inline function cmp(code: u32, x: i64, y: i64): i32 {
-  const c = x < y ? -1 : x > y ? 1 : 0;
-  switch (code) {
-    case O.CMP_EQ: return <i32>(c == 0);
-    case O.CMP_NE: return <i32>(c != 0);
-    case O.CMP_LT: return <i32>(c < 0);
-    case O.CMP_LE: return <i32>(c <= 0);
-    case O.CMP_GT: return <i32>(c > 0);
-    default: return <i32>(c >= 0);
-  }
+  const order = <u32>(x > y) - <u32>(x < y) + 1;
+  return <i32>((CMP_TRUTH >> (code * 3 + order)) & 1);
 }
 
 /** Set by arithImm: whether its result is an error. */
 let arithFailed: bool = false;
 
-/** n OP m for the ARITH codes, checked; a 32-bit path when both fit (i32 div needs m ≠ -1). */
-function arithImm(code: u32, n: i64, m: i64): i64 {
-  arithFailed = false;
-  const small = <i64><i32>n == n && <i64><i32>m == m && m > 0;
-  if (code == 4) {
-    if (small) return <i64>(<i32>n % <i32>m);
-    const r = checkedMod(n, m);
-    arithFailed = intFailed;
-    return r;
+/**
+ * n OP m for the ARITH codes, checked. `%` and `/` by a positive m with n in 32 bits (the usual
+ * `int(key) % 100`) are inline; the rest calls arithChecked.
+ */
+@inline function arithImm(code: u32, n: i64, m: i64): i64 {
+  if (code >= 3 && <i64><i32>n == n && <i64><i32>m == m && m > 0) {
+    arithFailed = false;
+    return code == 4 ? <i64>(<i32>n % <i32>m) : <i64>(<i32>n / <i32>m);
   }
-  if (code == 3) {
-    if (small) return <i64>(<i32>n / <i32>m);
-    const r = checkedDiv(n, m);
-    arithFailed = intFailed;
-    return r;
-  }
-  const r = code == 0 ? checkedAdd(n, m) : code == 1 ? checkedSub(n, m) : checkedMul(n, m);
+  return arithChecked(code, n, m);
+}
+
+function arithChecked(code: u32, n: i64, m: i64): i64 {
+  const r = code == 4 ? checkedMod(n, m) : code == 3 ? checkedDiv(n, m) : code == 0 ? checkedAdd(n, m) : code == 1 ? checkedSub(n, m) : checkedMul(n, m);
   arithFailed = intFailed;
   return r;
 }
@@ -90,28 +87,36 @@ function arithImm(code: u32, n: i64, m: i64): i64 {
       return v < 0 ? O.R_ERROR : <i32>strsContain(data + <usize>load<u32>(at, 1), stringAddr(v), stringLen(v));
     }
     case O.B_STARTS:
-    case O.B_ENDS:
+    case O.B_ENDS: {
+      // Inline, as these are the usual prefix/suffix routing tests: a length check, then bytes.
+      const v = slotString(<u32>load<u8>(at));
+      if (v < 0) return O.R_ERROR;
+      const n = <usize>load<u32>(at, 5);
+      const len = stringLen(v);
+      if (n > len) return O.R_FALSE;
+      return <i32>bytesEqual(stringAddr(v) + (b == O.B_ENDS ? len - n : 0), base + <usize>load<u32>(at, 1), n);
+    }
     case O.B_CONTAINS: {
       const v = slotString(<u32>load<u8>(at));
       if (v < 0) return O.R_ERROR;
-      return <i32>stringOp(b - O.B_STARTS, stringAddr(v), stringLen(v), base + <usize>load<u32>(at, 1), <usize>load<u32>(at, 5));
+      return <i32>stringOp(2, stringAddr(v), stringLen(v), base + <usize>load<u32>(at, 1), <usize>load<u32>(at, 5));
     }
     case O.B_INT_CMP: {
-      const n = slotInt(<u32>load<u8>(at));
+      const n = cachedInt(<u32>load<u8>(at));
       return slotFailed ? O.R_ERROR : cmp(<u32>load<u8>(at, 1), n, load<i64>(at, 2));
     }
     case O.B_INT_ARITH_CMP: {
-      const n = slotInt(<u32>load<u8>(at));
+      const n = cachedInt(<u32>load<u8>(at));
       if (slotFailed) return O.R_ERROR;
       const r = arithImm(<u32>load<u8>(at, 1), n, load<i64>(at, 2));
       return arithFailed ? O.R_ERROR : cmp(<u32>load<u8>(at, 10), r, load<i64>(at, 11));
     }
     case O.B_INT_IN: {
-      const n = slotInt(<u32>load<u8>(at));
+      const n = cachedInt(<u32>load<u8>(at));
       return slotFailed ? O.R_ERROR : <i32>intsContain(data + <usize>load<u32>(at, 1), <u64>n);
     }
     case O.B_INT_ARITH_IN: {
-      const n = slotInt(<u32>load<u8>(at));
+      const n = cachedInt(<u32>load<u8>(at));
       if (slotFailed) return O.R_ERROR;
       const r = arithImm(<u32>load<u8>(at, 1), n, load<i64>(at, 2));
       return arithFailed ? O.R_ERROR : <i32>intsContain(data + <usize>load<u32>(at, 10), <u64>r);
