@@ -7,7 +7,7 @@
 import { bytesEqual } from "./bytes";
 import { runDfa } from "./dfa";
 import { requestOperand, SL_ID, SL_LEN, slotAddr, slotPresent, slotString, stringAddr, stringLen } from "./frame";
-import { checkedAdd, checkedDiv, checkedMod, checkedMul, checkedSub, intFailed } from "./int64";
+import { intArithFast, intFailed } from "./int64";
 import { cidrContains } from "./ip";
 import * as O from "./opcodes";
 import { idsContain, intsContain, strsContain } from "./sets";
@@ -33,27 +33,6 @@ const CMP_TRUTH: u32 = 0x3466a; // 110 100 011 001 101 010, from >= down to ==
 @inline function cmp(code: u32, x: i64, y: i64): i32 {
   const order = <u32>(x > y) - <u32>(x < y) + 1;
   return <i32>((CMP_TRUTH >> (code * 3 + order)) & 1);
-}
-
-/** Set by arithImm: whether its result is an error. */
-let arithFailed: bool = false;
-
-/**
- * n OP m for the ARITH codes, checked. `%` and `/` by a positive m with n in 32 bits (the usual
- * `int(key) % 100`) are inline; the rest calls arithChecked.
- */
-@inline function arithImm(code: u32, n: i64, m: i64): i64 {
-  if (code >= 3 && <i64><i32>n == n && <i64><i32>m == m && m > 0) {
-    arithFailed = false;
-    return code == 4 ? <i64>(<i32>n % <i32>m) : <i64>(<i32>n / <i32>m);
-  }
-  return arithChecked(code, n, m);
-}
-
-function arithChecked(code: u32, n: i64, m: i64): i64 {
-  const r = code == 4 ? checkedMod(n, m) : code == 3 ? checkedDiv(n, m) : code == 0 ? checkedAdd(n, m) : code == 1 ? checkedSub(n, m) : checkedMul(n, m);
-  arithFailed = intFailed;
-  return r;
 }
 
 /**
@@ -108,8 +87,8 @@ function arithChecked(code: u32, n: i64, m: i64): i64 {
     case O.B_INT_ARITH_CMP: {
       const n = cachedInt(<u32>load<u8>(at));
       if (slotFailed) return O.R_ERROR;
-      const r = arithImm(<u32>load<u8>(at, 1), n, load<i64>(at, 2));
-      return arithFailed ? O.R_ERROR : cmp(<u32>load<u8>(at, 10), r, load<i64>(at, 11));
+      const r = intArithFast(<u32>load<u8>(at, 1), n, load<i64>(at, 2));
+      return intFailed ? O.R_ERROR : cmp(<u32>load<u8>(at, 10), r, load<i64>(at, 11));
     }
     case O.B_INT_IN: {
       const n = cachedInt(<u32>load<u8>(at));
@@ -118,8 +97,8 @@ function arithChecked(code: u32, n: i64, m: i64): i64 {
     case O.B_INT_ARITH_IN: {
       const n = cachedInt(<u32>load<u8>(at));
       if (slotFailed) return O.R_ERROR;
-      const r = arithImm(<u32>load<u8>(at, 1), n, load<i64>(at, 2));
-      return arithFailed ? O.R_ERROR : <i32>intsContain(data + <usize>load<u32>(at, 10), <u64>r);
+      const r = intArithFast(<u32>load<u8>(at, 1), n, load<i64>(at, 2));
+      return intFailed ? O.R_ERROR : <i32>intsContain(data + <usize>load<u32>(at, 10), <u64>r);
     }
     case O.B_BUCKET_CMP: {
       const slot = <u32>load<u8>(at);

@@ -53,6 +53,24 @@ export function checkedMod(a: i64, b: i64): i64 {
   return b == -1 ? 0 : a % b;
 }
 
+/** a OP b for ARITH code `op` (0 +, 1 −, 2 ×, 3 ÷, 4 %), checked as above. */
+export function intArith(op: u32, a: i64, b: i64): i64 {
+  return op == 0 ? checkedAdd(a, b) : op == 1 ? checkedSub(a, b) : op == 2 ? checkedMul(a, b) : op == 3 ? checkedDiv(a, b) : checkedMod(a, b);
+}
+
+/**
+ * intArith with `%` and `/` by a positive b, a in 32 bits (the usual `int(key) % 100`), inline:
+ * the fused int tests' case, where a 64-bit division and a call cost more than the test.
+ */
+// @ts-ignore: decorator
+@inline export function intArithFast(op: u32, a: i64, b: i64): i64 {
+  if (op >= 3 && <i64><i32>a == a && <i64><i32>b == b && b > 0) {
+    intFailed = false;
+    return op == 4 ? <i64>(<i32>a % <i32>b) : <i64>(<i32>a / <i32>b);
+  }
+  return intArith(op, a, b);
+}
+
 /**
  * Parses `len` bytes at `ptr` as cel-go's int(string), i.e. strconv.ParseInt(s, 10, 64): an
  * optional `+` or `-`, then one or more ASCII digits (leading zeros allowed), nothing else — no

@@ -6,7 +6,7 @@
  */
 import { bytesEqual, compareBytes, countCodePoints } from "./bytes";
 import { SCRATCH, SCRATCH_CAPACITY, packString, stringAddr, stringLen } from "./frame";
-import { checkedAdd, checkedDiv, checkedMod, checkedMul, checkedSub, intFailed, parseInt64, parseUint64 } from "./int64";
+import { intArith, intFailed, parseInt64, parseUint64 } from "./int64";
 import { doubleToInt, doubleToUint, formatInteger, numFailed, uintArith } from "./numbers";
 import {
   KIND_BOOLS, KIND_DOUBLES, KIND_INTS, KIND_STRS, KIND_UINTS, OP_ADD, OP_DIV, OP_EQ, OP_GE, OP_GT, OP_LE,
@@ -46,12 +46,7 @@ export function arith(op: u32, a: usize, b: usize): void {
     return;
   }
   if (t != TAG_INT) return putError(a);
-  let r: i64;
-  if (op == OP_ADD) r = checkedAdd(x, y);
-  else if (op == OP_SUB) r = checkedSub(x, y);
-  else if (op == OP_MUL) r = checkedMul(x, y);
-  else if (op == OP_DIV) r = checkedDiv(x, y);
-  else r = checkedMod(x, y);
+  const r = intArith(op - OP_ADD, x, y);
   if (intFailed) putError(a);
   else put(a, t, r);
 }
