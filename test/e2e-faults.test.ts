@@ -16,10 +16,10 @@
  *  - (c) all 3 instances answer 503 until all are ejected (maxEjectionPercent 100): the gateway
  *    fails open (panic, counted) and keeps forwarding, never answering 503 no_instance itself; the
  *    moment they answer 200 again every request succeeds, while they are still ejected.
- *  - (d) an instance traffic cut under load drains it with 0 failed requests; DELETE undoes it.
+ *  - (d), an instance traffic cut under load that drains it with 0 failed requests and is undone
+ *    by one DELETE, is test/e2e-traffic-cut.test.ts, with two gateway processes under load.
  *
- * (d) passes on today's gateway (a drained instance has weight 0, which smooth WRR skips). (a)–(c)
- * need the balancing wiring (worker/, wasm/host.ts, decide.ts) and the status page's `balancing`
+ * (a)–(c) need the balancing wiring (worker/, wasm/host.ts, decide.ts) and the status page's `balancing`
  * block: `groups[].{name, panicCount, outlierEnforcedCount, instances[].{address, ejected,
  * ejections, breaker, attempts, failures}}`.
  *
@@ -94,7 +94,6 @@ const SLACK_MS = 500;
 describe.each(backends().filter((b) => b.name === "pglite"))("fault tolerance end to end on $name", (backend) => {
   let stack: Stack;
   const upstreams = new Map<string, Upstream>();
-  const instanceIds = new Map<string, number>();
   const gateway = () => stack.gateway.url;
 
   const readStatus = async (): Promise<Sample> => {
@@ -235,7 +234,6 @@ describe.each(backends().filter((b) => b.name === "pglite"))("fault tolerance en
       { outlier: { ...outlier, baseEjectionTimeMs: 20_000, maxEjectionPercent: 100 }, instanceBreaker: breakerOff },
       { numRetries: 0 },
     ],
-    ["drain", ["d1", "d2", "d3"], {}, {}],
   ];
 
   beforeAll(async () => {
@@ -248,10 +246,9 @@ describe.each(backends().filter((b) => b.name === "pglite"))("fault tolerance en
     for (const [group, members, balancing, retry] of cases) {
       await ok(admin.post("/v1/services/faults/groups", { name: group, balancing }));
       for (const name of members) {
-        const body = await ok(
+        await ok(
           admin.post(`/v1/services/faults/groups/${group}/instances`, { host: "127.0.0.1", port: upstreams.get(name)?.port, weight: 10 }),
         );
-        instanceIds.set(name, body.id as number);
       }
       await ok(admin.post("/v1/routes", { appkey: "faults", path: `/${group}`, defaultGroup: group, retry }));
     }
@@ -443,45 +440,6 @@ describe.each(backends().filter((b) => b.name === "pglite"))("fault tolerance en
       await load.stop();
       await watch.stop();
       await Promise.all(members.map((u) => setUpstreamMode(u.port, { status: 200 })));
-    }
-  });
-
-  it("(d) an instance traffic cut drains it under load with 0 failed requests, and one DELETE undoes it", async () => {
-    const cut = upstreams.get("d1") as Upstream;
-    const load = startLoad(`${gateway()}/drain`, 4, { record: true });
-    try {
-      await sleep(500);
-      const created = await ok(
-        stack.admin.post("/v1/traffic-cuts", { kind: "instance", instanceId: instanceIds.get("d1"), reason: "e2e" }),
-      );
-      const cutAt = Date.now();
-      await sleep(1500);
-      // Counted, not timed (a slow machine sends fewer): 150 answers to requests sent after 1 s.
-      await eventually(async () => load.answers.filter((a) => a.sentMs > cutAt + 1000).length >= 150, 10_000);
-      const whileCut = (await upstreamStats(cut.port, cutAt)).arrivals;
-      const drainedAfterMs = Math.max(0, (whileCut.at(-1) ?? cutAt) - cutAt);
-      const quietSince = Date.now();
-      await sleep(300);
-      const lateArrivals = (await upstreamStats(cut.port, quietSince)).arrivals;
-      expect(await stack.admin.del(`/v1/traffic-cuts/${created.id}`).then((r) => r.status)).toBe(204);
-      const undoneAt = Date.now();
-      const back = await firstAnswer(load.answers, (a) => a.upstream === "d1" && a.sentMs >= undoneAt, "cut instance answering", 5000);
-      await sleep(300);
-      await load.stop();
-
-      const duringCut = load.answers.filter((a) => a.sentMs > cutAt + drainedAfterMs && a.atMs < undoneAt);
-      console.log(
-        `traffic cut under load: ${load.answers.length} requests, ${load.failures.length} failed; last request reached the cut ` +
-          `instance ${drainedAfterMs} ms after the POST answered; ${duringCut.length} answers while cut, none from it; back ` +
-          `${back.atMs - undoneAt} ms after the DELETE answered`,
-      );
-      expect(load.failures).toEqual([]);
-      expect(drainedAfterMs).toBeLessThan(1000);
-      expect(lateArrivals).toEqual([]);
-      expect(duringCut.filter((a) => a.upstream === "d1")).toEqual([]);
-      expect(back.atMs - undoneAt).toBeLessThan(1000);
-    } finally {
-      await load.stop();
     }
   });
 });
