@@ -12,8 +12,9 @@
 import { dataObjectOk, inSetOk } from "./data-check";
 import { SCRATCH_CAPACITY } from "./frame";
 import { FUSED_OPERANDS } from "./fused";
-import { ROUTE_SLOT_BYTES, ROUTE_SLOT_MODE, SLOT_MODE_BYTES, SLOT_MODE_DOUBLE, SLOT_MODE_INT, SLOT_MODE_INTERN, strrefInBounds } from "./format";
+import { ROUTE_SLOT_BYTES, ROUTE_SLOT_MODE, SLOT_MODE_BYTES, SLOT_MODE_DOUBLE, SLOT_MODE_INT, SLOT_MODE_INTERN } from "./format";
 import * as O from "./opcodes";
+import { strrefAtOk } from "./string-bounds";
 
 /** Operand bytes a fused test's mode adds: its binding (u16) or skip target (u32). */
 @inline function modeBytes(mode: u32): u32 {
@@ -63,16 +64,6 @@ class RouteCheck {
   static slots: usize = 0;
   static slotCount: u32 = 0;
   static bindings: u32 = 0;
-  static poolStart: u32 = 0;
-  static poolEnd: u32 = 0;
-  static total: u32 = 0;
-}
-
-/** Sets the STRINGS range (file offsets) and totalLength for the load being validated. */
-export function setPool(poolStart: u32, poolEnd: u32, total: u32): void {
-  RouteCheck.poolStart = poolStart;
-  RouteCheck.poolEnd = poolEnd;
-  RouteCheck.total = total;
 }
 
 const DEPTH: u32 = 0x7f; // depth + 1 recorded at a jump target
@@ -88,10 +79,6 @@ const START: u32 = 0x80; // an instruction starts here
 
 @inline function intSlotOk(slot: u32): bool {
   return slotOk(slot, SLOT_MODE_BYTES) || slotOk(slot, SLOT_MODE_INT);
-}
-
-@inline function stringOk(at: usize): bool {
-  return strrefInBounds(load<u32>(at), load<u32>(at, 4), RouteCheck.poolStart, RouteCheck.poolEnd, RouteCheck.total);
 }
 
 @inline function objectOk(off: u32, kind: u32): bool {
@@ -216,7 +203,7 @@ function verify(info: usize): bool {
           push = 1;
           break;
         case O.OP_PUSH_STR:
-          if (!stringOk(at)) return false;
+          if (!strrefAtOk(at)) return false;
           push = 1;
           break;
         case O.OP_LOAD_REQ:
@@ -262,7 +249,7 @@ function target(info: usize, next: u32, t: u32, depth: i32): bool {
 
 /** Operand checks of fused test `b` whose operands start at `at`. */
 function fusedOk(b: u32, at: usize): bool {
-  if (b >= O.B_REQ_EQ) return load<u8>(at) <= O.REQ_PATH && stringOk(at + 1);
+  if (b >= O.B_REQ_EQ) return load<u8>(at) <= O.REQ_PATH && strrefAtOk(at + 1);
   const slot = <u32>load<u8>(at);
   switch (b) {
     case O.B_HAS:
@@ -292,7 +279,7 @@ function fusedOk(b: u32, at: usize): bool {
     case O.B_MATCHES:
       return objectOk(load<u32>(at, 1), O.KIND_DFA);
     case O.B_EQ_STR: case O.B_NE_STR: case O.B_STARTS: case O.B_ENDS: case O.B_CONTAINS:
-      return stringOk(at + 1);
+      return strrefAtOk(at + 1);
     default:
       // B_BUCKET_CMP
       return load<u8>(at, 1) <= O.CMP_GE;

@@ -4,19 +4,8 @@
  * read them without bounds checks. A refused object refuses the snapshot (E_BAD_CODE).
  */
 import { dfaNextOffset } from "./dfa";
-import { strrefInBounds } from "./format";
 import { KIND_BOOLS, KIND_CIDR, KIND_DFA, KIND_DOUBLES, KIND_IDS, KIND_INTS, KIND_STRS, KIND_SWITCH, KIND_UINTS } from "./opcodes";
-
-/** The STRINGS range and file length the STRS entries are checked against (set per load). */
-let poolStart: u32 = 0;
-let poolEnd: u32 = 0;
-let total: u32 = 0;
-
-export function setStringBounds(start: u32, end: u32, totalLength: u32): void {
-  poolStart = start;
-  poolEnd = end;
-  total = totalLength;
-}
+import { strrefOk } from "./string-bounds";
 
 /** Entry size in bytes of a hashed kind, 0 for others. */
 function entryBytes(kind: u32): u32 {
@@ -66,7 +55,7 @@ export function dataObjectOk(data: usize, size: u32, off: u32, kind: u32, bindin
     const e = obj + 16 + <usize>i * entry;
     if (kind == KIND_STRS) {
       const len = load<u32>(e, 8);
-      if (len != 0xffffffff && !strrefInBounds(load<u32>(e, 4), len, poolStart, poolEnd, total)) return false;
+      if (len != 0xffffffff && !strrefOk(load<u32>(e, 4), len)) return false;
     } else if (kind == KIND_SWITCH) {
       if (load<u32>(e) != 0 && load<u32>(e, 4) >= bindings) return false;
     }

@@ -205,12 +205,3 @@ export const ATTRIBUTE_NAME: usize = 4;
 export const SOURCE_MAX: u8 = 5; // query header cookie body client cf
 export const SOURCE_BODY: u8 = 3;
 export const SOURCE_CLIENT: u8 = 4;
-
-/**
- * Whether the strref (off, len) is valid: a non-empty string lies inside the STRINGS section
- * [poolStart, poolEnd); an empty one only needs its offset within the file (≤ totalLength).
- * All values are file offsets in bytes.
- */
-@inline export function strrefInBounds(off: u32, len: u32, poolStart: u32, poolEnd: u32, totalLength: u32): bool {
-  return len == 0 ? off <= totalLength : off >= poolStart && off <= poolEnd && len <= poolEnd - off;
-}

@@ -17,18 +17,11 @@ import {
   GROUP_PANIC_THRESHOLD_PCT, GROUP_SAME_ZONE_PPM, GROUP_SUCCESS_RATE_VOLUME, HASH_KEY_NONE, INSTANCE_BYTES, INSTANCE_CELL,
   INSTANCE_FLAG_DRAINED, INSTANCE_FLAGS, INSTANCE_HOST, INSTANCE_LANE, INSTANCE_REGION, INSTANCE_ROLE, INSTANCE_STATUS,
   INSTANCE_VERSION, INSTANCE_WARMUP_MS, INSTANCE_WEIGHT, INSTANCE_ZONE, MAGLEV_TABLE_SIZE_MAX, NO_ATTRIBUTE, PPM_MAX,
-  RING_SIZE_MAX, ROLE_MAX, S_ATTRIBUTES, S_GROUPS, S_INSTANCES, SOURCE_BODY, SOURCE_CLIENT, STATUS_MAX, strrefInBounds,
+  RING_SIZE_MAX, ROLE_MAX, S_ATTRIBUTES, S_GROUPS, S_INSTANCES, SOURCE_BODY, SOURCE_CLIENT, STATUS_MAX,
   WARMUP_MAX_MS, WEIGHT_MAX,
 } from "./format";
+import { strrefAtOk } from "./string-bounds";
 import { sectionAddr, sectionCount } from "./view";
-
-let poolStart: u32 = 0;
-let poolEnd: u32 = 0;
-let total: u32 = 0;
-
-@inline function stringOk(ref: usize): bool {
-  return strrefInBounds(load<u32>(ref), load<u32>(ref, 4), poolStart, poolEnd, total);
-}
 
 /** Whether `n` is prime, by trial division (n ≤ 65537: at most 256 steps, once per group per load). */
 function isPrime(n: u32): bool {
@@ -43,13 +36,10 @@ function isPrime(n: u32): bool {
 }
 
 /**
- * Checks INSTANCES, then GROUPS. start/end: STRINGS as file offsets; totalLength: the file's.
+ * Checks INSTANCES, then GROUPS; strrefs against the load's bounds (string-bounds.ts).
  * @returns LOAD_OK or the first E_* code found (E_BAD_STRING, E_BAD_VALUE, E_BAD_INDEX).
  */
-export function checkGroupSections(view: usize, start: u32, end: u32, totalLength: u32): i32 {
-  poolStart = start;
-  poolEnd = end;
-  total = totalLength;
+export function checkGroupSections(view: usize): i32 {
   const e = checkInstances(view);
   return e != LOAD_OK ? e : checkGroups(view);
 }
@@ -60,10 +50,8 @@ function checkInstances(view: usize): i32 {
     if (load<u8>(r + INSTANCE_STATUS) > STATUS_MAX || load<u32>(r + INSTANCE_WEIGHT) > WEIGHT_MAX) return E_BAD_VALUE;
     if (load<u8>(r + INSTANCE_ROLE) > ROLE_MAX || load<u32>(r + INSTANCE_WARMUP_MS) > WARMUP_MAX_MS) return E_BAD_VALUE;
     if ((load<u8>(r + INSTANCE_FLAGS) & ~INSTANCE_FLAG_DRAINED) != 0) return E_BAD_VALUE;
-    if (!stringOk(r + INSTANCE_HOST) || !stringOk(r + INSTANCE_ZONE) || !stringOk(r + INSTANCE_LANE) || !stringOk(r + INSTANCE_VERSION)) {
-      return E_BAD_STRING;
-    }
-    if (!stringOk(r + INSTANCE_REGION) || !stringOk(r + INSTANCE_CELL)) return E_BAD_STRING;
+    if (!strrefAtOk(r + INSTANCE_HOST) || !strrefAtOk(r + INSTANCE_ZONE) || !strrefAtOk(r + INSTANCE_LANE)) return E_BAD_STRING;
+    if (!strrefAtOk(r + INSTANCE_VERSION) || !strrefAtOk(r + INSTANCE_REGION) || !strrefAtOk(r + INSTANCE_CELL)) return E_BAD_STRING;
   }
   return LOAD_OK;
 }
@@ -72,7 +60,7 @@ function checkGroups(view: usize): i32 {
   const instances = sectionCount(view, S_INSTANCES);
   for (let i: u32 = 0, n = sectionCount(view, S_GROUPS); i < n; i++) {
     const r = sectionAddr(view, S_GROUPS) + i * GROUP_BYTES;
-    if (!stringOk(r + GROUP_NAME)) return E_BAD_STRING;
+    if (!strrefAtOk(r + GROUP_NAME)) return E_BAD_STRING;
     if (<u64>load<u32>(r + GROUP_FIRST_INSTANCE) + <u64>load<u32>(r + GROUP_INSTANCE_COUNT) > <u64>instances) return E_BAD_INDEX;
     const e = checkHashKey(view, r);
     if (e != LOAD_OK) return e;

@@ -3,8 +3,7 @@
  * INTERN, POLICIES, ROUTE_POLICIES, ROUTE_SLOTS and ROUTES, and each route's program
  * (code-check.ts), so route() and decide() can trust every index and operand.
  */
-import { setPool, verifyRoute } from "./code-check";
-import { setStringBounds } from "./data-check";
+import { verifyRoute } from "./code-check";
 import { E_BAD_CODE, E_BAD_CODE_RANGE, E_BAD_INDEX, E_BAD_STRING, E_BAD_VALUE, E_TOO_MANY_ATTRIBUTES, LOAD_OK } from "./errors";
 import {
   ATTRIBUTE_BYTES, ATTRIBUTE_NAME, ATTRIBUTE_SOURCE, BINDING_BYTES, BINDING_GROUP, BINDING_POLICY, MATCH_PREFIX, PASSWAY_MAX,
@@ -12,44 +11,36 @@ import {
   ROUTE_DEFAULT_GROUP, ROUTE_FIRST_POLICY, ROUTE_FIRST_SLOT, ROUTE_FLAGS, ROUTE_FLAGS_ALL, ROUTE_MATCH, ROUTE_PATH,
   ROUTE_POLICY_COUNT, ROUTE_SLOT_ATTRIBUTE, ROUTE_SLOT_BYTES, ROUTE_SLOT_COUNT, ROUTE_SLOT_MODE, S_ATTRIBUTES, S_CODE, S_DATA,
   S_GROUPS, S_INTERN, S_POLICIES, S_ROUTE_POLICIES, S_ROUTE_SLOTS, S_ROUTES, SLOT_MODE_ALL, SOURCE_MAX, STRREF_BYTES,
-  strrefInBounds, NUM_RETRIES_MAX, PER_TRY_TIMEOUT_MAX_MS, RETRY_FLAG_NON_IDEMPOTENT, RETRY_ON_ALL, ROUTE_BACKOFF_BASE_MS,
+  NUM_RETRIES_MAX, PER_TRY_TIMEOUT_MAX_MS, RETRY_FLAG_NON_IDEMPOTENT, RETRY_ON_ALL, ROUTE_BACKOFF_BASE_MS,
   ROUTE_BACKOFF_MAX_MS, ROUTE_NUM_RETRIES, ROUTE_PER_TRY_TIMEOUT_MS, ROUTE_RETRY_BUDGET_PCT, ROUTE_RETRY_FLAGS, ROUTE_RETRY_ON,
 } from "./format";
 import { SLOT_CAPACITY } from "./frame";
+import { strrefAtOk } from "./string-bounds";
 import { sectionAddr, sectionCount } from "./view";
-
-let poolStart: u32 = 0;
-let poolEnd: u32 = 0;
-let total: u32 = 0;
-
-@inline function stringOk(ref: usize): bool {
-  return strrefInBounds(load<u32>(ref), load<u32>(ref, 4), poolStart, poolEnd, total);
-}
 
 @inline function sliceOk(first: u32, count: u32, size: u32): bool {
   return <u64>first + <u64>count <= <u64>size;
 }
 
-/** @returns LOAD_OK or the first E_* code found. start/end: STRINGS as file offsets. */
-export function checkRouteSections(view: usize, start: u32, end: u32, totalLength: u32): i32 {
-  poolStart = start;
-  poolEnd = end;
-  total = totalLength;
-  setStringBounds(start, end, totalLength);
-  setPool(start, end, totalLength);
+/**
+ * Checks ATTRIBUTES, INTERN, POLICIES, ROUTE_POLICIES, ROUTE_SLOTS, then ROUTES and their programs;
+ * strrefs against the load's bounds (string-bounds.ts).
+ * @returns LOAD_OK or the first E_* code found.
+ */
+export function checkRouteSections(view: usize): i32 {
   const attributes = sectionCount(view, S_ATTRIBUTES);
   for (let i: u32 = 0; i < attributes; i++) {
     const r = sectionAddr(view, S_ATTRIBUTES) + i * ATTRIBUTE_BYTES;
     if (load<u8>(r + ATTRIBUTE_SOURCE) > SOURCE_MAX) return E_BAD_VALUE;
-    if (!stringOk(r + ATTRIBUTE_NAME)) return E_BAD_STRING;
+    if (!strrefAtOk(r + ATTRIBUTE_NAME)) return E_BAD_STRING;
   }
   for (let i: u32 = 0, n = sectionCount(view, S_INTERN); i < n; i++) {
-    if (!stringOk(sectionAddr(view, S_INTERN) + i * STRREF_BYTES)) return E_BAD_STRING;
+    if (!strrefAtOk(sectionAddr(view, S_INTERN) + i * STRREF_BYTES)) return E_BAD_STRING;
   }
   const policies = sectionCount(view, S_POLICIES);
   for (let i: u32 = 0; i < policies; i++) {
     const r = sectionAddr(view, S_POLICIES) + i * POLICY_BYTES;
-    if (!stringOk(r + POLICY_NAME)) return E_BAD_STRING;
+    if (!strrefAtOk(r + POLICY_NAME)) return E_BAD_STRING;
     if (load<u8>(r + POLICY_PASSWAY) > PASSWAY_MAX || (load<u8>(r + POLICY_FLAGS) & ~POLICY_FLAG_ENABLED) != 0) return E_BAD_VALUE;
   }
   const groups = sectionCount(view, S_GROUPS);
@@ -85,7 +76,7 @@ function checkRoutes(view: usize, groups: u32, bindings: u32, slots: u32): i32 {
     const slotCount = <u32>load<u16>(r + ROUTE_SLOT_COUNT);
     const off = load<u32>(r + ROUTE_CODE_OFFSET);
     const len = load<u32>(r + ROUTE_CODE_LENGTH);
-    if (!stringOk(r + ROUTE_PATH)) err = E_BAD_STRING;
+    if (!strrefAtOk(r + ROUTE_PATH)) err = E_BAD_STRING;
     else if (load<u8>(r + ROUTE_MATCH) > MATCH_PREFIX || (load<u8>(r + ROUTE_FLAGS) & ~ROUTE_FLAGS_ALL) != 0) err = E_BAD_VALUE;
     else if (!sliceOk(load<u32>(r + ROUTE_FIRST_POLICY), policyCount, bindings)) err = E_BAD_INDEX;
     else if (load<u32>(r + ROUTE_DEFAULT_GROUP) >= groups) err = E_BAD_INDEX;

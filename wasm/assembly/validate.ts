@@ -15,21 +15,15 @@ import {
   DIRECTORY_ENTRY_BYTES, FORMAT_VERSION, H_BUILT_AT_MS, H_FLAGS, H_FORMAT_VERSION, H_MAGIC, H_SECTION_COUNT,
   H_SNAPSHOT_VERSION, H_TOTAL_LENGTH, HEADER_BYTES, HOST_BYTES, HOST_FIRST_ROUTE, HOST_NAME, HOST_ROUTE_COUNT,
   MAGIC, MATCH_EXACT, recordBytes, ROUTE_BYTES, ROUTE_MATCH, S_HOST_TABLE, S_HOSTS, S_ROUTES,
-  S_STRINGS, SECTION_ID_MAX, strrefInBounds,
+  S_STRINGS, SECTION_ID_MAX,
 } from "./format";
+import { setStringBounds, strrefAtOk } from "./string-bounds";
 import { checkGroupSections } from "./validate-groups";
 import { checkRouteSections } from "./validate-routes";
 import { sectionAddr, sectionCount, setSection, V_BASE, V_BUILT_AT_MS, V_VERSION, V_WILDCARD_SUFFIX, VIEW_BYTES } from "./view";
 
-// The file being validated: its address, totalLength and STRINGS range (file offsets).
+// The address of the file being validated; its STRINGS bounds live in string-bounds.ts.
 let base: usize = 0;
-let total: u32 = 0;
-let poolStart: u32 = 0;
-let poolEnd: u32 = 0;
-
-@inline function stringOk(ref: usize): bool {
-  return strrefInBounds(load<u32>(ref), load<u32>(ref, 4), poolStart, poolEnd, total);
-}
 
 @inline function sliceOk(first: u32, count: u32, size: u32): bool {
   return <u64>first + <u64>count <= <u64>size;
@@ -51,26 +45,25 @@ export function validateSnapshot(file: usize, length: u32, view: usize, hasActiv
   if (hasActive && version <= activeVersion) return E_STALE_VERSION;
 
   base = file;
-  total = totalLength;
   memory.fill(view, 0, VIEW_BYTES);
   store<u32>(view + V_BASE, <u32>file);
   store<u64>(view + V_VERSION, version);
   store<u64>(view + V_BUILT_AT_MS, load<u64>(file + H_BUILT_AT_MS));
 
-  const err = readDirectory(view);
+  const err = readDirectory(view, totalLength);
   if (err != LOAD_OK) return err;
-  poolStart = <u32>(sectionAddr(view, S_STRINGS) - file);
-  poolEnd = poolStart + sectionCount(view, S_STRINGS);
+  const poolStart = <u32>(sectionAddr(view, S_STRINGS) - file);
+  setStringBounds(poolStart, poolStart + sectionCount(view, S_STRINGS), totalLength);
 
-  let e = checkGroupSections(view, poolStart, poolEnd, total);
-  if (e == LOAD_OK) e = checkRouteSections(view, poolStart, poolEnd, total);
+  let e = checkGroupSections(view);
+  if (e == LOAD_OK) e = checkRouteSections(view);
   if (e == LOAD_OK) e = checkHosts(view);
   if (e == LOAD_OK) e = checkHostTable(view);
   return e;
 }
 
-/** Section directory: known ids exactly once, in bounds, whole records; unknown ids skipped. */
-function readDirectory(view: usize): i32 {
+/** Section directory: known ids exactly once, within the file's `total` bytes, whole records; unknown ids skipped. */
+function readDirectory(view: usize, total: u32): i32 {
   const count = load<u32>(base + H_SECTION_COUNT);
   const directoryEnd = <u64>HEADER_BYTES + <u64>count * DIRECTORY_ENTRY_BYTES;
   if (directoryEnd > <u64>total) return E_BAD_DIRECTORY;
@@ -98,7 +91,7 @@ function checkHosts(view: usize): i32 {
   let wildcardSuffix: u32 = 0;
   for (let i: u32 = 0, n = sectionCount(view, S_HOSTS); i < n; i++) {
     const r = sectionAddr(view, S_HOSTS) + i * HOST_BYTES;
-    if (!stringOk(r + HOST_NAME)) return E_BAD_STRING;
+    if (!strrefAtOk(r + HOST_NAME)) return E_BAD_STRING;
     const first = load<u32>(r + HOST_FIRST_ROUTE);
     const count = load<u32>(r + HOST_ROUTE_COUNT);
     if (!sliceOk(first, count, routes)) return E_BAD_INDEX;
