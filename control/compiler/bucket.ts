@@ -17,6 +17,8 @@ const C2 = 0x1b873593;
  * @returns an unsigned 32-bit integer. Example: murmur3Utf8("hello") === 0x248bfa47.
  */
 export function murmur3Utf8(s: string): number {
+  // UTF-8 by hand, not TextEncoder: the reference evaluator hashes per request, and encode()
+  // allocating a Uint8Array cost 900 ns per short string in Node 24 against 70 ns for this.
   let h = 0;
   let word = 0; // bytes of the current 4-byte block, little-endian
   let filled = 0; // bytes in `word`
@@ -64,7 +66,11 @@ export function murmur3Utf8(s: string): number {
     k = (k << 15) | (k >>> 17);
     h ^= Math.imul(k, C2);
   }
-  h ^= length;
+  return fmix32(h ^ length);
+}
+
+/** MurmurHash3's 32-bit finalizer (fmix32); also the hash of an intern id in IDS sets and switch tables (emit/data.ts). */
+export function fmix32(h: number): number {
   h ^= h >>> 16;
   h = Math.imul(h, 0x85ebca6b);
   h ^= h >>> 13;

@@ -4,7 +4,7 @@
  * its offset from the start of DATA; identical objects are stored once. Also the snapshot's
  * intern table (INTERN): string constants compared only by ==/in, numbered from 1.
  */
-import { murmur3Utf8 } from "../bucket.ts";
+import { fmix32, murmur3Utf8 } from "../bucket.ts";
 import type { Cidr } from "../cidr.ts";
 import type { IrConst } from "../ir.ts";
 import { DATA_KIND } from "../opcodes.ts";
@@ -15,16 +15,6 @@ import { ByteBuffer } from "./buffer.ts";
 export interface StrRef {
   offset: number;
   length: number;
-}
-
-/** MurmurHash3's 32-bit finalizer (fmix32): the hash of an intern id in IDS sets and switch tables. */
-export function fmix32(h: number): number {
-  h ^= h >>> 16;
-  h = Math.imul(h, 0x85ebca6b);
-  h ^= h >>> 13;
-  h = Math.imul(h, 0xc2b2ae35);
-  h ^= h >>> 16;
-  return h >>> 0;
 }
 
 /** MurmurHash3's 64-bit finalizer (fmix64) over the two's complement bits: the hash of INTS/UINTS entries. */
