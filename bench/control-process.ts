@@ -6,10 +6,8 @@
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import net from "node:net";
 import { fileURLToPath } from "node:url";
-import pg from "pg";
-import { stopChild } from "./proc.ts";
+import { freePort, stopChild } from "./proc.ts";
 
 const CONTROL_MAIN = fileURLToPath(new URL("../control/main.ts", import.meta.url));
 
@@ -31,18 +29,6 @@ export async function benchSecrets(): Promise<BenchSecrets> {
     signingKey: Buffer.from(await crypto.subtle.exportKey("pkcs8", pair.privateKey)).toString("base64"),
     publicKey: Buffer.from(await crypto.subtle.exportKey("raw", pair.publicKey)).toString("base64"),
   };
-}
-
-/** A TCP port that was free a moment ago on 127.0.0.1. */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 export interface ControlProcess {
@@ -91,24 +77,4 @@ export async function startControlProcess(options: {
   });
   child.stdout?.resume();
   return { url: `http://127.0.0.1:${port}`, pid: child.pid ?? -1, child, stop: () => stopChild(child) };
-}
-
-/** Creates `sluice_bench_<random>` on the server of `databaseUrl`. @returns its URL and a drop function. */
-export async function createBenchDatabase(databaseUrl: string): Promise<{ url: string; drop(): Promise<void> }> {
-  const name = `sluice_bench_${randomBytes(5).toString("hex")}`;
-  const maintenance = new URL(databaseUrl);
-  maintenance.pathname = "/postgres";
-  const run = async (sql: string) => {
-    const client = new pg.Client({ connectionString: maintenance.href });
-    await client.connect();
-    try {
-      await client.query(sql);
-    } finally {
-      await client.end();
-    }
-  };
-  await run(`create database ${name}`);
-  const url = new URL(databaseUrl);
-  url.pathname = `/${name}`;
-  return { url: url.href, drop: () => run(`drop database if exists ${name} with (force)`) };
 }

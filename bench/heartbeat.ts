@@ -16,7 +16,8 @@ import { mkdtemp, rm } from "node:fs/promises";
 import os from "node:os";
 import { join } from "node:path";
 import autocannon from "autocannon";
-import { benchSecrets, type ControlProcess, createBenchDatabase, startControlProcess } from "./control-process.ts";
+import { createScratchDatabase } from "../test/support/backends.ts";
+import { benchSecrets, type ControlProcess, startControlProcess } from "./control-process.ts";
 import { CLOCK_TICKS, cpuTicks, systemBusyTicks } from "./proc.ts";
 import { runBenchMain, type Stop } from "./run-main.ts";
 import { percentile } from "./stats.ts";
@@ -98,7 +99,7 @@ async function runBackend(backend: "pglite" | "postgres"): Promise<Row[]> {
   stops.push(() => rm(dataDir, { recursive: true, force: true }));
   let databaseUrl: string | undefined;
   if (backend === "postgres") {
-    const db = await createBenchDatabase(process.env.DATABASE_URL as string);
+    const db = await createScratchDatabase(process.env.DATABASE_URL as string, "sluice_bench");
     stops.push(db.drop);
     databaseUrl = db.url;
   }

@@ -10,9 +10,8 @@ import { constants } from "node:fs";
 import { access, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { delimiter, join } from "node:path";
-import { freePort } from "./control-process.ts";
 import type { Target } from "./load.ts";
-import { childPids, commandName, stopChild } from "./proc.ts";
+import { childPids, commandName, freePort, stopChild } from "./proc.ts";
 import type { Defer } from "./targets.ts";
 
 /** @returns the first executable `nginx` on PATH, or null. */

@@ -11,12 +11,12 @@
  * stopped by PID at the end, also on error.
  */
 import { execFileSync } from "node:child_process";
-import { copyFile, mkdir, readFile } from "node:fs/promises";
+import { readFile } from "node:fs/promises";
 import os from "node:os";
 import { fileURLToPath } from "node:url";
-import { build } from "esbuild";
 import { writeSnapshot } from "../control/snapshot/writer.ts";
 import { HotPath } from "../wasm/host.ts";
+import { bundleWorker } from "../worker/launcher/bundle.ts";
 import { renderWorkerdConfig } from "../worker/launcher/capnp.ts";
 import { COMPATIBILITY_DATE } from "../worker/launcher/gateway.ts";
 import { launchWorkerd, WORKERD_BIN } from "../worker/launcher/workerd.ts";
@@ -67,19 +67,7 @@ async function nodeRunners(): Promise<Map<string, Runner>> {
 
 /** workerd: bundles the bench Worker, starts one process, and drives it over HTTP. */
 async function workerdRunners(): Promise<{ runners: Map<string, Runner>; pid: number; close: () => Promise<void>; refused: string[] }> {
-  await mkdir(OUT_DIR, { recursive: true });
-  await build({
-    entryPoints: [fileURLToPath(new URL("./policy-worker.ts", import.meta.url))],
-    outfile: `${OUT_DIR}/worker.js`,
-    bundle: true,
-    format: "esm",
-    platform: "neutral",
-    mainFields: ["module", "main"],
-    target: "es2022",
-    logLevel: "warning",
-    plugins: [{ name: "wasm", setup: (b) => b.onResolve({ filter: /\.wasm$/ }, () => ({ path: "./hotpath.wasm", external: true })) }],
-  });
-  await copyFile(fileURLToPath(new URL("../build/hotpath.wasm", import.meta.url)), `${OUT_DIR}/hotpath.wasm`);
+  await bundleWorker(fileURLToPath(new URL("./policy-worker.ts", import.meta.url)), OUT_DIR);
   const config = renderWorkerdConfig({
     mainModule: "worker.js",
     wasmModule: "hotpath.wasm",

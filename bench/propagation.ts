@@ -25,8 +25,9 @@ import { mkdtemp, rm } from "node:fs/promises";
 import os from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { createScratchDatabase } from "../test/support/backends.ts";
 import { startGateway } from "../worker/launcher/gateway.ts";
-import { type BenchSecrets, benchSecrets, type ControlProcess, createBenchDatabase, startControlProcess } from "./control-process.ts";
+import { type BenchSecrets, benchSecrets, type ControlProcess, startControlProcess } from "./control-process.ts";
 import { stopChild } from "./proc.ts";
 import { runBenchMain, type Stop } from "./run-main.ts";
 import { percentile } from "./stats.ts";
@@ -182,7 +183,7 @@ async function runMode(mode: "pglite" | "postgres", ports: number[]): Promise<Mo
   stops.push(() => rm(dataDir, { recursive: true, force: true }));
   let databaseUrl: string | undefined;
   if (mode === "postgres") {
-    const db = await createBenchDatabase(process.env.DATABASE_URL as string);
+    const db = await createScratchDatabase(process.env.DATABASE_URL as string, "sluice_bench");
     stops.push(db.drop);
     databaseUrl = db.url;
   }

@@ -24,22 +24,35 @@ function postgres(databaseUrl: string): Backend {
   return {
     name: "postgres",
     async open() {
-      const name = `sluice_test_${randomBytes(6).toString("hex")}`;
-      const maintenance = new URL(databaseUrl);
-      maintenance.pathname = "/postgres";
-      await withClient(maintenance.href, (client) => client.query(`create database ${name}`));
-      const url = new URL(databaseUrl);
-      url.pathname = `/${name}`;
-      const opened = await openDatabase({ databaseUrl: url.href });
+      const scratch = await createScratchDatabase(databaseUrl, "sluice_test");
+      const opened = await openDatabase({ databaseUrl: scratch.url });
       return {
         ...opened,
-        url: url.href,
+        url: scratch.url,
         async close() {
           await opened.close();
-          await withClient(maintenance.href, (client) => client.query(`drop database if exists ${name} with (force)`));
+          await scratch.drop();
         },
       };
     },
+  };
+}
+
+/**
+ * Creates `<prefix>_<random>` on the PostgreSQL server of `databaseUrl`, through its `postgres`
+ * maintenance database (the suites and the registry benches each get their own).
+ * @returns its URL, and drop(), which removes it even with connections left open.
+ */
+export async function createScratchDatabase(databaseUrl: string, prefix: string): Promise<{ url: string; drop(): Promise<void> }> {
+  const name = `${prefix}_${randomBytes(6).toString("hex")}`;
+  const maintenance = new URL(databaseUrl);
+  maintenance.pathname = "/postgres";
+  await withClient(maintenance.href, (client) => client.query(`create database ${name}`));
+  const url = new URL(databaseUrl);
+  url.pathname = `/${name}`;
+  return {
+    url: url.href,
+    drop: () => withClient(maintenance.href, (client) => client.query(`drop database if exists ${name} with (force)`)).then(() => {}),
   };
 }
 
