@@ -11,7 +11,7 @@
  */
 import { dataObjectOk, inSetOk } from "./data-check";
 import { SCRATCH_CAPACITY } from "./frame";
-import { FUSED_OPERANDS } from "./fused";
+import { fusedOperands } from "./fused";
 import { ROUTE_SLOT_BYTES, ROUTE_SLOT_MODE, SLOT_MODE_BYTES, SLOT_MODE_DOUBLE, SLOT_MODE_INT, SLOT_MODE_INTERN } from "./format";
 import * as O from "./opcodes";
 import { strrefAtOk } from "./string-bounds";
@@ -27,7 +27,7 @@ export function operandBytes(op: u32): i32 {
     const b = (op - O.FUSED_FIRST) & 31;
     const mode = (op - O.FUSED_FIRST) >> 5;
     if (b > O.B_LAST || mode > O.MODE_LAST) return -1;
-    return <i32>(<u32>load<u8>(FUSED_OPERANDS + b) + modeBytes(mode));
+    return <i32>(fusedOperands(b) + modeBytes(mode));
   }
   switch (op) {
     case O.OP_END: case O.OP_AND: case O.OP_OR: case O.OP_NOT: case O.OP_PUSH_TRUE: case O.OP_PUSH_FALSE:
@@ -128,7 +128,7 @@ function verify(info: usize): bool {
       const b = (op - O.FUSED_FIRST) & 31;
       const mode = (op - O.FUSED_FIRST) >> 5;
       if (!fusedOk(b, at)) return false;
-      const tail = RouteCheck.code + pc + 1 + <u32>load<u8>(FUSED_OPERANDS + b);
+      const tail = RouteCheck.code + pc + 1 + fusedOperands(b);
       if (mode == O.MODE_PUSH) push = 1;
       else if (depth != 0) return false; // chain tests run on an empty stack
       else if (mode == O.MODE_AND) {
