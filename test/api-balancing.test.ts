@@ -5,9 +5,11 @@
  * configured weight kept, so undoing the cut restores them exactly), or a route forced to another group with its policies bypassed — read back through the
  * real writer and the WASM reader, and undone by one DELETE.
  */
+import { eq, sql } from "drizzle-orm";
 import { beforeAll, describe, expect, it } from "vitest";
 import { loadConfigModel } from "../control/db/config.ts";
 import type { Database } from "../control/db/connect.ts";
+import { groups, services } from "../control/db/schema.ts";
 import { GROUP_BALANCING_DEFAULTS, ROUTE_RETRY_DEFAULTS } from "../control/snapshot/options.ts";
 import type { HotPath, SnapshotInfo } from "../wasm/host.ts";
 import { backends } from "./support/backends.ts";
@@ -248,6 +250,32 @@ describe.each(backends())("balancing options and traffic cuts on $name", (backen
     const forced = await post({ kind: "route", routeId, toGroup: "green" });
     expect((await post({ kind: "route", routeId, toGroup: "blue" })).status).toBe(409);
     for (const id of [first.body.id, forced.body.id]) await api.client.del(`/v1/traffic-cuts/${id}`);
+  });
+
+  it("keeps a maglev group within the 65,535 instances a gateway's table can address", async () => {
+    const appkey = unique("big");
+    await api.client.post("/v1/services", { appkey });
+    expect((await api.client.post(`/v1/services/${appkey}/groups`, { name: "big" })).status).toBe(201);
+    const [group] = await api.db
+      .select({ id: groups.id })
+      .from(groups)
+      .innerJoin(services, eq(groups.serviceId, services.id))
+      .where(eq(services.appkey, appkey));
+    // Straight into the table: 65,535 API calls would take minutes.
+    await api.db.execute(sql`insert into instances (group_id, host, port)
+      select ${group?.id}, '10.' || (g / 65536) || '.' || (g / 256 % 256) || '.' || (g % 256), 80 from generate_series(1, 65535) g`);
+    const toMaglev = () => api.client.put(`/v1/services/${appkey}/groups/big`, { balancer: "maglev" });
+    expect((await toMaglev()).status).toBe(200); // exactly the limit
+    const more = await api.client.post(`/v1/services/${appkey}/groups/big/instances`, { host: "10.200.0.1", port: 80 });
+    expect(more.status).toBe(422);
+    expect(more.body).toMatchObject({ reason: "too_many_instances", field: "name" });
+    expect((await api.client.put(`/v1/services/${appkey}/groups/big`, { balancer: "swrr" })).status).toBe(200);
+    expect((await api.client.post(`/v1/services/${appkey}/groups/big/instances`, { host: "10.200.0.1", port: 80 })).status).toBe(201);
+    const refused = await toMaglev();
+    expect(refused.status).toBe(422);
+    expect(refused.body).toMatchObject({ reason: "too_many_instances", field: "balancer" });
+    // Gone again before the tests that build snapshots (through SQL: the API's revision of the delete would hold every instance).
+    await api.db.delete(services).where(eq(services.appkey, appkey));
   });
 
   it("refuses malformed cuts with 400 naming the field", async () => {

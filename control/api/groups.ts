@@ -2,6 +2,7 @@
  * /v1/services/{appkey}/groups: upstream groups of a service, with their balancer kind and
  * balancing / fault-tolerance options (balancing-fields.ts). Deleting a group deletes its
  * instances, and is refused (409) while a route, policy or route traffic cut still targets it.
+ * Switching a group of more than 65,535 instances to maglev is refused (422 too_many_instances).
  */
 import { createRoute, z } from "@hono/zod-openapi";
 import { asc, eq, sql } from "drizzle-orm";
@@ -9,7 +10,7 @@ import { groups, instances } from "../db/schema.ts";
 import { balancerField, balancingField } from "./balancing-fields.ts";
 import { conflict } from "./errors.ts";
 import { appkeyField, nameField } from "./fields.ts";
-import { findGroup, requireGroup, requireService } from "./lookup.ts";
+import { checkMaglevRoom, findGroup, requireGroup, requireService } from "./lookup.ts";
 import { type ApiApp, BEARER, errors, json, jsonBody, listOf } from "./openapi.ts";
 import { findGroupReferrers } from "./references.ts";
 import { GroupSchema, toGroupDto, toInstanceDto } from "./representations.ts";
@@ -113,6 +114,7 @@ export function addGroupRoutes(app: ApiApp, deps: ApiDeps): void {
     const input = c.req.valid("json");
     const { result } = await runWrite(deps, c.var.role, async (tx) => {
       const { group } = await requireGroup(tx, appkey, name);
+      await checkMaglevRoom(tx, group.id, input.balancer, 0, "balancer");
       const [row] = await tx
         .update(groups)
         .set({ balancer: input.balancer, balancing: input.balancing, updatedAt: sql`now()` })

@@ -2,6 +2,7 @@
  * /v1/services/{appkey}/groups/{name}/instances: backend instances (host:port) of a group, with
  * OCTO's node fields. (group, host, port) is unique. Instances created here are `static` unless
  * the body says otherwise; `healthy` belongs to the registry and is never set through this API.
+ * A maglev group takes at most 65,535 instances (422 too_many_instances; lookup.ts checkMaglevRoom).
  */
 import { createRoute, z } from "@hono/zod-openapi";
 import { asc, eq, sql } from "drizzle-orm";
@@ -9,7 +10,7 @@ import { INSTANCE_STATUSES, instances, REGISTRATIONS } from "../db/schema.ts";
 import { aliveSinceOnUpdate } from "../registry/alive-since.ts";
 import { appkeyField, idParam, instanceHostField, nameField, portField, weightField } from "./fields.ts";
 import { instanceAttributeFields } from "./instance-fields.ts";
-import { checkUniqueAddress, requireGroup, requireInstance } from "./lookup.ts";
+import { checkMaglevRoom, checkUniqueAddress, requireGroup, requireInstance } from "./lookup.ts";
 import { type ApiApp, BEARER, errors, json, jsonBody, listOf } from "./openapi.ts";
 import { InstanceSchema, toInstanceDto } from "./representations.ts";
 import { withCascadedCuts } from "./traffic-cuts.ts";
@@ -85,6 +86,7 @@ export function addInstanceRoutes(app: ApiApp, deps: ApiDeps): void {
     const { result } = await runWrite(deps, c.var.role, async (tx) => {
       const { group } = await requireGroup(tx, appkey, name);
       await checkUniqueAddress(tx, group.id, input.host, input.port);
+      await checkMaglevRoom(tx, group.id, group.balancer, 1, "name");
       const [row] = await tx
         .insert(instances)
         .values({ ...input, groupId: group.id })

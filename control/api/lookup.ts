@@ -2,10 +2,10 @@
  * Resolving the names and ids in API paths to rows, with the 404 each miss deserves (and the
  * instance address clash check, the one uniqueness rule spanning several columns).
  */
-import { and, eq, inArray, ne } from "drizzle-orm";
+import { and, count, eq, inArray, ne } from "drizzle-orm";
 import type { Queryable } from "../db/connect.ts";
 import { groups, instances, services } from "../db/schema.ts";
-import { conflict, notFound } from "./errors.ts";
+import { conflict, notFound, unprocessable } from "./errors.ts";
 
 export type ServiceRow = typeof services.$inferSelect;
 export type GroupRow = typeof groups.$inferSelect;
@@ -59,6 +59,30 @@ export async function checkUniqueAddress(db: Queryable, groupId: number, host: s
     .from(instances)
     .where(and(eq(instances.groupId, groupId), eq(instances.host, host), eq(instances.port, port), ne(instances.id, exceptId)));
   if (clash) throw conflict(`instance ${clash.id} of this group already has address ${host}:${port}`);
+}
+
+/**
+ * Most instances a maglev group may hold: the gateways' maglev tables store instance offsets as
+ * u16 (docs/balancing.md, "Hash tables"), so every gateway would refuse a snapshot with a larger
+ * one, and no configuration change would reach them until it shrank.
+ */
+export const MAGLEV_MAX_INSTANCES = 65_535;
+
+/**
+ * @throws ApiError 422 (reason `too_many_instances`, naming `field`) when group `groupId`,
+ *   balanced by `balancer`, would hold more than MAGLEV_MAX_INSTANCES instances with `adding` more.
+ */
+export async function checkMaglevRoom(db: Queryable, groupId: number, balancer: string, adding: number, field: string) {
+  if (balancer !== "maglev") return;
+  const [row] = await db.select({ n: count() }).from(instances).where(eq(instances.groupId, groupId));
+  const total = (row?.n ?? 0) + adding;
+  if (total > MAGLEV_MAX_INSTANCES) {
+    throw unprocessable(
+      "too_many_instances",
+      `a maglev group holds at most ${MAGLEV_MAX_INSTANCES} instances; this one would hold ${total}`,
+      field,
+    );
+  }
 }
 
 /** The appkey and group name of each instance row's group, by instance id. */

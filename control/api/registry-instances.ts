@@ -1,7 +1,8 @@
 /**
  * The agent's side of the registry (agent token or admin token):
  * - POST /v1/registry/instances registers an instance (idempotent on appkey + group + host + port:
- *   an agent restarting re-registers the same row) and counts as a heartbeat;
+ *   an agent restarting re-registers the same row) and counts as a heartbeat; a new instance of a
+ *   maglev group already holding 65,535 is refused (422 too_many_instances);
  * - PUT /v1/registry/instances/{id}/status sets its lifecycle status (`stopping` before a drain);
  * - DELETE /v1/registry/instances/{id} deregisters it.
  * Writes go through runWrite (one transaction, a revision, a snapshot rebuild); the answer names
@@ -17,7 +18,7 @@ import { selectRegistryEntry, settingsOf } from "../registry/view.ts";
 import { conflict, notFound } from "./errors.ts";
 import { appkeyField, idParam, instanceHostField, nameField, portField, weightField } from "./fields.ts";
 import { instanceAttributeFields } from "./instance-fields.ts";
-import { requireGroup } from "./lookup.ts";
+import { checkMaglevRoom, requireGroup } from "./lookup.ts";
 import { type ApiApp, type ApiEnv, BEARER, errors, json, jsonBody } from "./openapi.ts";
 import { REVISION_HEADER, type RegistryDeps } from "./registry-deps.ts";
 import { InstanceSchema, toInstanceDto } from "./representations.ts";
@@ -112,6 +113,7 @@ export function addRegistryInstanceRoutes(app: ApiApp, deps: RegistryDeps): void
       if (existing && sameRegistration(existing, values)) {
         return { result: { row: existing, created: false, heartbeat }, revision: [] };
       }
+      if (!existing) await checkMaglevRoom(tx, group.id, group.balancer, 1, "group");
       const [row] = existing
         ? await tx
             .update(instances)
