@@ -92,7 +92,10 @@ describe.skipIf(!postgres)("control replicas on PostgreSQL", () => {
   it("applies another replica's write when its notification arrives, and skips the echo of its own", async () => {
     // Wrapped after start: runWrite's own apply (onCommitted) is not counted, only notifications.
     const heard = { a: [] as number[], b: [] as number[] };
-    for (const [name, control] of [["a", a], ["b", b]] as const) {
+    for (const [name, control] of [
+      ["a", a],
+      ["b", b],
+    ] as const) {
       const apply = control.registry.applyChange;
       control.registry.applyChange = (notice) => {
         heard[name].push(notice.revisionId);
