@@ -229,6 +229,15 @@ describe.each(backends())("balancing options and traffic cuts on $name", (backen
     expect(routeDeleted).toMatchObject({ action: "delete", resource: "route", resourceId: String(routeId) });
     expect(routeCutEnded).toMatchObject({ action: "delete", resource: "traffic_cut", resourceId: String(routeCut.id) });
     expect(routeCutEnded.body.before).toEqual(routeCut);
+
+    // A group cut goes with its group.
+    expect((await api.client.post(`/v1/services/${appkey}/groups`, { name: "spare" })).status).toBe(201);
+    const groupCut = (await api.client.post("/v1/traffic-cuts", { kind: "group", appkey, group: "spare" })).body;
+    expect((await api.client.del(`/v1/services/${appkey}/groups/spare`)).status).toBe(204);
+    expect(await cutIds()).not.toContain(groupCut.id);
+    const [groupDeleted, groupCutEnded] = await latest(2);
+    expect(groupDeleted).toMatchObject({ action: "delete", resource: "group", resourceId: `${appkey}/spare` });
+    expect(groupCutEnded).toMatchObject({ action: "delete", resource: "traffic_cut", resourceId: String(groupCut.id) });
   });
 
   it("answers 404 for unknown targets, 422 for a group outside the route's service, 409 for a duplicate", async () => {

@@ -56,7 +56,7 @@ const replaceGroup = createRoute({
   tags,
   security: BEARER,
   request: { params: GroupParams, ...jsonBody(GroupReplace) },
-  responses: { 200: json(GroupSchema, "Replaced"), ...errors(400, 404) },
+  responses: { 200: json(GroupSchema, "Replaced"), ...errors(400, 404, 422) },
 });
 const deleteGroup = createRoute({
   method: "delete",

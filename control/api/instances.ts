@@ -43,7 +43,7 @@ const createInstance = createRoute({
   tags,
   security: BEARER,
   request: { params: GroupParams, ...jsonBody(InstanceInput) },
-  responses: { 201: json(InstanceSchema, "Created"), ...errors(400, 404, 409) },
+  responses: { 201: json(InstanceSchema, "Created"), ...errors(400, 404, 409, 422) },
 });
 const listInstances = createRoute({
   method: "get",

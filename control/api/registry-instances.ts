@@ -69,7 +69,7 @@ const register = createRoute({
   responses: {
     200: json(Registration, "Already registered (fields updated if they differed)"),
     201: json(Registration, "Registered"),
-    ...errors(400, 403, 404, 409),
+    ...errors(400, 403, 404, 409, 422),
   },
 });
 const setStatus = createRoute({

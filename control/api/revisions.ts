@@ -19,7 +19,7 @@ const RevisionSchema = z
     createdAt: timestampField,
     actor: z.string(),
     action: z.enum(["create", "update", "delete"]),
-    resource: z.enum(["service", "group", "instance", "policy", "route", "agent_token"]),
+    resource: z.enum(["service", "group", "instance", "policy", "route", "agent_token", "traffic_cut"]),
     resourceId: z.string(),
     body: z.object({ before: z.unknown(), after: z.unknown() }),
   })

@@ -1,5 +1,5 @@
 /**
- * Snapshot format version 3, the reader's copy of the numbers in docs/snapshot-format.md (the
+ * Snapshot format version 4, the reader's copy of the numbers in docs/snapshot-format.md (the
  * writer's copy is control/snapshot/layout.ts; the round-trip tests hold the two together):
  * header and record field offsets in bytes, section ids, record sizes, enum values.
  */

@@ -11,8 +11,8 @@ import { intArithFast, intFailed } from "./int64";
 import { cidrContains } from "./ip";
 import * as O from "./opcodes";
 import { idsContain, intsContain, strsContain } from "./sets";
-import { cachedInt, slotFailed, slotHash, slotIp, slotIpBytes } from "./slotcache";
-import { stringOp } from "./vmops";
+import { slotFailed, slotHash, slotInt, slotIp, slotIpBytes } from "./slotcache";
+import { affixMatch, stringOp } from "./vmops";
 
 /**
  * Inline operand bytes of fused test `b` (≤ B_LAST), mode operands not included. A switch rather
@@ -89,13 +89,10 @@ const CMP_TRUTH: u32 = 0x3466a; // 110 100 011 001 101 010, from >= down to ==
     }
     case O.B_STARTS:
     case O.B_ENDS: {
-      // Inline, as these are the usual prefix/suffix routing tests: a length check, then bytes.
+      // Inline (affixMatch), as these are the usual prefix/suffix routing tests.
       const v = slotString(<u32>load<u8>(at));
       if (v < 0) return O.R_ERROR;
-      const n = <usize>load<u32>(at, 5);
-      const len = stringLen(v);
-      if (n > len) return O.R_FALSE;
-      return <i32>bytesEqual(stringAddr(v) + (b == O.B_ENDS ? len - n : 0), base + <usize>load<u32>(at, 1), n);
+      return <i32>affixMatch(b == O.B_ENDS, stringAddr(v), stringLen(v), base + <usize>load<u32>(at, 1), <usize>load<u32>(at, 5));
     }
     case O.B_CONTAINS: {
       const v = slotString(<u32>load<u8>(at));
@@ -103,21 +100,21 @@ const CMP_TRUTH: u32 = 0x3466a; // 110 100 011 001 101 010, from >= down to ==
       return <i32>stringOp(2, stringAddr(v), stringLen(v), base + <usize>load<u32>(at, 1), <usize>load<u32>(at, 5));
     }
     case O.B_INT_CMP: {
-      const n = cachedInt(<u32>load<u8>(at));
+      const n = slotInt(<u32>load<u8>(at));
       return slotFailed ? O.R_ERROR : cmp(<u32>load<u8>(at, 1), n, load<i64>(at, 2));
     }
     case O.B_INT_ARITH_CMP: {
-      const n = cachedInt(<u32>load<u8>(at));
+      const n = slotInt(<u32>load<u8>(at));
       if (slotFailed) return O.R_ERROR;
       const r = intArithFast(<u32>load<u8>(at, 1), n, load<i64>(at, 2));
       return intFailed ? O.R_ERROR : cmp(<u32>load<u8>(at, 10), r, load<i64>(at, 11));
     }
     case O.B_INT_IN: {
-      const n = cachedInt(<u32>load<u8>(at));
+      const n = slotInt(<u32>load<u8>(at));
       return slotFailed ? O.R_ERROR : <i32>intsContain(data + <usize>load<u32>(at, 1), <u64>n);
     }
     case O.B_INT_ARITH_IN: {
-      const n = cachedInt(<u32>load<u8>(at));
+      const n = slotInt(<u32>load<u8>(at));
       if (slotFailed) return O.R_ERROR;
       const r = intArithFast(<u32>load<u8>(at, 1), n, load<i64>(at, 2));
       return intFailed ? O.R_ERROR : <i32>intsContain(data + <usize>load<u32>(at, 10), <u64>r);

@@ -64,7 +64,7 @@ export function intArith(op: u32, a: i64, b: i64): i64 {
  */
 // @ts-ignore: decorator
 @inline export function intArithFast(op: u32, a: i64, b: i64): i64 {
-  if (op >= 3 && <i64><i32>a == a && <i64><i32>b == b && b > 0) {
+  if ((op == 3 || op == 4) && <i64><i32>a == a && <i64><i32>b == b && b > 0) {
     intFailed = false;
     return op == 4 ? <i64>(<i32>a % <i32>b) : <i64>(<i32>a / <i32>b);
   }

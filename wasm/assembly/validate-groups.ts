@@ -1,5 +1,5 @@
 /**
- * Validation of GROUPS and INSTANCES in a staged snapshot (docs/snapshot-format.md, format 3):
+ * Validation of GROUPS and INSTANCES in a staged snapshot (docs/snapshot-format.md, format 4):
  * every string and slice in bounds, and every balancing option inside the range the spec gives
  * it, so the balancers can use the fields without checks (no zero-sized maglev table, no ring
  * with min > max, no ratio above 2, no balancer kind the module does not have).

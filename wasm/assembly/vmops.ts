@@ -174,9 +174,13 @@ export function stringTest(kind: u32, a: usize, b: usize): void {
 
 /** startsWith (kind 0), endsWith (1) or contains (2) of the bytes t (tl) in s (sl). */
 export function stringOp(kind: u32, s: usize, sl: usize, t: usize, tl: usize): bool {
-  if (kind == 2) return containsBytes(s, sl, t, tl);
-  if (tl > sl) return false;
-  return bytesEqual(s + (kind == 1 ? sl - tl : 0), t, tl);
+  return kind == 2 ? containsBytes(s, sl, t, tl) : affixMatch(kind == 1, s, sl, t, tl);
+}
+
+/** Whether the `tl` bytes at t start (`suffix` false) or end (true) the `sl` bytes at s. */
+// @ts-ignore: decorator
+@inline export function affixMatch(suffix: bool, s: usize, sl: usize, t: usize, tl: usize): bool {
+  return tl <= sl && bytesEqual(s + (suffix ? sl - tl : 0), t, tl);
 }
 
 /** string → int: its length in code points; else error. */
