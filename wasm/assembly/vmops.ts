@@ -10,7 +10,7 @@ import { intArith, intFailed, parseInt64, parseUint64 } from "./int64";
 import { doubleToInt, doubleToUint, formatInteger, numFailed, uintArith } from "./numbers";
 import {
   KIND_BOOLS, KIND_DOUBLES, KIND_INTS, KIND_STRS, KIND_UINTS, OP_ADD, OP_DIV, OP_EQ, OP_GE, OP_GT, OP_LE,
-  OP_LT, OP_MOD, OP_MUL, OP_NE, OP_SUB, OP_TO_DOUBLE, OP_TO_INT, OP_TO_UINT, TAG_BOOL, TAG_DOUBLE, TAG_ERROR, TAG_INT, TAG_STRING,
+  OP_LT, OP_MUL, OP_NE, OP_SUB, OP_TO_DOUBLE, OP_TO_INT, OP_TO_UINT, TAG_BOOL, TAG_DOUBLE, TAG_ERROR, TAG_INT, TAG_STRING,
   TAG_UINT,
 } from "./opcodes";
 import { containsBytes } from "./search";
