@@ -16,9 +16,9 @@ import { compileEvaluator } from "../control/compiler/evaluate.ts";
 import { keyAttribute, lowerCondition } from "../control/compiler/index.ts";
 import { ERROR } from "../control/compiler/values.ts";
 import type { PolicyConfig } from "../control/snapshot/model.ts";
-import { DecideStatus, type HotPath, Source } from "../wasm/host.ts";
+import { DecideStatus, type HotPath } from "../wasm/host.ts";
 import { boolE, HOST, type Req, requestArb } from "./support/condition-gen.ts";
-import { referenceRequest } from "./support/condition-oracle.ts";
+import { referenceRequest, vmRequest } from "./support/condition-oracle.ts";
 import { group, instance, instantiate, policy, route, write } from "./wasm-fixtures.ts";
 
 const RUNS = Number(process.env.FC_RUNS ?? 500);
@@ -104,20 +104,8 @@ function referenceRoute(policies: GenPolicy[], req: Req): [number, number] {
   return [-1, errors];
 }
 
-const VM_MAPS = { [Source.QUERY]: "query", [Source.HEADER]: "header", [Source.COOKIE]: "cookie", [Source.BODY]: "body" } as const;
-
 function vmRoute(hot: HotPath, req: Req): [number, number] {
-  const r = hot.decide({
-    host: HOST,
-    path: PATH,
-    method: req.method,
-    attribute: (source, name) => {
-      if (source === Source.CLIENT) return req.ip;
-      if (source === Source.CF) return req.cf[name as keyof Req["cf"]];
-      const m = VM_MAPS[source as keyof typeof VM_MAPS];
-      return m === undefined ? undefined : req[m][name];
-    },
-  });
+  const r = hot.decide(vmRequest(req, PATH));
   if (r.status !== DecideStatus.OK) throw new Error(`decide status ${r.status}`);
   const name = r.policy < 0 ? undefined : hot.snapshot.policies[r.policy]?.name;
   return [name === undefined ? -1 : Number(name.slice(1)) - 1, r.conditionErrors];

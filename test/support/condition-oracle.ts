@@ -17,7 +17,7 @@ import { compileEvaluator, type EvalRequest } from "../../control/compiler/evalu
 import { keyAttribute, lowerCondition, lowerExpression } from "../../control/compiler/index.ts";
 import { ERROR, parseDoubleGo, parseIntGo, parseUintGo } from "../../control/compiler/values.ts";
 import type { ConfigModel, PolicyConfig } from "../../control/snapshot/model.ts";
-import { DecideStatus, type HotPath, Source } from "../../wasm/host.ts";
+import { type DecideRequest, DecideStatus, type HotPath, Source } from "../../wasm/host.ts";
 import { group, instance, policy, route, write } from "../wasm-fixtures.ts";
 import { type Atom, type Gen, HOST, type Req } from "./condition-gen.ts";
 
@@ -189,9 +189,9 @@ export function loadConditions(hot: HotPath, conditions: string[], version: bigi
 
 const VM_MAPS = { [Source.QUERY]: "query", [Source.HEADER]: "header", [Source.COOKIE]: "cookie", [Source.BODY]: "body" } as const;
 
-/** The VM's verdict for the condition loaded at `path`. */
-export function vm(hot: HotPath, req: Req, path: string): Outcome {
-  const r = hot.decide({
+/** `req` as the hot path's request for `path` on HOST. */
+export function vmRequest(req: Req, path: string): DecideRequest {
+  return {
     host: HOST,
     path,
     method: req.method,
@@ -201,7 +201,12 @@ export function vm(hot: HotPath, req: Req, path: string): Outcome {
       const m = VM_MAPS[source as keyof typeof VM_MAPS];
       return m === undefined ? undefined : req[m][name];
     },
-  });
+  };
+}
+
+/** The VM's verdict for the condition loaded at `path`. */
+export function vm(hot: HotPath, req: Req, path: string): Outcome {
+  const r = hot.decide(vmRequest(req, path));
   if (r.status !== DecideStatus.OK) throw new Error(`decide status ${r.status}`);
   if (r.policy >= 0) return "match";
   return r.conditionErrors > 0 ? "error" : "no";
