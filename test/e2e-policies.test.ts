@@ -1,5 +1,5 @@
 /**
- * The six Oceanus scenarios from the seed (../shared/seeds, "Oceanus"), end to end with real
+ * The six Oceanus scenarios of Meituan's routing-policy article (README, "What Sluice is"), end to end with real
  * parts: policies and routes through control's REST API (PGlite), the signed snapshot, the
  * gateway Worker in real `workerd serve`, real HTTP upstreams on 127.0.0.1.
  *   1. flash-sale pressure tests routed by a header to a stress group;

@@ -7,7 +7,7 @@ import { fileURLToPath } from "node:url";
 import { renderWorkerdConfig } from "./capnp.ts";
 import { launchWorkerd, type WorkerdCluster } from "./workerd.ts";
 
-/** Miniflare/workerd of this pin refuse later dates (../shared/TOOLCHAIN.md). */
+/** The latest date the pinned workerd (1.20261023.1) and Miniflare accept; later dates are refused at start. */
 export const COMPATIBILITY_DATE = "2026-07-01";
 export const GATEWAY_BUILD_DIR = fileURLToPath(new URL("../../build/worker", import.meta.url));
 
