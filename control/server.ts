@@ -12,7 +12,7 @@ import { serve } from "@hono/node-server";
 import pino, { type Logger } from "pino";
 import { createApp } from "./api/app.ts";
 import { type ResolvedTokens, resolveTokens } from "./api/auth.ts";
-import { CHANGE_CHANNEL, parseChangeNotice } from "./api/write.ts";
+import { CHANGE_CHANNEL, parseChangeNotice } from "./config/write.ts";
 import { backfillConditionIr } from "./db/condition-ir.ts";
 import { openDatabase } from "./db/connect.ts";
 import { openNotifications } from "./db/notifications.ts";

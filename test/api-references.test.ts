@@ -5,7 +5,7 @@
 import { count, eq } from "drizzle-orm";
 import { pino } from "pino";
 import { beforeAll, describe, expect, it } from "vitest";
-import { runWrite } from "../control/api/write.ts";
+import { runWrite } from "../control/config/write.ts";
 import { revisions, services } from "../control/db/schema.ts";
 import { backends } from "./support/backends.ts";
 import { unique, useApi } from "./support/fixture.ts";

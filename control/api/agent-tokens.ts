@@ -10,13 +10,13 @@
  */
 import { createRoute, z } from "@hono/zod-openapi";
 import { asc, eq } from "drizzle-orm";
+import { type AgentTokenStore, hashAgentToken, mintAgentToken } from "../config/agent-token-store.ts";
+import { findService } from "../config/lookup.ts";
+import { type ApiDeps, runWrite } from "../config/write.ts";
 import { agentTokens } from "../db/schema.ts";
-import { type AgentTokenStore, hashAgentToken, mintAgentToken } from "./agent-token-store.ts";
 import { conflict, notFound, unprocessable } from "./errors.ts";
 import { appkeyField, idParam, nameField, timestampField } from "./fields.ts";
-import { findService } from "./lookup.ts";
 import { type ApiApp, BEARER, errors, json, jsonBody, listOf } from "./openapi.ts";
-import { type ApiDeps, runWrite } from "./write.ts";
 
 /** Most appkeys one agent token may cover. */
 export const MAX_TOKEN_APPKEYS = 100;

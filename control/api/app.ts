@@ -7,6 +7,7 @@
  * other path takes the admin token only (fail closed: see isAllowed in auth.ts).
  */
 import { type Logger, pino } from "pino";
+import type { OnChange } from "../config/write.ts";
 import type { Database } from "../db/connect.ts";
 import { RecoveryQueue } from "../registry/recoveries.ts";
 import { createRegistryRuntime, type RegistryRuntime } from "../registry/runtime.ts";
@@ -28,7 +29,6 @@ import { addRouteRoutes } from "./routes.ts";
 import { addServiceRoutes } from "./services.ts";
 import { addSnapshotRoute, type GetSnapshot, type WaitForSnapshot } from "./snapshot.ts";
 import { addTrafficCutRoutes } from "./traffic-cuts.ts";
-import type { OnChange } from "./write.ts";
 
 /** Largest accepted request body: 10 000 graylist entries of 256 chars fit (RFC: cap parsing). */
 export const MAX_BODY_BYTES = 4 * 1024 * 1024;

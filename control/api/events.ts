@@ -5,11 +5,11 @@
  */
 import { createRoute, z } from "@hono/zod-openapi";
 import { and, asc, eq, gt, type SQL } from "drizzle-orm";
+import type { ApiDeps } from "../config/write.ts";
 import { events } from "../db/schema.ts";
 import { EVENT_KINDS } from "../registry/events.ts";
 import { appkeyField, indexField, timestampField } from "./fields.ts";
 import { type ApiApp, BEARER, errors, json } from "./openapi.ts";
-import type { ApiDeps } from "./write.ts";
 
 /** Page size. */
 export const EVENT_PAGE = 200;

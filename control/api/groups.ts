@@ -6,16 +6,16 @@
  */
 import { createRoute, z } from "@hono/zod-openapi";
 import { asc, eq, sql } from "drizzle-orm";
+import { checkMaglevRoom, findGroup, requireGroup, requireService } from "../config/lookup.ts";
+import { findGroupReferrers } from "../config/references.ts";
+import { GroupSchema, toGroupDto, toInstanceDto } from "../config/representations.ts";
+import { type ApiDeps, runWrite } from "../config/write.ts";
 import { groups, instances } from "../db/schema.ts";
 import { balancerField, balancingField } from "./balancing-fields.ts";
 import { conflict } from "./errors.ts";
 import { appkeyField, nameField } from "./fields.ts";
-import { checkMaglevRoom, findGroup, requireGroup, requireService } from "./lookup.ts";
 import { type ApiApp, BEARER, errors, json, jsonBody, listOf } from "./openapi.ts";
-import { findGroupReferrers } from "./references.ts";
-import { GroupSchema, toGroupDto, toInstanceDto } from "./representations.ts";
 import { withCascadedCuts } from "./traffic-cuts.ts";
-import { type ApiDeps, runWrite } from "./write.ts";
 
 const GroupCreate = z.strictObject({ name: nameField, balancer: balancerField, balancing: balancingField }).openapi("GroupCreate");
 /** Full replacement: omitted `balancer` / `balancing` fields return to their defaults. */

@@ -6,15 +6,15 @@
  */
 import { createRoute, z } from "@hono/zod-openapi";
 import { asc, eq, sql } from "drizzle-orm";
+import { checkMaglevRoom, checkUniqueAddress, requireGroup, requireInstance } from "../config/lookup.ts";
+import { InstanceSchema, toInstanceDto } from "../config/representations.ts";
+import { type ApiDeps, runWrite } from "../config/write.ts";
 import { INSTANCE_STATUSES, instances, REGISTRATIONS } from "../db/schema.ts";
 import { aliveSinceOnUpdate } from "../registry/alive-since.ts";
 import { appkeyField, idParam, instanceHostField, nameField, portField, weightField } from "./fields.ts";
 import { instanceAttributeFields } from "./instance-fields.ts";
-import { checkMaglevRoom, checkUniqueAddress, requireGroup, requireInstance } from "./lookup.ts";
 import { type ApiApp, BEARER, errors, json, jsonBody, listOf } from "./openapi.ts";
-import { InstanceSchema, toInstanceDto } from "./representations.ts";
 import { withCascadedCuts } from "./traffic-cuts.ts";
-import { type ApiDeps, runWrite } from "./write.ts";
 
 /** Create and full replacement share one shape; omitted optional fields take their defaults. */
 const InstanceInput = z

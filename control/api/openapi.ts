@@ -4,7 +4,7 @@
  * what is particular to it.
  */
 import { OpenAPIHono, z } from "@hono/zod-openapi";
-import type { AgentPrincipal } from "./agent-token-store.ts";
+import type { AgentPrincipal } from "../config/agent-token-store.ts";
 import type { Role } from "./auth.ts";
 import { ErrorBodySchema, validationHook } from "./errors.ts";
 

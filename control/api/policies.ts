@@ -5,15 +5,15 @@
  */
 import { createRoute, z } from "@hono/zod-openapi";
 import { asc, eq } from "drizzle-orm";
+import { findPolicy, requirePolicy, storePolicy } from "../config/policy-store.ts";
+import { findPolicyReferrers } from "../config/references.ts";
+import { type PolicyDto, PolicySchema, toPolicyDto } from "../config/representations.ts";
+import { type ApiDeps, runWrite } from "../config/write.ts";
 import { policies, services } from "../db/schema.ts";
 import { badRequest, conflict } from "./errors.ts";
 import { nameField } from "./fields.ts";
 import { type ApiApp, BEARER, errors, json, jsonBody, listOf } from "./openapi.ts";
 import { PolicyCreate, PolicyPatch, PolicyReplace, type PolicyReplaceInput, policyShapeIssues } from "./policy-input.ts";
-import { findPolicy, requirePolicy, storePolicy } from "./policy-store.ts";
-import { findPolicyReferrers } from "./references.ts";
-import { type PolicyDto, PolicySchema, toPolicyDto } from "./representations.ts";
-import { type ApiDeps, runWrite } from "./write.ts";
 
 const NameParams = z.object({ name: nameField });
 const tags = ["policies"];

@@ -1,6 +1,7 @@
 /** What the registry endpoints need besides the API's common dependencies. */
+
+import type { ApiDeps } from "../config/write.ts";
 import type { RegistryRuntime } from "../registry/runtime.ts";
-import type { ApiDeps } from "./write.ts";
 
 export interface RegistryDeps extends ApiDeps {
   registry: RegistryRuntime;

@@ -11,6 +11,9 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { and, eq, sql } from "drizzle-orm";
 import type { Context } from "hono";
+import { checkMaglevRoom, requireGroup } from "../config/lookup.ts";
+import { InstanceSchema, toInstanceDto } from "../config/representations.ts";
+import { runWrite } from "../config/write.ts";
 import { latestRevisionId } from "../db/revisions.ts";
 import { INSTANCE_STATUSES, instances } from "../db/schema.ts";
 import { aliveSinceOnUpdate } from "../registry/alive-since.ts";
@@ -18,13 +21,10 @@ import { selectRegistryEntry, settingsOf } from "../registry/view.ts";
 import { conflict, notFound } from "./errors.ts";
 import { appkeyField, idParam, instanceHostField, nameField, portField, weightField } from "./fields.ts";
 import { instanceAttributeFields } from "./instance-fields.ts";
-import { checkMaglevRoom, requireGroup } from "./lookup.ts";
 import { type ApiApp, type ApiEnv, BEARER, errors, json, jsonBody } from "./openapi.ts";
 import { REVISION_HEADER, type RegistryDeps } from "./registry-deps.ts";
-import { InstanceSchema, toInstanceDto } from "./representations.ts";
 import { actorOf, requireScope } from "./scope.ts";
 import { withCascadedCuts } from "./traffic-cuts.ts";
-import { runWrite } from "./write.ts";
 
 const RegisterInput = z
   .strictObject({

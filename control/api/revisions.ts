@@ -4,10 +4,10 @@
  */
 import { createRoute, z } from "@hono/zod-openapi";
 import { desc, lt } from "drizzle-orm";
+import type { ApiDeps } from "../config/write.ts";
 import { revisions } from "../db/schema.ts";
 import { idParam, timestampField } from "./fields.ts";
 import { type ApiApp, BEARER, errors, json } from "./openapi.ts";
-import type { ApiDeps } from "./write.ts";
 
 /** Page size when `limit` is not given, and the largest allowed. */
 export const DEFAULT_REVISION_PAGE = 50;

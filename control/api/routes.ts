@@ -4,17 +4,17 @@
  */
 import { createRoute, z } from "@hono/zod-openapi";
 import { and, asc, eq, ne, sql } from "drizzle-orm";
+import { findService } from "../config/lookup.ts";
+import { checkRouteCut, checkRouteReferences } from "../config/references.ts";
+import { RouteSchema, toRouteDto } from "../config/representations.ts";
+import { type ApiDeps, runWrite } from "../config/write.ts";
 import type { Queryable } from "../db/connect.ts";
 import { routes, services } from "../db/schema.ts";
 import { retryField } from "./balancing-fields.ts";
 import { conflict, notFound, unprocessable } from "./errors.ts";
 import { appkeyField, bodyCapBytesField, idParam, nameField, pathField, routeHostField, timeoutMsField } from "./fields.ts";
-import { findService } from "./lookup.ts";
 import { type ApiApp, BEARER, errors, json, jsonBody, listOf } from "./openapi.ts";
-import { checkRouteCut, checkRouteReferences } from "./references.ts";
-import { RouteSchema, toRouteDto } from "./representations.ts";
 import { withCascadedCuts } from "./traffic-cuts.ts";
-import { type ApiDeps, runWrite } from "./write.ts";
 
 /** Most policies one route may list. */
 export const MAX_ROUTE_POLICIES = 100;

@@ -5,15 +5,15 @@
  */
 import { createRoute, z } from "@hono/zod-openapi";
 import { asc, eq, inArray, sql } from "drizzle-orm";
+import { findService, requireService } from "../config/lookup.ts";
+import { findServiceReferrers } from "../config/references.ts";
+import { ServiceSchema, toGroupDto, toInstanceDto, toServiceDto } from "../config/representations.ts";
+import { type ApiDeps, runWrite } from "../config/write.ts";
 import { groups, instances, services } from "../db/schema.ts";
 import { conflict } from "./errors.ts";
 import { appkeyField } from "./fields.ts";
-import { findService, requireService } from "./lookup.ts";
 import { type ApiApp, BEARER, errors, json, jsonBody, listOf } from "./openapi.ts";
-import { findServiceReferrers } from "./references.ts";
-import { ServiceSchema, toGroupDto, toInstanceDto, toServiceDto } from "./representations.ts";
 import { withCascadedCuts } from "./traffic-cuts.ts";
-import { type ApiDeps, runWrite } from "./write.ts";
 
 const descriptionField = z.string().max(1024);
 

@@ -10,13 +10,13 @@
  */
 import { createRoute, z } from "@hono/zod-openapi";
 import { and, asc, eq } from "drizzle-orm";
+import { findGroup, requireGroup, requireService } from "../config/lookup.ts";
+import { type ApiDeps, type RevisionRecord, runWrite } from "../config/write.ts";
 import type { Queryable, Transaction } from "../db/connect.ts";
 import { groups, instances, routes, services, TRAFFIC_CUT_KINDS, trafficCuts } from "../db/schema.ts";
 import { conflict, notFound, unprocessable } from "./errors.ts";
 import { appkeyField, idField, idParam, labelField, nameField, timestampField } from "./fields.ts";
-import { findGroup, requireGroup, requireService } from "./lookup.ts";
 import { type ApiApp, BEARER, errors, json, jsonBody, listOf } from "./openapi.ts";
-import { type ApiDeps, type RevisionRecord, runWrite } from "./write.ts";
 
 /** Longest `reason`, in characters. */
 export const MAX_REASON_LENGTH = 1024;

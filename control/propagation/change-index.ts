@@ -5,7 +5,7 @@
  * service changes, wherever the change was made. A change that may touch any service (a policy,
  * a route, an agent token) raises every service's index.
  */
-import type { ChangeNotice } from "../api/write.ts";
+import type { ChangeNotice } from "../config/write.ts";
 import { Waiters } from "./waiters.ts";
 
 export class ChangeIndex {

@@ -5,7 +5,7 @@
  * a time; the update is conditional, so a duplicate or a racing sweep is harmless.
  */
 import type { Logger } from "pino";
-import type { ApiDeps } from "../api/write.ts";
+import type { ApiDeps } from "../config/write.ts";
 import { applyHealthChanges } from "./health-writer.ts";
 import type { RegistryView } from "./view.ts";
 

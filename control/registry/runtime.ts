@@ -4,8 +4,8 @@
  * replica's or another's) reaches them. Only wiring: each part documents itself.
  */
 import type { Logger } from "pino";
-import { AgentTokenStore } from "../api/agent-token-store.ts";
-import type { ChangeNotice } from "../api/write.ts";
+import { AgentTokenStore } from "../config/agent-token-store.ts";
+import type { ChangeNotice } from "../config/write.ts";
 import type { Database } from "../db/connect.ts";
 import { latestRevisionId } from "../db/revisions.ts";
 import { ChangeIndex } from "../propagation/change-index.ts";

@@ -7,7 +7,7 @@
  * silence (a stalled registry must not mass-deregister, Nacos #1873).
  */
 import type { Logger } from "pino";
-import type { ApiDeps } from "../api/write.ts";
+import type { ApiDeps } from "../config/write.ts";
 import type { RegistryEvent } from "./events.ts";
 import { applyHealthChanges } from "./health-writer.ts";
 import type { HeartbeatTable } from "./heartbeat-table.ts";

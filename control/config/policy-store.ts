@@ -3,12 +3,12 @@
  * write goes through (policies.ts holds the HTTP side).
  */
 import { eq, sql } from "drizzle-orm";
+import { notFound, unprocessable } from "../api/errors.ts";
+import type { PolicyReplaceInput } from "../api/policy-input.ts";
 import { keyAttribute, storedConditionIr } from "../compiler/index.ts";
 import type { Queryable, Transaction } from "../db/connect.ts";
 import { policies, services } from "../db/schema.ts";
-import { notFound, unprocessable } from "./errors.ts";
 import { findService, type ServiceRow } from "./lookup.ts";
-import type { PolicyReplaceInput } from "./policy-input.ts";
 import { checkPolicyGroup, checkPolicyUsers } from "./references.ts";
 import { type PolicyDto, toPolicyDto } from "./representations.ts";
 

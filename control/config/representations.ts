@@ -4,11 +4,11 @@
  * (instances and routes, which have no natural name, expose their id).
  */
 import { z } from "@hono/zod-openapi";
+import { BalancingSchema, RetrySchema } from "../api/balancing-fields.ts";
+import { timestampField } from "../api/fields.ts";
 import type { groups, instances, policies, routes, services } from "../db/schema.ts";
 import { ENVIRONMENTS, INSTANCE_ROLES, INSTANCE_STATUSES, REGISTRATIONS } from "../db/schema.ts";
 import { BALANCER_KINDS, type GroupBalancingInput, type RouteRetry, resolveBalancing, resolveRetry } from "../snapshot/options.ts";
-import { BalancingSchema, RetrySchema } from "./balancing-fields.ts";
-import { timestampField } from "./fields.ts";
 
 const timestamps = { createdAt: timestampField, updatedAt: timestampField };
 

@@ -3,9 +3,9 @@
  * instance address clash check, the one uniqueness rule spanning several columns).
  */
 import { and, count, eq, inArray, ne } from "drizzle-orm";
+import { conflict, notFound, unprocessable } from "../api/errors.ts";
 import type { Queryable } from "../db/connect.ts";
 import { groups, instances, services } from "../db/schema.ts";
-import { conflict, notFound, unprocessable } from "./errors.ts";
 
 export type ServiceRow = typeof services.$inferSelect;
 export type GroupRow = typeof groups.$inferSelect;

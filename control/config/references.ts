@@ -11,9 +11,9 @@
  * - A group or policy that something still refers to cannot be deleted (409 with referrers).
  */
 import { and, eq, inArray, sql } from "drizzle-orm";
+import { type Referrer, unprocessable } from "../api/errors.ts";
 import type { Queryable } from "../db/connect.ts";
 import { groups, policies, routes, services, trafficCuts } from "../db/schema.ts";
-import { type Referrer, unprocessable } from "./errors.ts";
 import type { ServiceRow } from "./lookup.ts";
 
 /** The parts of a policy the rules look at. */
