@@ -11,10 +11,10 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { asc, eq } from "drizzle-orm";
 import { type AgentTokenStore, hashAgentToken, mintAgentToken } from "../config/agent-token-store.ts";
+import { conflict, notFound, unprocessable } from "../config/errors.ts";
 import { findService } from "../config/lookup.ts";
 import { type ApiDeps, runWrite } from "../config/write.ts";
 import { agentTokens } from "../db/schema.ts";
-import { conflict, notFound, unprocessable } from "./errors.ts";
 import { appkeyField, idParam, nameField, timestampField } from "./fields.ts";
 import { type ApiApp, BEARER, errors, json, jsonBody, listOf } from "./openapi.ts";
 

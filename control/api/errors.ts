@@ -1,6 +1,7 @@
 /**
  * The API's error vocabulary: one JSON shape for every failure, the typed errors handlers throw,
- * and the translation of validation, HTTP and database errors into that shape.
+ * and the translation of validation, HTTP, configuration (ConfigError) and database errors into
+ * that shape.
  *
  * Shape: `{error, message, fields?, reason?, field?, referrers?}` — `error` is a stable code
  * (`bad_request`, `unauthorized`, `not_found`, `conflict`, `unprocessable`, `payload_too_large`,
@@ -12,6 +13,7 @@ import { HTTPException } from "hono/http-exception";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import type { Logger } from "pino";
 import type { ZodError } from "zod";
+import { ConfigError, type ConfigErrorCode } from "../config/errors.ts";
 
 /** One invalid input field: `path` like `graylist[3]` or `port` ("" = the whole body). */
 export interface FieldError {
@@ -23,16 +25,11 @@ export interface FieldError {
   position?: number;
 }
 
-/** Something that uses a resource and so blocks its deletion or change. */
-export interface Referrer {
-  resource: "route" | "policy" | "group" | "traffic_cut";
-  /** Route id, policy name, group name or traffic cut id. */
-  id: string;
-  /** Why it refers, e.g. `defaultGroup` or `policy "beta" targets group "green"`. */
-  via: string;
-}
-
-/** A failure with its HTTP status and JSON body; thrown by handlers, rendered by `onError`. */
+/**
+ * A failure the HTTP layer itself finds (a malformed query, a token out of scope), with its HTTP
+ * status and JSON body; thrown by handlers, rendered by `onError`. Refusals of the configuration
+ * itself are ConfigErrors (control/config/errors.ts), rendered by configErrorResponse.
+ */
 export class ApiError extends Error {
   readonly status: ContentfulStatusCode;
   readonly body: ErrorBody;
@@ -74,25 +71,6 @@ export function badRequest(message: string, fields: FieldError[] = []): ApiError
 /** 403: an agent token used for a service outside its appkeys. */
 export function forbidden(message: string): ApiError {
   return new ApiError(403, { error: "forbidden", message });
-}
-
-/** 404 for an unknown appkey, name or id. */
-export function notFound(message: string): ApiError {
-  return new ApiError(404, { error: "not_found", message });
-}
-
-/** 409: a duplicate, or a deletion blocked by `referrers`. */
-export function conflict(message: string, referrers?: Referrer[]): ApiError {
-  return new ApiError(409, { error: "conflict", message, ...(referrers ? { referrers } : {}) });
-}
-
-/**
- * 422: well-formed input whose references do not resolve. `reason` is a stable code
- * (`group_not_found`, `policy_not_found`, `private_policy_of_other_service`, …), `field` the input
- * field at fault, e.g. `policies[1]`.
- */
-export function unprocessable(reason: string, message: string, field: string): ApiError {
-  return new ApiError(422, { error: "unprocessable", reason, message, field });
 }
 
 /** Formats a zod issue path: `["policies", 1]` → `policies[1]`. */
@@ -167,6 +145,7 @@ export function sqlState(error: unknown): string | undefined {
  */
 export function renderError(error: unknown, c: Context, logger: Logger): Response {
   if (error instanceof ApiError) return c.json(error.body, error.status);
+  if (error instanceof ConfigError) return configErrorResponse(error, c);
   if (error instanceof HTTPException) return renderHttpException(error, c);
   const state = sqlState(error);
   // The API checks uniqueness and references first; these are backstops for races it cannot see.
@@ -176,6 +155,24 @@ export function renderError(error: unknown, c: Context, logger: Logger): Respons
   }
   logger.error({ err: error, method: c.req.method, path: c.req.path }, "unhandled error");
   return c.json({ error: "internal", message: "internal server error" }, 500);
+}
+
+const CONFIG_ERROR_STATUS = { not_found: 404, conflict: 409, unprocessable: 422 } as const satisfies Record<
+  ConfigErrorCode,
+  ContentfulStatusCode
+>;
+
+/** A ConfigError as its status and body: `{error, message}`, plus `referrers` or `reason` and `field`. */
+function configErrorResponse(error: ConfigError, c: Context): Response {
+  const status = CONFIG_ERROR_STATUS[error.code];
+  switch (error.code) {
+    case "not_found":
+      return c.json({ error: error.code, message: error.message }, status);
+    case "conflict":
+      return c.json({ error: error.code, message: error.message, ...(error.referrers ? { referrers: error.referrers } : {}) }, status);
+    case "unprocessable":
+      return c.json({ error: error.code, reason: error.reason, message: error.message, field: error.field }, status);
+  }
 }
 
 function renderHttpException(error: HTTPException, c: Context): Response {

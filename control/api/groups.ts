@@ -6,13 +6,13 @@
  */
 import { createRoute, z } from "@hono/zod-openapi";
 import { asc, eq, sql } from "drizzle-orm";
+import { conflict } from "../config/errors.ts";
 import { checkMaglevRoom, findGroup, requireGroup, requireService } from "../config/lookup.ts";
 import { findGroupReferrers } from "../config/references.ts";
 import { GroupSchema, toGroupDto, toInstanceDto } from "../config/representations.ts";
 import { type ApiDeps, runWrite } from "../config/write.ts";
 import { groups, instances } from "../db/schema.ts";
 import { balancerField, balancingField } from "./balancing-fields.ts";
-import { conflict } from "./errors.ts";
 import { appkeyField, nameField } from "./fields.ts";
 import { type ApiApp, BEARER, errors, json, jsonBody, listOf } from "./openapi.ts";
 import { withCascadedCuts } from "./traffic-cuts.ts";

@@ -11,6 +11,7 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { and, eq, sql } from "drizzle-orm";
 import type { Context } from "hono";
+import { conflict, notFound } from "../config/errors.ts";
 import { checkMaglevRoom, requireGroup } from "../config/lookup.ts";
 import { InstanceSchema, toInstanceDto } from "../config/representations.ts";
 import { runWrite } from "../config/write.ts";
@@ -18,7 +19,6 @@ import { latestRevisionId } from "../db/revisions.ts";
 import { INSTANCE_STATUSES, instances } from "../db/schema.ts";
 import { aliveSinceOnUpdate } from "../registry/alive-since.ts";
 import { selectRegistryEntry, settingsOf } from "../registry/view.ts";
-import { conflict, notFound } from "./errors.ts";
 import { appkeyField, idParam, instanceHostField, nameField, portField, weightField } from "./fields.ts";
 import { instanceAttributeFields } from "./instance-fields.ts";
 import { type ApiApp, type ApiEnv, BEARER, errors, json, jsonBody } from "./openapi.ts";

@@ -4,6 +4,7 @@
  */
 import { createRoute, z } from "@hono/zod-openapi";
 import { and, asc, eq, ne, sql } from "drizzle-orm";
+import { conflict, notFound, unprocessable } from "../config/errors.ts";
 import { findService } from "../config/lookup.ts";
 import { checkRouteCut, checkRouteReferences } from "../config/references.ts";
 import { RouteSchema, toRouteDto } from "../config/representations.ts";
@@ -11,7 +12,6 @@ import { type ApiDeps, runWrite } from "../config/write.ts";
 import type { Queryable } from "../db/connect.ts";
 import { routes, services } from "../db/schema.ts";
 import { retryField } from "./balancing-fields.ts";
-import { conflict, notFound, unprocessable } from "./errors.ts";
 import { appkeyField, bodyCapBytesField, idParam, nameField, pathField, routeHostField, timeoutMsField } from "./fields.ts";
 import { type ApiApp, BEARER, errors, json, jsonBody, listOf } from "./openapi.ts";
 import { withCascadedCuts } from "./traffic-cuts.ts";

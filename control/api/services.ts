@@ -5,12 +5,12 @@
  */
 import { createRoute, z } from "@hono/zod-openapi";
 import { asc, eq, inArray, sql } from "drizzle-orm";
+import { conflict } from "../config/errors.ts";
 import { findService, requireService } from "../config/lookup.ts";
 import { findServiceReferrers } from "../config/references.ts";
 import { ServiceSchema, toGroupDto, toInstanceDto, toServiceDto } from "../config/representations.ts";
 import { type ApiDeps, runWrite } from "../config/write.ts";
 import { groups, instances, services } from "../db/schema.ts";
-import { conflict } from "./errors.ts";
 import { appkeyField } from "./fields.ts";
 import { type ApiApp, BEARER, errors, json, jsonBody, listOf } from "./openapi.ts";
 import { withCascadedCuts } from "./traffic-cuts.ts";

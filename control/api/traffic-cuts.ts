@@ -10,11 +10,11 @@
  */
 import { createRoute, z } from "@hono/zod-openapi";
 import { and, asc, eq } from "drizzle-orm";
+import { conflict, notFound, unprocessable } from "../config/errors.ts";
 import { findGroup, requireGroup, requireService } from "../config/lookup.ts";
 import { type ApiDeps, type RevisionRecord, runWrite } from "../config/write.ts";
 import type { Queryable, Transaction } from "../db/connect.ts";
 import { groups, instances, routes, services, TRAFFIC_CUT_KINDS, trafficCuts } from "../db/schema.ts";
-import { conflict, notFound, unprocessable } from "./errors.ts";
 import { appkeyField, idField, idParam, labelField, nameField, timestampField } from "./fields.ts";
 import { type ApiApp, BEARER, errors, json, jsonBody, listOf } from "./openapi.ts";
 
@@ -87,7 +87,7 @@ const deleteCut = createRoute({
 
 type CutRow = typeof trafficCuts.$inferSelect;
 
-/** The row to insert for `input`, its targets checked. @throws ApiError 404 / 422 */
+/** The row to insert for `input`, its targets checked. @throws ConfigError not_found / unprocessable */
 async function resolveCut(db: Queryable, input: CutInputValue): Promise<typeof trafficCuts.$inferInsert> {
   const reason = input.reason;
   switch (input.kind) {

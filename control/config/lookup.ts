@@ -1,11 +1,11 @@
 /**
- * Resolving the names and ids in API paths to rows, with the 404 each miss deserves (and the
+ * Resolving the names and ids in API paths to rows, with the not_found each miss deserves (and the
  * instance address clash check, the one uniqueness rule spanning several columns).
  */
 import { and, count, eq, inArray, ne } from "drizzle-orm";
-import { conflict, notFound, unprocessable } from "../api/errors.ts";
 import type { Queryable } from "../db/connect.ts";
 import { groups, instances, services } from "../db/schema.ts";
+import { conflict, notFound, unprocessable } from "./errors.ts";
 
 export type ServiceRow = typeof services.$inferSelect;
 export type GroupRow = typeof groups.$inferSelect;
@@ -16,7 +16,7 @@ export async function findService(db: Queryable, appkey: string): Promise<Servic
   return row ?? null;
 }
 
-/** The service named `appkey`. @throws ApiError 404 when there is none. */
+/** The service named `appkey`. @throws ConfigError not_found when there is none. */
 export async function requireService(db: Queryable, appkey: string): Promise<ServiceRow> {
   const row = await findService(db, appkey);
   if (!row) throw notFound(`service "${appkey}" not found`);
@@ -32,7 +32,7 @@ export async function findGroup(db: Queryable, serviceId: number, name: string):
   return row ?? null;
 }
 
-/** The service and its group `name`. @throws ApiError 404 naming whichever is missing. */
+/** The service and its group `name`. @throws ConfigError not_found naming whichever is missing. */
 export async function requireGroup(db: Queryable, appkey: string, name: string): Promise<{ service: ServiceRow; group: GroupRow }> {
   const service = await requireService(db, appkey);
   const group = await findGroup(db, service.id, name);
@@ -42,7 +42,7 @@ export async function requireGroup(db: Queryable, appkey: string, name: string):
 
 export type InstanceRow = typeof instances.$inferSelect;
 
-/** Instance `id` of group `groupId`; `where` names the group for the 404. @throws ApiError 404 */
+/** Instance `id` of group `groupId`; `where` names the group in the error. @throws ConfigError not_found */
 export async function requireInstance(db: Queryable, groupId: number, id: number, where: string): Promise<InstanceRow> {
   const [row] = await db
     .select()
@@ -52,7 +52,7 @@ export async function requireInstance(db: Queryable, groupId: number, id: number
   return row;
 }
 
-/** @throws ApiError 409 when another instance of the group has the same host and port. */
+/** @throws ConfigError conflict when another instance of the group has the same host and port. */
 export async function checkUniqueAddress(db: Queryable, groupId: number, host: string, port: number, exceptId = 0) {
   const [clash] = await db
     .select({ id: instances.id })
@@ -69,7 +69,7 @@ export async function checkUniqueAddress(db: Queryable, groupId: number, host: s
 export const MAGLEV_MAX_INSTANCES = 65_535;
 
 /**
- * @throws ApiError 422 (reason `too_many_instances`, naming `field`) when group `groupId`,
+ * @throws ConfigError unprocessable (reason `too_many_instances`, naming `field`) when group `groupId`,
  *   balanced by `balancer`, would hold more than MAGLEV_MAX_INSTANCES instances with `adding` more.
  */
 export async function checkMaglevRoom(db: Queryable, groupId: number, balancer: string, adding: number, field: string) {

@@ -3,11 +3,11 @@
  * write goes through (policies.ts holds the HTTP side).
  */
 import { eq, sql } from "drizzle-orm";
-import { notFound, unprocessable } from "../api/errors.ts";
 import type { PolicyReplaceInput } from "../api/policy-input.ts";
 import { keyAttribute, storedConditionIr } from "../compiler/index.ts";
 import type { Queryable, Transaction } from "../db/connect.ts";
 import { policies, services } from "../db/schema.ts";
+import { notFound, unprocessable } from "./errors.ts";
 import { findService, type ServiceRow } from "./lookup.ts";
 import { checkPolicyGroup, checkPolicyUsers } from "./references.ts";
 import { type PolicyDto, toPolicyDto } from "./representations.ts";
@@ -24,14 +24,14 @@ export async function findPolicy(db: Queryable, name: string): Promise<{ row: Po
   return found ? { row: found.row, dto: toPolicyDto(found.row, found.appkey) } : null;
 }
 
-/** Policy `name`. @throws ApiError 404 when there is none. */
+/** Policy `name`. @throws ConfigError not_found when there is none. */
 export async function requirePolicy(db: Queryable, name: string) {
   const found = await findPolicy(db, name);
   if (!found) throw notFound(`policy "${name}" not found`);
   return found;
 }
 
-/** The owning service of a private policy. @throws ApiError 422 when the appkey is unknown. */
+/** The owning service of a private policy. @throws ConfigError unprocessable when the appkey is unknown. */
 async function resolveOwner(tx: Queryable, input: PolicyReplaceInput): Promise<ServiceRow | null> {
   if (input.category !== "private" || !input.appkey) return null;
   const service = await findService(tx, input.appkey);
@@ -45,7 +45,7 @@ async function resolveOwner(tx: Queryable, input: PolicyReplaceInput): Promise<S
  * The row's `condition_ir` is written by the same statement as its condition, key and passway,
  * so the stored IR always belongs to the stored source (docs/conditions.md, "Stored IR").
  * @returns the stored policy's API representation.
- * @throws ApiError 422 when a reference does not resolve.
+ * @throws ConfigError unprocessable when a reference does not resolve.
  */
 export async function storePolicy(tx: Transaction, name: string, input: PolicyReplaceInput, existing: PolicyRow | null) {
   const service = await resolveOwner(tx, input);

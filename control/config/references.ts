@@ -8,12 +8,12 @@
  *   (a policy's group is resolved within the appkey of each route that uses it: model.ts).
  * - A route traffic cut's `toGroup` must be a group of the route's service, also after the route
  *   moves to another service.
- * - A group or policy that something still refers to cannot be deleted (409 with referrers).
+ * - A group or policy that something still refers to cannot be deleted (a conflict naming its referrers).
  */
 import { and, eq, inArray, sql } from "drizzle-orm";
-import { type Referrer, unprocessable } from "../api/errors.ts";
 import type { Queryable } from "../db/connect.ts";
 import { groups, policies, routes, services, trafficCuts } from "../db/schema.ts";
+import { type Referrer, unprocessable } from "./errors.ts";
 import type { ServiceRow } from "./lookup.ts";
 
 /** The parts of a policy the rules look at. */
@@ -31,7 +31,7 @@ async function groupNames(db: Queryable, serviceId: number): Promise<Set<string>
   return new Set(rows.map((row) => row.name));
 }
 
-/** A private policy must target a group of its own service. @throws ApiError 422 */
+/** A private policy must target a group of its own service. @throws ConfigError unprocessable */
 export async function checkPolicyGroup(db: Queryable, policy: PolicyTarget): Promise<void> {
   if (policy.category !== "private" || !policy.service) return;
   if (!(await groupNames(db, policy.service.id)).has(policy.group)) {
@@ -41,7 +41,7 @@ export async function checkPolicyGroup(db: Queryable, policy: PolicyTarget): Pro
 
 /**
  * Every route listing the policy must still be able to use it after the change (a policy made
- * private, moved to another service, or pointed at another group). @throws ApiError 422
+ * private, moved to another service, or pointed at another group). @throws ConfigError unprocessable
  */
 export async function checkPolicyUsers(db: Queryable, policy: PolicyTarget): Promise<void> {
   const users = await db
@@ -75,7 +75,7 @@ export interface RouteReferences {
   policies: string[];
 }
 
-/** Checks a route's default group and policy list against its service. @throws ApiError 422 */
+/** Checks a route's default group and policy list against its service. @throws ConfigError unprocessable */
 export async function checkRouteReferences(db: Queryable, route: RouteReferences): Promise<void> {
   const appkey = route.service.appkey;
   const names = await groupNames(db, route.service.id);
@@ -171,7 +171,7 @@ export async function findGroupReferrers(db: Queryable, service: ServiceRow, nam
 
 /**
  * An active route cut of route `routeId` must still name a group of the route's service after a
- * replace moves it to `service`. @throws ApiError 422
+ * replace moves it to `service`. @throws ConfigError unprocessable
  */
 export async function checkRouteCut(db: Queryable, routeId: number, service: ServiceRow): Promise<void> {
   const [cut] = await db

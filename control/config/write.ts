@@ -68,7 +68,7 @@ export interface ChangeNotice {
  * @param change returns the value to send back and the revision(s) to record (a batch, e.g. a
  *   health sweep, records one per instance; an empty list records nothing and notifies no one).
  * @returns that value and the last new revision id (0 when none was recorded).
- * @throws whatever `change` throws (ApiError for 4xx), after rolling back.
+ * @throws whatever `change` throws (a ConfigError for a refused change), after rolling back.
  */
 export async function runWrite<T>(
   deps: ApiDeps,
