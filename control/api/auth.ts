@@ -96,7 +96,7 @@ function checkToken(token: string, source: string): string {
 
 /**
  * Which token a request presented: the two configured tokens (createTokenChecker), or an agent
- * token minted by an admin (agent-token-store.ts).
+ * token minted by an admin (control/config/agent-token-store.ts).
  */
 export type Role = "admin" | "gateway" | "agent";
 

@@ -9,13 +9,14 @@ import { asc, eq, sql } from "drizzle-orm";
 import { conflict } from "../config/errors.ts";
 import { checkMaglevRoom, findGroup, requireGroup, requireService } from "../config/lookup.ts";
 import { findGroupReferrers } from "../config/references.ts";
-import { GroupSchema, toGroupDto, toInstanceDto } from "../config/representations.ts";
+import { toGroupDto, toInstanceDto } from "../config/representations.ts";
+import { withCascadedCuts } from "../config/traffic-cuts.ts";
 import { type ApiDeps, runWrite } from "../config/write.ts";
 import { groups, instances } from "../db/schema.ts";
 import { balancerField, balancingField } from "./balancing-fields.ts";
 import { appkeyField, nameField } from "./fields.ts";
 import { type ApiApp, BEARER, errors, json, jsonBody, listOf } from "./openapi.ts";
-import { withCascadedCuts } from "./traffic-cuts.ts";
+import { GroupSchema } from "./resource-schemas.ts";
 
 const GroupCreate = z.strictObject({ name: nameField, balancer: balancerField, balancing: balancingField }).openapi("GroupCreate");
 /** Full replacement: omitted `balancer` / `balancing` fields return to their defaults. */

@@ -2,19 +2,20 @@
  * /v1/services/{appkey}/groups/{name}/instances: backend instances (host:port) of a group, with
  * OCTO's node fields. (group, host, port) is unique. Instances created here are `static` unless
  * the body says otherwise; `healthy` belongs to the registry and is never set through this API.
- * A maglev group takes at most 65,535 instances (422 too_many_instances; lookup.ts checkMaglevRoom).
+ * A maglev group takes at most 65,535 instances (422 too_many_instances; control/config/lookup.ts checkMaglevRoom).
  */
 import { createRoute, z } from "@hono/zod-openapi";
 import { asc, eq, sql } from "drizzle-orm";
 import { checkMaglevRoom, checkUniqueAddress, requireGroup, requireInstance } from "../config/lookup.ts";
-import { InstanceSchema, toInstanceDto } from "../config/representations.ts";
+import { toInstanceDto } from "../config/representations.ts";
+import { withCascadedCuts } from "../config/traffic-cuts.ts";
 import { type ApiDeps, runWrite } from "../config/write.ts";
 import { INSTANCE_STATUSES, instances, REGISTRATIONS } from "../db/schema.ts";
 import { aliveSinceOnUpdate } from "../registry/alive-since.ts";
 import { appkeyField, idParam, instanceHostField, nameField, portField, weightField } from "./fields.ts";
 import { instanceAttributeFields } from "./instance-fields.ts";
 import { type ApiApp, BEARER, errors, json, jsonBody, listOf } from "./openapi.ts";
-import { withCascadedCuts } from "./traffic-cuts.ts";
+import { InstanceSchema } from "./resource-schemas.ts";
 
 /** Create and full replacement share one shape; omitted optional fields take their defaults. */
 const InstanceInput = z

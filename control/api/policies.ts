@@ -8,13 +8,14 @@ import { asc, eq } from "drizzle-orm";
 import { conflict } from "../config/errors.ts";
 import { findPolicy, requirePolicy, storePolicy } from "../config/policy-store.ts";
 import { findPolicyReferrers } from "../config/references.ts";
-import { type PolicyDto, PolicySchema, toPolicyDto } from "../config/representations.ts";
+import { type PolicyDto, toPolicyDto } from "../config/representations.ts";
 import { type ApiDeps, runWrite } from "../config/write.ts";
 import { policies, services } from "../db/schema.ts";
 import { badRequest } from "./errors.ts";
 import { nameField } from "./fields.ts";
 import { type ApiApp, BEARER, errors, json, jsonBody, listOf } from "./openapi.ts";
 import { PolicyCreate, PolicyPatch, PolicyReplace, type PolicyReplaceInput, policyShapeIssues } from "./policy-input.ts";
+import { PolicySchema } from "./resource-schemas.ts";
 
 const NameParams = z.object({ name: nameField });
 const tags = ["policies"];

@@ -13,7 +13,8 @@ import { and, eq, sql } from "drizzle-orm";
 import type { Context } from "hono";
 import { conflict, notFound } from "../config/errors.ts";
 import { checkMaglevRoom, requireGroup } from "../config/lookup.ts";
-import { InstanceSchema, toInstanceDto } from "../config/representations.ts";
+import { toInstanceDto } from "../config/representations.ts";
+import { withCascadedCuts } from "../config/traffic-cuts.ts";
 import { runWrite } from "../config/write.ts";
 import { latestRevisionId } from "../db/revisions.ts";
 import { INSTANCE_STATUSES, instances } from "../db/schema.ts";
@@ -23,8 +24,8 @@ import { appkeyField, idParam, instanceHostField, nameField, portField, weightFi
 import { instanceAttributeFields } from "./instance-fields.ts";
 import { type ApiApp, type ApiEnv, BEARER, errors, json, jsonBody } from "./openapi.ts";
 import { REVISION_HEADER, type RegistryDeps } from "./registry-deps.ts";
+import { InstanceSchema } from "./resource-schemas.ts";
 import { actorOf, requireScope } from "./scope.ts";
-import { withCascadedCuts } from "./traffic-cuts.ts";
 
 const RegisterInput = z
   .strictObject({

@@ -7,12 +7,13 @@
  */
 import { createRoute, z } from "@hono/zod-openapi";
 import { and, asc, eq, type SQL } from "drizzle-orm";
-import { InstanceSchema, toInstanceDto } from "../config/representations.ts";
+import { toInstanceDto } from "../config/representations.ts";
 import { ENVIRONMENTS, groups, instances, services } from "../db/schema.ts";
 import { badRequest } from "./errors.ts";
 import { appkeyField, indexField, nameField, waitField } from "./fields.ts";
 import { type ApiApp, BEARER, errors, json } from "./openapi.ts";
 import { INDEX_HEADER, type RegistryDeps } from "./registry-deps.ts";
+import { InstanceSchema } from "./resource-schemas.ts";
 import { requireScope } from "./scope.ts";
 
 const WatchQuery = z.strictObject({

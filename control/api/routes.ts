@@ -1,20 +1,21 @@
 /**
  * /v1/routes: host + location path of a service, its default group and ordered policy list.
- * (host, path, match) is unique; references are checked as in references.ts.
+ * (host, path, match) is unique; references are checked as in control/config/references.ts.
  */
 import { createRoute, z } from "@hono/zod-openapi";
 import { and, asc, eq, ne, sql } from "drizzle-orm";
 import { conflict, notFound, unprocessable } from "../config/errors.ts";
 import { findService } from "../config/lookup.ts";
 import { checkRouteCut, checkRouteReferences } from "../config/references.ts";
-import { RouteSchema, toRouteDto } from "../config/representations.ts";
+import { toRouteDto } from "../config/representations.ts";
+import { withCascadedCuts } from "../config/traffic-cuts.ts";
 import { type ApiDeps, runWrite } from "../config/write.ts";
 import type { Queryable } from "../db/connect.ts";
 import { routes, services } from "../db/schema.ts";
 import { retryField } from "./balancing-fields.ts";
 import { appkeyField, bodyCapBytesField, idParam, nameField, pathField, routeHostField, timeoutMsField } from "./fields.ts";
 import { type ApiApp, BEARER, errors, json, jsonBody, listOf } from "./openapi.ts";
-import { withCascadedCuts } from "./traffic-cuts.ts";
+import { RouteSchema } from "./resource-schemas.ts";
 
 /** Most policies one route may list. */
 export const MAX_ROUTE_POLICIES = 100;

@@ -8,12 +8,13 @@ import { asc, eq, inArray, sql } from "drizzle-orm";
 import { conflict } from "../config/errors.ts";
 import { findService, requireService } from "../config/lookup.ts";
 import { findServiceReferrers } from "../config/references.ts";
-import { ServiceSchema, toGroupDto, toInstanceDto, toServiceDto } from "../config/representations.ts";
+import { toGroupDto, toInstanceDto, toServiceDto } from "../config/representations.ts";
+import { withCascadedCuts } from "../config/traffic-cuts.ts";
 import { type ApiDeps, runWrite } from "../config/write.ts";
 import { groups, instances, services } from "../db/schema.ts";
 import { appkeyField } from "./fields.ts";
 import { type ApiApp, BEARER, errors, json, jsonBody, listOf } from "./openapi.ts";
-import { withCascadedCuts } from "./traffic-cuts.ts";
+import { ServiceSchema } from "./resource-schemas.ts";
 
 const descriptionField = z.string().max(1024);
 

@@ -10,18 +10,9 @@
  */
 import { createRoute, z } from "@hono/zod-openapi";
 import { GATEWAY_ID_PATTERN, type GatewayTracker } from "../propagation/tracker.ts";
+import type { SnapshotView } from "../snapshot/builder.ts";
 import { indexField, waitField } from "./fields.ts";
 import { type ApiApp, BEARER, errors } from "./openapi.ts";
-
-/** The snapshot as the builder hands it over. */
-export interface SnapshotView {
-  /** snapshotVersion from the header (docs/snapshot-format.md); monotonic. */
-  version: bigint;
-  /** Entity tag, quoted or not (`"sha256-…"` / `sha256-…`); sent as a strong ETag. */
-  etag: string;
-  /** The signed snapshot file. */
-  body: Uint8Array;
-}
 
 /** Returns the snapshot currently served, or null before the first build. */
 export type GetSnapshot = () => SnapshotView | null | Promise<SnapshotView | null>;

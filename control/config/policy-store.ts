@@ -1,9 +1,8 @@
 /**
  * Reading and storing policies: the lookups by name and the checked insert/update every policy
- * write goes through (policies.ts holds the HTTP side).
+ * write goes through (control/api/policies.ts holds the HTTP side).
  */
 import { eq, sql } from "drizzle-orm";
-import type { PolicyReplaceInput } from "../api/policy-input.ts";
 import { keyAttribute, storedConditionIr } from "../compiler/index.ts";
 import type { Queryable, Transaction } from "../db/connect.ts";
 import { policies, services } from "../db/schema.ts";
@@ -13,6 +12,22 @@ import { checkPolicyGroup, checkPolicyUsers } from "./references.ts";
 import { type PolicyDto, toPolicyDto } from "./representations.ts";
 
 type PolicyRow = typeof policies.$inferSelect;
+
+/**
+ * A policy's fields as storePolicy writes them, already checked for shape (control/api/
+ * policy-input.ts: formats, the private/public ↔ appkey pairing, the CEL condition).
+ */
+export interface PolicyValues {
+  category: "private" | "public";
+  /** The owning service of a private policy; absent or null for a public one. */
+  appkey?: string | null;
+  key: string;
+  passway: "query" | "header" | "cookie" | "body";
+  condition: string;
+  group: string;
+  enabled: boolean;
+  graylist: string[];
+}
 
 /** Policy `name` as row and API representation, or null. */
 export async function findPolicy(db: Queryable, name: string): Promise<{ row: PolicyRow; dto: PolicyDto } | null> {
@@ -32,7 +47,7 @@ export async function requirePolicy(db: Queryable, name: string) {
 }
 
 /** The owning service of a private policy. @throws ConfigError unprocessable when the appkey is unknown. */
-async function resolveOwner(tx: Queryable, input: PolicyReplaceInput): Promise<ServiceRow | null> {
+async function resolveOwner(tx: Queryable, input: PolicyValues): Promise<ServiceRow | null> {
   if (input.category !== "private" || !input.appkey) return null;
   const service = await findService(tx, input.appkey);
   if (!service) throw unprocessable("service_not_found", `service "${input.appkey}" does not exist`, "appkey");
@@ -47,7 +62,7 @@ async function resolveOwner(tx: Queryable, input: PolicyReplaceInput): Promise<S
  * @returns the stored policy's API representation.
  * @throws ConfigError unprocessable when a reference does not resolve.
  */
-export async function storePolicy(tx: Transaction, name: string, input: PolicyReplaceInput, existing: PolicyRow | null) {
+export async function storePolicy(tx: Transaction, name: string, input: PolicyValues, existing: PolicyRow | null) {
   const service = await resolveOwner(tx, input);
   const target = { name, category: input.category, service, group: input.group };
   await checkPolicyGroup(tx, target);

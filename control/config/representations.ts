@@ -1,98 +1,105 @@
 /**
- * What the API returns for each resource: the zod (OpenAPI) schemas and the row → JSON mappers.
+ * What the API returns for each resource, and what revisions record as `before`/`after`: the
+ * row → JSON mappers and their types (the OpenAPI schemas are control/api/resource-schemas.ts).
  * Field names are camelCase; timestamps ISO 8601 strings; names, not database ids, link resources
  * (instances and routes, which have no natural name, expose their id).
  */
-import { z } from "@hono/zod-openapi";
-import { BalancingSchema, RetrySchema } from "../api/balancing-fields.ts";
-import { timestampField } from "../api/fields.ts";
-import type { groups, instances, policies, routes, services } from "../db/schema.ts";
-import { ENVIRONMENTS, INSTANCE_ROLES, INSTANCE_STATUSES, REGISTRATIONS } from "../db/schema.ts";
-import { BALANCER_KINDS, type GroupBalancingInput, type RouteRetry, resolveBalancing, resolveRetry } from "../snapshot/options.ts";
+import type {
+  ENVIRONMENTS,
+  groups,
+  INSTANCE_ROLES,
+  INSTANCE_STATUSES,
+  instances,
+  policies,
+  REGISTRATIONS,
+  routes,
+  services,
+} from "../db/schema.ts";
+import {
+  type BalancerKind,
+  type GroupBalancing,
+  type GroupBalancingInput,
+  type RetryOn,
+  type RouteRetry,
+  resolveBalancing,
+  resolveRetry,
+} from "../snapshot/options.ts";
 
-const timestamps = { createdAt: timestampField, updatedAt: timestampField };
+/** Creation and last-change times, ISO 8601. */
+interface Timestamps {
+  createdAt: string;
+  updatedAt: string;
+}
 
-export const ServiceSchema = z
-  .object({
-    appkey: z.string(),
-    description: z.string(),
-    heartbeatIntervalMs: z.number().int(),
-    unhealthyAfterMs: z.number().int(),
-    removeAfterMs: z.number().int(),
-    protectThresholdPct: z.number().int(),
-    ...timestamps,
-  })
-  .openapi("Service");
+export interface ServiceDto extends Timestamps {
+  appkey: string;
+  description: string;
+  heartbeatIntervalMs: number;
+  unhealthyAfterMs: number;
+  removeAfterMs: number;
+  protectThresholdPct: number;
+}
 
-export const GroupSchema = z
-  .object({ appkey: z.string(), name: z.string(), balancer: z.enum(BALANCER_KINDS), balancing: BalancingSchema, ...timestamps })
-  .openapi("Group");
+export interface GroupDto extends Timestamps {
+  appkey: string;
+  name: string;
+  balancer: BalancerKind;
+  /** Every default filled in. */
+  balancing: GroupBalancing;
+}
 
-export const InstanceSchema = z
-  .object({
-    id: z.number().int(),
-    appkey: z.string(),
-    group: z.string(),
-    host: z.string(),
-    port: z.number().int(),
-    weight: z.number().int(),
-    status: z.enum(INSTANCE_STATUSES),
-    zone: z.string(),
-    lane: z.string(),
-    version: z.string(),
-    env: z.enum(ENVIRONMENTS),
-    region: z.string(),
-    idc: z.string(),
-    cell: z.string(),
-    role: z.enum(INSTANCE_ROLES),
-    protocol: z.string(),
-    metadata: z.record(z.string(), z.string()),
-    warmupSeconds: z.number().int(),
-    registration: z.enum(REGISTRATIONS),
-    /** The registry's verdict; an unhealthy `alive` instance receives no traffic. */
-    healthy: z.boolean(),
-    /** When it last became routable (alive and healthy); its warmup ramps from here. */
-    aliveSince: timestampField,
-    ...timestamps,
-  })
-  .openapi("Instance");
+export interface InstanceDto extends Timestamps {
+  id: number;
+  appkey: string;
+  group: string;
+  host: string;
+  port: number;
+  weight: number;
+  status: (typeof INSTANCE_STATUSES)[number];
+  zone: string;
+  lane: string;
+  version: string;
+  env: (typeof ENVIRONMENTS)[number];
+  region: string;
+  idc: string;
+  cell: string;
+  role: (typeof INSTANCE_ROLES)[number];
+  protocol: string;
+  metadata: Record<string, string>;
+  warmupSeconds: number;
+  registration: (typeof REGISTRATIONS)[number];
+  /** The registry's verdict; an unhealthy `alive` instance receives no traffic. */
+  healthy: boolean;
+  /** When it last became routable (alive and healthy); its warmup ramps from here. */
+  aliveSince: string;
+}
 
-export const PolicySchema = z
-  .object({
-    name: z.string(),
-    category: z.enum(["private", "public"]),
-    appkey: z.string().nullable(),
-    key: z.string(),
-    passway: z.enum(["query", "header", "cookie", "body"]),
-    condition: z.string(),
-    group: z.string(),
-    enabled: z.boolean(),
-    graylist: z.array(z.string()),
-    ...timestamps,
-  })
-  .openapi("Policy");
+export interface PolicyDto extends Timestamps {
+  name: string;
+  category: "private" | "public";
+  /** The owning service of a private policy; null for a public one. */
+  appkey: string | null;
+  key: string;
+  passway: "query" | "header" | "cookie" | "body";
+  condition: string;
+  group: string;
+  enabled: boolean;
+  graylist: string[];
+}
 
-export const RouteSchema = z
-  .object({
-    id: z.number().int(),
-    appkey: z.string(),
-    host: z.string(),
-    path: z.string(),
-    match: z.enum(["exact", "prefix"]),
-    defaultGroup: z.string(),
-    policies: z.array(z.string()),
-    timeoutMs: z.number().int(),
-    bodyCapBytes: z.number().int(),
-    retry: RetrySchema,
-    ...timestamps,
-  })
-  .openapi("Route");
-
-export type ServiceDto = z.infer<typeof ServiceSchema>;
-export type GroupDto = z.infer<typeof GroupSchema>;
-export type InstanceDto = z.infer<typeof InstanceSchema>;
-export type PolicyDto = z.infer<typeof PolicySchema>;
-export type RouteDto = z.infer<typeof RouteSchema>;
+export interface RouteDto extends Timestamps {
+  id: number;
+  appkey: string;
+  host: string;
+  path: string;
+  match: "exact" | "prefix";
+  defaultGroup: string;
+  policies: string[];
+  timeoutMs: number;
+  bodyCapBytes: number;
+  /** Every default filled in. */
+  retry: Omit<RouteRetry, "retryOn"> & { retryOn: RetryOn[] };
+}
 
 type Stamped = { createdAt: Date; updatedAt: Date };
 const iso = (row: Stamped) => ({

@@ -5,7 +5,7 @@
  * the background after control serves (control/server.ts).
  *
  * A row's IR must always belong to its current source. API writes store both in one statement
- * (control/api/policy-store.ts); the backfill writes a row's IR only where id, condition, key
+ * (control/config/policy-store.ts); the backfill writes a row's IR only where id, condition, key
  * and passway still equal what it lowered (compare-and-set), so a policy updated in between
  * keeps the IR its update stored. PostgreSQL re-checks that WHERE clause against the newest row
  * version after waiting for a concurrent writer's row lock (READ COMMITTED), so no lock beyond

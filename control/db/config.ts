@@ -30,7 +30,7 @@ export async function loadConfigModel(db: Database): Promise<ConfigModel> {
  * identical model — and an identical snapshot content hash.
  *
  * The largest revision id is read in the same view: the model includes exactly the writes up to
- * it (writes commit in revision-id order, control/api/write.ts).
+ * it (writes commit in revision-id order, control/config/write.ts).
  *
  * @example
  *   const { model, coversRevision } = await loadConfigSnapshot(db);

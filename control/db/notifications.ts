@@ -8,7 +8,7 @@
  * because notifications sent while it was down are lost. PGlite: the client's own `listen`
  * (one process; notifications are delivered to the sender too, as in PostgreSQL).
  *
- * Channels used by Sluice: `sluice_change` (a committed config write, control/api/write.ts),
+ * Channels used by Sluice: `sluice_change` (a committed config write, control/config/write.ts),
  * `sluice_snapshot` (a published snapshot, control/snapshot/builder.ts), `sluice_heartbeats`
  * (heartbeat gossip, control/registry/gossip.ts).
  */

@@ -5,9 +5,9 @@
  * on two replicas cannot flip an instance the other way by mistake.
  */
 import { and, eq, inArray, sql } from "drizzle-orm";
-import { withCascadedCuts } from "../api/traffic-cuts.ts";
 import { type InstanceRow, instanceLabels } from "../config/lookup.ts";
 import { toInstanceDto } from "../config/representations.ts";
+import { withCascadedCuts } from "../config/traffic-cuts.ts";
 import { type ApiDeps, type RevisionRecord, runWrite } from "../config/write.ts";
 import type { Transaction } from "../db/connect.ts";
 import { instances } from "../db/schema.ts";

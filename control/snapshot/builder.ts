@@ -14,7 +14,6 @@
  */
 import { eq } from "drizzle-orm";
 import type { Logger } from "pino";
-import type { SnapshotView } from "../api/snapshot.ts";
 import { loadConfigSnapshot } from "../db/config.ts";
 import type { Database } from "../db/connect.ts";
 import { latestRevisionId } from "../db/revisions.ts";
@@ -32,6 +31,16 @@ export interface BuilderOptions {
   debounceMs?: number;
   /** A rebuild starts at most this long after the first pending change, ms (default 250). */
   maxDelayMs?: number;
+}
+
+/** The snapshot as the builder hands it over (GET /v1/snapshot serves it: control/api/snapshot.ts). */
+export interface SnapshotView {
+  /** snapshotVersion from the header (docs/snapshot-format.md); monotonic. */
+  version: bigint;
+  /** Entity tag, quoted or not (`"sha256-…"` / `sha256-…`); sent as a strong ETag. */
+  etag: string;
+  /** The signed snapshot file. */
+  body: Uint8Array;
 }
 
 export interface BuiltSnapshot extends SnapshotView {

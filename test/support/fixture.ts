@@ -6,8 +6,8 @@ import { pino } from "pino";
 import { afterAll, beforeAll } from "vitest";
 import { createApp } from "../../control/api/app.ts";
 import type { ApiApp } from "../../control/api/openapi.ts";
-import type { SnapshotView } from "../../control/api/snapshot.ts";
 import type { Database, OpenedDatabase } from "../../control/db/connect.ts";
+import type { SnapshotView } from "../../control/snapshot/builder.ts";
 import type { Backend } from "./backends.ts";
 import { ADMIN_TOKEN, type Client, clientFor, GATEWAY_TOKEN } from "./client.ts";
 
