@@ -13,7 +13,7 @@ import { asc, eq } from "drizzle-orm";
 import { type AgentTokenStore, hashAgentToken, mintAgentToken } from "../config/agent-token-store.ts";
 import { conflict, notFound, unprocessable } from "../config/errors.ts";
 import { findService } from "../config/lookup.ts";
-import { type ApiDeps, runWrite } from "../config/write.ts";
+import { type ConfigDeps, runWrite } from "../config/write.ts";
 import { agentTokens } from "../db/schema.ts";
 import { appkeyField, idParam, nameField, timestampField } from "./fields.ts";
 import { type ApiApp, BEARER, errors, json, jsonBody, listOf } from "./openapi.ts";
@@ -68,7 +68,7 @@ type Row = typeof agentTokens.$inferSelect;
 const toDto = (row: Row) => ({ id: row.id, name: row.name, appkeys: row.appkeys, createdAt: row.createdAt.toISOString() });
 
 /** Registers the agent token routes on `app`; `store` is reloaded after each write. */
-export function addAgentTokenRoutes(app: ApiApp, deps: ApiDeps, store: AgentTokenStore): void {
+export function addAgentTokenRoutes(app: ApiApp, deps: ConfigDeps, store: AgentTokenStore): void {
   app.openapi(mint, async (c) => {
     const input = c.req.valid("json");
     const token = mintAgentToken();

@@ -47,7 +47,7 @@ export interface CreateAppOptions {
   registry?: RegistryRuntime;
   /** Defaults to a pino logger named `sluice-control`. */
   logger?: Logger;
-  /** This replica's id (startControl's), sent with write notifications (ApiDeps.origin). */
+  /** This replica's id (startControl's), sent with write notifications (ConfigDeps.origin). */
   replicaId?: string;
 }
 

@@ -5,7 +5,7 @@
  */
 import { createRoute, z } from "@hono/zod-openapi";
 import { and, asc, eq, gt, type SQL } from "drizzle-orm";
-import type { ApiDeps } from "../config/write.ts";
+import type { ConfigDeps } from "../config/write.ts";
 import { events } from "../db/schema.ts";
 import { EVENT_KINDS } from "../registry/events.ts";
 import { appkeyField, indexField, timestampField } from "./fields.ts";
@@ -37,7 +37,7 @@ const listEvents = createRoute({
 });
 
 /** Registers GET /v1/events on `app`. */
-export function addEventRoutes(app: ApiApp, deps: ApiDeps): void {
+export function addEventRoutes(app: ApiApp, deps: ConfigDeps): void {
   app.openapi(listEvents, async (c) => {
     const { appkey, kind, after } = c.req.valid("query");
     const conditions: SQL[] = [];

@@ -11,7 +11,7 @@ import { checkMaglevRoom, findGroup, requireGroup, requireService } from "../con
 import { findGroupReferrers } from "../config/references.ts";
 import { toGroupDto, toInstanceDto } from "../config/representations.ts";
 import { withCascadedCuts } from "../config/traffic-cuts.ts";
-import { type ApiDeps, runWrite } from "../config/write.ts";
+import { type ConfigDeps, runWrite } from "../config/write.ts";
 import { groups, instances } from "../db/schema.ts";
 import { balancerField, balancingField } from "./balancing-fields.ts";
 import { appkeyField, nameField } from "./fields.ts";
@@ -69,7 +69,7 @@ const deleteGroup = createRoute({
 });
 
 /** Registers the group routes on `app`. */
-export function addGroupRoutes(app: ApiApp, deps: ApiDeps): void {
+export function addGroupRoutes(app: ApiApp, deps: ConfigDeps): void {
   app.openapi(createGroup, async (c) => {
     const { appkey } = c.req.valid("param");
     const input = c.req.valid("json");

@@ -9,7 +9,7 @@ import { asc, eq, sql } from "drizzle-orm";
 import { checkMaglevRoom, checkUniqueAddress, requireGroup, requireInstance } from "../config/lookup.ts";
 import { toInstanceDto } from "../config/representations.ts";
 import { withCascadedCuts } from "../config/traffic-cuts.ts";
-import { type ApiDeps, runWrite } from "../config/write.ts";
+import { type ConfigDeps, runWrite } from "../config/write.ts";
 import { INSTANCE_STATUSES, instances, REGISTRATIONS } from "../db/schema.ts";
 import { aliveSinceOnUpdate } from "../registry/alive-since.ts";
 import { appkeyField, idParam, instanceHostField, nameField, portField, weightField } from "./fields.ts";
@@ -80,7 +80,7 @@ const deleteInstance = createRoute({
 });
 
 /** Registers the instance routes on `app`. */
-export function addInstanceRoutes(app: ApiApp, deps: ApiDeps): void {
+export function addInstanceRoutes(app: ApiApp, deps: ConfigDeps): void {
   app.openapi(createInstance, async (c) => {
     const { appkey, name } = c.req.valid("param");
     const input = c.req.valid("json");

@@ -9,7 +9,7 @@ import { conflict } from "../config/errors.ts";
 import { findPolicy, requirePolicy, storePolicy } from "../config/policy-store.ts";
 import { findPolicyReferrers } from "../config/references.ts";
 import { type PolicyDto, toPolicyDto } from "../config/representations.ts";
-import { type ApiDeps, runWrite } from "../config/write.ts";
+import { type ConfigDeps, runWrite } from "../config/write.ts";
 import { policies, services } from "../db/schema.ts";
 import { badRequest } from "./errors.ts";
 import { nameField } from "./fields.ts";
@@ -70,7 +70,7 @@ const deletePolicy = createRoute({
 });
 
 /** Registers the policy routes on `app`. */
-export function addPolicyRoutes(app: ApiApp, deps: ApiDeps): void {
+export function addPolicyRoutes(app: ApiApp, deps: ConfigDeps): void {
   const replace = (role: string, name: string, patch: (current: PolicyDto) => PolicyReplaceInput) =>
     runWrite(deps, role, async (tx) => {
       const current = await requirePolicy(tx, name);

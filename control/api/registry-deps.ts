@@ -1,9 +1,9 @@
 /** What the registry endpoints need besides the API's common dependencies. */
 
-import type { ApiDeps } from "../config/write.ts";
+import type { ConfigDeps } from "../config/write.ts";
 import type { RegistryRuntime } from "../registry/runtime.ts";
 
-export interface RegistryDeps extends ApiDeps {
+export interface RegistryDeps extends ConfigDeps {
   registry: RegistryRuntime;
 }
 

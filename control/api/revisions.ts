@@ -4,7 +4,7 @@
  */
 import { createRoute, z } from "@hono/zod-openapi";
 import { desc, lt } from "drizzle-orm";
-import type { ApiDeps } from "../config/write.ts";
+import type { ConfigDeps } from "../config/write.ts";
 import { revisions } from "../db/schema.ts";
 import { idParam, timestampField } from "./fields.ts";
 import { type ApiApp, BEARER, errors, json } from "./openapi.ts";
@@ -56,7 +56,7 @@ const listRevisions = createRoute({
 type RevisionDto = z.infer<typeof RevisionSchema>;
 
 /** Registers GET /v1/revisions on `app`. */
-export function addRevisionRoutes(app: ApiApp, deps: ApiDeps): void {
+export function addRevisionRoutes(app: ApiApp, deps: ConfigDeps): void {
   app.openapi(listRevisions, async (c) => {
     const { limit = DEFAULT_REVISION_PAGE, before } = c.req.valid("query");
     // One extra row tells whether an older page exists.

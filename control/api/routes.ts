@@ -9,7 +9,7 @@ import { findService } from "../config/lookup.ts";
 import { checkRouteCut, checkRouteReferences } from "../config/references.ts";
 import { toRouteDto } from "../config/representations.ts";
 import { withCascadedCuts } from "../config/traffic-cuts.ts";
-import { type ApiDeps, runWrite } from "../config/write.ts";
+import { type ConfigDeps, runWrite } from "../config/write.ts";
 import type { Queryable } from "../db/connect.ts";
 import { routes, services } from "../db/schema.ts";
 import { retryField } from "./balancing-fields.ts";
@@ -131,7 +131,7 @@ async function prepareRoute(db: Queryable, input: RouteInputValue, exceptId = 0)
 }
 
 /** Registers the route routes on `app`. */
-export function addRouteRoutes(app: ApiApp, deps: ApiDeps): void {
+export function addRouteRoutes(app: ApiApp, deps: ConfigDeps): void {
   app.openapi(createRouteRoute, async (c) => {
     const input = c.req.valid("json");
     const { result } = await runWrite(deps, c.var.role, async (tx) => {

@@ -10,7 +10,7 @@ import { findService, requireService } from "../config/lookup.ts";
 import { findServiceReferrers } from "../config/references.ts";
 import { toGroupDto, toInstanceDto, toServiceDto } from "../config/representations.ts";
 import { withCascadedCuts } from "../config/traffic-cuts.ts";
-import { type ApiDeps, runWrite } from "../config/write.ts";
+import { type ConfigDeps, runWrite } from "../config/write.ts";
 import { groups, instances, services } from "../db/schema.ts";
 import { appkeyField } from "./fields.ts";
 import { type ApiApp, BEARER, errors, json, jsonBody, listOf } from "./openapi.ts";
@@ -106,7 +106,7 @@ const deleteService = createRoute({
 });
 
 /** Registers the /v1/services routes on `app`. */
-export function addServiceRoutes(app: ApiApp, deps: ApiDeps): void {
+export function addServiceRoutes(app: ApiApp, deps: ConfigDeps): void {
   app.openapi(createService, async (c) => {
     const input = c.req.valid("json");
     const { result } = await runWrite(deps, c.var.role, async (tx) => {

@@ -12,7 +12,7 @@ import { createRoute, z } from "@hono/zod-openapi";
 import { asc, eq } from "drizzle-orm";
 import { conflict, notFound } from "../config/errors.ts";
 import { resolveCut, toCutDtos } from "../config/traffic-cuts.ts";
-import { type ApiDeps, runWrite } from "../config/write.ts";
+import { type ConfigDeps, runWrite } from "../config/write.ts";
 import { trafficCuts } from "../db/schema.ts";
 import { appkeyField, idField, idParam, labelField, nameField } from "./fields.ts";
 import { type ApiApp, BEARER, errors, json, jsonBody, listOf } from "./openapi.ts";
@@ -65,7 +65,7 @@ const deleteCut = createRoute({
 });
 
 /** Registers the traffic-cut routes on `app`. */
-export function addTrafficCutRoutes(app: ApiApp, deps: ApiDeps): void {
+export function addTrafficCutRoutes(app: ApiApp, deps: ConfigDeps): void {
   app.openapi(createCut, async (c) => {
     const input = c.req.valid("json");
     const { result } = await runWrite(deps, c.var.role, async (tx) => {

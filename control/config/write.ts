@@ -1,8 +1,9 @@
 /**
- * The one way the API writes: a transaction that holds the configuration write lock, runs the
- * handler's checks and changes, appends the revision row(s), queues a `sluice_change`
- * notification for other control replicas (delivered on commit), commits — and only then tells
- * the snapshot builder. A failed check or statement rolls everything back, revisions included.
+ * The one way configuration is written (by the API's handlers and the registry's sweeps): a
+ * transaction that holds the configuration write lock, runs the caller's checks and changes,
+ * appends the revision row(s), queues a `sluice_change` notification for other control replicas
+ * (delivered on commit), commits — and only then tells the snapshot builder. A failed check or
+ * statement rolls everything back, revisions included.
  */
 import { sql } from "drizzle-orm";
 import type { Logger } from "pino";
@@ -12,8 +13,8 @@ import { revisions } from "../db/schema.ts";
 /** Called after each committed write with its revision id; errors are logged, never surfaced. */
 export type OnChange = (revisionId: number) => void | Promise<void>;
 
-/** What every resource module needs. */
-export interface ApiDeps {
+/** What configuration reads and writes need: the database, and whom to tell of a commit. */
+export interface ConfigDeps {
   db: Database;
   onChange: OnChange;
   logger: Logger;
@@ -37,7 +38,7 @@ export interface RevisionRecord {
 }
 
 /**
- * Advisory lock key taken by every API write ("SLUICECF"). Writes are rare and their reference
+ * Advisory lock key taken by every configuration write ("SLUICECF"). Writes are rare and their reference
  * checks read several tables (a route's groups and policies; a group's referrers); serialising
  * them makes those checks race-free on PostgreSQL without SERIALIZABLE retries. PGlite serialises
  * transactions anyway.
@@ -56,7 +57,7 @@ export interface ChangeNotice {
   appkeys: string[] | null;
   /** The kinds of resource written; undefined: unknown (any may have changed). */
   resources?: RevisionRecord["resource"][];
-  /** The writing replica's id (ApiDeps.origin), when it has one. */
+  /** The writing replica's id (ConfigDeps.origin), when it has one. */
   origin?: string;
 }
 
@@ -71,7 +72,7 @@ export interface ChangeNotice {
  * @throws whatever `change` throws (a ConfigError for a refused change), after rolling back.
  */
 export async function runWrite<T>(
-  deps: ApiDeps,
+  deps: ConfigDeps,
   actor: string,
   change: (tx: Transaction) => Promise<{ result: T; revision: RevisionRecord | RevisionRecord[] }>,
 ): Promise<{ result: T; revisionId: number }> {
@@ -134,7 +135,7 @@ function appkeysOf(records: RevisionRecord[]): string[] | null {
   return [...appkeys];
 }
 
-function notifyChange(deps: ApiDeps, revisionId: number): void {
+function notifyChange(deps: ConfigDeps, revisionId: number): void {
   const log = (error: unknown) => deps.logger.error({ err: error, revisionId }, "onChange failed");
   try {
     const pending = deps.onChange(revisionId);

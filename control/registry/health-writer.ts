@@ -8,7 +8,7 @@ import { and, eq, inArray, sql } from "drizzle-orm";
 import { type InstanceRow, instanceLabels } from "../config/lookup.ts";
 import { toInstanceDto } from "../config/representations.ts";
 import { withCascadedCuts } from "../config/traffic-cuts.ts";
-import { type ApiDeps, type RevisionRecord, runWrite } from "../config/write.ts";
+import { type ConfigDeps, type RevisionRecord, runWrite } from "../config/write.ts";
 import type { Transaction } from "../db/connect.ts";
 import { instances } from "../db/schema.ts";
 import { aliveSinceOnUpdate } from "./alive-since.ts";
@@ -37,7 +37,7 @@ export interface AppliedChanges {
  * @throws on database errors (nothing is applied then).
  */
 export async function applyHealthChanges(
-  deps: ApiDeps,
+  deps: ConfigDeps,
   changes: HealthChanges,
   extraEvents: readonly RegistryEvent[] = [],
 ): Promise<AppliedChanges> {

@@ -5,7 +5,7 @@
  * a time; the update is conditional, so a duplicate or a racing sweep is harmless.
  */
 import type { Logger } from "pino";
-import type { ApiDeps } from "../config/write.ts";
+import type { ConfigDeps } from "../config/write.ts";
 import { applyHealthChanges } from "./health-writer.ts";
 import type { RegistryView } from "./view.ts";
 
@@ -13,11 +13,11 @@ export class RecoveryQueue {
   private queued = new Set<number>();
   private writing: Promise<void> | null = null;
 
-  private readonly deps: ApiDeps;
+  private readonly deps: ConfigDeps;
   private readonly view: RegistryView;
   private readonly logger: Logger;
 
-  constructor(deps: ApiDeps, view: RegistryView, logger: Logger) {
+  constructor(deps: ConfigDeps, view: RegistryView, logger: Logger) {
     this.deps = deps;
     this.view = view;
     this.logger = logger;

@@ -7,7 +7,7 @@
  * silence (a stalled registry must not mass-deregister, Nacos #1873).
  */
 import type { Logger } from "pino";
-import type { ApiDeps } from "../config/write.ts";
+import type { ConfigDeps } from "../config/write.ts";
 import type { RegistryEvent } from "./events.ts";
 import { applyHealthChanges } from "./health-writer.ts";
 import type { HeartbeatTable } from "./heartbeat-table.ts";
@@ -16,7 +16,7 @@ import { planSweep, type SweepInstance } from "./sweep-plan.ts";
 import type { RegistryView } from "./view.ts";
 
 export interface SweeperOptions {
-  deps: ApiDeps;
+  deps: ConfigDeps;
   view: RegistryView;
   heartbeats: HeartbeatTable;
   leadership: Leadership;
