@@ -38,10 +38,10 @@ export interface RevisionRecord {
 }
 
 /**
- * Advisory lock key taken by every configuration write ("SLUICECF"). Writes are rare and their reference
- * checks read several tables (a route's groups and policies; a group's referrers); serialising
- * them makes those checks race-free on PostgreSQL without SERIALIZABLE retries. PGlite serialises
- * transactions anyway.
+ * Advisory lock key taken by every configuration write ("SLUICECF"). Writes are rare and their
+ * reference checks read several tables (a route's groups and policies; a group's referrers);
+ * serialising them makes those checks race-free on PostgreSQL without SERIALIZABLE retries.
+ * PGlite serialises transactions anyway.
  */
 const CONFIG_WRITE_LOCK_KEY = "6002266176527614790";
 
