@@ -2,7 +2,8 @@
  * /v1/services/{appkey}/groups/{name}/instances: backend instances (host:port) of a group, with
  * OCTO's node fields. (group, host, port) is unique. Instances created here are `static` unless
  * the body says otherwise; `healthy` belongs to the registry and is never set through this API.
- * A maglev group takes at most 65,535 instances (422 too_many_instances; control/config/lookup.ts checkMaglevRoom).
+ * A maglev group takes at most 65,535 instances (422 too_many_instances; checkMaglevRoom in
+ * control/config/lookup.ts).
  */
 import { createRoute, z } from "@hono/zod-openapi";
 import { asc, eq, sql } from "drizzle-orm";

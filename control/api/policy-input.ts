@@ -57,8 +57,8 @@ export interface PolicyIssue {
 
 /**
  * Runs the CEL compiler's admission check on `policy.condition` for its key and passway. The
- * lowered IR stays in the compiler's memo, where storePolicy (control/config/policy-store.ts) takes the row's
- * stored IR from without parsing again.
+ * lowered IR stays in the compiler's memo, where storePolicy (control/config/policy-store.ts)
+ * takes the row's stored IR from without parsing again.
  * @returns the issue on `condition` (reason and position), or null when accepted.
  */
 export function conditionIssue(policy: PolicyShape): PolicyIssue | null {

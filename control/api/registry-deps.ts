@@ -1,5 +1,4 @@
 /** What the registry endpoints need besides the API's common dependencies. */
-
 import type { ConfigDeps } from "../config/write.ts";
 import type { RegistryRuntime } from "../registry/runtime.ts";
 

@@ -1,7 +1,8 @@
 /**
  * Why a configuration write or lookup was refused: the domain's error vocabulary, free of HTTP.
  * control/api/errors.ts renders a ConfigError as the API's JSON error (not_found → 404,
- * conflict → 409, unprocessable → 422); other callers (the registry's sweeps) only log it.
+ * conflict → 409, unprocessable → 422; body `{error, message}` plus `referrers`, or `reason` and
+ * `field`).
  */
 
 /** Something that uses a resource and so blocks its deletion or change. */
@@ -20,7 +21,7 @@ export interface Referrer {
  */
 export type ConfigErrorCode = "not_found" | "conflict" | "unprocessable";
 
-/** A refused configuration change; thrown inside runWrite, it rolls the transaction back. */
+/** A refused lookup or configuration change; thrown inside runWrite, it rolls the write back. */
 export class ConfigError extends Error {
   readonly code: ConfigErrorCode;
   /** `unprocessable` only: a stable code such as `group_not_found` or `too_many_instances`. */

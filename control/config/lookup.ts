@@ -1,6 +1,6 @@
 /**
- * Resolving the names and ids in API paths to rows, with the not_found each miss deserves (and the
- * instance address clash check, the one uniqueness rule spanning several columns).
+ * Resolving the names and ids in API paths to rows, with the not_found each miss deserves (and
+ * the instance address clash check, the one uniqueness rule spanning several columns).
  */
 import { and, count, eq, inArray, ne } from "drizzle-orm";
 import type { Queryable } from "../db/connect.ts";
@@ -69,8 +69,9 @@ export async function checkUniqueAddress(db: Queryable, groupId: number, host: s
 export const MAGLEV_MAX_INSTANCES = 65_535;
 
 /**
- * @throws ConfigError unprocessable (reason `too_many_instances`, naming `field`) when group `groupId`,
- *   balanced by `balancer`, would hold more than MAGLEV_MAX_INSTANCES instances with `adding` more.
+ * @throws ConfigError unprocessable (reason `too_many_instances`, naming `field`) when group
+ *   `groupId`, balanced by `balancer`, would hold more than MAGLEV_MAX_INSTANCES instances with
+ *   `adding` more.
  */
 export async function checkMaglevRoom(db: Queryable, groupId: number, balancer: string, adding: number, field: string) {
   if (balancer !== "maglev") return;

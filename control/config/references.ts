@@ -8,7 +8,8 @@
  *   (a policy's group is resolved within the appkey of each route that uses it: model.ts).
  * - A route traffic cut's `toGroup` must be a group of the route's service, also after the route
  *   moves to another service.
- * - A group or policy that something still refers to cannot be deleted (a conflict naming its referrers).
+ * - A group or policy that something still refers to cannot be deleted (a conflict naming its
+ *   referrers).
  */
 import { and, eq, inArray, sql } from "drizzle-orm";
 import type { Queryable } from "../db/connect.ts";
@@ -41,7 +42,8 @@ export async function checkPolicyGroup(db: Queryable, policy: PolicyTarget): Pro
 
 /**
  * Every route listing the policy must still be able to use it after the change (a policy made
- * private, moved to another service, or pointed at another group). @throws ConfigError unprocessable
+ * private, moved to another service, or pointed at another group).
+ * @throws ConfigError unprocessable
  */
 export async function checkPolicyUsers(db: Queryable, policy: PolicyTarget): Promise<void> {
   const users = await db

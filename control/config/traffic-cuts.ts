@@ -10,7 +10,10 @@ import { notFound, unprocessable } from "./errors.ts";
 import { findGroup, requireGroup, requireService } from "./lookup.ts";
 import type { RevisionRecord } from "./write.ts";
 
-/** What to cut: an instance, a group or a zone (optionally of one service), or a route forced to `toGroup`. */
+/**
+ * What to cut: an instance, a group or a zone (optionally of one service), or a route forced to
+ * `toGroup`; `reason` is the operator's note, kept with the cut.
+ */
 export type CutTarget =
   | { kind: "instance"; instanceId: number; reason: string }
   | { kind: "group"; appkey: string; group: string; reason: string }
