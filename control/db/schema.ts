@@ -206,7 +206,7 @@ export const routes = pgTable(
     timeoutMs: integer("timeout_ms").notNull().default(15000),
     /** Most request-body bytes the gateway reads for body attributes (docs/conditions.md). */
     bodyCapBytes: integer("body_cap_bytes").notNull().default(65536),
-    /** Retry policy as the admin gave it (partial; control/api/retry-fields.ts fills the defaults). */
+    /** Retry policy as the admin gave it (partial; control/snapshot/options.ts resolveRetry fills the defaults). */
     retry: jsonb("retry").$type<Record<string, unknown>>().notNull().default({}),
     createdAt: createdAt(),
     updatedAt: updatedAt(),
