@@ -25,7 +25,12 @@ function moduleTables(doc: string): ModuleTable[] {
   let current: ModuleTable | null = null;
   for (const line of readFileSync(join(DOCS, doc), "utf8").split("\n")) {
     if (line.startsWith("#")) folder = /`([\w./-]+\/)`/.exec(line)?.[1] ?? null;
-    const cells = line.startsWith("|") ? line.split("|").slice(1, -1).map((c) => c.trim()) : null;
+    const cells = line.startsWith("|")
+      ? line
+          .split("|")
+          .slice(1, -1)
+          .map((c) => c.trim())
+      : null;
     if (!cells) {
       current = null;
       continue;
