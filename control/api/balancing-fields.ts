@@ -9,6 +9,7 @@
  * rules only.
  */
 import { z } from "@hono/zod-openapi";
+import { apiRangeOf } from "../../wasm/layout/group-record.ts";
 import {
   BALANCER_KINDS,
   type GroupBalancingInput,
@@ -18,7 +19,6 @@ import {
   resolveBalancing,
   resolveRetry,
 } from "../snapshot/options.ts";
-import { apiRangeOf } from "../../wasm/layout/group-record.ts";
 
 /** Most retries per request (ROUTES.numRetries is a u8; Envoy has no cap, 10 is plenty). */
 export const MAX_NUM_RETRIES = 10;
@@ -29,8 +29,7 @@ const int = (min: number, max: number) => z.number().int().min(min).max(max);
 const percent = int(0, 100);
 /** The integer option stored in GROUPS field `field`, in the range the declaration gives it. */
 const option = (field: string) => int(...apiRangeOf(field));
-const ppm = (field: string) =>
-  option(field).openapi({ description: "parts per million of the same-zone weight (1 000 000 = ×1); ≥ 1" });
+const ppm = (field: string) => option(field).openapi({ description: "parts per million of the same-zone weight (1 000 000 = ×1); ≥ 1" });
 
 /** The option stored in thousandths in GROUPS field `field`: at most three decimals, in its declared range. */
 const thousandths = (field: string) => {
