@@ -1,155 +1,10 @@
 /**
  * Typed JS binding of the balancing exports (wasm/assembly/lb/api.ts; docs/balancing.md "WASM
- * API"): writes config structs and strings into the module's scratch area and calls the
- * exports. Marshalling only; every decision is made in WASM. Works on the exports of any
- * instance of build/hotpath.wasm (the one wasm/host.ts created, or one of its own).
+ * API"): writes strings into the module's scratch area and calls the exports. Marshalling only;
+ * every decision is made in WASM. Groups and instances come from the snapshot the module loads
+ * (HotPath.load): the balancers read each group's options from its GROUPS record and a route's
+ * retry policy from its ROUTES record. Works on the exports of any instance of build/hotpath.wasm.
  */
-
-/** Balancer kind codes, BALANCER_KINDS order. */
-export const KIND_CODES = { swrr: 0, random: 1, "least-request": 2, "peak-ewma": 3, "ring-hash": 4, maglev: 5 } as const;
-export type KindName = keyof typeof KIND_CODES;
-
-/**
- * A group's whole policy, as the config struct holds it. The gateway fills the struct from the
- * snapshot in WASM (wasm/assembly/balancing-load.ts); this shape serves tests and benches, whose
- * defaults come from the reference (test/conformance/wasm-adapters.ts GROUP_CONFIG_DEFAULTS).
- */
-export interface GroupConfig {
-  kind: KindName;
-  cellFallback: boolean;
-  ringScale: "stable" | "envoy";
-  alwaysEjectOneHost: boolean;
-  /** Percent, 0–100. */
-  panicThresholdPct: number;
-  choiceCount: number;
-  ringMinSize: number;
-  ringMaxSize: number;
-  /** Prime ≤ 65537. */
-  maglevTableSize: number;
-  activeRequestBias: number;
-  ewmaDecayMs: number;
-  sameZonePpm: number;
-  otherZonePpm: number;
-  otherRegionPpm: number;
-  consecutive5xx: number;
-  consecutiveGatewayFailure: number;
-  maxEjectionPercent: number;
-  intervalMs: number;
-  baseEjectionTimeMs: number;
-  maxEjectionTimeMs: number;
-  enforcingConsecutive5xx: number;
-  enforcingConsecutiveGatewayFailure: number;
-  enforcingSuccessRate: number;
-  successRateMinimumHosts: number;
-  successRateRequestVolume: number;
-  /** Thousandths (1900 = 1.9). */
-  successRateStdevFactor: number;
-  statIntervalMs: number;
-  errorRatio: number;
-  slowRatio: number;
-  slowCallMs: number;
-  timeWindowMs: number;
-  minRequestAmount: number;
-  maxRequests: number;
-  maxPendingRequests: number;
-}
-
-/** Bytes of the config struct (wasm/assembly/lb/config.ts CONFIG_BYTES). */
-export const CONFIG_BYTES = 160;
-
-/** Writes `c` as the config struct at byte `at` of `view` (layout: wasm/assembly/lb/config.ts). */
-export function writeGroupConfig(view: DataView, at: number, c: GroupConfig): void {
-  view.setUint8(at, KIND_CODES[c.kind]);
-  view.setUint8(at + 1, (c.cellFallback ? 1 : 0) | (c.ringScale === "envoy" ? 2 : 0) | (c.alwaysEjectOneHost ? 4 : 0));
-  view.setUint8(at + 2, c.panicThresholdPct);
-  view.setUint8(at + 3, c.choiceCount);
-  view.setUint32(at + 4, c.ringMinSize, true);
-  view.setUint32(at + 8, c.ringMaxSize, true);
-  view.setUint32(at + 12, c.maglevTableSize, true);
-  view.setFloat64(at + 16, c.activeRequestBias, true);
-  view.setFloat64(at + 24, c.ewmaDecayMs, true);
-  view.setUint32(at + 32, c.sameZonePpm, true);
-  view.setUint32(at + 36, c.otherZonePpm, true);
-  view.setUint32(at + 40, c.otherRegionPpm, true);
-  view.setUint32(at + 44, c.consecutive5xx, true);
-  view.setUint32(at + 48, c.consecutiveGatewayFailure, true);
-  view.setUint32(at + 52, c.maxEjectionPercent, true);
-  view.setFloat64(at + 56, c.intervalMs, true);
-  view.setFloat64(at + 64, c.baseEjectionTimeMs, true);
-  view.setFloat64(at + 72, c.maxEjectionTimeMs, true);
-  view.setUint32(at + 80, c.enforcingConsecutive5xx, true);
-  view.setUint32(at + 84, c.enforcingConsecutiveGatewayFailure, true);
-  view.setUint32(at + 88, c.enforcingSuccessRate, true);
-  view.setUint32(at + 92, c.successRateMinimumHosts, true);
-  view.setUint32(at + 96, c.successRateRequestVolume, true);
-  view.setUint32(at + 100, c.successRateStdevFactor, true);
-  view.setFloat64(at + 104, c.statIntervalMs, true);
-  view.setFloat64(at + 112, c.errorRatio, true);
-  view.setFloat64(at + 120, c.slowRatio, true);
-  view.setFloat64(at + 128, c.slowCallMs, true);
-  view.setFloat64(at + 136, c.timeWindowMs, true);
-  view.setUint32(at + 144, c.minRequestAmount, true);
-  view.setUint32(at + 148, c.maxRequests, true);
-  view.setUint32(at + 152, c.maxPendingRequests, true);
-  view.setUint32(at + 156, 0, true);
-}
-
-/** Retry classes and their bits in the retry policy struct. */
-export const RETRY_ON_BITS = { "connect-failure": 1, reset: 2, timeout: 4, "gateway-error": 8, "5xx": 16 } as const;
-
-export interface RetryPolicyConfig {
-  retryOn: readonly (keyof typeof RETRY_ON_BITS)[];
-  numRetries: number;
-  retryNonIdempotent: boolean;
-  budgetPercent: number;
-  minRetryConcurrency: number;
-  timeoutMs: number;
-  backoffBaseMs: number;
-  backoffMaxMs: number;
-}
-
-/** Bytes of the retry policy struct (config.ts RETRY_BYTES). */
-export const RETRY_POLICY_BYTES = 48;
-
-export function writeRetryPolicy(view: DataView, at: number, p: RetryPolicyConfig): void {
-  view.setUint32(
-    at,
-    p.retryOn.reduce((bits, on) => bits | RETRY_ON_BITS[on], 0),
-    true,
-  );
-  view.setUint32(at + 4, p.numRetries, true);
-  view.setUint32(at + 8, p.retryNonIdempotent ? 1 : 0, true);
-  view.setUint32(at + 12, p.budgetPercent, true);
-  view.setUint32(at + 16, p.minRetryConcurrency, true);
-  view.setUint32(at + 20, 0, true);
-  view.setFloat64(at + 24, p.timeoutMs, true);
-  view.setFloat64(at + 32, p.backoffBaseMs, true);
-  view.setFloat64(at + 40, p.backoffMaxMs, true);
-}
-
-/** One instance of a generation. Status and role are the snapshot's codes (ALIVE 2; primary 0, backup 1). */
-export interface InstanceSpec {
-  id: number;
-  weight: number;
-  status: number;
-  role: number;
-  zone: string;
-  region: string;
-  lane: string;
-  cell: string;
-  /** `host:port`. */
-  address: string;
-  warmupMs: number;
-  /** ms; undefined = unknown (warmup starts at commit). */
-  aliveSinceMs?: number;
-  drained: boolean;
-}
-
-export interface GroupSpec {
-  id: number;
-  config: GroupConfig;
-  instances: readonly InstanceSpec[];
-}
 
 /** The failure codes of lbFinish / lbRetryDecision. */
 export const FAILURE_CODES = { connect: 1, reset: 2, timeout: 3 } as const;
@@ -199,7 +54,7 @@ const REQUEST_AREA = 4096; // scratch offset of lane, cell and tried ids
 const REQUEST_CAPACITY = 16384;
 const TRIED_AREA = REQUEST_AREA + REQUEST_CAPACITY;
 const TRIED_CAPACITY = 64;
-const STRUCT_AREA = 0; // scratch offset of config / policy structs and method
+const METHOD_AREA = 0; // scratch offset of a retry decision's method
 
 /** The balancing exports of one WASM instance. */
 export class Balancing {
@@ -217,11 +72,6 @@ export class Balancing {
     this.scratchAt = (this.wasm.lbScratchAddress as () => number)();
     this.resultAt = (this.wasm.lbSelectResultAddress as () => number)();
     this.refresh();
-  }
-
-  /** Instantiates its own copy of a compiled module (tests, benches). */
-  static create(module: WebAssembly.Module): Balancing {
-    return new Balancing(new WebAssembly.Instance(module, {}).exports);
   }
 
   private refresh(): void {
@@ -281,51 +131,6 @@ export class Balancing {
   /** The generator's next u32 (xoshiro128**; the generator conformance table). */
   nextU32(): number {
     return (this.wasm.lbNextU32 as () => number)() >>> 0;
-  }
-
-  /** Begins, describes and commits a generation at nowMs. Throws Error with the code on refusal. */
-  loadGeneration(groups: readonly GroupSpec[], nowMs: number): void {
-    const w = this.wasm as unknown as Record<string, (...a: number[]) => number>;
-    const instanceCount = groups.reduce((n, g) => n + g.instances.length, 0);
-    let stringBytes = 0;
-    for (const g of groups) {
-      for (const i of g.instances) {
-        for (const s of [i.zone, i.region, i.lane, i.cell, i.address]) stringBytes += this.encoder.encode(s).length;
-      }
-    }
-    check(w.lbBeginGeneration!(groups.length, instanceCount, stringBytes), "lbBeginGeneration");
-    this.refresh();
-    let first = 0;
-    groups.forEach((g, gi) => {
-      writeGroupConfig(this.view, this.scratchAt + STRUCT_AREA, g.config);
-      check(w.lbSetGroup!(gi, g.id, first, g.instances.length, this.scratchAt + STRUCT_AREA), "lbSetGroup");
-      g.instances.forEach((i, k) => {
-        let at = REQUEST_AREA;
-        const args: number[] = [];
-        for (const s of [i.zone, i.region, i.lane, i.cell, i.address]) {
-          const len = this.put(s, at, REQUEST_CAPACITY - (at - REQUEST_AREA));
-          args.push(this.scratchAt + at, len);
-          at += len;
-        }
-        check(
-          w.lbSetInstance!(
-            first + k,
-            i.id,
-            i.weight,
-            i.status,
-            i.role,
-            ...args,
-            i.warmupMs,
-            i.aliveSinceMs ?? Number.NaN,
-            i.drained ? 1 : 0,
-          ),
-          "lbSetInstance",
-        );
-      });
-      first += g.instances.length;
-    });
-    check(w.lbCommitGeneration!(nowMs), "lbCommitGeneration");
-    this.refresh();
   }
 
   /** Picks an instance of group `g` at nowMs; returns the reused result object. */
@@ -447,27 +252,10 @@ export class Balancing {
     (this.wasm.lbAbandonQueued as (g: number) => void)(g);
   }
 
-  /** Retry decision: `{retry: true, delayMs}` or `{retry: false, reason}`. */
-  retryDecision(
-    g: number,
-    outcome: { status: number; failure?: FailureName },
-    method: string,
-    retriesDone: number,
-    startMs: number,
-    nowMs: number,
-    policy: RetryPolicyConfig,
-  ): { retry: true; delayMs: number } | { retry: false; reason: (typeof NO_RETRY_REASONS)[number] } {
-    this.refresh();
-    writeRetryPolicy(this.view, this.scratchAt + STRUCT_AREA, policy);
-    const failure = outcome.failure === undefined ? 0 : FAILURE_CODES[outcome.failure];
-    const r = this.retryDecisionAt(g, outcome.status, failure, method, retriesDone, startMs, nowMs, this.scratchAt + STRUCT_AREA);
-    return r >= 0 ? { retry: true, delayMs: r } : { retry: false, reason: NO_RETRY_REASONS[-r]! };
-  }
-
   /**
-   * The raw retry decision with the policy struct already in memory at `policyAt` (the gateway's
-   * routes: wasm/assembly/balancing-load.ts routeRetryPolicy). `failure` is a FAILURE_CODES value
-   * or 0. @returns the back-off delay in ms (≥ 0), or −NO_RETRY_REASONS index.
+   * The retry decision under the retry policy of the ROUTES record at `routeAt` (the module's
+   * routeRetryPolicy(route); HotPath.retryDecision). `failure` is a FAILURE_CODES value or 0.
+   * @returns the back-off delay in ms (≥ 0), or −NO_RETRY_REASONS index.
    */
   retryDecisionAt(
     g: number,
@@ -477,20 +265,20 @@ export class Balancing {
     retriesDone: number,
     startMs: number,
     nowMs: number,
-    policyAt: number,
+    routeAt: number,
   ): number {
     this.refresh();
-    const methodLen = this.putRequestText(method, STRUCT_AREA + RETRY_POLICY_BYTES, 64);
+    const methodLen = this.putRequestText(method, METHOD_AREA, 64);
     return (this.wasm.lbRetryDecision as (...a: number[]) => number)(
       g,
       status,
       failure,
-      this.scratchAt + STRUCT_AREA + RETRY_POLICY_BYTES,
+      this.scratchAt + METHOD_AREA,
       methodLen,
       retriesDone,
       startMs,
       nowMs,
-      policyAt,
+      routeAt,
     );
   }
 
@@ -576,8 +364,4 @@ export class Balancing {
     this.view.setUint32(at + 8, pending, true);
     this.view.setUint32(at + 12, activeRetries, true);
   }
-}
-
-function check(code: number, call: string): void {
-  if (code !== 0) throw new Error(`${call} refused: code ${code}`);
 }
