@@ -1,6 +1,6 @@
 /**
  * The dependency rules of README "Dependencies point one way" hold because lint refuses what
- * breaks them: each case plants one import (or global) in a scratch copy of the tree's layout,
+ * breaks them: each case plants one import (or global), one line each, in a scratch copy of the tree's layout,
  * linted with the repository's own biome.json (and, for wasm/assembly, which Biome cannot parse,
  * with test/lint/assembly-imports.ts), and expects exactly the forbidden plants to be flagged.
  * The allowed cases keep a rule from passing by forbidding everything.
@@ -27,6 +27,9 @@ const PLANTS: Plant[] = [
   { file: "wasm/leak-control.ts", uses: "../control/api/app.ts", forbidden: true },
   { file: "wasm/leak-node.ts", uses: "node:fs", forbidden: true },
   { file: "wasm/leak-package.ts", uses: "hono", forbidden: true },
+  { file: "wasm/layout/leak-control.ts", uses: "../../control/snapshot/layout.ts", forbidden: true },
+  { file: "wasm/layout/leak-node.ts", uses: "node:fs", forbidden: true },
+  { file: "wasm/layout/generate.ts", uses: "../../control/snapshot/layout.ts", forbidden: true },
   { file: "wasm/reference/leak-up.ts", uses: "../host.ts", forbidden: true },
   { file: "wasm/reference/leak-clock.ts", uses: "global:Date", forbidden: true },
   { file: "wasm/reference/leak-timer.ts", uses: "global:setTimeout", forbidden: true },
@@ -53,6 +56,8 @@ const PLANTS: Plant[] = [
   { file: "wasm/assembly/lb/leak.ts", uses: "../../../control/snapshot/layout.ts", forbidden: true },
   { file: "wasm/assembly/leak-package.ts", uses: "as-bignum", forbidden: true },
   { file: "wasm/uses-reference.ts", uses: "./reference/index.ts", forbidden: false },
+  { file: "wasm/layout/uses-reference.ts", uses: "../reference/balancer-kinds.ts", forbidden: false },
+  { file: "wasm/layout/generate.ts", uses: "node:fs", forbidden: false },
   { file: "wasm/reference/uses-sibling.ts", uses: "./select.ts", forbidden: false },
   { file: "worker/uses-wasm.ts", uses: "../wasm/host.ts", forbidden: false },
   { file: "worker/launcher/uses-node.ts", uses: "node:child_process", forbidden: false },
@@ -65,21 +70,27 @@ const PLANTS: Plant[] = [
   { file: "wasm/assembly/lb/uses-parent.ts", uses: "../format", forbidden: false },
 ];
 
-function source(uses: string): string {
-  if (uses.startsWith("global:")) return `export const planted = ${uses.slice("global:".length)};\n`;
-  return `import * as planted from "${uses}";\nexport const used = planted;\n`;
+/** One line of a planted file: an import, or a read of a global (`global:Name`). */
+function line(uses: string, n: number): string {
+  if (uses.startsWith("global:")) return `export const planted${n} = ${uses.slice("global:".length)};`;
+  return `import * as planted${n} from "${uses}"; export { planted${n} };`;
 }
 
+/** Where each plant stands: its file and line (1-based); several plants may share a file. */
+const placed = new Map<Plant, string>();
+
 let scratch: string;
-/** Planted files that lint flagged, with the rule. */
+/** Planted lines (`file:line`) that lint flagged, with the rule. */
 const flagged = new Map<string, string[]>();
 
 beforeAll(() => {
   scratch = mkdtempSync(join(tmpdir(), "sluice-lint-"));
   copyFileSync(join(ROOT, "biome.json"), join(scratch, "biome.json"));
-  for (const plant of PLANTS) {
-    mkdirSync(dirname(join(scratch, plant.file)), { recursive: true });
-    writeFileSync(join(scratch, plant.file), source(plant.uses));
+  const files = Map.groupBy(PLANTS, (p) => p.file);
+  for (const [file, plants] of files) {
+    mkdirSync(dirname(join(scratch, file)), { recursive: true });
+    writeFileSync(join(scratch, file), `${plants.map((p, i) => line(p.uses, i)).join("\n")}\n`);
+    plants.forEach((p, i) => placed.set(p, `${file}:${i + 1}`));
   }
   let report: string;
   try {
@@ -91,15 +102,13 @@ beforeAll(() => {
   } catch (error) {
     report = (error as { stdout: string }).stdout; // biome exits 1 when it finds something, as it should here
   }
-  const diagnostics = (JSON.parse(report) as { diagnostics: { category: string; location: { path: string } }[] }).diagnostics;
+  const diagnostics = (JSON.parse(report) as { diagnostics: { category: string; location: { path: string; start: { line: number } } }[] })
+    .diagnostics;
+  const flag = (at: string, rule: string) => flagged.set(at, [...(flagged.get(at) ?? []), rule]);
   for (const d of diagnostics) {
-    if (!d.category.startsWith("lint/")) continue;
-    flagged.set(d.location.path, [...(flagged.get(d.location.path) ?? []), d.category]);
+    if (d.category.startsWith("lint/")) flag(`${d.location.path}:${d.location.start.line}`, d.category);
   }
-  for (const line of assemblyImportViolations(scratch)) {
-    const file = line.slice(0, line.indexOf(":"));
-    flagged.set(file, [...(flagged.get(file) ?? []), "assembly-imports"]);
-  }
+  for (const violation of assemblyImportViolations(scratch)) flag(violation.slice(0, violation.indexOf(" ")), "assembly-imports");
 });
 
 afterAll(() => {
@@ -107,12 +116,13 @@ afterAll(() => {
 });
 
 describe("import rules", () => {
-  it.each(PLANTS.filter((p) => p.forbidden))("lint refuses $file using $uses", ({ file }) => {
-    expect(flagged.get(file)).toBeDefined();
-    expect(flagged.get(file)!.every((c) => /noRestricted(Imports|Globals)|assembly-imports/.test(c))).toBe(true);
+  it.each(PLANTS.filter((p) => p.forbidden))("lint refuses $file using $uses", (plant) => {
+    const rules = flagged.get(placed.get(plant) as string);
+    expect(rules).toBeDefined();
+    expect(rules!.every((c) => /noRestricted(Imports|Globals)|assembly-imports/.test(c))).toBe(true);
   });
 
-  it.each(PLANTS.filter((p) => !p.forbidden))("lint allows $file using $uses", ({ file }) => {
-    expect(flagged.get(file)).toBeUndefined();
+  it.each(PLANTS.filter((p) => !p.forbidden))("lint allows $file using $uses", (plant) => {
+    expect(flagged.get(placed.get(plant) as string)).toBeUndefined();
   });
 });
