@@ -90,7 +90,7 @@ beforeAll(() => {
   for (const [file, plants] of files) {
     mkdirSync(dirname(join(scratch, file)), { recursive: true });
     writeFileSync(join(scratch, file), `${plants.map((p, i) => line(p.uses, i)).join("\n")}\n`);
-    plants.forEach((p, i) => placed.set(p, `${file}:${i + 1}`));
+    for (const [i, p] of plants.entries()) placed.set(p, `${file}:${i + 1}`);
   }
   let report: string;
   try {
