@@ -159,6 +159,8 @@ export type FailureName = keyof typeof FAILURE_CODES;
 export const TIERS = ["none", "primary", "backup"] as const;
 /** Breaker states by the instance record's code (records.ts: Sentinel closed / open / half-open). */
 export const BREAKER_STATES = ["closed", "open", "half-open"] as const;
+/** lbAdmit's verdicts by code. */
+const ADMISSIONS = ["run", "queue", "reject", "gone"] as const;
 /** lbRetryDecision's refusals: reason NO_RETRY_REASONS[−code]. */
 export const NO_RETRY_REASONS = ["", "no-failure", "not-retriable", "non-idempotent", "exhausted", "budget", "deadline"] as const;
 
@@ -178,6 +180,14 @@ export interface SelectOptions {
   /** Instance ids this request already tried. */
   tried?: readonly number[];
   attempt?: number;
+}
+
+/** An instance's passive health: ejected by outlier detection, ejections so far, breaker state, attempts in flight. */
+export interface InstanceHealth {
+  ejected: boolean;
+  ejections: number;
+  breaker: (typeof BREAKER_STATES)[number];
+  active: number;
 }
 
 /** Counter codes of lbGroupCounter in the group record order. */
@@ -328,8 +338,11 @@ export class Balancing {
     this.refresh();
   }
 
-  /** Picks an instance of group `g` at nowMs; returns the reused result object. */
-  select(g: number, nowMs: number, options: SelectOptions = {}): SelectResult {
+  /**
+   * Picks an instance of group (`g`, `id`) at nowMs (a group gone after a swap: instance −1);
+   * returns the reused result object.
+   */
+  select(g: number, id: number, nowMs: number, options: SelectOptions = {}): SelectResult {
     const { key, lane = "", cell = "", tried, attempt = 0 } = options;
     this.refresh();
     let hasHash = 0;
@@ -346,6 +359,7 @@ export class Balancing {
     for (let t = 0; t < triedCount; t++) this.view.setUint32(this.scratchAt + TRIED_AREA + t * 4, tried![t]!, true);
     const instance = (this.wasm.lbSelect as (...a: number[]) => number)(
       g,
+      id,
       nowMs,
       hasHash,
       this.scratchAt + REQUEST_AREA,
@@ -432,24 +446,32 @@ export class Balancing {
     (this.wasm.lbAbandonProbe as (...a: number[]) => void)(instance, id, nowMs);
   }
 
-  /** Group admission (Envoy max_requests / max_pending_requests): run now, queue, or reject (counted). */
-  admit(g: number): "run" | "queue" | "reject" {
-    return (["run", "queue", "reject"] as const)[(this.wasm.lbAdmit as (g: number) => number)(g)]!;
+  /**
+   * Admission to group (`g`, `id`) (Envoy max_requests / max_pending_requests): run now, queue,
+   * or reject (counted); "gone" when the group left in a swap.
+   */
+  admit(g: number, id: number): "run" | "queue" | "reject" | "gone" {
+    return ADMISSIONS[(this.wasm.lbAdmit as (g: number, id: number) => number)(g, id)]!;
   }
 
-  /** @returns true when a queued request may run now. */
-  release(g: number): boolean {
-    return (this.wasm.lbRelease as (g: number) => number)(g) !== 0;
+  /**
+   * A running request of group (`g`, `id`) ended. @returns "wake" when a queued request may run
+   * now (its slot), "done" when none may, "gone" when the group left in a swap.
+   */
+  release(g: number, id: number): "wake" | "done" | "gone" {
+    const r = (this.wasm.lbRelease as (g: number, id: number) => number)(g, id);
+    return r < 0 ? "gone" : r === 1 ? "wake" : "done";
   }
 
-  /** A queued request of group `g` gave up waiting. */
-  abandonQueued(g: number): void {
-    (this.wasm.lbAbandonQueued as (g: number) => void)(g);
+  /** A queued request of group (`g`, `id`) gave up waiting. */
+  abandonQueued(g: number, id: number): void {
+    (this.wasm.lbAbandonQueued as (g: number, id: number) => void)(g, id);
   }
 
-  /** Retry decision: `{retry: true, delayMs}` or `{retry: false, reason}`. */
+  /** Retry decision for group (`g`, `id`): `{retry: true, delayMs}` or `{retry: false, reason}`. */
   retryDecision(
     g: number,
+    id: number,
     outcome: { status: number; failure?: FailureName },
     method: string,
     retriesDone: number,
@@ -460,17 +482,19 @@ export class Balancing {
     this.refresh();
     writeRetryPolicy(this.view, this.scratchAt + STRUCT_AREA, policy);
     const failure = outcome.failure === undefined ? 0 : FAILURE_CODES[outcome.failure];
-    const r = this.retryDecisionAt(g, outcome.status, failure, method, retriesDone, startMs, nowMs, this.scratchAt + STRUCT_AREA);
+    const r = this.retryDecisionAt(g, id, outcome.status, failure, method, retriesDone, startMs, nowMs, this.scratchAt + STRUCT_AREA);
     return r >= 0 ? { retry: true, delayMs: r } : { retry: false, reason: NO_RETRY_REASONS[-r]! };
   }
 
   /**
-   * The raw retry decision with the policy struct already in memory at `policyAt` (the gateway's
-   * routes: wasm/assembly/balancing-load.ts routeRetryPolicy). `failure` is a FAILURE_CODES value
-   * or 0. @returns the back-off delay in ms (≥ 0), or −NO_RETRY_REASONS index.
+   * The raw retry decision for group (`g`, `id`) with the policy struct already in memory at
+   * `policyAt` (the gateway's routes: wasm/assembly/index.ts routeRetryPolicy). `failure` is a
+   * FAILURE_CODES value or 0. @returns the back-off delay in ms (≥ 0), or −NO_RETRY_REASONS
+   * index (−2 not-retriable also when the group left in a swap).
    */
   retryDecisionAt(
     g: number,
+    id: number,
     status: number,
     failure: number,
     method: string,
@@ -483,6 +507,7 @@ export class Balancing {
     const methodLen = this.putRequestText(method, STRUCT_AREA + RETRY_POLICY_BYTES, 64);
     return (this.wasm.lbRetryDecision as (...a: number[]) => number)(
       g,
+      id,
       status,
       failure,
       this.scratchAt + STRUCT_AREA + RETRY_POLICY_BYTES,
@@ -499,14 +524,14 @@ export class Balancing {
     return (this.wasm.lbRetryBudget as (...a: number[]) => number)(g, budgetPercent, minRetryConcurrency) >>> 0;
   }
 
-  /** A retry of group `g` was sent (counted against the budget until retryEnded). */
-  retryStarted(g: number): void {
-    (this.wasm.lbRetryStarted as (g: number) => void)(g);
+  /** A retry of group (`g`, `id`) was sent (counted against the budget until retryEnded). */
+  retryStarted(g: number, id: number): void {
+    (this.wasm.lbRetryStarted as (g: number, id: number) => void)(g, id);
   }
 
-  /** A retry of group `g` finished. */
-  retryEnded(g: number): void {
-    (this.wasm.lbRetryEnded as (g: number) => void)(g);
+  /** A retry of group (`g`, `id`) finished. */
+  retryEnded(g: number, id: number): void {
+    (this.wasm.lbRetryEnded as (g: number, id: number) => void)(g, id);
   }
 
   /** Full-jitter back-off before retry number `retry` (≥ 1), ms: min(uniform [0, (2^retry − 1)·base), cap), as the reference backoffMs. */
@@ -540,7 +565,7 @@ export class Balancing {
    * Instance i's passive health, for status pages: whether outlier detection has it ejected,
    * how often it was, its breaker state, and attempts in flight (records.ts offsets 5, 20, 6, 8).
    */
-  instanceState(instance: number): { ejected: boolean; ejections: number; breaker: (typeof BREAKER_STATES)[number]; active: number } {
+  instanceState(instance: number): InstanceHealth {
     const r = this.instanceRecord(instance);
     return {
       ejected: r.getUint8(5) !== 0,

@@ -48,7 +48,7 @@ describe("no memory growth while serving", () => {
       );
       const before = b.memory.buffer.byteLength;
       for (let k = 0; k < 100_000; k++) {
-        const s = b.select(0, k, { key: k % 3 === 0 ? `session-${k}` : undefined, tried: k % 5 === 0 ? [1] : undefined });
+        const s = b.select(0, 1, k, { key: k % 3 === 0 ? `session-${k}` : undefined, tried: k % 5 === 0 ? [1] : undefined });
         b.start(s.instance, s.instance + 1);
         b.finish(s.instance, s.instance + 1, { status: k % 11 === 0 ? 503 : 200, latencyMs: k % 50 }, s.probe, k);
       }
@@ -73,7 +73,7 @@ describe("no memory growth while serving", () => {
     const before = b.memory.buffer.byteLength;
     for (let k = 5; k < 300; k++) {
       load(k);
-      b.select(0, k, { key: `s${k}` });
+      b.select(0, 1, k, { key: `s${k}` });
     }
     expect(b.memory.buffer.byteLength).toBe(before);
   });
@@ -90,7 +90,7 @@ describe("generation swaps keep state by instance id", () => {
     b.loadGeneration([{ id: 7, config: GROUP_CONFIG_DEFAULTS, instances: [spec(4), spec(1), spec(2)] }], 1_000);
     expect(b.instanceRecord(2).getUint8(5)).toBe(1);
     const seen = new Set<number>();
-    for (let k = 0; k < 6; k++) seen.add(b.select(0, 1_000).instance);
+    for (let k = 0; k < 6; k++) seen.add(b.select(0, 7, 1_000).instance);
     expect([...seen].sort()).toEqual([0, 1]);
     // A completion still named by its old index 1 lands on id 2's record (now index 2).
     expect(b.finish(1, 2, { status: 200, latencyMs: 10 }, false, 1_000)).toBe("kept");
@@ -103,7 +103,7 @@ describe("generation swaps keep state by instance id", () => {
   it("group counters survive by group id; a new group id starts fresh", () => {
     const b = createBalancing();
     b.loadGeneration([{ id: 9, config: GROUP_CONFIG_DEFAULTS, instances: [spec(1)] }], 0);
-    b.admit(0);
+    b.admit(0, 9);
     b.loadGeneration(
       [
         { id: 8, config: GROUP_CONFIG_DEFAULTS, instances: [] },

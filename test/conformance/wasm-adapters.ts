@@ -102,7 +102,7 @@ export const wasmBalancers: BalancerAdapter = {
     const ids = caseNodes.map((n) => n.id);
     return {
       pick: ({ key = null, nowMs = 0, attempt = 0 } = {}) => {
-        const i = b.select(0, nowMs, { key: key ?? undefined, attempt }).instance;
+        const i = b.select(0, 1, nowMs, { key: key ?? undefined, attempt }).instance;
         return i < 0 ? null : ids[i]!;
       },
       setActive: (id, n) => b.instanceRecord(b.instanceIndex(id)).setUint32(8, n, true),
@@ -138,7 +138,7 @@ export const wasmSelection: SelectionAdapter = {
       pick(nowMs, request = {}) {
         const caller = { zone: "z1", region: "r1", lane: "", cell: "", ...request.caller };
         if (request.caller?.zone !== undefined || request.caller?.region !== undefined) b.setCaller(caller.zone, caller.region);
-        const s = b.select(0, nowMs, { key: request.key, lane: caller.lane, cell: caller.cell, tried: request.tried });
+        const s = b.select(0, 1, nowMs, { key: request.key, lane: caller.lane, cell: caller.cell, tried: request.tried });
         return { id: s.instance < 0 ? null : current[s.instance]!.id, panic: s.panic, probe: s.probe, tier: s.tier };
       },
       record(id, outcome, nowMs, probe = false) {
@@ -190,8 +190,12 @@ export const wasmBreakers: BreakerAdapter = {
     const b = createBalancing();
     b.loadGeneration([{ id: 1, config: { ...GROUP_CONFIG_DEFAULTS, ...options }, instances: [] }], 0);
     return {
-      admit: () => b.admit(0),
-      finish: () => b.release(0),
+      admit: () => {
+        const verdict = b.admit(0, 1);
+        if (verdict === "gone") throw new Error("group 1 is gone");
+        return verdict;
+      },
+      finish: () => b.release(0, 1) === "wake",
       counts: () => {
         const c = b.counters(0);
         return { active: c.active, pending: c.pending, overflow: c.overflow };
@@ -214,7 +218,7 @@ export const wasmRetries: RetryAdapter = {
     const b = retryGroup();
     b.seedFrom(seed);
     b.setGroupCounts(0, group.active, group.pending, group.activeRetries);
-    const d = b.retryDecision(0, outcomeOf(input.outcome), input.method, input.retriesDone, 0, input.nowMs, {
+    const d = b.retryDecision(0, 1, outcomeOf(input.outcome), input.method, input.retriesDone, 0, input.nowMs, {
       ...RETRY_POLICY_DEFAULTS,
       ...policy,
     });
@@ -245,7 +249,7 @@ export const wasmHashKeys: HashKeyAdapter = {
     const instances = Array.from({ length: 10 }, (_, k) => nodeSpec({ id: k + 1, address: `10.0.0.${k + 1}:8080`, weight: 1 }));
     b.loadGeneration([{ id: 1, config: { ...GROUP_CONFIG_DEFAULTS, kind }, instances }], 0);
     return (request) => {
-      const i = b.select(0, 0, { key: hashKeyValue(source, caseRequest(request)) ?? undefined }).instance;
+      const i = b.select(0, 1, 0, { key: hashKeyValue(source, caseRequest(request)) ?? undefined }).instance;
       return i < 0 ? null : i + 1;
     };
   },
