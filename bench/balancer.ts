@@ -8,9 +8,8 @@
  * shared; each figure is the median of ROUNDS interleaved rounds. Hash kinds pick with a key
  * from 1,024 session ids, hashed per pick by each side (xxHash64: u64 in WASM, BigInt in TS).
  */
-import { readFileSync } from "node:fs";
-import { GROUP_CONFIG_DEFAULTS } from "../test/conformance/wasm-adapters.ts";
-import { Balancing, type KindName } from "../wasm/balancing.ts";
+import { SnapshotGroups, type TestInstance } from "../test/conformance/snapshot-groups.ts";
+import { BALANCER_KINDS, type BalancerKind } from "../wasm/reference/balancer-kinds.ts";
 import {
   BALANCER_DEFAULTS,
   type Balancer,
@@ -28,10 +27,9 @@ import { median } from "./stats.ts";
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
 const TARGET_MS = Number(process.env.BENCH_TARGET_MS ?? 120);
-const KINDS: KindName[] = ["swrr", "random", "least-request", "peak-ewma", "ring-hash", "maglev"];
+const KINDS = BALANCER_KINDS;
 const SIZES = [10, 1_000];
 const KEYS = Array.from({ length: 1024 }, (_, i) => `session-${i}`);
-const module = new WebAssembly.Module(readFileSync(new URL("../build/hotpath.wasm", import.meta.url)));
 
 function views(n: number): InstanceView[] {
   return Array.from({ length: n }, (_, i) => ({
@@ -49,21 +47,27 @@ function views(n: number): InstanceView[] {
   }));
 }
 
+/** The same instances as the WASM side loads them (through a snapshot). */
+function testInstances(n: number): TestInstance[] {
+  return views(n).map((v) => ({ ...v, status: "alive", role: "primary" }));
+}
+
 type Runner = (iters: number) => void;
 
-function wasmRunner(kind: KindName, n: number): Runner {
-  const b = Balancing.create(module);
+function wasmRunner(kind: BalancerKind, n: number): Runner {
+  const s = new SnapshotGroups();
+  const b = s.balancing;
   b.setCaller("z1", "r1");
   b.seedFrom(1);
-  b.loadGeneration([{ id: 1, config: { ...GROUP_CONFIG_DEFAULTS, kind }, instances: views(n) }], 0);
+  s.load([{ id: 1, balancer: kind, instances: testInstances(n) }], 0);
   const keyed = kind === "ring-hash" || kind === "maglev";
   let k = 0;
   return (iters) => {
-    for (let i = 0; i < iters; i++) b.select(0, 1, 1, keyed ? { key: KEYS[k++ & 1023] } : undefined);
+    for (let i = 0; i < iters; i++) b.select(0, 1, s.at(1), keyed ? { key: KEYS[k++ & 1023] } : undefined);
   };
 }
 
-function referenceRunner(kind: KindName, n: number): Runner {
+function referenceRunner(kind: BalancerKind, n: number): Runner {
   const group = swapGroupRuntime(null, views(n), 0);
   const policy = { ...GROUP_POLICY_DEFAULTS, balancer: kind };
   const random = createRandom(1);
@@ -122,11 +126,12 @@ const nodes = views(1_000).map((v) => ({ id: v.id, address: v.address, weight: v
 for (const kind of ["ring-hash", "maglev"] as const) {
   const wasmMs: number[] = [];
   const refMs: number[] = [];
-  const b = Balancing.create(module);
+  const s = new SnapshotGroups();
+  const b = s.balancing;
   for (let r = 0; r < ROUNDS; r++) {
-    b.loadGeneration([{ id: 1, config: { ...GROUP_CONFIG_DEFAULTS, kind }, instances: views(1_000) }], 0);
+    s.load([{ id: 1, balancer: kind, instances: testInstances(1_000) }], 0);
     let t = performance.now();
-    b.select(0, 1, 1, { key: "session-0" });
+    b.select(0, 1, s.at(1), { key: "session-0" });
     wasmMs.push(performance.now() - t);
     t = performance.now();
     if (kind === "ring-hash") buildRing(nodes, BALANCER_DEFAULTS.ringHash);

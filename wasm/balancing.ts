@@ -1,98 +1,10 @@
 /**
  * Typed JS binding of the balancing exports (wasm/assembly/lb/api.ts; docs/balancing.md "WASM
- * API"): writes config structs and strings into the module's scratch area and calls the
- * exports. Marshalling only; every decision is made in WASM. Works on the exports of any
- * instance of build/hotpath.wasm (the one wasm/host.ts created, or one of its own).
+ * API"): writes retry policy structs and strings into the module's scratch area and calls the
+ * exports. Marshalling only; every decision is made in WASM. Groups and instances come from the
+ * snapshot the module loads (HotPath.load): the balancers read each group's options from its
+ * GROUPS record. Works on the exports of any instance of build/hotpath.wasm.
  */
-
-/** Balancer kind codes, BALANCER_KINDS order. */
-export const KIND_CODES = { swrr: 0, random: 1, "least-request": 2, "peak-ewma": 3, "ring-hash": 4, maglev: 5 } as const;
-export type KindName = keyof typeof KIND_CODES;
-
-/**
- * A group's whole policy, as the config struct holds it. The gateway fills the struct from the
- * snapshot in WASM (wasm/assembly/balancing-load.ts); this shape serves tests and benches, whose
- * defaults come from the reference (test/conformance/wasm-adapters.ts GROUP_CONFIG_DEFAULTS).
- */
-export interface GroupConfig {
-  kind: KindName;
-  cellFallback: boolean;
-  ringScale: "stable" | "envoy";
-  alwaysEjectOneHost: boolean;
-  /** Percent, 0–100. */
-  panicThresholdPct: number;
-  choiceCount: number;
-  ringMinSize: number;
-  ringMaxSize: number;
-  /** Prime ≤ 65537. */
-  maglevTableSize: number;
-  activeRequestBias: number;
-  ewmaDecayMs: number;
-  sameZonePpm: number;
-  otherZonePpm: number;
-  otherRegionPpm: number;
-  consecutive5xx: number;
-  consecutiveGatewayFailure: number;
-  maxEjectionPercent: number;
-  intervalMs: number;
-  baseEjectionTimeMs: number;
-  maxEjectionTimeMs: number;
-  enforcingConsecutive5xx: number;
-  enforcingConsecutiveGatewayFailure: number;
-  enforcingSuccessRate: number;
-  successRateMinimumHosts: number;
-  successRateRequestVolume: number;
-  /** Thousandths (1900 = 1.9). */
-  successRateStdevFactor: number;
-  statIntervalMs: number;
-  errorRatio: number;
-  slowRatio: number;
-  slowCallMs: number;
-  timeWindowMs: number;
-  minRequestAmount: number;
-  maxRequests: number;
-  maxPendingRequests: number;
-}
-
-/** Bytes of the config struct (wasm/assembly/lb/config.ts CONFIG_BYTES). */
-export const CONFIG_BYTES = 160;
-
-/** Writes `c` as the config struct at byte `at` of `view` (layout: wasm/assembly/lb/config.ts). */
-export function writeGroupConfig(view: DataView, at: number, c: GroupConfig): void {
-  view.setUint8(at, KIND_CODES[c.kind]);
-  view.setUint8(at + 1, (c.cellFallback ? 1 : 0) | (c.ringScale === "envoy" ? 2 : 0) | (c.alwaysEjectOneHost ? 4 : 0));
-  view.setUint8(at + 2, c.panicThresholdPct);
-  view.setUint8(at + 3, c.choiceCount);
-  view.setUint32(at + 4, c.ringMinSize, true);
-  view.setUint32(at + 8, c.ringMaxSize, true);
-  view.setUint32(at + 12, c.maglevTableSize, true);
-  view.setFloat64(at + 16, c.activeRequestBias, true);
-  view.setFloat64(at + 24, c.ewmaDecayMs, true);
-  view.setUint32(at + 32, c.sameZonePpm, true);
-  view.setUint32(at + 36, c.otherZonePpm, true);
-  view.setUint32(at + 40, c.otherRegionPpm, true);
-  view.setUint32(at + 44, c.consecutive5xx, true);
-  view.setUint32(at + 48, c.consecutiveGatewayFailure, true);
-  view.setUint32(at + 52, c.maxEjectionPercent, true);
-  view.setFloat64(at + 56, c.intervalMs, true);
-  view.setFloat64(at + 64, c.baseEjectionTimeMs, true);
-  view.setFloat64(at + 72, c.maxEjectionTimeMs, true);
-  view.setUint32(at + 80, c.enforcingConsecutive5xx, true);
-  view.setUint32(at + 84, c.enforcingConsecutiveGatewayFailure, true);
-  view.setUint32(at + 88, c.enforcingSuccessRate, true);
-  view.setUint32(at + 92, c.successRateMinimumHosts, true);
-  view.setUint32(at + 96, c.successRateRequestVolume, true);
-  view.setUint32(at + 100, c.successRateStdevFactor, true);
-  view.setFloat64(at + 104, c.statIntervalMs, true);
-  view.setFloat64(at + 112, c.errorRatio, true);
-  view.setFloat64(at + 120, c.slowRatio, true);
-  view.setFloat64(at + 128, c.slowCallMs, true);
-  view.setFloat64(at + 136, c.timeWindowMs, true);
-  view.setUint32(at + 144, c.minRequestAmount, true);
-  view.setUint32(at + 148, c.maxRequests, true);
-  view.setUint32(at + 152, c.maxPendingRequests, true);
-  view.setUint32(at + 156, 0, true);
-}
 
 /** Retry classes and their bits in the retry policy struct. */
 export const RETRY_ON_BITS = { "connect-failure": 1, reset: 2, timeout: 4, "gateway-error": 8, "5xx": 16 } as const;
@@ -125,30 +37,6 @@ export function writeRetryPolicy(view: DataView, at: number, p: RetryPolicyConfi
   view.setFloat64(at + 24, p.timeoutMs, true);
   view.setFloat64(at + 32, p.backoffBaseMs, true);
   view.setFloat64(at + 40, p.backoffMaxMs, true);
-}
-
-/** One instance of a generation. Status and role are the snapshot's codes (ALIVE 2; primary 0, backup 1). */
-export interface InstanceSpec {
-  id: number;
-  weight: number;
-  status: number;
-  role: number;
-  zone: string;
-  region: string;
-  lane: string;
-  cell: string;
-  /** `host:port`. */
-  address: string;
-  warmupMs: number;
-  /** ms; undefined = unknown (warmup starts at commit). */
-  aliveSinceMs?: number;
-  drained: boolean;
-}
-
-export interface GroupSpec {
-  id: number;
-  config: GroupConfig;
-  instances: readonly InstanceSpec[];
 }
 
 /** The failure codes of lbFinish / lbRetryDecision. */
@@ -209,7 +97,7 @@ const REQUEST_AREA = 4096; // scratch offset of lane, cell and tried ids
 const REQUEST_CAPACITY = 16384;
 const TRIED_AREA = REQUEST_AREA + REQUEST_CAPACITY;
 const TRIED_CAPACITY = 64;
-const STRUCT_AREA = 0; // scratch offset of config / policy structs and method
+const STRUCT_AREA = 0; // scratch offset of the retry policy struct and method
 
 /** The balancing exports of one WASM instance. */
 export class Balancing {
@@ -227,11 +115,6 @@ export class Balancing {
     this.scratchAt = (this.wasm.lbScratchAddress as () => number)();
     this.resultAt = (this.wasm.lbSelectResultAddress as () => number)();
     this.refresh();
-  }
-
-  /** Instantiates its own copy of a compiled module (tests, benches). */
-  static create(module: WebAssembly.Module): Balancing {
-    return new Balancing(new WebAssembly.Instance(module, {}).exports);
   }
 
   private refresh(): void {
@@ -291,51 +174,6 @@ export class Balancing {
   /** The generator's next u32 (xoshiro128**; the generator conformance table). */
   nextU32(): number {
     return (this.wasm.lbNextU32 as () => number)() >>> 0;
-  }
-
-  /** Begins, describes and commits a generation at nowMs. Throws Error with the code on refusal. */
-  loadGeneration(groups: readonly GroupSpec[], nowMs: number): void {
-    const w = this.wasm as unknown as Record<string, (...a: number[]) => number>;
-    const instanceCount = groups.reduce((n, g) => n + g.instances.length, 0);
-    let stringBytes = 0;
-    for (const g of groups) {
-      for (const i of g.instances) {
-        for (const s of [i.zone, i.region, i.lane, i.cell, i.address]) stringBytes += this.encoder.encode(s).length;
-      }
-    }
-    check(w.lbBeginGeneration!(groups.length, instanceCount, stringBytes), "lbBeginGeneration");
-    this.refresh();
-    let first = 0;
-    groups.forEach((g, gi) => {
-      writeGroupConfig(this.view, this.scratchAt + STRUCT_AREA, g.config);
-      check(w.lbSetGroup!(gi, g.id, first, g.instances.length, this.scratchAt + STRUCT_AREA), "lbSetGroup");
-      g.instances.forEach((i, k) => {
-        let at = REQUEST_AREA;
-        const args: number[] = [];
-        for (const s of [i.zone, i.region, i.lane, i.cell, i.address]) {
-          const len = this.put(s, at, REQUEST_CAPACITY - (at - REQUEST_AREA));
-          args.push(this.scratchAt + at, len);
-          at += len;
-        }
-        check(
-          w.lbSetInstance!(
-            first + k,
-            i.id,
-            i.weight,
-            i.status,
-            i.role,
-            ...args,
-            i.warmupMs,
-            i.aliveSinceMs ?? Number.NaN,
-            i.drained ? 1 : 0,
-          ),
-          "lbSetInstance",
-        );
-      });
-      first += g.instances.length;
-    });
-    check(w.lbCommitGeneration!(nowMs), "lbCommitGeneration");
-    this.refresh();
   }
 
   /**
@@ -601,8 +439,4 @@ export class Balancing {
     this.view.setUint32(at + 8, pending, true);
     this.view.setUint32(at + 12, activeRetries, true);
   }
-}
-
-function check(code: number, call: string): void {
-  if (code !== 0) throw new Error(`${call} refused: code ${code}`);
 }

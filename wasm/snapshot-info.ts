@@ -12,8 +12,8 @@ export const Passway = { QUERY: 0, HEADER: 1, COOKIE: 2, BODY: 3 } as const;
 export const SlotMode = { BYTES: 1, INTERN: 2, DOUBLE: 4, INT: 8 } as const;
 /** OCTO instance status names by code. */
 export const INSTANCE_STATUS = ["dead", "starting", "alive", "stopping", "stopped", "warning"] as const;
-/** Balancer kind names by GROUPS.balancer code (docs/balancing.md). */
-export const BALANCER_KIND = ["swrr", "random", "least-request", "peak-ewma", "ring-hash", "maglev"] as const;
+/** Balancer kind names by GROUPS.balancer code (docs/balancing.md; declared in reference/balancer-kinds.ts). */
+export { BALANCER_KINDS as BALANCER_KIND } from "./reference/balancer-kinds.ts";
 /** ROUTES.flags bit 4: a route traffic cut forces the route to its defaultGroup. */
 export const ROUTE_FLAG_FORCED = 16;
 /** INSTANCES.flags bit 0: drained by a traffic cut. */

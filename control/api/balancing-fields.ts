@@ -3,10 +3,13 @@
  * (control/snapshot/options.ts holds the shapes and defaults, docs/balancing.md the semantics).
  * Every part and every field is optional on input; cross-field rules (ring min ≤ max, base ≤ max
  * ejection time, back-off base ≤ cap) are checked on the input merged with the defaults, and
- * name the field the admin can change. Ranges are those the snapshot fields hold
- * (docs/snapshot-format.md). Pure: zod rules only.
+ * name the field the admin can change. A group option's range comes from the field that stores
+ * it, declared once in wasm/layout/group-record.ts (`apiRangeOf`), so what the API accepts and
+ * what the gateway's reader accepts cannot drift apart (docs/snapshot-format.md). Pure: zod
+ * rules only.
  */
 import { z } from "@hono/zod-openapi";
+import { apiRangeOf } from "../../wasm/layout/group-record.ts";
 import {
   BALANCER_KINDS,
   type GroupBalancingInput,
@@ -17,32 +20,26 @@ import {
   resolveRetry,
 } from "../snapshot/options.ts";
 
-/**
- * Ring hash size bound, points: 1M (12 MiB of preallocated ring per group). Envoy allows 8M, but
- * a gateway preallocates each ring for the worst subset of its group inside a Worker isolate's
- * 128 MB, so Sluice caps (and defaults) lower.
- */
-export const MAX_RING_SIZE = 1_048_576;
-/** Largest maglev table: the WASM preallocates 65537 u16 slots per maglev group (docs/balancing.md). */
-export const MAX_MAGLEV_TABLE_SIZE = 65_537;
 /** Most retries per request (ROUTES.numRetries is a u8; Envoy has no cap, 10 is plenty). */
 export const MAX_NUM_RETRIES = 10;
-/** Longest configurable interval or duration, ms (1 h). */
-const MAX_MS = 3_600_000;
 /** Largest u32 counter a field may hold. */
 const MAX_COUNT = 1_000_000;
 
 const int = (min: number, max: number) => z.number().int().min(min).max(max);
 const percent = int(0, 100);
-const ppm = int(1, 1_000_000).openapi({ description: "parts per million of the same-zone weight (1 000 000 = ×1); ≥ 1" });
+/** The integer option stored in GROUPS field `field`, in the range the declaration gives it. */
+const option = (field: string) => int(...apiRangeOf(field));
+const ppm = (field: string) => option(field).openapi({ description: "parts per million of the same-zone weight (1 000 000 = ×1); ≥ 1" });
 
-/** A number with at most three decimals (the snapshot stores thousandths), 0 ≤ value ≤ max. */
-const thousandths = (max: number) =>
-  z
+/** The option stored in thousandths in GROUPS field `field`: at most three decimals, in its declared range. */
+const thousandths = (field: string) => {
+  const [min, max] = apiRangeOf(field);
+  return z
     .number()
-    .min(0)
+    .min(min)
     .max(max)
     .refine((v) => Math.abs(v * 1000 - Math.round(v * 1000)) < 1e-6, "at most 3 decimal places");
+};
 
 /** A header, cookie or query parameter name: 1–256 printable ASCII characters without spaces. */
 const keyName = z.string().regex(/^[\x21-\x7e]{1,256}$/, "must be 1–256 printable ASCII characters without spaces");
@@ -70,38 +67,43 @@ const part = <T extends z.ZodRawShape>(shape: T) => z.strictObject(shape).partia
 export const balancingField = z
   .strictObject({
     hashKey: hashKeyField,
-    ringHash: part({ minRingSize: int(1, MAX_RING_SIZE), maxRingSize: int(1, MAX_RING_SIZE), scale: z.enum(["stable", "envoy"]) }),
+    ringHash: part({ minRingSize: option("minRingSize"), maxRingSize: option("maxRingSize"), scale: z.enum(["stable", "envoy"]) }),
     maglev: part({
-      tableSize: int(2, MAX_MAGLEV_TABLE_SIZE).refine(isPrime, "must be a prime number (Envoy maglev table_size)"),
+      tableSize: option("maglevTableSize").refine(isPrime, "must be a prime number (Envoy maglev table_size)"),
     }),
-    leastRequest: part({ choiceCount: int(2, 100), activeRequestBias: thousandths(100) }),
-    peakEwma: part({ decayMs: int(1, MAX_MS) }),
-    panicThresholdPct: percent,
-    routeRules: part({ sameZonePpm: ppm, otherZonePpm: ppm, otherRegionPpm: ppm, cellFallback: z.boolean() }),
+    leastRequest: part({ choiceCount: option("choiceCount"), activeRequestBias: thousandths("activeRequestBiasMilli") }),
+    peakEwma: part({ decayMs: option("ewmaDecayMs") }),
+    panicThresholdPct: option("panicThresholdPct"),
+    routeRules: part({
+      sameZonePpm: ppm("sameZonePpm"),
+      otherZonePpm: ppm("otherZonePpm"),
+      otherRegionPpm: ppm("otherRegionPpm"),
+      cellFallback: z.boolean(),
+    }),
     outlier: part({
-      consecutive5xx: int(1, MAX_COUNT),
-      consecutiveGatewayFailure: int(1, MAX_COUNT),
-      intervalMs: int(1, MAX_MS),
-      baseEjectionTimeMs: int(1, MAX_MS),
-      maxEjectionTimeMs: int(1, MAX_MS),
-      maxEjectionPercent: percent,
+      consecutive5xx: option("consecutive5xx"),
+      consecutiveGatewayFailure: option("consecutiveGatewayFailure"),
+      intervalMs: option("outlierIntervalMs"),
+      baseEjectionTimeMs: option("baseEjectionTimeMs"),
+      maxEjectionTimeMs: option("maxEjectionTimeMs"),
+      maxEjectionPercent: option("maxEjectionPercent"),
       alwaysEjectOneHost: z.boolean(),
-      enforcingConsecutive5xx: percent,
-      enforcingConsecutiveGatewayFailure: percent,
-      enforcingSuccessRate: percent,
-      successRateMinimumHosts: int(0, MAX_COUNT),
-      successRateRequestVolume: int(1, MAX_COUNT),
-      successRateStdevFactor: int(0, MAX_COUNT).openapi({ description: "thousandths, as Envoy: 1900 = 1.9" }),
+      enforcingConsecutive5xx: option("enforcingConsecutive5xx"),
+      enforcingConsecutiveGatewayFailure: option("enforcingConsecutiveGatewayFailure"),
+      enforcingSuccessRate: option("enforcingSuccessRate"),
+      successRateMinimumHosts: option("successRateMinimumHosts"),
+      successRateRequestVolume: option("successRateRequestVolume"),
+      successRateStdevFactor: option("successRateStdevFactor").openapi({ description: "thousandths, as Envoy: 1900 = 1.9" }),
     }),
     instanceBreaker: part({
-      statIntervalMs: int(1, MAX_MS),
-      minRequestAmount: int(1, MAX_COUNT),
-      errorRatio: thousandths(2),
-      slowRatio: thousandths(2),
-      slowCallMs: int(1, MAX_MS),
-      timeWindowMs: int(1, MAX_MS),
+      statIntervalMs: option("breakerStatIntervalMs"),
+      minRequestAmount: option("breakerMinRequestAmount"),
+      errorRatio: thousandths("breakerErrorRatioMilli"),
+      slowRatio: thousandths("breakerSlowRatioMilli"),
+      slowCallMs: option("breakerSlowCallMs"),
+      timeWindowMs: option("breakerTimeWindowMs"),
     }),
-    groupBreaker: part({ maxRequests: int(1, MAX_COUNT), maxPendingRequests: int(0, MAX_COUNT) }),
+    groupBreaker: part({ maxRequests: option("maxRequests"), maxPendingRequests: option("maxPendingRequests") }),
   })
   .partial()
   .superRefine((input, ctx) => {

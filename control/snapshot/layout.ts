@@ -1,8 +1,13 @@
 /**
- * The writer's constants for snapshot format version 3. docs/snapshot-format.md is the
+ * The writer's constants for snapshot format version 4. docs/snapshot-format.md is the
  * specification; wasm/assembly/format.ts holds the reader's copy of the same numbers, and the
- * round-trip test keeps the two equal.
+ * round-trip test keeps the two equal. The GROUPS record is declared once, in
+ * wasm/layout/group-record.ts, which both sides derive from.
  */
+
+import { GROUP_FLAG_BITS, GROUP_LAYOUT, GROUP_RECORD_BYTES } from "../../wasm/layout/group-record.ts";
+import { BALANCER_KINDS, type BalancerKind } from "../../wasm/reference/balancer-kinds.ts";
+
 export const MAGIC = 0x31534c53; // "SLS1" little-endian
 export const FORMAT_VERSION = 4;
 export const HEADER_BYTES = 64;
@@ -33,7 +38,7 @@ export const SECTION = {
   ROUTE_POLICIES: { id: 5, record: 8 },
   POLICIES: { id: 6, record: 16 },
   ROUTE_SLOTS: { id: 7, record: 4 },
-  GROUPS: { id: 8, record: 128 },
+  GROUPS: { id: 8, record: GROUP_RECORD_BYTES },
   INSTANCES: { id: 9, record: 80 },
   ATTRIBUTES: { id: 10, record: 12 },
   CODE: { id: 11, record: 1 },
@@ -80,51 +85,19 @@ export const ROUTE_FLAG_FORCED = 16;
 /** ROUTES.retryFlags bit 0: re-send non-idempotent requests too (RetryPolicy.retryNonIdempotent). */
 export const RETRY_FLAG_NON_IDEMPOTENT = 1;
 
-/** GROUPS record field offsets (docs/snapshot-format.md has the units). */
-export const GROUP = {
-  id: 0,
-  name: 4,
-  balancer: 12,
-  hashKeySource: 13,
-  hashKeyAttribute: 14,
-  firstInstance: 16,
-  instanceCount: 20,
-  flags: 24,
-  panicThresholdPct: 25,
-  choiceCount: 26,
-  maxEjectionPercent: 27,
-  minRingSize: 28,
-  maxRingSize: 32,
-  maglevTableSize: 36,
-  activeRequestBiasMilli: 40,
-  ewmaDecayMs: 44,
-  sameZonePpm: 48,
-  otherZonePpm: 52,
-  otherRegionPpm: 56,
-  consecutive5xx: 60,
-  consecutiveGatewayFailure: 64,
-  outlierIntervalMs: 68,
-  baseEjectionTimeMs: 72,
-  maxEjectionTimeMs: 76,
-  enforcingConsecutive5xx: 80,
-  enforcingConsecutiveGatewayFailure: 81,
-  enforcingSuccessRate: 82,
-  successRateMinimumHosts: 84,
-  successRateRequestVolume: 88,
-  successRateStdevFactor: 92,
-  breakerStatIntervalMs: 96,
-  breakerMinRequestAmount: 100,
-  breakerErrorRatioMilli: 104,
-  breakerSlowRatioMilli: 108,
-  breakerSlowCallMs: 112,
-  breakerTimeWindowMs: 116,
-  maxRequests: 120,
-  maxPendingRequests: 124,
-} as const;
-/** GROUPS.flags: bit 0 cellFallback, bit 1 ring scale `envoy` (0 `stable`), bit 2 outlier alwaysEjectOneHost. */
-export const GROUP_FLAG_CELL_FALLBACK = 1;
-export const GROUP_FLAG_RING_SCALE_ENVOY = 2;
-export const GROUP_FLAG_ALWAYS_EJECT_ONE_HOST = 4;
+/**
+ * GROUPS record field offsets by field name, from the one declaration of the record
+ * (wasm/layout/group-record.ts, which also gives each option's type, unit and range).
+ * @example GROUP.minRingSize // → 28
+ */
+export const GROUP: Readonly<Record<string, number>> = Object.fromEntries(
+  GROUP_LAYOUT.filter((f) => f.name !== "reserved").map((f) => [f.name, f.offset]),
+);
+/** GROUPS.flags bits by name: `{ cellFallback: 1, ringScaleEnvoy: 2, alwaysEjectOneHost: 4 }`. */
+export const GROUP_FLAG = Object.fromEntries(GROUP_FLAG_BITS.map((bit, i) => [bit.name, 1 << i])) as Record<
+  (typeof GROUP_FLAG_BITS)[number]["name"],
+  number
+>;
 /** GROUPS.hashKeySource when the group has no hash key; hashKeyAttribute is then NO_ATTRIBUTE. */
 export const HASH_KEY_NONE = 255;
 export const NO_ATTRIBUTE = 0xffff;
@@ -154,7 +127,7 @@ export const PASSWAY_CODES = { query: 0, header: 1, cookie: 2, body: 3 } as cons
 export const SOURCE_CODES = { query: 0, header: 1, cookie: 2, body: 3, client: 4, cf: 5 } as const;
 export const STATUS_CODES = { dead: 0, starting: 1, alive: 2, stopping: 3, stopped: 4, warning: 5 } as const;
 export const MATCH_CODES = { exact: 0, prefix: 1 } as const;
-/** GROUPS.balancer: the index in BALANCER_KINDS (wasm/reference/balancers.ts). */
-export const BALANCER_CODES = { swrr: 0, random: 1, "least-request": 2, "peak-ewma": 3, "ring-hash": 4, maglev: 5 } as const;
+/** GROUPS.balancer: the index in BALANCER_KINDS (wasm/reference/balancer-kinds.ts). @example BALANCER_CODES["ring-hash"] // → 4 */
+export const BALANCER_CODES = Object.fromEntries(BALANCER_KINDS.map((kind, i) => [kind, i])) as Record<BalancerKind, number>;
 export const ROLE_CODES = { primary: 0, backup: 1 } as const;
 export const POLICY_FLAG_ENABLED = 1;

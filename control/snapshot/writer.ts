@@ -5,6 +5,8 @@
  * bytes (but for version and builtAtMs), hence the same content hash. seal.ts adds the hash and
  * the signature.
  */
+
+import { GROUP_LAYOUT } from "../../wasm/layout/group-record.ts";
 import type { AttributeRef } from "../compiler/ir.ts";
 import { compilePolicies, type LowerFn, SnapshotModelError } from "./compile-routes.ts";
 import { buildHostTable } from "./host-table.ts";
@@ -13,9 +15,7 @@ import {
   DIRECTORY_ENTRY_BYTES,
   FORMAT_VERSION,
   GROUP,
-  GROUP_FLAG_ALWAYS_EJECT_ONE_HOST,
-  GROUP_FLAG_CELL_FALLBACK,
-  GROUP_FLAG_RING_SCALE_ENVOY,
+  GROUP_FLAG,
   HASH_KEY_NONE,
   HEADER,
   INSTANCE,
@@ -156,8 +156,8 @@ function hashKeyAttribute(key: HashKeySource | null): AttributeRef | null {
   return { source: key.from, name: key.from === "header" ? key.name.toLowerCase() : key.name };
 }
 
-/** Thousandths as an integer: 0.5 → 500 (the API allows at most 3 decimals). */
-const milli = (v: number) => Math.round(v * 1000);
+/** The GROUPS fields that store an option of `balancing` (each field's `option` says which). */
+const OPTION_FIELDS = GROUP_LAYOUT.filter((f) => f.option !== undefined);
 
 /**
  * GROUPS and INSTANCES records; instances by id within their group.
@@ -206,43 +206,25 @@ function writeGroups(
   return { GROUPS: groupRecords.bytes, INSTANCES: instanceRecords.bytes };
 }
 
-/** The fixed option fields of GROUPS record `r` (units: docs/snapshot-format.md). */
+/**
+ * The option fields of GROUPS record `r`, as wasm/layout/group-record.ts declares them: each
+ * field's option from `b`, times its scale (thousandths: 0.5 → 500; the API allows at most 3
+ * decimals), at its offset and width; then the flag bits.
+ */
 function writeBalancing(out: Records, r: number, b: GroupBalancing): void {
+  for (const f of OPTION_FIELDS) {
+    const { part, key, scale = 1 } = f.option!;
+    const holder = (part === null ? b : b[part]) as unknown as Record<string, number>;
+    const value = Math.round((holder[key] as number) * scale);
+    if (f.type === "u8") out.u8(r + f.offset, value);
+    else if (f.type === "u16") out.u16(r + f.offset, value);
+    else out.u32(r + f.offset, value);
+  }
   const flags =
-    (b.routeRules.cellFallback ? GROUP_FLAG_CELL_FALLBACK : 0) |
-    (b.ringHash.scale === "envoy" ? GROUP_FLAG_RING_SCALE_ENVOY : 0) |
-    (b.outlier.alwaysEjectOneHost ? GROUP_FLAG_ALWAYS_EJECT_ONE_HOST : 0);
+    (b.routeRules.cellFallback ? GROUP_FLAG.cellFallback : 0) |
+    (b.ringHash.scale === "envoy" ? GROUP_FLAG.ringScaleEnvoy : 0) |
+    (b.outlier.alwaysEjectOneHost ? GROUP_FLAG.alwaysEjectOneHost : 0);
   out.u8(r + GROUP.flags, flags);
-  out.u8(r + GROUP.panicThresholdPct, b.panicThresholdPct);
-  out.u8(r + GROUP.choiceCount, b.leastRequest.choiceCount);
-  out.u8(r + GROUP.maxEjectionPercent, b.outlier.maxEjectionPercent);
-  out.u32(r + GROUP.minRingSize, b.ringHash.minRingSize);
-  out.u32(r + GROUP.maxRingSize, b.ringHash.maxRingSize);
-  out.u32(r + GROUP.maglevTableSize, b.maglev.tableSize);
-  out.u32(r + GROUP.activeRequestBiasMilli, milli(b.leastRequest.activeRequestBias));
-  out.u32(r + GROUP.ewmaDecayMs, b.peakEwma.decayMs);
-  out.u32(r + GROUP.sameZonePpm, b.routeRules.sameZonePpm);
-  out.u32(r + GROUP.otherZonePpm, b.routeRules.otherZonePpm);
-  out.u32(r + GROUP.otherRegionPpm, b.routeRules.otherRegionPpm);
-  out.u32(r + GROUP.consecutive5xx, b.outlier.consecutive5xx);
-  out.u32(r + GROUP.consecutiveGatewayFailure, b.outlier.consecutiveGatewayFailure);
-  out.u32(r + GROUP.outlierIntervalMs, b.outlier.intervalMs);
-  out.u32(r + GROUP.baseEjectionTimeMs, b.outlier.baseEjectionTimeMs);
-  out.u32(r + GROUP.maxEjectionTimeMs, b.outlier.maxEjectionTimeMs);
-  out.u8(r + GROUP.enforcingConsecutive5xx, b.outlier.enforcingConsecutive5xx);
-  out.u8(r + GROUP.enforcingConsecutiveGatewayFailure, b.outlier.enforcingConsecutiveGatewayFailure);
-  out.u8(r + GROUP.enforcingSuccessRate, b.outlier.enforcingSuccessRate);
-  out.u32(r + GROUP.successRateMinimumHosts, b.outlier.successRateMinimumHosts);
-  out.u32(r + GROUP.successRateRequestVolume, b.outlier.successRateRequestVolume);
-  out.u32(r + GROUP.successRateStdevFactor, b.outlier.successRateStdevFactor);
-  out.u32(r + GROUP.breakerStatIntervalMs, b.instanceBreaker.statIntervalMs);
-  out.u32(r + GROUP.breakerMinRequestAmount, b.instanceBreaker.minRequestAmount);
-  out.u32(r + GROUP.breakerErrorRatioMilli, milli(b.instanceBreaker.errorRatio));
-  out.u32(r + GROUP.breakerSlowRatioMilli, milli(b.instanceBreaker.slowRatio));
-  out.u32(r + GROUP.breakerSlowCallMs, b.instanceBreaker.slowCallMs);
-  out.u32(r + GROUP.breakerTimeWindowMs, b.instanceBreaker.timeWindowMs);
-  out.u32(r + GROUP.maxRequests, b.groupBreaker.maxRequests);
-  out.u32(r + GROUP.maxPendingRequests, b.groupBreaker.maxPendingRequests);
 }
 
 /** nginx location precedence within one host: exact first, then prefixes longest first. */

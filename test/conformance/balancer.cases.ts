@@ -7,8 +7,10 @@
  * of 10 nodes goes. The arithmetic is in the comments.
  */
 
-export type BalancerKindName = "swrr" | "random" | "least-request" | "peak-ewma" | "ring-hash" | "maglev";
-export const ALL_KINDS: BalancerKindName[] = ["swrr", "random", "least-request", "peak-ewma", "ring-hash", "maglev"];
+import { BALANCER_KINDS, type BalancerKind } from "../../wasm/reference/balancer-kinds.ts";
+
+export type BalancerKindName = BalancerKind;
+export const ALL_KINDS: BalancerKindName[] = [...BALANCER_KINDS];
 
 export interface CaseNode {
   id: number;

@@ -6,66 +6,62 @@
  */
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import type { InstanceSpec, KindName } from "../../wasm/balancing.ts";
+import type { BalancerKind } from "../../control/snapshot/options.ts";
 import { ALL_KINDS } from "./balancer.cases.ts";
 import { referenceSelection } from "./reference-adapters.ts";
 import { type CaseInstance, instance } from "./route-rules.cases.ts";
 import type { CaseOutcome } from "./selection.cases.ts";
-import { createBalancing, GROUP_CONFIG_DEFAULTS, wasmSelection } from "./wasm-adapters.ts";
+import { SnapshotGroups, type TestInstance } from "./snapshot-groups.ts";
+import { wasmSelection } from "./wasm-adapters.ts";
 
-function spec(id: number, fields: Partial<InstanceSpec> = {}): InstanceSpec {
-  return {
-    id,
-    weight: 10,
-    status: 2,
-    role: 0,
-    zone: "z1",
-    region: "r1",
-    lane: "",
-    cell: "",
-    address: `10.0.0.${id}:8080`,
-    warmupMs: 0,
-    drained: false,
-    ...fields,
-  };
+/** Instance `id`: weight 10, alive primary in zone z1 of region r1. */
+function spec(id: number, fields: Partial<TestInstance> = {}): TestInstance {
+  return { ...instance(id, fields), aliveSinceMs: undefined };
+}
+
+/** A group of `kind` (default swrr) with id `id`. */
+function group(id: number, instances: TestInstance[], kind: BalancerKind = "swrr") {
+  return { id, balancer: kind, instances };
 }
 
 describe("no memory growth while serving", () => {
   it.each(ALL_KINDS)("%s: 100,000 picks and finishes at 10 and 1,000 instances", (kind) => {
     for (const n of [10, 1_000]) {
-      const b = createBalancing();
+      const g = new SnapshotGroups();
+      const b = g.balancing;
       b.setCaller("z1", "r1");
       b.seedFrom(5);
-      b.loadGeneration(
+      g.load(
         [
-          {
-            id: 1,
-            config: { ...GROUP_CONFIG_DEFAULTS, kind },
-            instances: Array.from({ length: n }, (_, i) => spec(i + 1, { weight: 1 + (i % 7) })),
-          },
+          group(
+            1,
+            Array.from({ length: n }, (_, i) => spec(i + 1, { weight: 1 + (i % 7) })),
+            kind,
+          ),
         ],
         0,
       );
       const before = b.memory.buffer.byteLength;
       for (let k = 0; k < 100_000; k++) {
-        const s = b.select(0, 1, k, { key: k % 3 === 0 ? `session-${k}` : undefined, tried: k % 5 === 0 ? [1] : undefined });
+        const s = b.select(0, 1, g.at(k), { key: k % 3 === 0 ? `session-${k}` : undefined, tried: k % 5 === 0 ? [1] : undefined });
         b.start(s.instance, s.instance + 1);
-        b.finish(s.instance, s.instance + 1, { status: k % 11 === 0 ? 503 : 200, latencyMs: k % 50 }, s.probe, k);
+        b.finish(s.instance, s.instance + 1, { status: k % 11 === 0 ? 503 : 200, latencyMs: k % 50 }, s.probe, g.at(k));
       }
       expect(b.memory.buffer.byteLength).toBe(before);
     }
   });
 
   it("300 generation swaps do not grow memory after the first few", () => {
-    const b = createBalancing();
+    const g = new SnapshotGroups();
+    const b = g.balancing;
     const load = (k: number) =>
-      b.loadGeneration(
+      g.load(
         [
-          {
-            id: 1,
-            config: { ...GROUP_CONFIG_DEFAULTS, kind: "maglev" },
-            instances: Array.from({ length: 100 }, (_, i) => spec(i + 1 + (k % 3))),
-          },
+          group(
+            1,
+            Array.from({ length: 100 }, (_, i) => spec(i + 1 + (k % 3))),
+            "maglev",
+          ),
         ],
         k,
       );
@@ -73,7 +69,7 @@ describe("no memory growth while serving", () => {
     const before = b.memory.buffer.byteLength;
     for (let k = 5; k < 300; k++) {
       load(k);
-      b.select(0, 1, k, { key: `s${k}` });
+      b.select(0, 1, g.at(k), { key: `s${k}` });
     }
     expect(b.memory.buffer.byteLength).toBe(before);
   });
@@ -81,36 +77,34 @@ describe("no memory growth while serving", () => {
 
 describe("generation swaps keep state by instance id", () => {
   it("an ejected instance stays ejected when its index moves, and a stale (index, id) finds it", () => {
-    const b = createBalancing();
+    const g = new SnapshotGroups();
+    const b = g.balancing;
     b.setCaller("z1", "r1");
-    b.loadGeneration([{ id: 7, config: GROUP_CONFIG_DEFAULTS, instances: [spec(1), spec(2), spec(3)] }], 0);
+    // The writer orders a group's instances by id, so the new instance that moves id 2 from
+    // index 1 to index 2 is the one with the lowest id, 0.
+    g.load([group(7, [spec(1), spec(2), spec(3)])], 0);
     // Five 503s on id 2 (index 1): ejected (Envoy consecutive_5xx).
-    for (let k = 0; k < 5; k++) b.finish(1, 2, { status: 503, latencyMs: 10 }, false, 0);
-    // New generation: id 2 now at index 2, a new id 4 at index 0.
-    b.loadGeneration([{ id: 7, config: GROUP_CONFIG_DEFAULTS, instances: [spec(4), spec(1), spec(2)] }], 1_000);
+    for (let k = 0; k < 5; k++) b.finish(1, 2, { status: 503, latencyMs: 10 }, false, g.at(0));
+    // New generation: id 2 now at index 2, a new id 0 at index 0.
+    g.load([group(7, [spec(0), spec(1), spec(2)])], 1_000);
     expect(b.instanceRecord(2).getUint8(5)).toBe(1);
     const seen = new Set<number>();
-    for (let k = 0; k < 6; k++) seen.add(b.select(0, 7, 1_000).instance);
+    for (let k = 0; k < 6; k++) seen.add(b.select(0, 7, g.at(1_000)).instance);
     expect([...seen].sort()).toEqual([0, 1]);
     // A completion still named by its old index 1 lands on id 2's record (now index 2).
-    expect(b.finish(1, 2, { status: 200, latencyMs: 10 }, false, 1_000)).toBe("kept");
+    expect(b.finish(1, 2, { status: 200, latencyMs: 10 }, false, g.at(1_000))).toBe("kept");
     expect(b.instanceRecord(2).getUint32(32, true)).toBe(1); // srSuccess
     // Removed ids are ignored.
-    b.loadGeneration([{ id: 7, config: GROUP_CONFIG_DEFAULTS, instances: [spec(4)] }], 2_000);
-    expect(b.finish(2, 2, { status: 503, latencyMs: 10 }, false, 2_000)).toBe("gone");
+    g.load([group(7, [spec(0)])], 2_000);
+    expect(b.finish(2, 2, { status: 503, latencyMs: 10 }, false, g.at(2_000))).toBe("gone");
   });
 
   it("group counters survive by group id; a new group id starts fresh", () => {
-    const b = createBalancing();
-    b.loadGeneration([{ id: 9, config: GROUP_CONFIG_DEFAULTS, instances: [spec(1)] }], 0);
+    const g = new SnapshotGroups();
+    const b = g.balancing;
+    g.load([group(9, [spec(1)])], 0);
     b.admit(0, 9);
-    b.loadGeneration(
-      [
-        { id: 8, config: GROUP_CONFIG_DEFAULTS, instances: [] },
-        { id: 9, config: GROUP_CONFIG_DEFAULTS, instances: [spec(1)] },
-      ],
-      0,
-    );
+    g.load([group(8, []), group(9, [spec(1)])], 0);
     expect(b.counters(1).active).toBe(1);
     expect(b.counters(0).active).toBe(0);
   });
@@ -138,8 +132,8 @@ describe("the WASM pipeline picks what the reference picks", () => {
         fc.nat(),
         (list, steps, seed) => {
           const instances: CaseInstance[] = list.map((f, i) => instance(i + 1, { ...f, aliveSinceMs: 0 } as Partial<CaseInstance>));
-          const ref = referenceSelection.create(kind as KindName, instances, seed);
-          const wasm = wasmSelection.create(kind as KindName, instances, seed);
+          const ref = referenceSelection.create(kind as BalancerKind, instances, seed);
+          const wasm = wasmSelection.create(kind as BalancerKind, instances, seed);
           let nowMs = 0;
           const picked: number[] = [];
           for (const step of steps) {
@@ -223,8 +217,8 @@ describe("the WASM plan cache never goes stale", () => {
         fc.nat(),
         (list, steps, seed) => {
           let instances: CaseInstance[] = list.map((f, i) => instance(i + 1, f as Partial<CaseInstance>));
-          const ref = referenceSelection.create(kind as KindName, instances, seed);
-          const wasm = wasmSelection.create(kind as KindName, instances, seed);
+          const ref = referenceSelection.create(kind as BalancerKind, instances, seed);
+          const wasm = wasmSelection.create(kind as BalancerKind, instances, seed);
           let nowMs = 0;
           const picked: number[] = [];
           // Probes picked and not yet answered: their outcome decides the half-open breaker.

@@ -4,10 +4,11 @@
  */
 import { describe, expect, it } from "vitest";
 import { RANDOM_CASES } from "./random.cases.ts";
-import { createBalancing, wasmRandom } from "./wasm-adapters.ts";
+import { SnapshotGroups } from "./snapshot-groups.ts";
+import { wasmRandom } from "./wasm-adapters.ts";
 import { caseBytes, XXHASH64_CASES } from "./xxhash64.cases.ts";
 
-const b = createBalancing();
+const b = new SnapshotGroups().balancing;
 
 describe("xxHash64", () => {
   it.each(XXHASH64_CASES.map((c) => [c.name, c] as const))("%s", (_, c) => {

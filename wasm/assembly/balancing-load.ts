@@ -1,47 +1,13 @@
 /**
  * The bridge from a validated snapshot to the balancers (lb/): at every load, GROUPS and
- * INSTANCES become a new balancing generation (lb/generation.ts), whose per-instance state —
+ * INSTANCES become a new balancing generation (lb/generation.ts). Its groups point at their
+ * GROUPS records, whose options the balancers read in place; its per-instance state —
  * in-flight counts, SWRR positions, EWMA, ejections, breakers — is carried over by instance id
  * from the previous one (docs/balancing.md, "Surviving swaps"). And per route, its retry policy
  * as the struct lb/retry.ts reads. Allocates only at load.
  */
 import {
-  GROUP_ACTIVE_REQUEST_BIAS_MILLI,
-  GROUP_BALANCER,
-  GROUP_BASE_EJECTION_MS,
-  GROUP_BREAKER_ERROR_RATIO_MILLI,
-  GROUP_BREAKER_MIN_REQUESTS,
-  GROUP_BREAKER_SLOW_CALL_MS,
-  GROUP_BREAKER_SLOW_RATIO_MILLI,
-  GROUP_BREAKER_STAT_INTERVAL_MS,
-  GROUP_BREAKER_TIME_WINDOW_MS,
   GROUP_BYTES,
-  GROUP_CHOICE_COUNT,
-  GROUP_CONSECUTIVE_5XX,
-  GROUP_CONSECUTIVE_GATEWAY_FAILURE,
-  GROUP_ENFORCING_5XX,
-  GROUP_ENFORCING_GATEWAY_FAILURE,
-  GROUP_ENFORCING_SUCCESS_RATE,
-  GROUP_EWMA_DECAY_MS,
-  GROUP_FIRST_INSTANCE,
-  GROUP_FLAGS,
-  GROUP_ID,
-  GROUP_INSTANCE_COUNT,
-  GROUP_MAGLEV_TABLE_SIZE,
-  GROUP_MAX_EJECTION_MS,
-  GROUP_MAX_EJECTION_PCT,
-  GROUP_MAX_PENDING_REQUESTS,
-  GROUP_MAX_REQUESTS,
-  GROUP_MAX_RING_SIZE,
-  GROUP_MIN_RING_SIZE,
-  GROUP_OTHER_REGION_PPM,
-  GROUP_OTHER_ZONE_PPM,
-  GROUP_OUTLIER_INTERVAL_MS,
-  GROUP_PANIC_THRESHOLD_PCT,
-  GROUP_SAME_ZONE_PPM,
-  GROUP_SUCCESS_RATE_MIN_HOSTS,
-  GROUP_SUCCESS_RATE_STDEV_MILLI,
-  GROUP_SUCCESS_RATE_VOLUME,
   INSTANCE_ALIVE_SINCE_MS,
   INSTANCE_BYTES,
   INSTANCE_CELL,
@@ -71,39 +37,6 @@ import {
   S_ROUTES,
 } from "./format";
 import {
-  C_BR_ERROR_RATIO,
-  C_BR_MIN_REQUESTS,
-  C_BR_SLOW_CALL_MS,
-  C_BR_SLOW_RATIO,
-  C_BR_STAT_INTERVAL_MS,
-  C_BR_TIME_WINDOW_MS,
-  C_EWMA_DECAY_MS,
-  C_FLAGS,
-  C_GB_MAX_PENDING,
-  C_GB_MAX_REQUESTS,
-  C_KIND,
-  C_LR_BIAS,
-  C_LR_CHOICE_COUNT,
-  C_MAGLEV_SIZE,
-  C_OD_BASE_EJECTION_MS,
-  C_OD_CONSECUTIVE_5XX,
-  C_OD_CONSECUTIVE_GATEWAY,
-  C_OD_ENFORCE_5XX,
-  C_OD_ENFORCE_GATEWAY,
-  C_OD_ENFORCE_SUCCESS_RATE,
-  C_OD_INTERVAL_MS,
-  C_OD_MAX_EJECTION_MS,
-  C_OD_MAX_EJECTION_PCT,
-  C_OD_SR_MIN_HOSTS,
-  C_OD_SR_STDEV_FACTOR,
-  C_OD_SR_VOLUME,
-  C_OTHER_REGION_PPM,
-  C_OTHER_ZONE_PPM,
-  C_PANIC_THRESHOLD_PCT,
-  C_RING_MAX,
-  C_RING_MIN,
-  C_SAME_ZONE_PPM,
-  CONFIG_BYTES,
   RETRY_BYTES,
   RP_BACKOFF_BASE_MS,
   RP_BACKOFF_MAX_MS,
@@ -117,7 +50,6 @@ import {
 import { beginGeneration, commitGeneration, LB_OK, setGroup, setInstance } from "./lb/generation";
 import { ACTIVE, activeBase, sectionAddr, sectionCount } from "./view";
 
-const CONFIG: usize = memory.data(<i32>CONFIG_BYTES, 16);
 /** "host:port" of one instance while it is handed to setInstance (host ≤ 65535 bytes + ":65535"). */
 const ADDRESS: usize = memory.data(65536 + 8, 16);
 const RETRY_POLICY: usize = memory.data(<i32>RETRY_BYTES, 16);
@@ -142,43 +74,6 @@ function writePort(at: usize, port: u32): usize {
   return n;
 }
 
-/** GROUPS record `g` → the lb config struct (lb/config.ts; ratios from thousandths, ms as f64). */
-function writeConfig(g: usize): void {
-  memory.fill(CONFIG, 0, CONFIG_BYTES);
-  store<u8>(CONFIG + C_KIND, load<u8>(g + GROUP_BALANCER));
-  store<u8>(CONFIG + C_FLAGS, load<u8>(g + GROUP_FLAGS)); // same bits: cellFallback, envoy scale, always eject one
-  store<u8>(CONFIG + C_PANIC_THRESHOLD_PCT, load<u8>(g + GROUP_PANIC_THRESHOLD_PCT));
-  store<u8>(CONFIG + C_LR_CHOICE_COUNT, load<u8>(g + GROUP_CHOICE_COUNT));
-  store<u32>(CONFIG + C_RING_MIN, load<u32>(g + GROUP_MIN_RING_SIZE));
-  store<u32>(CONFIG + C_RING_MAX, load<u32>(g + GROUP_MAX_RING_SIZE));
-  store<u32>(CONFIG + C_MAGLEV_SIZE, load<u32>(g + GROUP_MAGLEV_TABLE_SIZE));
-  store<f64>(CONFIG + C_LR_BIAS, <f64>load<u32>(g + GROUP_ACTIVE_REQUEST_BIAS_MILLI) / 1000);
-  store<f64>(CONFIG + C_EWMA_DECAY_MS, <f64>load<u32>(g + GROUP_EWMA_DECAY_MS));
-  store<u32>(CONFIG + C_SAME_ZONE_PPM, load<u32>(g + GROUP_SAME_ZONE_PPM));
-  store<u32>(CONFIG + C_OTHER_ZONE_PPM, load<u32>(g + GROUP_OTHER_ZONE_PPM));
-  store<u32>(CONFIG + C_OTHER_REGION_PPM, load<u32>(g + GROUP_OTHER_REGION_PPM));
-  store<u32>(CONFIG + C_OD_CONSECUTIVE_5XX, load<u32>(g + GROUP_CONSECUTIVE_5XX));
-  store<u32>(CONFIG + C_OD_CONSECUTIVE_GATEWAY, load<u32>(g + GROUP_CONSECUTIVE_GATEWAY_FAILURE));
-  store<u32>(CONFIG + C_OD_MAX_EJECTION_PCT, <u32>load<u8>(g + GROUP_MAX_EJECTION_PCT));
-  store<f64>(CONFIG + C_OD_INTERVAL_MS, <f64>load<u32>(g + GROUP_OUTLIER_INTERVAL_MS));
-  store<f64>(CONFIG + C_OD_BASE_EJECTION_MS, <f64>load<u32>(g + GROUP_BASE_EJECTION_MS));
-  store<f64>(CONFIG + C_OD_MAX_EJECTION_MS, <f64>load<u32>(g + GROUP_MAX_EJECTION_MS));
-  store<u32>(CONFIG + C_OD_ENFORCE_5XX, <u32>load<u8>(g + GROUP_ENFORCING_5XX));
-  store<u32>(CONFIG + C_OD_ENFORCE_GATEWAY, <u32>load<u8>(g + GROUP_ENFORCING_GATEWAY_FAILURE));
-  store<u32>(CONFIG + C_OD_ENFORCE_SUCCESS_RATE, <u32>load<u8>(g + GROUP_ENFORCING_SUCCESS_RATE));
-  store<u32>(CONFIG + C_OD_SR_MIN_HOSTS, load<u32>(g + GROUP_SUCCESS_RATE_MIN_HOSTS));
-  store<u32>(CONFIG + C_OD_SR_VOLUME, load<u32>(g + GROUP_SUCCESS_RATE_VOLUME));
-  store<u32>(CONFIG + C_OD_SR_STDEV_FACTOR, load<u32>(g + GROUP_SUCCESS_RATE_STDEV_MILLI));
-  store<f64>(CONFIG + C_BR_STAT_INTERVAL_MS, <f64>load<u32>(g + GROUP_BREAKER_STAT_INTERVAL_MS));
-  store<f64>(CONFIG + C_BR_ERROR_RATIO, <f64>load<u32>(g + GROUP_BREAKER_ERROR_RATIO_MILLI) / 1000);
-  store<f64>(CONFIG + C_BR_SLOW_RATIO, <f64>load<u32>(g + GROUP_BREAKER_SLOW_RATIO_MILLI) / 1000);
-  store<f64>(CONFIG + C_BR_SLOW_CALL_MS, <f64>load<u32>(g + GROUP_BREAKER_SLOW_CALL_MS));
-  store<f64>(CONFIG + C_BR_TIME_WINDOW_MS, <f64>load<u32>(g + GROUP_BREAKER_TIME_WINDOW_MS));
-  store<u32>(CONFIG + C_BR_MIN_REQUESTS, load<u32>(g + GROUP_BREAKER_MIN_REQUESTS));
-  store<u32>(CONFIG + C_GB_MAX_REQUESTS, load<u32>(g + GROUP_MAX_REQUESTS));
-  store<u32>(CONFIG + C_GB_MAX_PENDING, load<u32>(g + GROUP_MAX_PENDING_REQUESTS));
-}
-
 /**
  * Makes the groups and instances of the validated snapshot in `view` (file at `base`) the
  * current balancing generation, carrying state over from the previous one. Called by
@@ -200,9 +95,7 @@ export function loadBalancing(view: usize, base: usize, nowMs: f64): i32 {
   let err = beginGeneration(groupCount, instanceCount, <u32>stringBytes);
   if (err != LB_OK) return err;
   for (let g: u32 = 0; g < groupCount; g++) {
-    const r = groups + <usize>g * GROUP_BYTES;
-    writeConfig(r);
-    err = setGroup(g, load<u32>(r + GROUP_ID), load<u32>(r + GROUP_FIRST_INSTANCE), load<u32>(r + GROUP_INSTANCE_COUNT), CONFIG);
+    err = setGroup(g, groups + <usize>g * GROUP_BYTES);
     if (err != LB_OK) return err;
   }
   for (let i: u32 = 0; i < instanceCount; i++) {

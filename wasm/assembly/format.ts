@@ -1,7 +1,8 @@
 /**
  * Snapshot format version 4, the reader's copy of the numbers in docs/snapshot-format.md (the
  * writer's copy is control/snapshot/layout.ts; the round-trip tests hold the two together):
- * header and record field offsets in bytes, section ids, record sizes, enum values.
+ * header and record field offsets in bytes, section ids, record sizes, enum values. The GROUPS
+ * record's numbers are generated from wasm/layout/group-record.ts, which both sides read.
  */
 
 export const MAGIC: u32 = 0x31534c53; // "SLS1" read little-endian
@@ -120,60 +121,11 @@ export const SLOT_MODE_DOUBLE: u8 = 4;
 export const SLOT_MODE_INT: u8 = 8; // int() reads it: the host writes the parse, or the bytes when it cannot parse
 export const SLOT_MODE_ALL: u8 = 15;
 
-// GROUPS record (units in docs/snapshot-format.md).
-export const GROUP_BYTES: u32 = 128;
-export const GROUP_ID: usize = 0;
-export const GROUP_NAME: usize = 4;
-export const GROUP_BALANCER: usize = 12; // u8
-export const GROUP_HASH_KEY_SOURCE: usize = 13; // u8, ATTRIBUTES source or HASH_KEY_NONE
-export const GROUP_HASH_KEY_ATTRIBUTE: usize = 14; // u16, ATTRIBUTES index or NO_ATTRIBUTE
-export const GROUP_FIRST_INSTANCE: usize = 16;
-export const GROUP_INSTANCE_COUNT: usize = 20;
-export const GROUP_FLAGS: usize = 24; // u8
-export const GROUP_PANIC_THRESHOLD_PCT: usize = 25; // u8
-export const GROUP_CHOICE_COUNT: usize = 26; // u8
-export const GROUP_MAX_EJECTION_PCT: usize = 27; // u8
-export const GROUP_MIN_RING_SIZE: usize = 28;
-export const GROUP_MAX_RING_SIZE: usize = 32;
-export const GROUP_MAGLEV_TABLE_SIZE: usize = 36;
-export const GROUP_ACTIVE_REQUEST_BIAS_MILLI: usize = 40;
-export const GROUP_EWMA_DECAY_MS: usize = 44;
-export const GROUP_SAME_ZONE_PPM: usize = 48;
-export const GROUP_OTHER_ZONE_PPM: usize = 52;
-export const GROUP_OTHER_REGION_PPM: usize = 56;
-export const GROUP_CONSECUTIVE_5XX: usize = 60;
-export const GROUP_CONSECUTIVE_GATEWAY_FAILURE: usize = 64;
-export const GROUP_OUTLIER_INTERVAL_MS: usize = 68;
-export const GROUP_BASE_EJECTION_MS: usize = 72;
-export const GROUP_MAX_EJECTION_MS: usize = 76;
-export const GROUP_ENFORCING_5XX: usize = 80; // u8
-export const GROUP_ENFORCING_GATEWAY_FAILURE: usize = 81; // u8
-export const GROUP_ENFORCING_SUCCESS_RATE: usize = 82; // u8
-export const GROUP_SUCCESS_RATE_MIN_HOSTS: usize = 84;
-export const GROUP_SUCCESS_RATE_VOLUME: usize = 88;
-export const GROUP_SUCCESS_RATE_STDEV_MILLI: usize = 92;
-export const GROUP_BREAKER_STAT_INTERVAL_MS: usize = 96;
-export const GROUP_BREAKER_MIN_REQUESTS: usize = 100;
-export const GROUP_BREAKER_ERROR_RATIO_MILLI: usize = 104;
-export const GROUP_BREAKER_SLOW_RATIO_MILLI: usize = 108;
-export const GROUP_BREAKER_SLOW_CALL_MS: usize = 112;
-export const GROUP_BREAKER_TIME_WINDOW_MS: usize = 116;
-export const GROUP_MAX_REQUESTS: usize = 120;
-export const GROUP_MAX_PENDING_REQUESTS: usize = 124;
-export const BALANCER_SWRR: u8 = 0;
-export const BALANCER_MAX: u8 = 5; // swrr random least-request peak-ewma ring-hash maglev
-export const GROUP_FLAG_CELL_FALLBACK: u8 = 1;
-export const GROUP_FLAG_RING_SCALE_ENVOY: u8 = 2;
-export const GROUP_FLAG_ALWAYS_EJECT_ONE_HOST: u8 = 4;
-export const GROUP_FLAGS_ALL: u8 = 7;
+// GROUPS record: offsets, flag bits, balancer codes and the range check are generated from the
+// one declaration, wasm/layout/group-record.ts.
+export * from "./generated/group-record";
 export const HASH_KEY_NONE: u8 = 255;
 export const NO_ATTRIBUTE: u32 = 0xffff;
-export const RING_SIZE_MAX: u32 = 1048576;
-export const MAGLEV_TABLE_SIZE_MAX: u32 = 65537;
-export const CHOICE_COUNT_MAX: u8 = 100;
-export const ACTIVE_REQUEST_BIAS_MAX_MILLI: u32 = 100000;
-export const PPM_MAX: u32 = 1000000;
-export const BREAKER_RATIO_MAX_MILLI: u32 = 2000;
 
 // INSTANCES record.
 export const INSTANCE_BYTES: u32 = 80;

@@ -92,7 +92,7 @@ export function groupId(i: u32): u32 { return u32At(field(S_GROUPS, GROUP_BYTES,
 /** Group name: address and byte length of its UTF-8. */
 export function groupNamePtr(i: u32): usize { return strPtr(field(S_GROUPS, GROUP_BYTES, i, GROUP_NAME)); }
 export function groupNameLen(i: u32): u32 { return strLen(field(S_GROUPS, GROUP_BYTES, i, GROUP_NAME)); }
-/** Balancer kind: 0 swrr, 1 random, 2 least-request, 3 peak-ewma, 4 ring-hash, 5 maglev. */
+/** Balancer kind: the GROUPS.balancer code (BALANCER_*, wasm/reference/balancer-kinds.ts order). */
 export function groupBalancer(i: u32): u32 {
   const at = field(S_GROUPS, GROUP_BYTES, i, GROUP_BALANCER);
   return at == 0 ? 0 : <u32>load<u8>(at);

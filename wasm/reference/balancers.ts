@@ -3,6 +3,8 @@
  * (types.ts `Balancer`), one constructor per kind. Which rules reach a kind as weights and which
  * as filters is decided here, once (docs/balancing.md, "Which rule acts how").
  */
+
+import type { BalancerKind } from "./balancer-kinds.ts";
 import { createLeastRequestBalancer, LEAST_REQUEST_DEFAULTS, type LeastRequestConfig } from "./least-request.ts";
 import { createMaglevBalancer, MAGLEV_DEFAULTS, type MaglevConfig } from "./maglev.ts";
 import { createPeakEwmaBalancer, PEAK_EWMA_DEFAULTS, type PeakEwmaConfig } from "./peak-ewma.ts";
@@ -12,9 +14,8 @@ import { createSwrrBalancer } from "./swrr.ts";
 import type { Balancer, BalancerNode } from "./types.ts";
 import { createWeightedRandomBalancer } from "./weighted-random.ts";
 
-/** Balancer kinds; the u8 codes phase 2 gives GROUPS.balancer are their index here. */
-export const BALANCER_KINDS = ["swrr", "random", "least-request", "peak-ewma", "ring-hash", "maglev"] as const;
-export type BalancerKind = (typeof BALANCER_KINDS)[number];
+/** Balancer kinds (declared in balancer-kinds.ts); the index is GROUPS.balancer. */
+export { BALANCER_KINDS, type BalancerKind } from "./balancer-kinds.ts";
 
 export interface BalancerConfig {
   leastRequest: LeastRequestConfig;

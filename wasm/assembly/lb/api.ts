@@ -1,16 +1,14 @@
 /**
  * The balancing API the host calls (docs/balancing.md, "WASM API"; JS binding wasm/balancing.ts).
- * Generations: lbBeginGeneration → lbSetGroup / lbSetInstance → lbCommitGeneration. Per request:
- * lbAdmit, lbStart, lbFinish, lbRelease; retries: lbRetryDecision, lbRetryStarted /
+ * Each snapshot load makes the next generation of groups and instances (balancing-load.ts). Per
+ * request: lbAdmit, lbStart, lbFinish, lbRelease; retries: lbRetryDecision, lbRetryStarted /
  * lbRetryEnded, lbHashKey + lbSelect. Every per-request export names its group or instance by
  * (index, id), the index from the generation the host last saw: after a swap the id is looked up
  * again, and one no longer present is "gone" (−1, 3 or no effect, as each says). Nothing here
- * allocates except the generation calls. Out-of-range indices of the other exports are refused
- * (−1, 0 or no effect), never read. u32 results reach JS as signed numbers (`>>> 0`).
+ * allocates. Out-of-range indices of the other exports are refused (−1, 0 or no effect), never
+ * read. u32 results reach JS as signed numbers (`>>> 0`).
  */
 import {
-  beginGeneration,
-  commitGeneration,
   groupCount,
   groupInfo,
   groupRecord,
@@ -20,8 +18,6 @@ import {
   nodes,
   record,
   setCaller,
-  setGroup,
-  setInstance,
   weights,
 } from "./generation";
 import { abandonQueued, admitRequest, finishRequest } from "./group-breaker";
@@ -30,8 +26,8 @@ import { breakerAbandonProbe, breakerAvailable, breakerOnPick } from "./instance
 import { sweepOutliers } from "./outlier";
 import { observeLatency } from "./peak-ewma";
 import { nextU32, seedRandom, seedRandomFrom } from "./random";
-import { C_EWMA_DECAY_MS } from "./config";
-import { GI_CONFIG, GR_ACTIVE_RETRIES, II_GROUP } from "./records";
+import { GROUP_EWMA_DECAY_MS } from "../format";
+import { GR_ACTIVE_RETRIES, II_GROUP, optionsOf } from "./records";
 import { backoffMs, NO_RETRY_NOT_RETRIABLE, retryBudget, retryDecision } from "./retry";
 import { planNodes, REQUEST_HASH, SELECT_RESULT, selectInstance } from "./select";
 import { xxHash64 } from "./xxhash64";
@@ -65,41 +61,6 @@ export function lbNextU32(): u32 {
   return nextU32();
 }
 
-/** Starts a generation: counts and the total bytes of all instance strings. Allocates. @returns 0. */
-export function lbBeginGeneration(groups: u32, instances: u32, stringBytes: u32): i32 {
-  return beginGeneration(groups, instances, stringBytes);
-}
-/** Group g: control's id, instances [first, first + count), config struct at configPtr. @returns 0 or < 0. */
-export function lbSetGroup(g: u32, id: u32, first: u32, count: u32, configPtr: usize): i32 {
-  return setGroup(g, id, first, count, configPtr);
-}
-/** Instance i (see generation.ts setInstance). @returns 0 or < 0. */
-export function lbSetInstance(
-  i: u32,
-  id: u32,
-  weight: u32,
-  status: u32,
-  role: u32,
-  zonePtr: usize,
-  zoneLen: u32,
-  regionPtr: usize,
-  regionLen: u32,
-  lanePtr: usize,
-  laneLen: u32,
-  cellPtr: usize,
-  cellLen: u32,
-  addressPtr: usize,
-  addressLen: u32,
-  warmupMs: f64,
-  aliveSinceMs: f64,
-  drained: u32,
-): i32 {
-  return setInstance(i, id, weight, status, role, zonePtr, zoneLen, regionPtr, regionLen, lanePtr, laneLen, cellPtr, cellLen, addressPtr, addressLen, warmupMs, aliveSinceMs, drained);
-}
-/** Swaps the described generation in at nowMs, carrying state over by id. Allocates. @returns 0 or < 0. */
-export function lbCommitGeneration(nowMs: f64): i32 {
-  return commitGeneration(nowMs);
-}
 /** Groups and instances of the current generation. */
 export function lbGroupCount(): u32 {
   return groupCount;
@@ -199,7 +160,7 @@ export function lbFinish(i: u32, id: u32, status: u32, failure: u32, latencyMs: 
 /** Feeds only the latency EWMA of instance i (APISIX after_balance). */
 export function lbObserveLatency(i: u32, latencyMs: f64, nowMs: f64): void {
   if (i >= instanceCount) return;
-  observeLatency(record(i), latencyMs, nowMs, load<f64>(groupInfo(load<u32>(info(i) + II_GROUP)) + GI_CONFIG + C_EWMA_DECAY_MS));
+  observeLatency(record(i), latencyMs, nowMs, <f64>load<u32>(optionsOf(groupInfo(load<u32>(info(i) + II_GROUP))) + GROUP_EWMA_DECAY_MS));
 }
 /** Runs group g's outlier sweep now (normally lbSelect runs it when an interval has passed). */
 export function lbSweep(g: u32, nowMs: f64): void {
@@ -208,12 +169,12 @@ export function lbSweep(g: u32, nowMs: f64): void {
 /** Whether instance i's breaker lets a pick through now (closed, or open past its window). */
 export function lbBreakerAvailable(i: u32, nowMs: f64): u32 {
   if (i >= instanceCount) return 0;
-  return breakerAvailable(record(i), nowMs, groupInfo(load<u32>(info(i) + II_GROUP)) + GI_CONFIG) ? 1 : 0;
+  return breakerAvailable(record(i), nowMs, groupInfo(load<u32>(info(i) + II_GROUP))) ? 1 : 0;
 }
 /** Tells instance i's breaker it was picked. @returns 1 when this pick is the half-open probe. */
 export function lbBreakerPick(i: u32, nowMs: f64): u32 {
   if (i >= instanceCount) return 0;
-  return breakerOnPick(record(i), nowMs, groupInfo(load<u32>(info(i) + II_GROUP)) + GI_CONFIG) ? 1 : 0;
+  return breakerOnPick(record(i), nowMs, groupInfo(load<u32>(info(i) + II_GROUP))) ? 1 : 0;
 }
 /** A probe of (i, id) was picked but never sent: its breaker opens again. */
 export function lbAbandonProbe(i: u32, id: u32, nowMs: f64): void {

@@ -1,6 +1,6 @@
 /**
- * Generations: the host describes a group set with lbBeginGeneration, lbSetGroup and
- * lbSetInstance, then lbCommitGeneration swaps it in. The commit carries every instance's state
+ * Generations: each snapshot load (balancing-load.ts) describes its group set with
+ * beginGeneration, setGroup and setInstance, then commitGeneration swaps it in. The commit carries every instance's state
  * record over by instance id and every group record by group id (wasm/reference
  * instance-state.ts carryOverStates, group-runtime.ts swapGroupRuntime), preallocates the hash
  * tables and the per-request scratch, and frees the previous generation, so nothing is
@@ -9,20 +9,27 @@
  */
 import { bytesEqual } from "../bytes";
 import {
-  C_FLAGS,
-  C_KIND,
-  C_MAGLEV_SIZE,
-  C_RING_MAX,
-  C_RING_MIN,
-  CONFIG_BYTES,
-  KIND_MAGLEV,
-  KIND_RING_HASH,
-} from "./config";
+  BALANCER_MAGLEV,
+  BALANCER_RING_HASH,
+  GROUP_ACTIVE_REQUEST_BIAS_MILLI,
+  GROUP_BALANCER,
+  GROUP_BREAKER_ERROR_RATIO_MILLI,
+  GROUP_BREAKER_SLOW_RATIO_MILLI,
+  GROUP_FIRST_INSTANCE,
+  GROUP_ID,
+  GROUP_INSTANCE_COUNT,
+  GROUP_MAGLEV_TABLE_SIZE,
+  GROUP_MAX_RING_SIZE,
+  GROUP_MIN_RING_SIZE,
+} from "../format";
 import {
-  GI_CONFIG,
+  GI_ACTIVE_REQUEST_BIAS,
+  GI_BREAKER_ERROR_RATIO,
+  GI_BREAKER_SLOW_RATIO,
   GI_COUNT,
   GI_FIRST,
   GI_ID,
+  GI_RECORD,
   GI_TABLE,
   GI_TABLE_CAPACITY,
   GR_ID,
@@ -47,6 +54,7 @@ import {
   II_ZONE,
   II_ZONE_DISTANCE,
   INSTANCE_INFO_BYTES,
+  optionsOf,
   PLAN_META_BYTES,
   PM_OFFSET,
   PM_VALID,
@@ -191,29 +199,36 @@ export function beginGeneration(groupCountIn: u32, instanceCountIn: u32, stringB
 }
 
 /**
- * Group `g` of the generation being described: control's `id`, instances
- * [first, first + count), and the config struct at `configPtr` (CONFIG_BYTES, copied).
+ * Group `g` of the generation being described: its GROUPS record at `record` (a validated
+ * snapshot's, which stays in memory as long as this generation: the balancers read its options
+ * in place) gives control's id, instances [first, first + count) and the options. The ratios a
+ * pick or an outcome uses are converted from thousandths here, once per load.
  * @returns LB_OK, LB_E_NO_GENERATION, LB_E_RANGE (indices) or LB_E_CONFIG (kind > 5, maglev
  *   size not in [2, 65537] or above 65535 instances, ring min 0 or min > max).
  */
-export function setGroup(g: u32, id: u32, first: u32, count: u32, configPtr: usize): i32 {
+export function setGroup(g: u32, record: usize): i32 {
   if (nBlockA == 0) return LB_E_NO_GENERATION;
+  const first = load<u32>(record + GROUP_FIRST_INSTANCE);
+  const count = load<u32>(record + GROUP_INSTANCE_COUNT);
   if (g >= nGroupCount || <u64>first + <u64>count > <u64>nInstanceCount) return LB_E_RANGE;
-  const kind = load<u8>(configPtr + C_KIND);
-  if (kind > KIND_MAGLEV) return LB_E_CONFIG;
-  if (kind == KIND_MAGLEV) {
-    const m = load<u32>(configPtr + C_MAGLEV_SIZE);
+  const kind = load<u8>(record + GROUP_BALANCER);
+  if (kind > BALANCER_MAGLEV) return LB_E_CONFIG;
+  if (kind == BALANCER_MAGLEV) {
+    const m = load<u32>(record + GROUP_MAGLEV_TABLE_SIZE);
     if (m < 2 || m > 65537 || count > 65535) return LB_E_CONFIG;
   }
-  if (kind == KIND_RING_HASH) {
-    const min = load<u32>(configPtr + C_RING_MIN);
-    if (min == 0 || min > load<u32>(configPtr + C_RING_MAX)) return LB_E_CONFIG;
+  if (kind == BALANCER_RING_HASH) {
+    const min = load<u32>(record + GROUP_MIN_RING_SIZE);
+    if (min == 0 || min > load<u32>(record + GROUP_MAX_RING_SIZE)) return LB_E_CONFIG;
   }
   const gi = nGroups + <usize>g * GROUP_INFO_BYTES;
-  store<u32>(gi + GI_ID, id);
+  store<u32>(gi + GI_ID, load<u32>(record + GROUP_ID));
   store<u32>(gi + GI_FIRST, first);
   store<u32>(gi + GI_COUNT, count);
-  memory.copy(gi + GI_CONFIG, configPtr, CONFIG_BYTES);
+  store<u32>(gi + GI_RECORD, <u32>record);
+  store<f64>(gi + GI_ACTIVE_REQUEST_BIAS, <f64>load<u32>(record + GROUP_ACTIVE_REQUEST_BIAS_MILLI) / 1000);
+  store<f64>(gi + GI_BREAKER_ERROR_RATIO, <f64>load<u32>(record + GROUP_BREAKER_ERROR_RATIO_MILLI) / 1000);
+  store<f64>(gi + GI_BREAKER_SLOW_RATIO, <f64>load<u32>(record + GROUP_BREAKER_SLOW_RATIO_MILLI) / 1000);
   for (let k: u32 = 0; k < count; k++) store<u32>(nInfos + <usize>(first + k) * INSTANCE_INFO_BYTES + II_GROUP, g);
   return LB_OK;
 }
@@ -334,8 +349,8 @@ function ringCapacity(gi: usize): usize {
     }
   }
   if (total == 0) return 1;
-  const min = <f64>load<u32>(gi + GI_CONFIG + C_RING_MIN);
-  const max = <f64>load<u32>(gi + GI_CONFIG + C_RING_MAX);
+  const min = <f64>load<u32>(optionsOf(gi) + GROUP_MIN_RING_SIZE);
+  const max = <f64>load<u32>(optionsOf(gi) + GROUP_MAX_RING_SIZE);
   const bound = Math.min(2 * min + 2 * Math.ceil(total / minW) + 2, max) + <f64>count;
   return <usize>bound;
 }
@@ -351,8 +366,8 @@ function prepareGroup(gi: usize): void {
     const k = load<u32>(ord + (<usize>r << 2));
     store<u32>(nInfos + <usize>(first + k) * INSTANCE_INFO_BYTES + II_RANK, r);
   }
-  if (load<u8>(gi + GI_CONFIG + C_KIND) != KIND_MAGLEV) return;
-  const m = <u64>load<u32>(gi + GI_CONFIG + C_MAGLEV_SIZE);
+  if (load<u8>(optionsOf(gi) + GROUP_BALANCER) != BALANCER_MAGLEV) return;
+  const m = <u64>load<u32>(optionsOf(gi) + GROUP_MAGLEV_TABLE_SIZE);
   for (let k: u32 = 0; k < count; k++) {
     const p = nInfos + <usize>(first + k) * INSTANCE_INFO_BYTES;
     const a = <usize>load<u32>(p + II_ADDRESS);
@@ -364,14 +379,14 @@ function prepareGroup(gi: usize): void {
 
 /** Table bytes a group needs: ring points × 12 (u64 hash + u32 owner), maglev slots × 2. */
 function tableBytes(gi: usize): usize {
-  const kind = load<u8>(gi + GI_CONFIG + C_KIND);
-  if (kind == KIND_RING_HASH) {
+  const kind = load<u8>(optionsOf(gi) + GROUP_BALANCER);
+  if (kind == BALANCER_RING_HASH) {
     const cap = ringCapacity(gi);
     store<u32>(gi + GI_TABLE_CAPACITY, <u32>cap);
     return align8(cap * 12);
   }
-  if (kind == KIND_MAGLEV) {
-    const m = <usize>load<u32>(gi + GI_CONFIG + C_MAGLEV_SIZE);
+  if (kind == BALANCER_MAGLEV) {
+    const m = <usize>load<u32>(optionsOf(gi) + GROUP_MAGLEV_TABLE_SIZE);
     store<u32>(gi + GI_TABLE_CAPACITY, <u32>m);
     return align8(m * 2);
   }

@@ -4,9 +4,9 @@
  * and counted (upstream_rq_pending_overflow). The host owns the queue. Port of
  * wasm/reference/group-breaker.ts over the group record.
  */
-import { C_GB_MAX_PENDING, C_GB_MAX_REQUESTS } from "./config";
+import { GROUP_MAX_PENDING_REQUESTS, GROUP_MAX_REQUESTS } from "../format";
 import { groupInfo, groupRecord } from "./generation";
-import { GI_CONFIG, GR_ACTIVE, GR_OVERFLOW, GR_PENDING } from "./records";
+import { GR_ACTIVE, GR_OVERFLOW, GR_PENDING, optionsOf } from "./records";
 
 export const ADMIT_RUN: i32 = 0;
 export const ADMIT_QUEUE: i32 = 1;
@@ -15,14 +15,14 @@ export const ADMIT_REJECT: i32 = 2;
 /** Admits a client request to group `g`. O(1). @returns ADMIT_RUN, ADMIT_QUEUE or ADMIT_REJECT. */
 export function admitRequest(g: u32): i32 {
   const gr = groupRecord(g);
-  const config = groupInfo(g) + GI_CONFIG;
+  const options = optionsOf(groupInfo(g));
   const active = load<u32>(gr + GR_ACTIVE);
-  if (active < load<u32>(config + C_GB_MAX_REQUESTS)) {
+  if (active < load<u32>(options + GROUP_MAX_REQUESTS)) {
     store<u32>(gr + GR_ACTIVE, active + 1);
     return ADMIT_RUN;
   }
   const pending = load<u32>(gr + GR_PENDING);
-  if (pending < load<u32>(config + C_GB_MAX_PENDING)) {
+  if (pending < load<u32>(options + GROUP_MAX_PENDING_REQUESTS)) {
     store<u32>(gr + GR_PENDING, pending + 1);
     return ADMIT_QUEUE;
   }

@@ -5,12 +5,13 @@
  * groups are named by (index, id): after a generation swap the index may point elsewhere, so the
  * id is checked and, if it differs, looked up; an id no longer present is ignored.
  */
-import { C_EWMA_DECAY_MS, outcomeCode } from "./config";
+import { GROUP_EWMA_DECAY_MS } from "../format";
+import { outcomeCode } from "./config";
 import { groupCount, groupInfo, indexOfId, info, instanceCount, record } from "./generation";
 import { breakerRecord } from "./instance-breaker";
 import { recordOutlierResult } from "./outlier";
 import { observeLatency } from "./peak-ewma";
-import { GI_CONFIG, GI_ID, II_GROUP, II_ID, R_ACTIVE } from "./records";
+import { GI_ID, II_GROUP, II_ID, optionsOf, R_ACTIVE } from "./records";
 
 /** Current index of the instance picked as (index, id), or −1 when it is gone. O(1), or O(log n) after a swap. */
 export function resolveInstance(i: u32, id: u32): i32 {
@@ -44,9 +45,9 @@ export function finishAttempt(i: u32, status: u32, failure: u32, latencyMs: f64,
   const active = load<u32>(r + R_ACTIVE);
   store<u32>(r + R_ACTIVE, active > 0 ? active - 1 : 0);
   const g = load<u32>(info(i) + II_GROUP);
-  const config = groupInfo(g) + GI_CONFIG;
-  observeLatency(r, latencyMs, nowMs, load<f64>(config + C_EWMA_DECAY_MS));
+  const gi = groupInfo(g);
+  observeLatency(r, latencyMs, nowMs, <f64>load<u32>(optionsOf(gi) + GROUP_EWMA_DECAY_MS));
   const code = outcomeCode(status, failure);
-  breakerRecord(r, code >= 500, latencyMs, probe, nowMs, config);
+  breakerRecord(r, code >= 500, latencyMs, probe, nowMs, gi);
   return recordOutlierResult(g, r, code, nowMs);
 }

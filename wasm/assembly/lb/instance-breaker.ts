@@ -5,11 +5,14 @@
  * threshold 1.0) opens it; after timeWindowMs the next pick is the single half-open probe, whose
  * outcome alone decides. Port of wasm/reference/instance-breaker.ts over the record fields.
  */
-import { C_BR_ERROR_RATIO, C_BR_MIN_REQUESTS, C_BR_SLOW_CALL_MS, C_BR_SLOW_RATIO, C_BR_STAT_INTERVAL_MS, C_BR_TIME_WINDOW_MS } from "./config";
+import { GROUP_BREAKER_MIN_REQUEST_AMOUNT, GROUP_BREAKER_SLOW_CALL_MS, GROUP_BREAKER_STAT_INTERVAL_MS, GROUP_BREAKER_TIME_WINDOW_MS } from "../format";
 import {
   BREAKER_CLOSED,
   BREAKER_HALF_OPEN,
   BREAKER_OPEN,
+  GI_BREAKER_ERROR_RATIO,
+  GI_BREAKER_SLOW_RATIO,
+  optionsOf,
   R_BREAKER_ERRORS,
   R_BREAKER_OPENED,
   R_BREAKER_PROBING,
@@ -21,16 +24,22 @@ import {
 } from "./records";
 import { invalidatePlanOf } from "./generation";
 
-/** Whether record `r` may be picked now: CLOSED, or OPEN past its window (as the probe). */
-export function breakerAvailable(r: usize, nowMs: f64, config: usize): bool {
+/** Group info `gi`'s breaker window (GROUPS timeWindowMs), ms. */
+// @ts-ignore: decorator
+@inline export function breakerWindowMs(gi: usize): f64 {
+  return <f64>load<u32>(optionsOf(gi) + GROUP_BREAKER_TIME_WINDOW_MS);
+}
+
+/** Whether record `r` (of the group whose info is `gi`) may be picked now: CLOSED, or OPEN past its window (as the probe). */
+export function breakerAvailable(r: usize, nowMs: f64, gi: usize): bool {
   const state = load<u8>(r + R_BREAKER_STATE);
   if (state == BREAKER_CLOSED) return true;
-  return state == BREAKER_OPEN && nowMs >= load<f64>(r + R_BREAKER_OPENED) + load<f64>(config + C_BR_TIME_WINDOW_MS);
+  return state == BREAKER_OPEN && nowMs >= load<f64>(r + R_BREAKER_OPENED) + breakerWindowMs(gi);
 }
 
 /** The instance was picked: OPEN past its window → HALF_OPEN. @returns true when this is the probe. */
-export function breakerOnPick(r: usize, nowMs: f64, config: usize): bool {
-  if (load<u8>(r + R_BREAKER_STATE) != BREAKER_OPEN || nowMs < load<f64>(r + R_BREAKER_OPENED) + load<f64>(config + C_BR_TIME_WINDOW_MS)) {
+export function breakerOnPick(r: usize, nowMs: f64, gi: usize): bool {
+  if (load<u8>(r + R_BREAKER_STATE) != BREAKER_OPEN || nowMs < load<f64>(r + R_BREAKER_OPENED) + breakerWindowMs(gi)) {
     return false;
   }
   store<u8>(r + R_BREAKER_STATE, BREAKER_HALF_OPEN);
@@ -51,11 +60,12 @@ function exceeds(count: u32, total: u32, threshold: f64): bool {
   return ratio > threshold || (threshold == 1 && ratio == 1);
 }
 
-/** Records an attempt's end: `failed` = 5xx or no response, latency in ms. O(1). */
-export function breakerRecord(r: usize, failed: bool, latencyMs: f64, probe: bool, nowMs: f64, config: usize): void {
-  const slow = latencyMs > load<f64>(config + C_BR_SLOW_CALL_MS);
+/** Records an attempt's end on record `r` of group info `gi`: `failed` = 5xx or no response, latency in ms. O(1). */
+export function breakerRecord(r: usize, failed: bool, latencyMs: f64, probe: bool, nowMs: f64, gi: usize): void {
+  const options = optionsOf(gi);
+  const slow = latencyMs > <f64>load<u32>(options + GROUP_BREAKER_SLOW_CALL_MS);
   const state = load<u8>(r + R_BREAKER_STATE);
-  const interval = load<f64>(config + C_BR_STAT_INTERVAL_MS);
+  const interval = <f64>load<u32>(options + GROUP_BREAKER_STAT_INTERVAL_MS);
   if (state == BREAKER_HALF_OPEN) {
     if (!probe) return;
     if (failed || slow) {
@@ -77,8 +87,8 @@ export function breakerRecord(r: usize, failed: bool, latencyMs: f64, probe: boo
   store<u32>(r + R_BREAKER_TOTAL, total);
   store<u32>(r + R_BREAKER_ERRORS, errors);
   store<u32>(r + R_BREAKER_SLOW, slowCount);
-  if (total < load<u32>(config + C_BR_MIN_REQUESTS)) return;
-  if (exceeds(errors, total, load<f64>(config + C_BR_ERROR_RATIO)) || exceeds(slowCount, total, load<f64>(config + C_BR_SLOW_RATIO))) {
+  if (total < load<u32>(options + GROUP_BREAKER_MIN_REQUEST_AMOUNT)) return;
+  if (exceeds(errors, total, load<f64>(gi + GI_BREAKER_ERROR_RATIO)) || exceeds(slowCount, total, load<f64>(gi + GI_BREAKER_SLOW_RATIO))) {
     open(r, nowMs);
   }
 }

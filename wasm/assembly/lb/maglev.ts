@@ -4,9 +4,9 @@
  * Envoy's target_weight_ in integer units. The table is M u16 group offsets in the group's
  * preallocated block. Build O(M log M) expected, pick O(1). Port of wasm/reference/maglev.ts.
  */
-import { C_MAGLEV_SIZE } from "./config";
+import { GROUP_MAGLEV_TABLE_SIZE } from "../format";
 import { info, order, positions, work } from "./generation";
-import { GI_CONFIG, GI_COUNT, GI_FIRST, GI_TABLE, GI_TABLE_LENGTH, II_MAGLEV_OFFSET, II_MAGLEV_SKIP } from "./records";
+import { GI_COUNT, GI_FIRST, GI_TABLE, GI_TABLE_LENGTH, II_MAGLEV_OFFSET, II_MAGLEV_SKIP, optionsOf } from "./records";
 
 const EMPTY: u16 = 0xffff;
 
@@ -14,7 +14,7 @@ const EMPTY: u16 = 0xffff;
 export function buildMaglev(gi: usize, nodes: usize, weights: usize, n: u32): void {
   const first = load<u32>(gi + GI_FIRST);
   const count = load<u32>(gi + GI_COUNT);
-  const m = <u64>load<u32>(gi + GI_CONFIG + C_MAGLEV_SIZE);
+  const m = <u64>load<u32>(optionsOf(gi) + GROUP_MAGLEV_TABLE_SIZE);
   const table = <usize>load<u32>(gi + GI_TABLE);
   if (n == 0) {
     store<u32>(gi + GI_TABLE_LENGTH, 0);

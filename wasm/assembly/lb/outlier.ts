@@ -6,25 +6,25 @@
  * sweep (mean − factor·stdev over hosts with enough volume). Port of wasm/reference/outlier.ts.
  */
 import {
-  C_FLAGS,
-  C_OD_BASE_EJECTION_MS,
-  C_OD_CONSECUTIVE_5XX,
-  C_OD_CONSECUTIVE_GATEWAY,
-  C_OD_ENFORCE_5XX,
-  C_OD_ENFORCE_GATEWAY,
-  C_OD_ENFORCE_SUCCESS_RATE,
-  C_OD_INTERVAL_MS,
-  C_OD_MAX_EJECTION_MS,
-  C_OD_MAX_EJECTION_PCT,
-  C_OD_SR_MIN_HOSTS,
-  C_OD_SR_STDEV_FACTOR,
-  C_OD_SR_VOLUME,
-  FLAG_ALWAYS_EJECT_ONE,
-} from "./config";
+  GROUP_BASE_EJECTION_TIME_MS,
+  GROUP_CONSECUTIVE_5XX,
+  GROUP_CONSECUTIVE_GATEWAY_FAILURE,
+  GROUP_ENFORCING_CONSECUTIVE_5XX,
+  GROUP_ENFORCING_CONSECUTIVE_GATEWAY_FAILURE,
+  GROUP_ENFORCING_SUCCESS_RATE,
+  GROUP_FLAGS,
+  GROUP_FLAG_ALWAYS_EJECT_ONE_HOST,
+  GROUP_MAX_EJECTION_PERCENT,
+  GROUP_MAX_EJECTION_TIME_MS,
+  GROUP_OUTLIER_INTERVAL_MS,
+  GROUP_SUCCESS_RATE_MINIMUM_HOSTS,
+  GROUP_SUCCESS_RATE_REQUEST_VOLUME,
+  GROUP_SUCCESS_RATE_STDEV_FACTOR,
+} from "../format";
 import { groupInfo, groupRecord, invalidatePlan, record } from "./generation";
 import { randomBelow } from "./random";
 import {
-  GI_CONFIG,
+  optionsOf,
   GI_COUNT,
   GI_FIRST,
   GR_LAST_SWEEP,
@@ -50,14 +50,14 @@ function enforced(percent: u32): bool {
 
 function ejectHost(g: u32, r: usize, enforcePercent: u32, nowMs: f64): bool {
   const gi = groupInfo(g);
-  const config = gi + GI_CONFIG;
+  const options = optionsOf(gi);
   const first = load<u32>(gi + GI_FIRST);
   const count = load<u32>(gi + GI_COUNT);
   let ejected: u32 = 0;
   for (let k: u32 = 0; k < count; k++) ejected += load<u8>(record(first + k) + R_EJECTED);
   const percent = (100 * (<f64>ejected + 1)) / <f64>count;
-  const maxPercent = Math.min(100, <f64>load<u32>(config + C_OD_MAX_EJECTION_PCT));
-  const allowed = percent <= maxPercent || ((load<u8>(config + C_FLAGS) & FLAG_ALWAYS_EJECT_ONE) != 0 && ejected == 0);
+  const maxPercent = Math.min(100, <f64>load<u8>(options + GROUP_MAX_EJECTION_PERCENT));
+  const allowed = percent <= maxPercent || ((load<u8>(options + GROUP_FLAGS) & GROUP_FLAG_ALWAYS_EJECT_ONE_HOST) != 0 && ejected == 0);
   const gr = groupRecord(g);
   if (!allowed) {
     store<u64>(gr + GR_OUTLIER_OVERFLOW, load<u64>(gr + GR_OUTLIER_OVERFLOW) + 1);
@@ -68,9 +68,9 @@ function ejectHost(g: u32, r: usize, enforcePercent: u32, nowMs: f64): bool {
   invalidatePlan(g);
   store<u32>(r + R_NUM_EJECTIONS, load<u32>(r + R_NUM_EJECTIONS) + 1);
   store<f64>(r + R_LAST_EJECTION, nowMs);
-  const base = load<f64>(config + C_OD_BASE_EJECTION_MS);
+  const base = <f64>load<u32>(options + GROUP_BASE_EJECTION_TIME_MS);
   const backoff = load<u32>(r + R_EJECT_BACKOFF);
-  if (<f64>backoff * base < load<f64>(config + C_OD_MAX_EJECTION_MS) + base) store<u32>(r + R_EJECT_BACKOFF, backoff + 1);
+  if (<f64>backoff * base < <f64>load<u32>(options + GROUP_MAX_EJECTION_TIME_MS) + base) store<u32>(r + R_EJECT_BACKOFF, backoff + 1);
   store<u64>(gr + GR_OUTLIER_ENFORCED, load<u64>(gr + GR_OUTLIER_ENFORCED) + 1);
   return true;
 }
@@ -80,7 +80,7 @@ function ejectHost(g: u32, r: usize, enforcePercent: u32, nowMs: f64): bool {
  * of group `g`. O(1), O(group) when a threshold is reached. @returns true when it ejected.
  */
 export function recordOutlierResult(g: u32, r: usize, code: u32, nowMs: f64): bool {
-  const config = groupInfo(g) + GI_CONFIG;
+  const options = optionsOf(groupInfo(g));
   store<u32>(r + R_SR_TOTAL, load<u32>(r + R_SR_TOTAL) + 1);
   if (code < 500) {
     store<u32>(r + R_SR_SUCCESS, load<u32>(r + R_SR_SUCCESS) + 1);
@@ -92,8 +92,8 @@ export function recordOutlierResult(g: u32, r: usize, code: u32, nowMs: f64): bo
   if (code == 502 || code == 503 || code == 504) {
     const n = load<u32>(r + R_CONSECUTIVE_GATEWAY) + 1;
     store<u32>(r + R_CONSECUTIVE_GATEWAY, n);
-    if (n == load<u32>(config + C_OD_CONSECUTIVE_GATEWAY) && load<u8>(r + R_EJECTED) == 0) {
-      ejected = ejectHost(g, r, load<u32>(config + C_OD_ENFORCE_GATEWAY), nowMs);
+    if (n == load<u32>(options + GROUP_CONSECUTIVE_GATEWAY_FAILURE) && load<u8>(r + R_EJECTED) == 0) {
+      ejected = ejectHost(g, r, <u32>load<u8>(options + GROUP_ENFORCING_CONSECUTIVE_GATEWAY_FAILURE), nowMs);
       store<u32>(r + R_CONSECUTIVE_GATEWAY, 0);
     }
   } else {
@@ -101,8 +101,8 @@ export function recordOutlierResult(g: u32, r: usize, code: u32, nowMs: f64): bo
   }
   const n = load<u32>(r + R_CONSECUTIVE_5XX) + 1;
   store<u32>(r + R_CONSECUTIVE_5XX, n);
-  if (n == load<u32>(config + C_OD_CONSECUTIVE_5XX) && load<u8>(r + R_EJECTED) == 0) {
-    ejected = ejectHost(g, r, load<u32>(config + C_OD_ENFORCE_5XX), nowMs) || ejected;
+  if (n == load<u32>(options + GROUP_CONSECUTIVE_5XX) && load<u8>(r + R_EJECTED) == 0) {
+    ejected = ejectHost(g, r, <u32>load<u8>(options + GROUP_ENFORCING_CONSECUTIVE_5XX), nowMs) || ejected;
     store<u32>(r + R_CONSECUTIVE_5XX, 0);
   }
   return ejected;
@@ -128,11 +128,11 @@ export function sweepOutliers(g: u32, nowMs: f64): void {
   // Un-ejections and success-rate ejections change health: the cached plan is stale.
   invalidatePlan(g);
   const gi = groupInfo(g);
-  const config = gi + GI_CONFIG;
+  const options = optionsOf(gi);
   const first = load<u32>(gi + GI_FIRST);
   const count = load<u32>(gi + GI_COUNT);
-  const base = load<f64>(config + C_OD_BASE_EJECTION_MS);
-  const max = load<f64>(config + C_OD_MAX_EJECTION_MS);
+  const base = <f64>load<u32>(options + GROUP_BASE_EJECTION_TIME_MS);
+  const max = <f64>load<u32>(options + GROUP_MAX_EJECTION_TIME_MS);
   for (let k: u32 = 0; k < count; k++) {
     const r = record(first + k);
     const ejectionMs = Math.min(base * <f64>load<u32>(r + R_EJECT_BACKOFF), max);
@@ -148,8 +148,8 @@ export function sweepOutliers(g: u32, nowMs: f64): void {
     store<u32>(r + R_SR_TOTAL, 0);
     store<u32>(r + R_SR_SUCCESS, 0);
   }
-  const minHosts = load<u32>(config + C_OD_SR_MIN_HOSTS);
-  const volume = load<u32>(config + C_OD_SR_VOLUME);
+  const minHosts = load<u32>(options + GROUP_SUCCESS_RATE_MINIMUM_HOSTS);
+  const volume = load<u32>(options + GROUP_SUCCESS_RATE_REQUEST_VOLUME);
   if (count >= minHosts) {
     let valid: u32 = 0;
     let sum: f64 = 0;
@@ -166,15 +166,15 @@ export function sweepOutliers(g: u32, nowMs: f64): void {
         const r = record(first + k);
         if (srValid(r, volume)) squares += (srRate(r) - mean) * (srRate(r) - mean);
       }
-      const threshold = mean - (<f64>load<u32>(config + C_OD_SR_STDEV_FACTOR) / 1000) * Math.sqrt(squares / <f64>valid);
-      const enforce = load<u32>(config + C_OD_ENFORCE_SUCCESS_RATE);
+      const threshold = mean - (<f64>load<u32>(options + GROUP_SUCCESS_RATE_STDEV_FACTOR) / 1000) * Math.sqrt(squares / <f64>valid);
+      const enforce = <u32>load<u8>(options + GROUP_ENFORCING_SUCCESS_RATE);
       for (let k: u32 = 0; k < count; k++) {
         const r = record(first + k);
         if (srValid(r, volume) && srRate(r) < threshold) ejectHost(g, r, enforce, nowMs);
       }
     }
   }
-  const interval = load<f64>(config + C_OD_INTERVAL_MS);
+  const interval = <f64>load<u32>(options + GROUP_OUTLIER_INTERVAL_MS);
   for (let k: u32 = 0; k < count; k++) {
     const r = record(first + k);
     const backoff = load<u32>(r + R_EJECT_BACKOFF);
@@ -189,5 +189,5 @@ export function sweepOutliers(g: u32, nowMs: f64): void {
 /** Runs the sweep when an interval has passed since the last (an isolate has no timer). */
 export function sweepIfDue(g: u32, nowMs: f64): void {
   const gr = groupRecord(g);
-  if (nowMs - load<f64>(gr + GR_LAST_SWEEP) >= load<f64>(groupInfo(g) + GI_CONFIG + C_OD_INTERVAL_MS)) sweepOutliers(g, nowMs);
+  if (nowMs - load<f64>(gr + GR_LAST_SWEEP) >= <f64>load<u32>(optionsOf(groupInfo(g)) + GROUP_OUTLIER_INTERVAL_MS)) sweepOutliers(g, nowMs);
 }

@@ -1,8 +1,8 @@
 /**
  * Layouts of the per-generation tables (docs/balancing.md, "State and where it lives in WASM
  * memory"): the 128-byte instance state record and the 64-byte group record, which survive
- * generation swaps (carried over by id), and the static per-generation info the host sets with
- * lbSetGroup / lbSetInstance. Offsets in bytes; times f64 ms.
+ * generation swaps (carried over by id), and the static per-generation info each load sets
+ * (balancing-load.ts → generation.ts setGroup / setInstance). Offsets in bytes; times f64 ms.
  */
 
 /** Instance state record: everything a request leaves behind on an instance. */
@@ -59,7 +59,11 @@ export const GR_OUTLIER_OVERFLOW: usize = 40; // u64 Envoy ejections_overflow
 export const GR_OUTLIER_ENFORCED: usize = 48; // u64 Envoy ejections_enforced_total
 export const GR_LAST_SWEEP: usize = 56; // f64 ms
 
-/** Static group info (not carried over): identity, members, hash table, then the config struct. */
+/**
+ * Static group info (not carried over): identity, members, hash table, the address of the
+ * group's GROUPS record in the active snapshot (its options, read in place; the file outlives
+ * the generation, snapshot.ts), and the options a pick or an outcome would otherwise divide.
+ */
 export const GI_ID: usize = 0; // u32
 export const GI_FIRST: usize = 4; // u32 first instance index
 export const GI_COUNT: usize = 8; // u32 instances
@@ -68,8 +72,17 @@ export const GI_TABLE_CAPACITY: usize = 16; // u32 ring points / maglev slots pr
 export const GI_TABLE_LENGTH: usize = 20; // u32 points (ring) or slots (maglev) built; 0 = empty
 export const GI_SIGNATURE: usize = 24; // u64 node set + weights the table was built for
 export const GI_TABLE_BUILT: usize = 32; // u32 0/1
-export const GI_CONFIG: usize = 64; // config struct (config.ts)
-export const GROUP_INFO_BYTES: usize = 224;
+export const GI_RECORD: usize = 36; // u32 address of the GROUPS record (format.ts GROUP_*)
+export const GI_ACTIVE_REQUEST_BIAS: usize = 40; // f64 GROUP_ACTIVE_REQUEST_BIAS_MILLI / 1000
+export const GI_BREAKER_ERROR_RATIO: usize = 48; // f64 GROUP_BREAKER_ERROR_RATIO_MILLI / 1000
+export const GI_BREAKER_SLOW_RATIO: usize = 56; // f64 GROUP_BREAKER_SLOW_RATIO_MILLI / 1000
+export const GROUP_INFO_BYTES: usize = 64;
+
+/** The GROUPS record (options) of the group whose info is at `gi`. */
+// @ts-ignore: decorator
+@inline export function optionsOf(gi: usize): usize {
+  return <usize>load<u32>(gi + GI_RECORD);
+}
 
 /**
  * Plan-cache entry per group (select.ts; block B, set at commit): steps 1–6's result for

@@ -5,9 +5,9 @@
  * removing a node moves only its keys) or Envoy's. Built into the group's preallocated table
  * (u64 hashes, then u32 owners as group offsets); build O(R log R), pick O(log R).
  */
-import { C_FLAGS, C_RING_MAX, C_RING_MIN, FLAG_RING_SCALE_ENVOY } from "./config";
+import { GROUP_FLAG_RING_SCALE_ENVOY, GROUP_FLAGS, GROUP_MAX_RING_SIZE, GROUP_MIN_RING_SIZE } from "../format";
 import { info, order, positions } from "./generation";
-import { GI_CONFIG, GI_COUNT, GI_FIRST, GI_TABLE, GI_TABLE_CAPACITY, GI_TABLE_LENGTH, II_ADDRESS } from "./records";
+import { GI_COUNT, GI_FIRST, GI_TABLE, GI_TABLE_CAPACITY, GI_TABLE_LENGTH, II_ADDRESS, optionsOf } from "./records";
 import { sortPairs } from "./sort";
 import { xxHash64 } from "./xxhash64";
 
@@ -46,9 +46,10 @@ export function buildRing(gi: usize, nodes: usize, weights: usize, n: u32): void
   const cap = <usize>load<u32>(gi + GI_TABLE_CAPACITY);
   const hashes = <usize>load<u32>(gi + GI_TABLE);
   const owners = hashes + cap * 8;
-  const min = <f64>load<u32>(gi + GI_CONFIG + C_RING_MIN);
-  const max = <f64>load<u32>(gi + GI_CONFIG + C_RING_MAX);
-  const envoy = (load<u8>(gi + GI_CONFIG + C_FLAGS) & FLAG_RING_SCALE_ENVOY) != 0;
+  const options = optionsOf(gi);
+  const min = <f64>load<u32>(options + GROUP_MIN_RING_SIZE);
+  const max = <f64>load<u32>(options + GROUP_MAX_RING_SIZE);
+  const envoy = (load<u8>(options + GROUP_FLAGS) & GROUP_FLAG_RING_SCALE_ENVOY) != 0;
   memory.fill(positions, 0, <usize>count << 2);
   let total: f64 = 0;
   let minW: f64 = Infinity;

@@ -16,26 +16,24 @@
  * scratch every time, as before.
  */
 import {
-  C_EWMA_DECAY_MS,
-  C_FLAGS,
-  C_KIND,
-  C_LR_BIAS,
-  C_LR_CHOICE_COUNT,
-  C_OTHER_REGION_PPM,
-  C_OTHER_ZONE_PPM,
-  C_PANIC_THRESHOLD_PCT,
-  C_SAME_ZONE_PPM,
-  C_BR_TIME_WINDOW_MS,
-  FLAG_CELL_FALLBACK,
-  KIND_LEAST_REQUEST,
-  KIND_MAGLEV,
-  KIND_PEAK_EWMA,
-  KIND_RANDOM,
-  KIND_RING_HASH,
-  KIND_SWRR,
-} from "./config";
+  BALANCER_LEAST_REQUEST,
+  BALANCER_MAGLEV,
+  BALANCER_PEAK_EWMA,
+  BALANCER_RANDOM,
+  BALANCER_RING_HASH,
+  BALANCER_SWRR,
+  GROUP_BALANCER,
+  GROUP_CHOICE_COUNT,
+  GROUP_EWMA_DECAY_MS,
+  GROUP_FLAG_CELL_FALLBACK,
+  GROUP_FLAGS,
+  GROUP_OTHER_REGION_PPM,
+  GROUP_OTHER_ZONE_PPM,
+  GROUP_PANIC_THRESHOLD_PCT,
+  GROUP_SAME_ZONE_PPM,
+} from "../format";
 import { flags, groupInfo, groupRecord, info, nodes, planCache, planCacheWeights, planMetaOf, record, weights } from "./generation";
-import { breakerAvailable, breakerOnPick } from "./instance-breaker";
+import { breakerAvailable, breakerOnPick, breakerWindowMs } from "./instance-breaker";
 import { pickLeastRequest } from "./least-request";
 import { buildMaglev, pickMaglev } from "./maglev";
 import { sweepIfDue } from "./outlier";
@@ -43,7 +41,7 @@ import { pickPeakEwma } from "./peak-ewma";
 import { randomU64 } from "./random";
 import {
   BREAKER_OPEN,
-  GI_CONFIG,
+  GI_ACTIVE_REQUEST_BIAS,
   GI_COUNT,
   GI_FIRST,
   GI_SIGNATURE,
@@ -54,6 +52,7 @@ import {
   II_WARMUP_MS,
   II_WEIGHT,
   II_ZONE_DISTANCE,
+  optionsOf,
   PM_AT,
   PM_COUNT,
   PM_OFFSET,
@@ -92,7 +91,7 @@ let planTier: i32 = TIER_NONE;
 
 // @ts-ignore: decorator
 @inline function usesDynamicWeights(kind: u8): bool {
-  return kind == KIND_SWRR || kind == KIND_RANDOM || kind == KIND_LEAST_REQUEST;
+  return kind == BALANCER_SWRR || kind == BALANCER_RANDOM || kind == BALANCER_LEAST_REQUEST;
 }
 
 /**
@@ -110,12 +109,12 @@ export function planNodes(
   outWeights: usize,
 ): u32 {
   const gi = groupInfo(g);
-  const config = gi + GI_CONFIG;
+  const options = optionsOf(gi);
   const first = load<u32>(gi + GI_FIRST);
   const count = load<u32>(gi + GI_COUNT);
   planPanic = false;
   planTier = TIER_NONE;
-  const cellFallback = (load<u8>(config + C_FLAGS) & FLAG_CELL_FALLBACK) != 0;
+  const cellFallback = (load<u8>(options + GROUP_FLAGS) & GROUP_FLAG_CELL_FALLBACK) != 0;
   if (applyRouteRules(first, count, lanePtr, laneLen, cellPtr, cellLen, cellFallback, flags) == 0) return 0;
   // flags[k]: 1 allowed, 2 healthy, 4 backup.
   let primaries: u32 = 0;
@@ -125,7 +124,7 @@ export function planNodes(
   for (let k: u32 = 0; k < count; k++) {
     if (load<u8>(flags + k) == 0) continue;
     const r = record(first + k);
-    const healthy = load<u8>(r + R_EJECTED) == 0 && breakerAvailable(r, nowMs, config);
+    const healthy = load<u8>(r + R_EJECTED) == 0 && breakerAvailable(r, nowMs, gi);
     const backup = load<u8>(info(first + k) + II_ROLE) == ROLE_BACKUP;
     store<u8>(flags + k, 1 | (healthy ? 2 : 0) | (backup ? 4 : 0));
     if (backup) {
@@ -149,9 +148,9 @@ export function planNodes(
   } else {
     return 0;
   }
-  planPanic = tierHealthy * 100 < <u32>load<u8>(config + C_PANIC_THRESHOLD_PCT) * tierCount;
+  planPanic = tierHealthy * 100 < <u32>load<u8>(options + GROUP_PANIC_THRESHOLD_PCT) * tierCount;
   const want: u8 = (tierBackup ? 4 : 0) | 1;
-  const dynamic = usesDynamicWeights(load<u8>(config + C_KIND));
+  const dynamic = usesDynamicWeights(load<u8>(options + GROUP_BALANCER));
   let best: u8 = 3;
   if (!dynamic) {
     for (let k: u32 = 0; k < count; k++) {
@@ -170,7 +169,7 @@ export function planNodes(
     const d = load<u8>(p + II_ZONE_DISTANCE);
     let w = <f64>load<u32>(p + II_WEIGHT);
     if (dynamic) {
-      const ppm = load<u32>(config + (d == 0 ? C_SAME_ZONE_PPM : d == 1 ? C_OTHER_ZONE_PPM : C_OTHER_REGION_PPM));
+      const ppm = load<u32>(options + (d == 0 ? GROUP_SAME_ZONE_PPM : d == 1 ? GROUP_OTHER_ZONE_PPM : GROUP_OTHER_REGION_PPM));
       w = warmupWeight(w * <f64>ppm, load<f64>(record(i) + R_HEALTHY_SINCE), nowMs, load<f64>(p + II_WARMUP_MS));
     } else if (d != best) {
       continue;
@@ -214,9 +213,8 @@ function cachedPlan(g: u32, nowMs: f64, kind: u8): u32 {
   // availability of a breaker is time-dependent only while OPEN inside its window (false until
   // openedAt + window, then true for every later time); a warmup weight only while elapsed <
   // warmupMs (then it is constant: now − since only grows), and only dynamic kinds use it.
-  const config = gi + GI_CONFIG;
   const count = load<u32>(gi + GI_COUNT);
-  const window = load<f64>(config + C_BR_TIME_WINDOW_MS);
+  const window = breakerWindowMs(gi);
   const dynamic = usesDynamicWeights(kind);
   let until: f64 = Infinity;
   let keep = nowMs == nowMs; // NaN: never kept
@@ -242,7 +240,7 @@ function cachedPlan(g: u32, nowMs: f64, kind: u8): u32 {
   store<i32>(pm + PM_TIER, planTier);
   store<f64>(pm + PM_AT, nowMs);
   store<f64>(pm + PM_UNTIL, until);
-  if (kind == KIND_RING_HASH || kind == KIND_MAGLEV) store<u64>(pm + PM_SIGNATURE, planSignature(nodesAt, weightsAt, n));
+  if (kind == BALANCER_RING_HASH || kind == BALANCER_MAGLEV) store<u64>(pm + PM_SIGNATURE, planSignature(nodesAt, weightsAt, n));
   store<u32>(pm + PM_VALID, keep ? 1 : 0);
   return n;
 }
@@ -259,7 +257,7 @@ function wasTried(i: u32, triedPtr: usize, triedCount: u32): bool {
  */
 function ensureTable(gi: usize, kind: u8, nodesAt: usize, weightsAt: usize, n: u32, signature: u64): void {
   if (load<u32>(gi + GI_TABLE_BUILT) != 0 && load<u64>(gi + GI_SIGNATURE) == signature) return;
-  if (kind == KIND_RING_HASH) buildRing(gi, nodesAt, weightsAt, n);
+  if (kind == BALANCER_RING_HASH) buildRing(gi, nodesAt, weightsAt, n);
   else buildMaglev(gi, nodesAt, weightsAt, n);
   store<u64>(gi + GI_SIGNATURE, signature);
   store<u32>(gi + GI_TABLE_BUILT, 1);
@@ -286,8 +284,8 @@ export function selectInstance(
 ): i32 {
   sweepIfDue(g, nowMs);
   const gi = groupInfo(g);
-  const config = gi + GI_CONFIG;
-  const kind = load<u8>(config + C_KIND);
+  const options = optionsOf(gi);
+  const kind = load<u8>(options + GROUP_BALANCER);
   const cached = laneLen == 0 && cellLen == 0 && triedCount == 0;
   let nodesAt = nodes;
   let weightsAt = weights;
@@ -304,7 +302,7 @@ export function selectInstance(
     const gr = groupRecord(g);
     store<u64>(gr + GR_PANIC, load<u64>(gr + GR_PANIC) + 1);
   }
-  const hashKind = kind == KIND_RING_HASH || kind == KIND_MAGLEV;
+  const hashKind = kind == BALANCER_RING_HASH || kind == BALANCER_MAGLEV;
   if (!hashKind && triedCount > 0) {
     // Not cached: nodesAt is the scratch.
     let m: u32 = 0;
@@ -320,10 +318,10 @@ export function selectInstance(
     else n = planNodes(g, nowMs, lanePtr, laneLen, cellPtr, cellLen, nodes, weights);
   }
   let picked: i32 = -1;
-  if (kind == KIND_SWRR) picked = pickSmoothWeighted(nodesAt, weightsAt, n);
-  else if (kind == KIND_RANDOM) picked = pickWeightedRandom(nodesAt, weightsAt, n);
-  else if (kind == KIND_LEAST_REQUEST) picked = pickLeastRequest(nodesAt, weightsAt, n, <u32>load<u8>(config + C_LR_CHOICE_COUNT), load<f64>(config + C_LR_BIAS));
-  else if (kind == KIND_PEAK_EWMA) picked = pickPeakEwma(nodesAt, n, nowMs, load<f64>(config + C_EWMA_DECAY_MS));
+  if (kind == BALANCER_SWRR) picked = pickSmoothWeighted(nodesAt, weightsAt, n);
+  else if (kind == BALANCER_RANDOM) picked = pickWeightedRandom(nodesAt, weightsAt, n);
+  else if (kind == BALANCER_LEAST_REQUEST) picked = pickLeastRequest(nodesAt, weightsAt, n, <u32>load<u8>(options + GROUP_CHOICE_COUNT), load<f64>(gi + GI_ACTIVE_REQUEST_BIAS));
+  else if (kind == BALANCER_PEAK_EWMA) picked = pickPeakEwma(nodesAt, n, nowMs, <f64>load<u32>(options + GROUP_EWMA_DECAY_MS));
   else if (n > 0) {
     // With no node there is nothing to hash onto, and no random draw either (as the reference:
     // a draw here would put the generator out of step with it).
@@ -332,11 +330,11 @@ export function selectInstance(
     const attempts = triedCount > 0 ? HOST_SELECTION_ATTEMPTS : 1;
     for (let a: u32 = 0; a < attempts; a++) {
       const hash = hasHash ? load<u64>(REQUEST_HASH) : randomU64();
-      picked = kind == KIND_RING_HASH ? pickRing(gi, hash, attempt + a) : pickMaglev(gi, hash, attempt + a);
+      picked = kind == BALANCER_RING_HASH ? pickRing(gi, hash, attempt + a) : pickMaglev(gi, hash, attempt + a);
       if (picked < 0 || !wasTried(<u32>picked, triedPtr, triedCount)) break;
     }
   }
-  const probe = picked >= 0 && breakerOnPick(record(<u32>picked), nowMs, config);
+  const probe = picked >= 0 && breakerOnPick(record(<u32>picked), nowMs, gi);
   store<i32>(SELECT_RESULT, picked);
   store<i32>(SELECT_RESULT, probe ? 1 : 0, 4);
   store<i32>(SELECT_RESULT, planPanic ? 1 : 0, 8);
