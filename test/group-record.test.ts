@@ -10,7 +10,7 @@ import { balancingField } from "../control/api/balancing-fields.ts";
 import { BALANCER_CODES, GROUP, SECTION } from "../control/snapshot/layout.ts";
 import { GROUP_BALANCING_DEFAULTS } from "../control/snapshot/options.ts";
 import { apiRangeOf, FIELD_BYTES, GROUP_LAYOUT, GROUP_RECORD_BYTES } from "../wasm/layout/group-record.ts";
-import { ASSEMBLY_PATH, DOCS_PATH, renderAssembly, renderDocsTable, withDocsTable } from "../wasm/layout/render.ts";
+import { ASSEMBLY_PATH, GENERATED_DOCS, renderAssembly, withGenerated } from "../wasm/layout/render.ts";
 import { BALANCER_KINDS } from "../wasm/reference/balancer-kinds.ts";
 
 const root = new URL("../", import.meta.url);
@@ -24,9 +24,9 @@ describe("generated from the GROUPS declaration", () => {
     expect(read(ASSEMBLY_PATH)).toBe(renderAssembly());
   });
 
-  it(`${DOCS_PATH}'s GROUPS table is up to date`, () => {
-    const doc = read(DOCS_PATH);
-    expect(doc).toBe(withDocsTable(doc, renderDocsTable()));
+  it.each(GENERATED_DOCS.map((d) => [d.path, d.part, d] as const))("%s: the %s is up to date", (path, part, d) => {
+    const doc = read(path);
+    expect(doc).toBe(withGenerated(doc, part, d.render()));
   });
 });
 

@@ -1,43 +1,10 @@
 /**
  * Typed JS binding of the balancing exports (wasm/assembly/lb/api.ts; docs/balancing.md "WASM
- * API"): writes retry policy structs and strings into the module's scratch area and calls the
- * exports. Marshalling only; every decision is made in WASM. Groups and instances come from the
- * snapshot the module loads (HotPath.load): the balancers read each group's options from its
- * GROUPS record. Works on the exports of any instance of build/hotpath.wasm.
+ * API"): writes strings into the module's scratch area and calls the exports. Marshalling only;
+ * every decision is made in WASM. Groups and instances come from the snapshot the module loads
+ * (HotPath.load): the balancers read each group's options from its GROUPS record and a route's
+ * retry policy from its ROUTES record. Works on the exports of any instance of build/hotpath.wasm.
  */
-
-/** Retry classes and their bits in the retry policy struct. */
-export const RETRY_ON_BITS = { "connect-failure": 1, reset: 2, timeout: 4, "gateway-error": 8, "5xx": 16 } as const;
-
-export interface RetryPolicyConfig {
-  retryOn: readonly (keyof typeof RETRY_ON_BITS)[];
-  numRetries: number;
-  retryNonIdempotent: boolean;
-  budgetPercent: number;
-  minRetryConcurrency: number;
-  timeoutMs: number;
-  backoffBaseMs: number;
-  backoffMaxMs: number;
-}
-
-/** Bytes of the retry policy struct (config.ts RETRY_BYTES). */
-export const RETRY_POLICY_BYTES = 48;
-
-export function writeRetryPolicy(view: DataView, at: number, p: RetryPolicyConfig): void {
-  view.setUint32(
-    at,
-    p.retryOn.reduce((bits, on) => bits | RETRY_ON_BITS[on], 0),
-    true,
-  );
-  view.setUint32(at + 4, p.numRetries, true);
-  view.setUint32(at + 8, p.retryNonIdempotent ? 1 : 0, true);
-  view.setUint32(at + 12, p.budgetPercent, true);
-  view.setUint32(at + 16, p.minRetryConcurrency, true);
-  view.setUint32(at + 20, 0, true);
-  view.setFloat64(at + 24, p.timeoutMs, true);
-  view.setFloat64(at + 32, p.backoffBaseMs, true);
-  view.setFloat64(at + 40, p.backoffMaxMs, true);
-}
 
 /** The failure codes of lbFinish / lbRetryDecision. */
 export const FAILURE_CODES = { connect: 1, reset: 2, timeout: 3 } as const;
@@ -97,7 +64,7 @@ const REQUEST_AREA = 4096; // scratch offset of lane, cell and tried ids
 const REQUEST_CAPACITY = 16384;
 const TRIED_AREA = REQUEST_AREA + REQUEST_CAPACITY;
 const TRIED_CAPACITY = 64;
-const STRUCT_AREA = 0; // scratch offset of the retry policy struct and method
+const METHOD_AREA = 0; // scratch offset of a retry decision's method
 
 /** The balancing exports of one WASM instance. */
 export class Balancing {
@@ -306,28 +273,10 @@ export class Balancing {
     (this.wasm.lbAbandonQueued as (g: number, id: number) => void)(g, id);
   }
 
-  /** Retry decision for group (`g`, `id`): `{retry: true, delayMs}` or `{retry: false, reason}`. */
-  retryDecision(
-    g: number,
-    id: number,
-    outcome: { status: number; failure?: FailureName },
-    method: string,
-    retriesDone: number,
-    startMs: number,
-    nowMs: number,
-    policy: RetryPolicyConfig,
-  ): { retry: true; delayMs: number } | { retry: false; reason: (typeof NO_RETRY_REASONS)[number] } {
-    this.refresh();
-    writeRetryPolicy(this.view, this.scratchAt + STRUCT_AREA, policy);
-    const failure = outcome.failure === undefined ? 0 : FAILURE_CODES[outcome.failure];
-    const r = this.retryDecisionAt(g, id, outcome.status, failure, method, retriesDone, startMs, nowMs, this.scratchAt + STRUCT_AREA);
-    return r >= 0 ? { retry: true, delayMs: r } : { retry: false, reason: NO_RETRY_REASONS[-r]! };
-  }
-
   /**
-   * The raw retry decision for group (`g`, `id`) with the policy struct already in memory at
-   * `policyAt` (the gateway's routes: wasm/assembly/index.ts routeRetryPolicy). `failure` is a
-   * FAILURE_CODES value or 0. @returns the back-off delay in ms (≥ 0), or −NO_RETRY_REASONS
+   * The retry decision for group (`g`, `id`) under the retry policy of the ROUTES record at
+   * `routeAt` (the module's routeRetryPolicy(route, routeId); HotPath.retryDecision). `failure`
+   * is a FAILURE_CODES value or 0. @returns the back-off delay in ms (≥ 0), or −NO_RETRY_REASONS
    * index (−2 not-retriable also when the group left in a swap).
    */
   retryDecisionAt(
@@ -339,21 +288,21 @@ export class Balancing {
     retriesDone: number,
     startMs: number,
     nowMs: number,
-    policyAt: number,
+    routeAt: number,
   ): number {
     this.refresh();
-    const methodLen = this.putRequestText(method, STRUCT_AREA + RETRY_POLICY_BYTES, 64);
+    const methodLen = this.putRequestText(method, METHOD_AREA, 64);
     return (this.wasm.lbRetryDecision as (...a: number[]) => number)(
       g,
       id,
       status,
       failure,
-      this.scratchAt + STRUCT_AREA + RETRY_POLICY_BYTES,
+      this.scratchAt + METHOD_AREA,
       methodLen,
       retriesDone,
       startMs,
       nowMs,
-      policyAt,
+      routeAt,
     );
   }
 

@@ -24,6 +24,7 @@ import {
   timestamp,
   uniqueIndex,
 } from "drizzle-orm/pg-core";
+import { BALANCER_KINDS } from "../../wasm/reference/balancer-kinds.ts";
 
 /** `timestamptz`, read as a JS Date. */
 const createdAt = () => timestamp("created_at", { withTimezone: true }).notNull().defaultNow();
@@ -65,10 +66,13 @@ export const services = pgTable(
   ],
 );
 
+/** The balancer kinds as SQL string literals, `'swrr', 'random', …` (constants, never user input). */
+const BALANCER_KINDS_SQL = sql.raw(BALANCER_KINDS.map((kind) => `'${kind}'`).join(", "));
+
 /**
  * An upstream group of a service: the target of routes and policies, by name. Deleting a service
  * deletes its groups (the API refuses while routes or private policies still use the service).
- * `balancer` is one of BALANCER_KINDS (wasm/reference/balancers.ts; its index is the snapshot code).
+ * `balancer` is one of BALANCER_KINDS (wasm/reference/balancer-kinds.ts; its index is the snapshot code).
  * `balancing` holds the balancing and fault-tolerance options as the admin gave them (a partial
  * object, control/api/balancing-fields.ts); defaults are filled in when read, so a default that
  * changes reaches every group that did not pin it.
@@ -88,7 +92,7 @@ export const groups = pgTable(
   },
   (t) => [
     uniqueIndex("groups_service_id_name_key").on(t.serviceId, t.name),
-    check("groups_balancer_check", sql`${t.balancer} in ('swrr', 'random', 'least-request', 'peak-ewma', 'ring-hash', 'maglev')`),
+    check("groups_balancer_check", sql`${t.balancer} in (${BALANCER_KINDS_SQL})`),
   ],
 );
 

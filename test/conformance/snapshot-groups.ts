@@ -12,7 +12,7 @@
  * the cases use, so the shift changes no decision.
  */
 import { readFileSync } from "node:fs";
-import type { InstanceConfig } from "../../control/snapshot/model.ts";
+import type { InstanceConfig, RouteConfig } from "../../control/snapshot/model.ts";
 import { type BalancerKind, type GroupBalancingInput, resolveBalancing } from "../../control/snapshot/options.ts";
 import { writeSnapshot } from "../../control/snapshot/writer.ts";
 import { Balancing } from "../../wasm/balancing.ts";
@@ -75,24 +75,24 @@ export class SnapshotGroups {
   }
 
   /**
-   * Writes `groups` as the next snapshot and loads it at test time `nowMs`. Group index g is
-   * groups[g]; instance indices follow the groups, each group's instances by ascending id (the
-   * writer's order: use instanceIndex / instanceId rather than list positions).
+   * Writes `groups` (and `routes`, in service `svc`) as the next snapshot and loads it at test
+   * time `nowMs`. Group index g is groups[g], named groupName(g); instance indices follow the
+   * groups, each group's instances by ascending id (the writer's order: use instanceIndex /
+   * instanceId rather than list positions).
    * @throws Error when the module refuses the snapshot.
    */
-  load(groups: readonly TestGroup[], nowMs: number): void {
+  load(groups: readonly TestGroup[], nowMs: number, routes: RouteConfig[] = []): void {
     const model = {
-      // Names sort as the list, so the writer keeps this order.
       groups: groups.map((g, k) => ({
         id: g.id,
         appkey: "svc",
-        name: `g${String(k).padStart(4, "0")}`,
+        name: groupName(k),
         balancer: g.balancer,
         balancing: resolveBalancing(g.balancing ?? {}),
         instances: g.instances.map(instanceConfig),
       })),
       policies: [],
-      routes: [],
+      routes,
     };
     this.version += 1n;
     const result = this.hot.load(writeSnapshot(model, { version: this.version, builtAtMs: 0 }), this.at(nowMs));
@@ -108,6 +108,11 @@ export class SnapshotGroups {
   instanceId(index: number): number | null {
     return index < 0 ? null : (this.hot.snapshot.instances[index]?.id ?? null);
   }
+}
+
+/** The name of the group at index `k`: names sort as the list, so the writer keeps its order. */
+export function groupName(k: number): string {
+  return `g${String(k).padStart(4, "0")}`;
 }
 
 /** Instance `id` at `address` with `weight`: alive primary, no zone, lane or cell (a bare balancer's node). */

@@ -6,21 +6,18 @@
  * its `at`). Hash-key extraction (which request attribute is the key) is the host's job, so
  * keyOf uses the reference; hashing and picking run in WASM.
  */
-import type { GroupBalancingInput } from "../../control/snapshot/options.ts";
-import type { Balancing, FailureName, RetryPolicyConfig } from "../../wasm/balancing.ts";
+import { type GroupBalancingInput, resolveRetry } from "../../control/snapshot/options.ts";
+import { FAILURE_CODES, type FailureName, NO_RETRY_REASONS } from "../../wasm/balancing.ts";
 import { GROUP_POLICY_DEFAULTS, type HashKeyRequest, hashKeyValue, RETRY_DEFAULTS } from "../../wasm/reference/index.ts";
 import type { BalancerAdapter, BalancerKindName, CaseNode } from "./balancer.cases.ts";
 import type { BreakerAdapter, BreakerStateName } from "./breaker.cases.ts";
 import type { CaseRequest, HashKeyAdapter } from "./hash-key.cases.ts";
 import type { OutlierAdapter } from "./outlier.cases.ts";
 import type { RandomAdapter } from "./random.cases.ts";
-import type { RetryAdapter } from "./retry.cases.ts";
+import type { CaseRetryPolicy, RetryAdapter } from "./retry.cases.ts";
 import type { RouteRulesAdapter } from "./route-rules.cases.ts";
 import { type CaseOutcome, caseOutcome, type SelectionAdapter } from "./selection.cases.ts";
-import { bareInstance, SnapshotGroups, type TestGroup, type TestInstance } from "./snapshot-groups.ts";
-
-/** The reference's retry defaults as the WASM retry struct takes them. */
-export const RETRY_POLICY_DEFAULTS: RetryPolicyConfig = RETRY_DEFAULTS;
+import { bareInstance, groupName, SnapshotGroups, type TestGroup, type TestInstance } from "./snapshot-groups.ts";
 
 /** The reference's default balancer. */
 const DEFAULT_KIND = GROUP_POLICY_DEFAULTS.balancer;
@@ -153,32 +150,47 @@ export const wasmBreakers: BreakerAdapter = {
   },
 };
 
+/**
+ * The retry harness: one empty group (index 0) and one route (index 0) to it carrying the case's
+ * retry policy, its timeoutMs as the route's total (the reference's defaults for the rest).
+ */
 let retryGroups: SnapshotGroups | null = null;
-function retryGroup(): Balancing {
-  retryGroups ??= oneGroup(DEFAULT_KIND, []);
-  return retryGroups.balancing;
+function retryGroup(policy: CaseRetryPolicy = {}): SnapshotGroups {
+  const { timeoutMs = RETRY_DEFAULTS.timeoutMs, ...retry } = policy;
+  retryGroups ??= new SnapshotGroups();
+  const route = {
+    id: 1,
+    appkey: "svc",
+    host: "*",
+    path: "/",
+    match: "prefix" as const,
+    policies: [],
+    timeoutMs,
+    retry: resolveRetry(retry),
+  };
+  retryGroups.load([{ id: 1, balancer: DEFAULT_KIND, instances: [] }], 0, [{ ...route, defaultGroup: groupName(0) }]);
+  return retryGroups;
 }
 
 export const wasmRetries: RetryAdapter = {
   decide(input, policy, group, seed) {
-    const b = retryGroup();
-    b.seedFrom(seed);
-    b.setGroupCounts(0, group.active, group.pending, group.activeRetries);
-    const d = b.retryDecision(0, 1, outcomeOf(input.outcome), input.method, input.retriesDone, 0, input.nowMs, {
-      ...RETRY_POLICY_DEFAULTS,
-      ...policy,
-    });
-    return d.retry ? { retry: true } : { retry: false, reason: d.reason as Exclude<typeof d.reason, ""> };
+    const s = retryGroup(policy);
+    s.balancing.seedFrom(seed);
+    s.balancing.setGroupCounts(0, group.active, group.pending, group.activeRetries);
+    const { status, failure } = outcomeOf(input.outcome);
+    const code = failure === undefined ? 0 : FAILURE_CODES[failure];
+    const r = s.hot.retryDecision(0, 1, 0, 1, status, code, input.method, input.retriesDone, 0, input.nowMs);
+    return r >= 0 ? { retry: true } : { retry: false, reason: NO_RETRY_REASONS[-r] as Exclude<(typeof NO_RETRY_REASONS)[number], ""> };
   },
   budget(active, pending) {
-    const b = retryGroup();
+    const b = retryGroup().balancing;
     b.setGroupCounts(0, active, pending, 0);
-    return b.retryBudget(0, RETRY_POLICY_DEFAULTS.budgetPercent, RETRY_POLICY_DEFAULTS.minRetryConcurrency);
+    return b.retryBudget(0, RETRY_DEFAULTS.budgetPercent, RETRY_DEFAULTS.minRetryConcurrency);
   },
   backoffs(retry, draws, seed) {
-    const b = retryGroup();
+    const b = retryGroup().balancing;
     b.seedFrom(seed);
-    return Array.from({ length: draws }, () => b.backoffMs(retry, RETRY_POLICY_DEFAULTS.backoffBaseMs, RETRY_POLICY_DEFAULTS.backoffMaxMs));
+    return Array.from({ length: draws }, () => b.backoffMs(retry, RETRY_DEFAULTS.backoffBaseMs, RETRY_DEFAULTS.backoffMaxMs));
   },
 };
 

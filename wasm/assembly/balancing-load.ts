@@ -3,8 +3,8 @@
  * INSTANCES become a new balancing generation (lb/generation.ts). Its groups point at their
  * GROUPS records, whose options the balancers read in place; its per-instance state —
  * in-flight counts, SWRR positions, EWMA, ejections, breakers — is carried over by instance id
- * from the previous one (docs/balancing.md, "Surviving swaps"). And per route, its retry policy
- * as the struct lb/retry.ts reads. Allocates only at load.
+ * from the previous one (docs/balancing.md, "Surviving swaps"). And per route, the record whose
+ * retry policy lb/retry.ts reads. Allocates only at load.
  */
 import {
   GROUP_BYTES,
@@ -23,36 +23,16 @@ import {
   INSTANCE_WARMUP_MS,
   INSTANCE_WEIGHT,
   INSTANCE_ZONE,
-  ROUTE_BACKOFF_BASE_MS,
   ROUTE_BYTES,
-  ROUTE_BACKOFF_MAX_MS,
-  ROUTE_NUM_RETRIES,
-  ROUTE_RETRY_BUDGET_PCT,
-  ROUTE_RETRY_FLAGS,
-  ROUTE_RETRY_MIN_CONCURRENCY,
-  ROUTE_RETRY_ON,
-  ROUTE_TIMEOUT_MS,
   S_GROUPS,
   S_INSTANCES,
   S_ROUTES,
 } from "./format";
-import {
-  RETRY_BYTES,
-  RP_BACKOFF_BASE_MS,
-  RP_BACKOFF_MAX_MS,
-  RP_BUDGET_PCT,
-  RP_MIN_RETRY_CONCURRENCY,
-  RP_NON_IDEMPOTENT,
-  RP_NUM_RETRIES,
-  RP_RETRY_ON,
-  RP_TIMEOUT_MS,
-} from "./lb/config";
 import { beginGeneration, commitGeneration, LB_OK, setGroup, setInstance } from "./lb/generation";
 import { ACTIVE, activeBase, sectionAddr, sectionCount } from "./view";
 
 /** "host:port" of one instance while it is handed to setInstance (host ≤ 65535 bytes + ":65535"). */
 const ADDRESS: usize = memory.data(65536 + 8, 16);
-const RETRY_POLICY: usize = memory.data(<i32>RETRY_BYTES, 16);
 
 // @ts-ignore: decorator
 @inline function strPtr(base: usize, rec: usize): usize {
@@ -131,23 +111,11 @@ export function loadBalancing(view: usize, base: usize, nowMs: f64): i32 {
 }
 
 /**
- * The retry policy of route `route` (a ROUTES index of the active snapshot) as the struct
- * lbRetryDecision reads (lb/config.ts, 48 bytes), in a static area valid until the next call.
+ * The ROUTES record of route `route` (an index into the active snapshot), whose retry fields
+ * lbRetryDecision reads in place; valid until the snapshot after the next one is loaded.
  * @returns its address, or 0 when there is no snapshot or no such route.
  */
 export function routeRetryPolicy(route: u32): usize {
   if (activeBase() == 0 || route >= sectionCount(ACTIVE, S_ROUTES)) return 0;
-  writeRetryPolicy(sectionAddr(ACTIVE, S_ROUTES) + <usize>route * ROUTE_BYTES);
-  return RETRY_POLICY;
-}
-
-function writeRetryPolicy(r: usize): void {
-  store<u32>(RETRY_POLICY + RP_RETRY_ON, <u32>load<u8>(r + ROUTE_RETRY_ON));
-  store<u32>(RETRY_POLICY + RP_NUM_RETRIES, <u32>load<u8>(r + ROUTE_NUM_RETRIES));
-  store<u32>(RETRY_POLICY + RP_NON_IDEMPOTENT, <u32>(load<u8>(r + ROUTE_RETRY_FLAGS) & 1));
-  store<u32>(RETRY_POLICY + RP_BUDGET_PCT, <u32>load<u8>(r + ROUTE_RETRY_BUDGET_PCT));
-  store<u32>(RETRY_POLICY + RP_MIN_RETRY_CONCURRENCY, load<u32>(r + ROUTE_RETRY_MIN_CONCURRENCY));
-  store<f64>(RETRY_POLICY + RP_TIMEOUT_MS, <f64>load<u32>(r + ROUTE_TIMEOUT_MS));
-  store<f64>(RETRY_POLICY + RP_BACKOFF_BASE_MS, <f64>load<u32>(r + ROUTE_BACKOFF_BASE_MS));
-  store<f64>(RETRY_POLICY + RP_BACKOFF_MAX_MS, <f64>load<u32>(r + ROUTE_BACKOFF_MAX_MS));
+  return sectionAddr(ACTIVE, S_ROUTES) + <usize>route * ROUTE_BYTES;
 }

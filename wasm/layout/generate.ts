@@ -1,13 +1,13 @@
 /**
- * Writes the files that follow from wasm/layout/group-record.ts: the AssemblyScript GROUPS
- * constants (wasm/assembly/generated/group-record.ts) and the GROUPS table of
- * docs/snapshot-format.md. Run after changing the declaration: `node wasm/layout/generate.ts`
+ * Writes the files that follow from wasm/layout/group-record.ts and the balancer kinds: the
+ * AssemblyScript GROUPS constants (wasm/assembly/generated/group-record.ts), the GROUPS table of
+ * docs/snapshot-format.md and the kinds list of docs/balancing.md. Run after changing the declaration: `node wasm/layout/generate.ts`
  * (npm run build:wasm runs it first). Deterministic; test/group-record.test.ts checks the output.
  */
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname } from "node:path";
 import { fileURLToPath } from "node:url";
-import { ASSEMBLY_PATH, DOCS_PATH, renderAssembly, renderDocsTable, withDocsTable } from "./render.ts";
+import { ASSEMBLY_PATH, GENERATED_DOCS, renderAssembly, withGenerated } from "./render.ts";
 
 const root = fileURLToPath(new URL("../../", import.meta.url));
 
@@ -27,4 +27,4 @@ function writeIfChanged(path: string, text: string): void {
 }
 
 writeIfChanged(ASSEMBLY_PATH, renderAssembly());
-writeIfChanged(DOCS_PATH, withDocsTable(readFileSync(root + DOCS_PATH, "utf8"), renderDocsTable()));
+for (const { path, part, render } of GENERATED_DOCS) writeIfChanged(path, withGenerated(readFileSync(root + path, "utf8"), part, render()));

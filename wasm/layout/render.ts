@@ -1,17 +1,14 @@
 /**
- * Renders the files that follow from the GROUPS declaration (group-record.ts): the
- * AssemblyScript constants and range check the reader compiles in, and the GROUPS table of
- * docs/snapshot-format.md. Pure: text in, text out. generate.ts writes them;
- * test/group-record.test.ts renders them again and compares with what is checked in.
+ * Renders the files that follow from the GROUPS declaration (group-record.ts) and the balancer
+ * kinds: the AssemblyScript constants and range check the reader compiles in, the GROUPS table
+ * of docs/snapshot-format.md and the kinds list of docs/balancing.md. Pure: text in, text out.
+ * generate.ts writes them; test/group-record.test.ts renders them again and compares with what
+ * is checked in.
  */
 import { BALANCER_KINDS, GROUP_FLAG_BITS, GROUP_LAYOUT, GROUP_RECORD_BYTES, type GroupField } from "./group-record.ts";
 
 /** Path of the generated AssemblyScript module, from the repository root. */
 export const ASSEMBLY_PATH = "wasm/assembly/generated/group-record.ts";
-/** Path of the document holding the generated GROUPS table, from the repository root. */
-export const DOCS_PATH = "docs/snapshot-format.md";
-const BEGIN = "<!-- GROUPS table: generated from wasm/layout/group-record.ts by `node wasm/layout/generate.ts` -->";
-const END = "<!-- end of generated GROUPS table -->";
 
 /** `maxEjectionPercent` → `MAX_EJECTION_PERCENT`, `consecutive5xx` → `CONSECUTIVE_5XX`, `ring-hash` → `RING_HASH`. */
 export function screamingSnake(name: string): string {
@@ -81,7 +78,7 @@ function rangeText(f: GroupField): string {
 }
 
 /** The GROUPS table of docs/snapshot-format.md (markdown, columns padded). */
-export function renderDocsTable(): string {
+export function renderGroupsTable(): string {
   const rows = GROUP_LAYOUT.map((f) => [String(f.offset), f.type, f.doc + rangeText(f)]);
   const header = ["off", "type", "field"];
   const widths = header.map((h, c) => Math.max(h.length, ...rows.map((r) => r[c]!.length)));
@@ -89,13 +86,26 @@ export function renderDocsTable(): string {
   return [line(header), line(widths.map((w) => "-".repeat(w))), ...rows.map(line)].join("\n");
 }
 
+/** The kinds with their GROUPS.balancer codes: `` `swrr` 0, `random` 1, … ``. */
+export function renderKinds(): string {
+  return BALANCER_KINDS.map((kind, i) => `\`${kind}\` ${i}`).join(", ") + ".";
+}
+
+/** The generated parts of the docs: file (from the repository root), part name, its text. */
+export const GENERATED_DOCS = [
+  { path: "docs/snapshot-format.md", part: "GROUPS table", render: renderGroupsTable },
+  { path: "docs/balancing.md", part: "balancer kinds", render: renderKinds },
+] as const;
+
 /**
- * `doc` with the text between the generated-table markers replaced by `table`.
+ * `doc` with the text between part `part`'s markers replaced by `text`.
  * @throws Error when the markers are missing.
  */
-export function withDocsTable(doc: string, table: string): string {
-  const begin = doc.indexOf(BEGIN);
-  const end = doc.indexOf(END);
-  if (begin < 0 || end < begin) throw new Error(`${DOCS_PATH}: the GROUPS table markers are missing`);
-  return doc.slice(0, begin + BEGIN.length) + "\n\n" + table + "\n\n" + doc.slice(end);
+export function withGenerated(doc: string, part: string, text: string): string {
+  const begin = `<!-- ${part}: generated from wasm/layout/ by \`node wasm/layout/generate.ts\` -->`;
+  const end = `<!-- end of generated ${part} -->`;
+  const from = doc.indexOf(begin);
+  const to = doc.indexOf(end);
+  if (from < 0 || to < from) throw new Error(`the markers of the generated ${part} are missing`);
+  return doc.slice(0, from + begin.length) + "\n\n" + text + "\n\n" + doc.slice(to);
 }

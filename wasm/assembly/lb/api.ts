@@ -200,10 +200,10 @@ export function lbAbandonQueued(g: u32, id: u32): void {
 }
 
 /**
- * Retry decision for group (g, id) after attempt retriesDone + 1 (see retry.ts): method UTF-8 at
- * ptr/len, retry policy struct at policyPtr. @returns delay ms ≥ 0 (retry: call lbRetryStarted),
- * or −1 no-failure, −2 not-retriable (also: the group is gone), −3 non-idempotent, −4 exhausted,
- * −5 budget, −6 deadline.
+ * Retry decision for group (g, id) after attempt retriesDone + 1 (see retry.ts): method UTF-8
+ * at ptr/len, the route's retry policy in its ROUTES record at routePtr (routeRetryPolicy).
+ * @returns delay ms ≥ 0 (retry: call lbRetryStarted), or −1 no-failure, −2 not-retriable (also:
+ * the group is gone), −3 non-idempotent, −4 exhausted, −5 budget, −6 deadline.
  */
 export function lbRetryDecision(
   g: u32,
@@ -215,11 +215,11 @@ export function lbRetryDecision(
   retriesDone: u32,
   startMs: f64,
   nowMs: f64,
-  policyPtr: usize,
+  routePtr: usize,
 ): f64 {
   const at = resolveGroup(g, id);
   if (at < 0) return NO_RETRY_NOT_RETRIABLE;
-  return retryDecision(<u32>at, status, failure, methodPtr, methodLen, retriesDone, startMs, nowMs, policyPtr);
+  return retryDecision(<u32>at, status, failure, methodPtr, methodLen, retriesDone, startMs, nowMs, routePtr);
 }
 /** Retries group g allows in flight now. */
 export function lbRetryBudget(g: u32, budgetPercent: u32, minRetryConcurrency: u32): u32 {

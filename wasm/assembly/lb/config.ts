@@ -1,25 +1,10 @@
 /**
- * The retry policy struct lbRetryDecision reads (little-endian; written from a ROUTES record by
- * balancing-load.ts routeRetryPolicy, or by wasm/balancing.ts; layout table docs/balancing.md
- * "WASM API"), the retry classes and attempt failure codes. A group's options are not here: the
- * balancers read them in place from its GROUPS record (format.ts GROUP_*).
+ * Codes the balancers share: the retryOn class bits and the failure codes of an attempt. The
+ * options themselves are not copied anywhere: the balancers read a group's from its GROUPS
+ * record and a route's retry policy from its ROUTES record, in place (format.ts).
  */
 
-/** Bytes of a retry policy struct. */
-export const RETRY_BYTES: usize = 48;
-/** u32 retryOn bits: 1 connect-failure, 2 reset, 4 timeout, 8 gateway-error, 16 5xx. */
-export const RP_RETRY_ON: usize = 0;
-export const RP_NUM_RETRIES: usize = 4;
-/** u32 0/1. */
-export const RP_NON_IDEMPOTENT: usize = 8;
-export const RP_BUDGET_PCT: usize = 12;
-export const RP_MIN_RETRY_CONCURRENCY: usize = 16;
-// 20: u32 reserved, 0.
-/** f64 ms: total timeout, back-off base and cap. */
-export const RP_TIMEOUT_MS: usize = 24;
-export const RP_BACKOFF_BASE_MS: usize = 32;
-export const RP_BACKOFF_MAX_MS: usize = 40;
-
+/** retryOn bits (ROUTES.retryOn, docs/snapshot-format.md): connect-failure, reset, timeout, gateway-error, 5xx. */
 export const RETRY_ON_CONNECT: u32 = 1;
 export const RETRY_ON_RESET: u32 = 2;
 export const RETRY_ON_TIMEOUT: u32 = 4;

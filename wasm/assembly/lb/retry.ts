@@ -3,7 +3,8 @@
  * non-idempotent methods re-sent only after a connect failure unless allowed, numRetries, the
  * retry budget max(⌊percent · (active + pending)⌋, min) (Envoy retry_budget), full-jitter
  * back-off min(uniform [0, (2^N − 1)·base), cap), and no retry past the total timeout. Port of
- * wasm/reference/retry.ts over the group record and a retry policy struct (config.ts).
+ * wasm/reference/retry.ts over the group record and the route's ROUTES record, whose retry
+ * fields it reads in place (docs/snapshot-format.md, ROUTES; units converted where read).
  */
 import {
   FAILURE_CONNECT,
@@ -16,15 +17,18 @@ import {
   RETRY_ON_GATEWAY,
   RETRY_ON_RESET,
   RETRY_ON_TIMEOUT,
-  RP_BACKOFF_BASE_MS,
-  RP_BACKOFF_MAX_MS,
-  RP_BUDGET_PCT,
-  RP_MIN_RETRY_CONCURRENCY,
-  RP_NON_IDEMPOTENT,
-  RP_NUM_RETRIES,
-  RP_RETRY_ON,
-  RP_TIMEOUT_MS,
 } from "./config";
+import {
+  RETRY_FLAG_NON_IDEMPOTENT,
+  ROUTE_BACKOFF_BASE_MS,
+  ROUTE_BACKOFF_MAX_MS,
+  ROUTE_NUM_RETRIES,
+  ROUTE_RETRY_BUDGET_PCT,
+  ROUTE_RETRY_FLAGS,
+  ROUTE_RETRY_MIN_CONCURRENCY,
+  ROUTE_RETRY_ON,
+  ROUTE_TIMEOUT_MS,
+} from "../format";
 import { groupRecord } from "./generation";
 import { randomBelow } from "./random";
 import { GR_ACTIVE, GR_ACTIVE_RETRIES, GR_PENDING, GR_RETRY_OVERFLOW } from "./records";
@@ -91,7 +95,7 @@ function isIdempotent(ptr: usize, len: usize): bool {
 
 /**
  * After attempt retriesDone + 1 of a request started at startMs ended at nowMs with (status,
- * failure), under the policy struct at `policy`. Counts a budget refusal in the group record;
+ * failure), under the retry policy of the ROUTES record at `route`. Counts a budget refusal in the group record;
  * draws from the random source only when every other check passed.
  * @returns the back-off delay in ms (≥ 0) to retry, or a negative NO_RETRY_* reason.
  */
@@ -104,20 +108,21 @@ export function retryDecision(
   retriesDone: u32,
   startMs: f64,
   nowMs: f64,
-  policy: usize,
+  route: usize,
 ): f64 {
   if (outcomeCode(status, failure) < 500) return NO_RETRY_NO_FAILURE;
-  if (!matchesRetryOn(status, failure, load<u32>(policy + RP_RETRY_ON))) return NO_RETRY_NOT_RETRIABLE;
-  if (!isIdempotent(methodPtr, methodLen) && failure != FAILURE_CONNECT && load<u32>(policy + RP_NON_IDEMPOTENT) == 0) {
-    return NO_RETRY_NON_IDEMPOTENT;
-  }
-  if (retriesDone >= load<u32>(policy + RP_NUM_RETRIES)) return NO_RETRY_EXHAUSTED;
+  // ROUTES.retryOn's bits are RETRY_ON_*'s.
+  if (!matchesRetryOn(status, failure, <u32>load<u8>(route + ROUTE_RETRY_ON))) return NO_RETRY_NOT_RETRIABLE;
+  const nonIdempotent = (load<u8>(route + ROUTE_RETRY_FLAGS) & RETRY_FLAG_NON_IDEMPOTENT) != 0;
+  if (!isIdempotent(methodPtr, methodLen) && failure != FAILURE_CONNECT && !nonIdempotent) return NO_RETRY_NON_IDEMPOTENT;
+  if (retriesDone >= <u32>load<u8>(route + ROUTE_NUM_RETRIES)) return NO_RETRY_EXHAUSTED;
   const gr = groupRecord(g);
-  if (load<u32>(gr + GR_ACTIVE_RETRIES) >= retryBudget(g, load<u32>(policy + RP_BUDGET_PCT), load<u32>(policy + RP_MIN_RETRY_CONCURRENCY))) {
+  const budget = retryBudget(g, <u32>load<u8>(route + ROUTE_RETRY_BUDGET_PCT), load<u32>(route + ROUTE_RETRY_MIN_CONCURRENCY));
+  if (load<u32>(gr + GR_ACTIVE_RETRIES) >= budget) {
     store<u64>(gr + GR_RETRY_OVERFLOW, load<u64>(gr + GR_RETRY_OVERFLOW) + 1);
     return NO_RETRY_BUDGET;
   }
-  const delay = backoffMs(retriesDone + 1, load<f64>(policy + RP_BACKOFF_BASE_MS), load<f64>(policy + RP_BACKOFF_MAX_MS));
-  if (nowMs + delay >= startMs + load<f64>(policy + RP_TIMEOUT_MS)) return NO_RETRY_DEADLINE;
+  const delay = backoffMs(retriesDone + 1, <f64>load<u32>(route + ROUTE_BACKOFF_BASE_MS), <f64>load<u32>(route + ROUTE_BACKOFF_MAX_MS));
+  if (nowMs + delay >= startMs + <f64>load<u32>(route + ROUTE_TIMEOUT_MS)) return NO_RETRY_DEADLINE;
   return delay;
 }
