@@ -1,9 +1,11 @@
 /**
- * Typed JS binding of the balancing exports (wasm/assembly/lb/api.ts; docs/balancing.md "WASM
- * API"): writes strings into the module's scratch area and calls the exports. Marshalling only;
- * every decision is made in WASM. Groups and instances come from the snapshot the module loads
- * (HotPath.load): the balancers read each group's options from its GROUPS record and a route's
- * retry policy from its ROUTES record. Works on the exports of any instance of build/hotpath.wasm.
+ * Typed JS binding of the balancing exports HotPath (wasm/host.ts) calls (wasm/assembly/lb/api.ts;
+ * docs/balancing.md "WASM API"): writes strings into the module's scratch area and calls the
+ * exports. Marshalling only; every decision is made in WASM. Groups and instances come from the
+ * snapshot the module loads (HotPath.load): the balancers read each group's options from its
+ * GROUPS record and a route's retry policy from its ROUTES record. Works on the exports of any
+ * instance of build/hotpath.wasm. The calls only tests and benches make are in
+ * test/support/balancing-probe.ts, a subclass.
  */
 
 /** The failure codes of lbFinish / lbRetryDecision. */
@@ -68,14 +70,17 @@ const METHOD_AREA = 0; // scratch offset of a retry decision's method
 
 /** The balancing exports of one WASM instance. */
 export class Balancing {
-  private readonly wasm: Exports;
+  protected readonly wasm: Exports;
   private readonly encoder = new TextEncoder();
-  private readonly scratchAt: number;
-  private bytes = new Uint8Array(0);
-  private view = new DataView(new ArrayBuffer(0));
+  /** Address of the module's 64 KiB scratch area (lbScratchAddress). */
+  protected readonly scratchAt: number;
+  // Views of all of linear memory, re-created by refresh() when it grew.
+  protected bytes = new Uint8Array(0);
+  protected view = new DataView(new ArrayBuffer(0));
   private ints = new Int32Array(0);
   private readonly resultAt: number;
-  readonly result: SelectResult = { instance: -1, probe: false, panic: false, tier: "none" };
+  /** select()'s result, reused by every call. */
+  private readonly result: SelectResult = { instance: -1, probe: false, panic: false, tier: "none" };
 
   constructor(exports: WebAssembly.Exports) {
     this.wasm = exports as unknown as Exports;
@@ -84,7 +89,8 @@ export class Balancing {
     this.refresh();
   }
 
-  private refresh(): void {
+  /** Re-creates the memory views when linear memory grew (growth detaches the old buffer). */
+  protected refresh(): void {
     const buffer = this.wasm.memory.buffer;
     if (this.bytes.buffer === buffer) return;
     this.bytes = new Uint8Array(buffer);
@@ -93,7 +99,7 @@ export class Balancing {
   }
 
   /** Writes `text` at scratch offset `at`; returns its byte length. Throws RangeError past `capacity`. */
-  private put(text: string, at: number, capacity: number): number {
+  protected put(text: string, at: number, capacity: number): number {
     const { written, read } = this.encoder.encodeInto(text, this.bytes.subarray(this.scratchAt + at, this.scratchAt + at + capacity));
     if (read < text.length) throw new RangeError("string does not fit the scratch area");
     return written;
@@ -108,11 +114,6 @@ export class Balancing {
   private putRequestText(text: string, at: number, capacity: number): number {
     const { written, read } = this.encoder.encodeInto(text, this.bytes.subarray(this.scratchAt + at, this.scratchAt + at + capacity));
     return read < text.length ? 0 : written;
-  }
-
-  /** Memory of the module (state records can be read for metrics and tests). */
-  get memory(): WebAssembly.Memory {
-    return this.wasm.memory;
   }
 
   /** The gateway's own zone and region (UTF-8, ≤ 256 bytes each), for OCTO zone affinity; "" = none. */
@@ -131,16 +132,6 @@ export class Balancing {
   /** Four u32 words (crypto.getRandomValues). */
   seed(s0: number, s1: number, s2: number, s3: number): void {
     (this.wasm.lbSeed as (a: number, b: number, c: number, d: number) => void)(s0, s1, s2, s3);
-  }
-
-  /** The reference's createRandom(seed) seeding. */
-  seedFrom(seed: number): void {
-    (this.wasm.lbSeedFrom as (s: number) => void)(seed);
-  }
-
-  /** The generator's next u32 (xoshiro128**; the generator conformance table). */
-  nextU32(): number {
-    return (this.wasm.lbNextU32 as () => number)() >>> 0;
   }
 
   /**
@@ -183,16 +174,6 @@ export class Balancing {
     return this.result;
   }
 
-  /** Steps 1–6 (debug): [instance index, effective weight] of the nodes the balancer would get. */
-  plan(g: number, nowMs: number, lane = "", cell = ""): [number, number][] {
-    this.refresh();
-    const laneLen = this.put(lane, REQUEST_AREA, 1024);
-    const cellLen = this.put(cell, REQUEST_AREA + 1024, 1024);
-    const w = this.wasm as unknown as Record<string, (...a: number[]) => number>;
-    const n = w.lbPlan!(g, nowMs, this.scratchAt + REQUEST_AREA, laneLen, this.scratchAt + REQUEST_AREA + 1024, cellLen);
-    return Array.from({ length: n }, (_, k) => [w.lbPlanInstance!(k) >>> 0, w.lbPlanWeight!(k)]);
-  }
-
   /** The current INSTANCES index of control instance `id`, or -1. */
   instanceIndex(id: number): number {
     return (this.wasm.lbInstanceIndex as (id: number) => number)(id);
@@ -224,26 +205,6 @@ export class Balancing {
       nowMs,
     );
     return r < 0 ? "gone" : r === 1 ? "ejected" : "kept";
-  }
-
-  /** Feeds one latency sample (ms) to the instance's peak EWMA (debug / conformance; finish() does this). */
-  observeLatency(instance: number, latencyMs: number, nowMs: number): void {
-    (this.wasm.lbObserveLatency as (...a: number[]) => void)(instance, latencyMs, nowMs);
-  }
-
-  /** Forces group `g`'s outlier sweep at `nowMs` (Envoy's interval timer; lbSelect runs it when due). */
-  sweep(g: number, nowMs: number): void {
-    (this.wasm.lbSweep as (g: number, n: number) => void)(g, nowMs);
-  }
-
-  /** Whether the instance's breaker lets a request through at `nowMs` (closed, or open past its window). */
-  breakerAvailable(instance: number, nowMs: number): boolean {
-    return (this.wasm.lbBreakerAvailable as (i: number, n: number) => number)(instance, nowMs) !== 0;
-  }
-
-  /** The breaker step of a pick: true when this pick becomes the half-open probe. */
-  breakerPick(instance: number, nowMs: number): boolean {
-    return (this.wasm.lbBreakerPick as (i: number, n: number) => number)(instance, nowMs) !== 0;
   }
 
   /** A half-open probe was picked but never sent: the breaker reopens (Sentinel keeps one probe). */
@@ -306,11 +267,6 @@ export class Balancing {
     );
   }
 
-  /** Retries group `g` may have in flight now (Envoy retry_budget: max(⌊pct · (active + pending)⌋, min)). */
-  retryBudget(g: number, budgetPercent: number, minRetryConcurrency: number): number {
-    return (this.wasm.lbRetryBudget as (...a: number[]) => number)(g, budgetPercent, minRetryConcurrency) >>> 0;
-  }
-
   /** A retry of group (`g`, `id`) was sent (counted against the budget until retryEnded). */
   retryStarted(g: number, id: number): void {
     (this.wasm.lbRetryStarted as (g: number, id: number) => void)(g, id);
@@ -321,39 +277,13 @@ export class Balancing {
     (this.wasm.lbRetryEnded as (g: number, id: number) => void)(g, id);
   }
 
-  /** Full-jitter back-off before retry number `retry` (≥ 1), ms: min(uniform [0, (2^retry − 1)·base), cap), as the reference backoffMs. */
-  backoffMs(retry: number, baseMs: number, maxMs: number): number {
-    return (this.wasm.lbBackoffMs as (...a: number[]) => number)(retry, baseMs, maxMs);
-  }
-
-  /** xxHash64 of the UTF-8 of `text` (or of `bytes`) with `seed`. */
-  xxHash64(input: string | Uint8Array, seed = 0n): bigint {
-    this.refresh();
-    let len: number;
-    if (typeof input === "string") len = this.put(input, REQUEST_AREA, REQUEST_CAPACITY);
-    else {
-      if (input.length > REQUEST_CAPACITY) throw new RangeError("input does not fit the scratch area");
-      this.bytes.set(input, this.scratchAt + REQUEST_AREA);
-      len = input.length;
-    }
-    return BigInt.asUintN(
-      64,
-      (this.wasm.lbXxHash64 as (p: number, l: number, s: bigint) => bigint)(this.scratchAt + REQUEST_AREA, len, seed),
-    );
-  }
-
-  /** Instance i's state record (128 bytes; layout wasm/assembly/lb/records.ts), little-endian. */
-  instanceRecord(instance: number): DataView {
-    this.refresh();
-    return new DataView(this.wasm.memory.buffer, (this.wasm.lbInstanceRecord as (i: number) => number)(instance), 128);
-  }
-
   /**
    * Instance i's passive health, for status pages: whether outlier detection has it ejected,
    * how often it was, its breaker state, and attempts in flight (records.ts offsets 5, 20, 6, 8).
    */
   instanceState(instance: number): InstanceHealth {
-    const r = this.instanceRecord(instance);
+    this.refresh();
+    const r = new DataView(this.wasm.memory.buffer, (this.wasm.lbInstanceRecord as (i: number) => number)(instance), 128);
     return {
       ejected: r.getUint8(5) !== 0,
       ejections: r.getUint32(20, true),
@@ -378,14 +308,5 @@ export class Balancing {
       outlierOverflow: u64(40),
       outlierEnforced: u64(48),
     };
-  }
-
-  /** Sets group g's in-flight counts (tests of admission and budgets). */
-  setGroupCounts(g: number, active: number, pending: number, activeRetries: number): void {
-    this.refresh();
-    const at = (this.wasm.lbGroupRecord as (g: number) => number)(g);
-    this.view.setUint32(at + 4, active, true);
-    this.view.setUint32(at + 8, pending, true);
-    this.view.setUint32(at + 12, activeRetries, true);
   }
 }

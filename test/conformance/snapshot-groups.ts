@@ -15,8 +15,8 @@ import { readFileSync } from "node:fs";
 import type { InstanceConfig, RouteConfig } from "../../control/snapshot/model.ts";
 import { type BalancerKind, type GroupBalancingInput, resolveBalancing } from "../../control/snapshot/options.ts";
 import { writeSnapshot } from "../../control/snapshot/writer.ts";
-import { Balancing } from "../../wasm/balancing.ts";
 import { HotPath } from "../../wasm/host.ts";
+import { BalancingProbe } from "../support/balancing-probe.ts";
 import type { CaseInstance } from "./route-rules.cases.ts";
 
 /** The compiled module (compiled once per test file). */
@@ -60,8 +60,8 @@ function instanceConfig(i: TestInstance): InstanceConfig {
 export class SnapshotGroups {
   private readonly instance = new WebAssembly.Instance(hotpathModule, {});
   readonly hot = new HotPath(this.instance);
-  /** The balancing exports of the same instance. */
-  readonly balancing = new Balancing(this.instance.exports);
+  /** The balancing exports of the same instance, with the probes tests use. */
+  readonly balancing = new BalancingProbe(this.instance.exports);
   private version = 0n;
 
   constructor() {
