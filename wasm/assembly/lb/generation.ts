@@ -1,10 +1,10 @@
 /**
  * Generations: each snapshot load (balancing-load.ts) describes its group set with
- * beginGeneration, setGroup and setInstance, then commitGeneration swaps it in. The commit carries every instance's state
- * record over by instance id and every group record by group id (wasm/reference
- * instance-state.ts carryOverStates, group-runtime.ts swapGroupRuntime), preallocates the hash
- * tables and the per-request scratch, and frees the previous generation, so nothing is
- * allocated while serving. A generation is two heap blocks: A (tables and strings, at begin) and
+ * beginGeneration, setGroup and setInstance, then commitGeneration swaps it in. The commit
+ * carries every instance's state record over by instance id and every group record by group id
+ * (wasm/reference instance-state.ts carryOverStates, group-runtime.ts swapGroupRuntime),
+ * preallocates the hash tables and the per-request scratch, and frees the previous generation,
+ * so nothing is allocated while serving. A generation is two heap blocks: A (tables and strings, at begin) and
  * B (scratch and hash tables, at commit).
  */
 import { bytesEqual } from "../bytes";

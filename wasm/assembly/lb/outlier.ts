@@ -24,12 +24,12 @@ import {
 import { groupInfo, groupRecord, invalidatePlan, record } from "./generation";
 import { randomBelow } from "./random";
 import {
-  optionsOf,
   GI_COUNT,
   GI_FIRST,
   GR_LAST_SWEEP,
   GR_OUTLIER_ENFORCED,
   GR_OUTLIER_OVERFLOW,
+  optionsOf,
   R_CONSECUTIVE_5XX,
   R_CONSECUTIVE_GATEWAY,
   R_EJECT_BACKOFF,

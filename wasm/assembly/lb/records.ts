@@ -61,8 +61,8 @@ export const GR_LAST_SWEEP: usize = 56; // f64 ms
 
 /**
  * Static group info (not carried over): identity, members, hash table, the address of the
- * group's GROUPS record in the active snapshot (its options, read in place; the file outlives
- * the generation, snapshot.ts), and the options a pick or an outcome would otherwise divide.
+ * group's GROUPS record in its snapshot (its options, read in place; the file outlives the
+ * generation, snapshot.ts), and the options a pick or an outcome would otherwise divide.
  */
 export const GI_ID: usize = 0; // u32
 export const GI_FIRST: usize = 4; // u32 first instance index
