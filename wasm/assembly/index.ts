@@ -90,9 +90,9 @@ export function resultAddress(): usize {
 }
 
 /**
- * The retry policy of route (`route`, `routeId`) — re-found by id after a snapshot swap — as the
- * struct lbRetryDecision reads, in a static area valid until the next call.
- * @returns its address, or 0 when the route is gone or no snapshot is loaded.
+ * The retry policy of route (`route`, `routeId`) — re-found by id after a snapshot swap — for
+ * lbRetryDecision: the address of its ROUTES record (balancing-load.ts routeRetryPolicy).
+ * @returns 0 when the route is gone or no snapshot is loaded.
  */
 export function routeRetryPolicy(route: u32, routeId: u32): usize {
   const r = resolveRoute(route, routeId);
