@@ -63,7 +63,7 @@ function wasmRunner(kind: BalancerKind, n: number): Runner {
   const keyed = kind === "ring-hash" || kind === "maglev";
   let k = 0;
   return (iters) => {
-    for (let i = 0; i < iters; i++) b.select(0, s.at(1), keyed ? { key: KEYS[k++ & 1023] } : undefined);
+    for (let i = 0; i < iters; i++) b.select(0, 1, s.at(1), keyed ? { key: KEYS[k++ & 1023] } : undefined);
   };
 }
 
@@ -131,7 +131,7 @@ for (const kind of ["ring-hash", "maglev"] as const) {
   for (let r = 0; r < ROUNDS; r++) {
     s.load([{ id: 1, balancer: kind, instances: testInstances(1_000) }], 0);
     let t = performance.now();
-    b.select(0, s.at(1), { key: "session-0" });
+    b.select(0, 1, s.at(1), { key: "session-0" });
     wasmMs.push(performance.now() - t);
     t = performance.now();
     if (kind === "ring-hash") buildRing(nodes, BALANCER_DEFAULTS.ringHash);

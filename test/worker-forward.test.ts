@@ -58,22 +58,22 @@ describe("worker/forward.ts attempt loop", () => {
     expect(hot.load(write(model, 1n)).ok).toBe(true);
     // Five failures 5 s ago opened the breaker; its 1 s window is over, so the next pick is the probe.
     const opened = Date.now() - 5000;
-    for (let k = 0; k < 5; k++) hot.balancing.finish(0, 1, { status: 500, latencyMs: 1 }, false, opened);
-    expect(hot.balancing.instanceState(0).breaker).toBe("open");
+    for (let k = 0; k < 5; k++) hot.finish(0, 1, { status: 500, latencyMs: 1 }, false, opened);
+    expect(hot.instanceHealth(0).breaker).toBe("open");
 
     const now = Date.now();
     const d = hot.decide(request("any.test", "/"), now);
     expect(d.probe).toBe(true);
     const decided = { route: d.route, group: d.group, instance: d.instance, probe: d.probe, atMs: now };
-    expect(hot.balancing.admit(0)).toBe("run"); // another request holds the group's only slot
+    expect(hot.admit(0, 1)).toBe("run"); // another request holds the group's only slot
 
     const req = new Request(`http://any.test/`);
     const res = await forward(scopeOf(hot), req, new URL(req.url), request("any.test", "/"), decided, null, undefined);
     expect(res.status).toBe(503);
     expect(((await res.json()) as { error: string }).error).toBe("overflow");
     // Handed back: open again from now, so after another window the next pick probes again.
-    expect(hot.balancing.instanceState(0).breaker).toBe("open");
-    hot.balancing.release(0);
+    expect(hot.instanceHealth(0).breaker).toBe("open");
+    hot.release(0, 1);
     const later = hot.decide(request("any.test", "/"), Date.now() + 1500);
     expect(later.probe).toBe(true);
   });

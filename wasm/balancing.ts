@@ -1,9 +1,11 @@
 /**
- * Typed JS binding of the balancing exports (wasm/assembly/lb/api.ts; docs/balancing.md "WASM
- * API"): writes strings into the module's scratch area and calls the exports. Marshalling only;
- * every decision is made in WASM. Groups and instances come from the snapshot the module loads
- * (HotPath.load): the balancers read each group's options from its GROUPS record and a route's
- * retry policy from its ROUTES record. Works on the exports of any instance of build/hotpath.wasm.
+ * Typed JS binding of the balancing exports HotPath (wasm/host.ts) calls (wasm/assembly/lb/api.ts;
+ * docs/balancing.md "WASM API"): writes strings into the module's scratch area and calls the
+ * exports. Marshalling only; every decision is made in WASM. Groups and instances come from the
+ * snapshot the module loads (HotPath.load): the balancers read each group's options from its
+ * GROUPS record and a route's retry policy from its ROUTES record. Works on the exports of any
+ * instance of build/hotpath.wasm. The calls only tests and benches make are in
+ * test/support/balancing-probe.ts, a subclass.
  */
 
 /** The failure codes of lbFinish / lbRetryDecision. */
@@ -14,6 +16,8 @@ export type FailureName = keyof typeof FAILURE_CODES;
 export const TIERS = ["none", "primary", "backup"] as const;
 /** Breaker states by the instance record's code (records.ts: Sentinel closed / open / half-open). */
 export const BREAKER_STATES = ["closed", "open", "half-open"] as const;
+/** lbAdmit's verdicts by code. */
+const ADMISSIONS = ["run", "queue", "reject", "gone"] as const;
 /** lbRetryDecision's refusals: reason NO_RETRY_REASONS[−code]. */
 export const NO_RETRY_REASONS = ["", "no-failure", "not-retriable", "non-idempotent", "exhausted", "budget", "deadline"] as const;
 
@@ -33,6 +37,14 @@ export interface SelectOptions {
   /** Instance ids this request already tried. */
   tried?: readonly number[];
   attempt?: number;
+}
+
+/** An instance's passive health: ejected by outlier detection, ejections so far, breaker state, attempts in flight. */
+export interface InstanceHealth {
+  ejected: boolean;
+  ejections: number;
+  breaker: (typeof BREAKER_STATES)[number];
+  active: number;
 }
 
 /** Counter codes of lbGroupCounter in the group record order. */
@@ -58,14 +70,17 @@ const METHOD_AREA = 0; // scratch offset of a retry decision's method
 
 /** The balancing exports of one WASM instance. */
 export class Balancing {
-  private readonly wasm: Exports;
+  protected readonly wasm: Exports;
   private readonly encoder = new TextEncoder();
-  private readonly scratchAt: number;
-  private bytes = new Uint8Array(0);
-  private view = new DataView(new ArrayBuffer(0));
+  /** Address of the module's 64 KiB scratch area (lbScratchAddress). */
+  protected readonly scratchAt: number;
+  // Views of all of linear memory, re-created by refresh() when it grew.
+  protected bytes = new Uint8Array(0);
+  protected view = new DataView(new ArrayBuffer(0));
   private ints = new Int32Array(0);
   private readonly resultAt: number;
-  readonly result: SelectResult = { instance: -1, probe: false, panic: false, tier: "none" };
+  /** select()'s result, reused by every call. */
+  private readonly result: SelectResult = { instance: -1, probe: false, panic: false, tier: "none" };
 
   constructor(exports: WebAssembly.Exports) {
     this.wasm = exports as unknown as Exports;
@@ -74,7 +89,8 @@ export class Balancing {
     this.refresh();
   }
 
-  private refresh(): void {
+  /** Re-creates the memory views when linear memory grew (growth detaches the old buffer). */
+  protected refresh(): void {
     const buffer = this.wasm.memory.buffer;
     if (this.bytes.buffer === buffer) return;
     this.bytes = new Uint8Array(buffer);
@@ -83,7 +99,7 @@ export class Balancing {
   }
 
   /** Writes `text` at scratch offset `at`; returns its byte length. Throws RangeError past `capacity`. */
-  private put(text: string, at: number, capacity: number): number {
+  protected put(text: string, at: number, capacity: number): number {
     const { written, read } = this.encoder.encodeInto(text, this.bytes.subarray(this.scratchAt + at, this.scratchAt + at + capacity));
     if (read < text.length) throw new RangeError("string does not fit the scratch area");
     return written;
@@ -98,11 +114,6 @@ export class Balancing {
   private putRequestText(text: string, at: number, capacity: number): number {
     const { written, read } = this.encoder.encodeInto(text, this.bytes.subarray(this.scratchAt + at, this.scratchAt + at + capacity));
     return read < text.length ? 0 : written;
-  }
-
-  /** Memory of the module (state records can be read for metrics and tests). */
-  get memory(): WebAssembly.Memory {
-    return this.wasm.memory;
   }
 
   /** The gateway's own zone and region (UTF-8, ≤ 256 bytes each), for OCTO zone affinity; "" = none. */
@@ -123,18 +134,11 @@ export class Balancing {
     (this.wasm.lbSeed as (a: number, b: number, c: number, d: number) => void)(s0, s1, s2, s3);
   }
 
-  /** The reference's createRandom(seed) seeding. */
-  seedFrom(seed: number): void {
-    (this.wasm.lbSeedFrom as (s: number) => void)(seed);
-  }
-
-  /** The generator's next u32 (xoshiro128**; the generator conformance table). */
-  nextU32(): number {
-    return (this.wasm.lbNextU32 as () => number)() >>> 0;
-  }
-
-  /** Picks an instance of group `g` at nowMs; returns the reused result object. */
-  select(g: number, nowMs: number, options: SelectOptions = {}): SelectResult {
+  /**
+   * Picks an instance of group (`g`, `id`) at nowMs (a group gone after a swap: instance −1);
+   * returns the reused result object.
+   */
+  select(g: number, id: number, nowMs: number, options: SelectOptions = {}): SelectResult {
     const { key, lane = "", cell = "", tried, attempt = 0 } = options;
     this.refresh();
     let hasHash = 0;
@@ -151,6 +155,7 @@ export class Balancing {
     for (let t = 0; t < triedCount; t++) this.view.setUint32(this.scratchAt + TRIED_AREA + t * 4, tried![t]!, true);
     const instance = (this.wasm.lbSelect as (...a: number[]) => number)(
       g,
+      id,
       nowMs,
       hasHash,
       this.scratchAt + REQUEST_AREA,
@@ -167,16 +172,6 @@ export class Balancing {
     this.result.panic = this.ints[r + 2] !== 0;
     this.result.tier = TIERS[this.ints[r + 3]!]!;
     return this.result;
-  }
-
-  /** Steps 1–6 (debug): [instance index, effective weight] of the nodes the balancer would get. */
-  plan(g: number, nowMs: number, lane = "", cell = ""): [number, number][] {
-    this.refresh();
-    const laneLen = this.put(lane, REQUEST_AREA, 1024);
-    const cellLen = this.put(cell, REQUEST_AREA + 1024, 1024);
-    const w = this.wasm as unknown as Record<string, (...a: number[]) => number>;
-    const n = w.lbPlan!(g, nowMs, this.scratchAt + REQUEST_AREA, laneLen, this.scratchAt + REQUEST_AREA + 1024, cellLen);
-    return Array.from({ length: n }, (_, k) => [w.lbPlanInstance!(k) >>> 0, w.lbPlanWeight!(k)]);
   }
 
   /** The current INSTANCES index of control instance `id`, or -1. */
@@ -212,53 +207,42 @@ export class Balancing {
     return r < 0 ? "gone" : r === 1 ? "ejected" : "kept";
   }
 
-  /** Feeds one latency sample (ms) to the instance's peak EWMA (debug / conformance; finish() does this). */
-  observeLatency(instance: number, latencyMs: number, nowMs: number): void {
-    (this.wasm.lbObserveLatency as (...a: number[]) => void)(instance, latencyMs, nowMs);
-  }
-
-  /** Forces group `g`'s outlier sweep at `nowMs` (Envoy's interval timer; lbSelect runs it when due). */
-  sweep(g: number, nowMs: number): void {
-    (this.wasm.lbSweep as (g: number, n: number) => void)(g, nowMs);
-  }
-
-  /** Whether the instance's breaker lets a request through at `nowMs` (closed, or open past its window). */
-  breakerAvailable(instance: number, nowMs: number): boolean {
-    return (this.wasm.lbBreakerAvailable as (i: number, n: number) => number)(instance, nowMs) !== 0;
-  }
-
-  /** The breaker step of a pick: true when this pick becomes the half-open probe. */
-  breakerPick(instance: number, nowMs: number): boolean {
-    return (this.wasm.lbBreakerPick as (i: number, n: number) => number)(instance, nowMs) !== 0;
-  }
-
   /** A half-open probe was picked but never sent: the breaker reopens (Sentinel keeps one probe). */
   abandonProbe(instance: number, id: number, nowMs: number): void {
     (this.wasm.lbAbandonProbe as (...a: number[]) => void)(instance, id, nowMs);
   }
 
-  /** Group admission (Envoy max_requests / max_pending_requests): run now, queue, or reject (counted). */
-  admit(g: number): "run" | "queue" | "reject" {
-    return (["run", "queue", "reject"] as const)[(this.wasm.lbAdmit as (g: number) => number)(g)]!;
-  }
-
-  /** @returns true when a queued request may run now. */
-  release(g: number): boolean {
-    return (this.wasm.lbRelease as (g: number) => number)(g) !== 0;
-  }
-
-  /** A queued request of group `g` gave up waiting. */
-  abandonQueued(g: number): void {
-    (this.wasm.lbAbandonQueued as (g: number) => void)(g);
+  /**
+   * Admission to group (`g`, `id`) (Envoy max_requests / max_pending_requests): run now, queue,
+   * or reject (counted); "gone" when the group left in a swap.
+   */
+  admit(g: number, id: number): "run" | "queue" | "reject" | "gone" {
+    return ADMISSIONS[(this.wasm.lbAdmit as (g: number, id: number) => number)(g, id)]!;
   }
 
   /**
-   * The retry decision under the retry policy of the ROUTES record at `routeAt` (the module's
-   * routeRetryPolicy(route); HotPath.retryDecision). `failure` is a FAILURE_CODES value or 0.
-   * @returns the back-off delay in ms (≥ 0), or −NO_RETRY_REASONS index.
+   * A running request of group (`g`, `id`) ended. @returns "wake" when a queued request may run
+   * now (its slot), "done" when none may, "gone" when the group left in a swap.
+   */
+  release(g: number, id: number): "wake" | "done" | "gone" {
+    const r = (this.wasm.lbRelease as (g: number, id: number) => number)(g, id);
+    return r < 0 ? "gone" : r === 1 ? "wake" : "done";
+  }
+
+  /** A queued request of group (`g`, `id`) gave up waiting. */
+  abandonQueued(g: number, id: number): void {
+    (this.wasm.lbAbandonQueued as (g: number, id: number) => void)(g, id);
+  }
+
+  /**
+   * The retry decision for group (`g`, `id`) under the retry policy of the ROUTES record at
+   * `routeAt` (the module's routeRetryPolicy(route, routeId); HotPath.retryDecision). `failure`
+   * is a FAILURE_CODES value or 0. @returns the back-off delay in ms (≥ 0), or −NO_RETRY_REASONS
+   * index (−2 not-retriable also when the group left in a swap).
    */
   retryDecisionAt(
     g: number,
+    id: number,
     status: number,
     failure: number,
     method: string,
@@ -271,6 +255,7 @@ export class Balancing {
     const methodLen = this.putRequestText(method, METHOD_AREA, 64);
     return (this.wasm.lbRetryDecision as (...a: number[]) => number)(
       g,
+      id,
       status,
       failure,
       this.scratchAt + METHOD_AREA,
@@ -282,54 +267,23 @@ export class Balancing {
     );
   }
 
-  /** Retries group `g` may have in flight now (Envoy retry_budget: max(⌊pct · (active + pending)⌋, min)). */
-  retryBudget(g: number, budgetPercent: number, minRetryConcurrency: number): number {
-    return (this.wasm.lbRetryBudget as (...a: number[]) => number)(g, budgetPercent, minRetryConcurrency) >>> 0;
+  /** A retry of group (`g`, `id`) was sent (counted against the budget until retryEnded). */
+  retryStarted(g: number, id: number): void {
+    (this.wasm.lbRetryStarted as (g: number, id: number) => void)(g, id);
   }
 
-  /** A retry of group `g` was sent (counted against the budget until retryEnded). */
-  retryStarted(g: number): void {
-    (this.wasm.lbRetryStarted as (g: number) => void)(g);
-  }
-
-  /** A retry of group `g` finished. */
-  retryEnded(g: number): void {
-    (this.wasm.lbRetryEnded as (g: number) => void)(g);
-  }
-
-  /** Full-jitter back-off before retry number `retry` (≥ 1), ms: min(uniform [0, (2^retry − 1)·base), cap), as the reference backoffMs. */
-  backoffMs(retry: number, baseMs: number, maxMs: number): number {
-    return (this.wasm.lbBackoffMs as (...a: number[]) => number)(retry, baseMs, maxMs);
-  }
-
-  /** xxHash64 of the UTF-8 of `text` (or of `bytes`) with `seed`. */
-  xxHash64(input: string | Uint8Array, seed = 0n): bigint {
-    this.refresh();
-    let len: number;
-    if (typeof input === "string") len = this.put(input, REQUEST_AREA, REQUEST_CAPACITY);
-    else {
-      if (input.length > REQUEST_CAPACITY) throw new RangeError("input does not fit the scratch area");
-      this.bytes.set(input, this.scratchAt + REQUEST_AREA);
-      len = input.length;
-    }
-    return BigInt.asUintN(
-      64,
-      (this.wasm.lbXxHash64 as (p: number, l: number, s: bigint) => bigint)(this.scratchAt + REQUEST_AREA, len, seed),
-    );
-  }
-
-  /** Instance i's state record (128 bytes; layout wasm/assembly/lb/records.ts), little-endian. */
-  instanceRecord(instance: number): DataView {
-    this.refresh();
-    return new DataView(this.wasm.memory.buffer, (this.wasm.lbInstanceRecord as (i: number) => number)(instance), 128);
+  /** A retry of group (`g`, `id`) finished. */
+  retryEnded(g: number, id: number): void {
+    (this.wasm.lbRetryEnded as (g: number, id: number) => void)(g, id);
   }
 
   /**
    * Instance i's passive health, for status pages: whether outlier detection has it ejected,
    * how often it was, its breaker state, and attempts in flight (records.ts offsets 5, 20, 6, 8).
    */
-  instanceState(instance: number): { ejected: boolean; ejections: number; breaker: (typeof BREAKER_STATES)[number]; active: number } {
-    const r = this.instanceRecord(instance);
+  instanceState(instance: number): InstanceHealth {
+    this.refresh();
+    const r = new DataView(this.wasm.memory.buffer, (this.wasm.lbInstanceRecord as (i: number) => number)(instance), 128);
     return {
       ejected: r.getUint8(5) !== 0,
       ejections: r.getUint32(20, true),
@@ -354,14 +308,5 @@ export class Balancing {
       outlierOverflow: u64(40),
       outlierEnforced: u64(48),
     };
-  }
-
-  /** Sets group g's in-flight counts (tests of admission and budgets). */
-  setGroupCounts(g: number, active: number, pending: number, activeRetries: number): void {
-    this.refresh();
-    const at = (this.wasm.lbGroupRecord as (g: number) => number)(g);
-    this.view.setUint32(at + 4, active, true);
-    this.view.setUint32(at + 8, pending, true);
-    this.view.setUint32(at + 12, activeRetries, true);
   }
 }

@@ -1,26 +1,30 @@
 /**
- * The JS side of the WASM hot path (wasm/assembly/, docs/wasm.md). `HotPath` stages snapshot
- * files into the module, decodes the active snapshot's metadata once per load
- * (snapshot-info.ts), and routes each request with two argument-less calls: route() for the
- * frame's host and path, then — after writing only the attributes that route's policies read,
- * at fixed addresses — decide(), which runs all of the route's policies and balances. When the
- * route is already known (decidePolicies), that one call is all.
+ * The JS side of the WASM hot path (wasm/assembly/, docs/wasm.md) and the Worker's only way in.
+ * `HotPath` stages snapshot files into the module, decodes the active snapshot's metadata once
+ * per load (snapshot-info.ts), and routes each request with two calls: route() for the frame's
+ * host and path, then — after writing only the attributes that route's policies read, and the
+ * hash keys of the groups it can reach, at fixed addresses — decide(), which runs all of the
+ * route's policies and balances, whatever the group's balancer. When the route is already known
+ * (decidePolicies), that one call is all. The per-attempt calls (admission, attempts, retries)
+ * name routes, groups and instances by (index, id): the index from the snapshot the caller
+ * decided on, the id to find it again after a snapshot swap (WASM looks it up; gone = no effect).
  *
  * Runs unchanged in Node 24 (type stripping), vitest and a workerd Worker: no Node or Workers
  * imports, and the module is compiled by the caller (Workers forbid compiling WASM at run time).
  * Never uses AssemblyScript's generated string bindings (≈1 µs per string, WASM-HOTPATH.md).
  */
-import { Balancing, type SelectResult } from "./balancing.ts";
+import { Balancing, type FailureName, type GroupCounters, type InstanceHealth } from "./balancing.ts";
 import { parseGoFloat } from "./go-float.ts";
+import { type HashKeyExports, NO_HASH_KEYS, type RouteHashKeys, readRouteHashKeys } from "./hash-keys.ts";
 import { LOAD_ERROR_MESSAGES, LoadError, type LoadErrorCode } from "./load-errors.ts";
-import { EMPTY_SNAPSHOT, type MetaExports, readSnapshotInfo, type SnapshotInfo } from "./snapshot-info.ts";
+import { EMPTY_SNAPSHOT, type InstanceInfo, type MetaExports, readSnapshotInfo, type SnapshotInfo } from "./snapshot-info.ts";
 
+export { FAILURE_CODES, type FailureName, type GroupCounters, type InstanceHealth } from "./balancing.ts";
 export { LOAD_ERROR_MESSAGES, LoadError, type LoadErrorCode } from "./load-errors.ts";
 export * from "./snapshot-info.ts";
 
-/** decide() statuses (SELECT is internal: HotPath hashes the group's key and selects). */
+/** decide() statuses. */
 export const DecideStatus = { OK: 0, NO_SNAPSHOT: 1, NO_ROUTE: 2, NO_INSTANCE: 3 } as const;
-const STATUS_SELECT = 4;
 const HASH_KEY_NONE = 255;
 
 export type LoadResult = { ok: true; version: bigint } | { ok: false; code: LoadErrorCode; reason: string };
@@ -56,15 +60,20 @@ export interface DecideResult {
   panic: boolean;
 }
 
+/** An attempt's end as finish() reports it: HTTP status (0 = none), failure (FAILURE_CODES or name; 0/undefined = none), ms to headers. */
+export interface AttemptReport {
+  status: number;
+  failure?: FailureName | number;
+  latencyMs: number;
+}
+
 /** The module's exports (wasm/assembly/index.ts). u32 results arrive as signed i32: use `>>> 0`. */
-interface Exports extends MetaExports {
+interface Exports extends MetaExports, HashKeyExports {
   prepareLoad(length: number): number;
   commitLoad(nowMs: number): number;
   route(): number;
   decide(nowMs: number): number;
-  routeRetryPolicy(route: number): number;
-  groupHashKeySource(g: number): number;
-  groupHashKeyAttribute(g: number): number;
+  routeRetryPolicy(route: number, routeId: number): number;
   frameAddress(): number;
   slotsAddress(): number;
   slotCapacity(): number;
@@ -79,7 +88,12 @@ const SLOT_I32 = 16; // 64-byte slots
 const DOUBLE_OK = 1;
 /** Slot flags SLOT_INT_DONE | SLOT_INT_OK (wasm/assembly/frame.ts): the int cache holds the parse. */
 const INT_DONE_OK = 2 | 4;
-const NO_TRIED: readonly number[] = [];
+/** Frame words (wasm/assembly/frame.ts): 14 i32; the hash-key table's byte-area offset and entry count. */
+const FRAME_WORDS = 14;
+const F_KEYS = 12;
+const F_KEY_COUNT = 13;
+/** i32 words per hash-key table entry: ATTRIBUTES index, off, len. */
+const KEY_ENTRY_WORDS = 3;
 
 export class HotPath {
   /** Instantiates the hot path from a compiled module (Workers) or .wasm bytes (Node, tests). */
@@ -91,7 +105,7 @@ export class HotPath {
 
   private readonly wasm: Exports;
   /** The balancers of the same instance (wasm/balancing.ts): attempts, retries, admission, metrics. */
-  readonly balancing: Balancing;
+  private readonly balancing: Balancing;
   private readonly encoder = new TextEncoder();
   private readonly frameAt: number;
   private readonly slotsAt: number;
@@ -103,6 +117,8 @@ export class HotPath {
   private slots = new Int32Array(0);
   private slotDoubles = new Float64Array(0);
   private bytes = new Uint8Array(0);
+  /** The byte area as i32 words, for the hash-key table. */
+  private byteWords = new Int32Array(0);
   private results = new Int32Array(0);
   private info: SnapshotInfo = EMPTY_SNAPSHOT;
   // The active snapshot's slot records, flattened for the per-request loop.
@@ -112,13 +128,14 @@ export class HotPath {
   private routeFirstSlot = new Uint32Array(0);
   private routeSlotCount = new Uint16Array(0);
   private routeFlags = new Uint8Array(0);
-  /** Per group: the hash key's attribute source (255: none) and name. */
+  /** Per group: the hash key's attribute source (255: none) and name, for select(). */
   private groupHashSource = new Uint8Array(0);
   private groupHashName: string[] = [];
   private groupById = new Map<number, number>();
+  /** Per route: the hash keys written into the frame's hash-key table for decide(). */
+  private routeKeys: RouteHashKeys = NO_HASH_KEYS;
   /** Whether some instance is in a lane or a cell: only then are the request's written (else the frame's stay empty). */
   private routesByTag = false;
-  private routeById = new Map<number, number>();
   /** Reused by every decide() call. */
   private readonly out: DecideResult = {
     status: 1,
@@ -147,16 +164,6 @@ export class HotPath {
       this.wasm.route();
       this.wasm.decide(0);
     }
-  }
-
-  /** The index of the group with control id `id` in the active snapshot, or -1 (after a swap). */
-  groupIndex(id: number): number {
-    return this.groupById.get(id) ?? -1;
-  }
-
-  /** The index of the route with control id `id` in the active snapshot, or -1 (after a swap). */
-  routeIndex(id: number): number {
-    return this.routeById.get(id) ?? -1;
   }
 
   /** Metadata of the active snapshot (empty arrays and version 0n before the first load). */
@@ -195,7 +202,7 @@ export class HotPath {
     this.routesByTag = this.info.usesLanes || this.info.usesCells;
     if (!this.routesByTag) this.frame.fill(0, 8, 12);
     this.groupById = new Map(this.info.groups.map((g, i) => [g.id, i]));
-    this.routeById = new Map(this.info.routes.map((r, i) => [r.id, i]));
+    this.routeKeys = readRouteHashKeys(this.wasm, this.info);
     const groups = this.info.groups.length;
     this.groupHashSource = Uint8Array.from({ length: groups }, (_, g) => this.wasm.groupHashKeySource(g));
     this.groupHashName = Array.from({ length: groups }, (_, g) => {
@@ -216,11 +223,12 @@ export class HotPath {
   }
 
   /**
-   * Routes one request: route() for its host and path, the route's attributes into its slots,
-   * decide() — policies, then the group's balancing pipeline at `nowMs` (Unix ms). Attributes
-   * that do not fit in the byte area (1 MiB) are passed as absent. The returned object is
-   * reused by the next call: copy what you keep. The caller reports the attempt with
-   * balancing.start() / finish() (worker/forward.ts).
+   * Routes one request: route() for its host and path, the route's attributes into its slots
+   * and its groups' hash keys into the hash-key table, decide() — policies, then the group's
+   * balancing pipeline at `nowMs` (Unix ms), for every balancer kind. Two calls. Attributes that
+   * do not fit in the byte area (1 MiB) are passed as absent. The returned object is reused by
+   * the next call: copy what you keep. The caller reports the attempt with start() / finish()
+   * (worker/forward.ts).
    * @throws RangeError when host, path and method alone exceed the byte area.
    */
   decide(request: DecideRequest, nowMs: number = Date.now()): Readonly<DecideResult> {
@@ -247,22 +255,39 @@ export class HotPath {
   }
 
   /**
-   * Picks another instance of group `group` for a retry of `request` (its lane, cell and, for
-   * ring hash and maglev, its hash key), leaving out the instance ids in `tried` while others
-   * remain; `attempt` steps hash kinds off the key's instance (Envoy). Fills the result's
-   * instance, probe and panic; status NO_INSTANCE when none.
+   * The instance (`instance`, `id`) names in the active snapshot — found again by id after a
+   * swap — or undefined when it left. O(1), or one call (O(log n)) after a swap.
    */
-  select(group: number, request: DecideRequest, nowMs: number, tried: readonly number[], attempt: number): Readonly<DecideResult> {
-    const source = this.groupHashSource[group];
-    const key =
-      source === undefined || source === HASH_KEY_NONE ? undefined : request.attribute(source, this.groupHashName[group] as string);
-    const lane = this.info.usesLanes ? request.lane : undefined;
-    const cell = this.info.usesCells ? request.cell : undefined;
-    const s = this.balancing.select(group, nowMs, { key, lane, cell, tried, attempt });
-    return this.selected(s);
+  instance(instance: number, id: number): InstanceInfo | undefined {
+    const here = this.info.instances[instance];
+    if (here !== undefined && here.id === id) return here;
+    const now = this.balancing.instanceIndex(id);
+    return now < 0 ? undefined : this.info.instances[now];
   }
 
-  private selected(s: SelectResult): Readonly<DecideResult> {
+  /**
+   * Picks another instance of group (`group`, `groupId`) for a retry of `request` (its lane,
+   * cell and, for ring hash and maglev, its hash key), leaving out the instance ids in `tried`
+   * (the first 64) while others remain; `attempt` steps hash kinds off the key's instance
+   * (Envoy). Fills the result's instance (an index of the active snapshot), probe and panic;
+   * status NO_INSTANCE when none is available or the group left in a swap. One call, two with
+   * a hash key.
+   */
+  select(
+    group: number,
+    groupId: number,
+    request: DecideRequest,
+    nowMs: number,
+    tried: readonly number[],
+    attempt: number,
+  ): Readonly<DecideResult> {
+    const g = this.info.groups[group]?.id === groupId ? group : (this.groupById.get(groupId) ?? -1);
+    if (g < 0) return this.none(DecideStatus.NO_INSTANCE);
+    const source = this.groupHashSource[g];
+    const key = source === HASH_KEY_NONE ? undefined : request.attribute(source as number, this.groupHashName[g] as string);
+    const lane = this.info.usesLanes ? request.lane : undefined;
+    const cell = this.info.usesCells ? request.cell : undefined;
+    const s = this.balancing.select(g, groupId, nowMs, { key, lane, cell, tried, attempt });
     const out = this.out;
     out.instance = s.instance;
     out.status = s.instance < 0 ? DecideStatus.NO_INSTANCE : DecideStatus.OK;
@@ -271,17 +296,67 @@ export class HotPath {
     return out;
   }
 
+  /** The gateway's own zone and region (UTF-8, ≤ 256 bytes each; "" = none), for OCTO zone affinity. @throws RangeError when longer. */
+  setCaller(zone: string, region: string): void {
+    this.balancing.setCaller(zone, region);
+  }
+
   /**
-   * The retry decision after an attempt of route `route` on group `group` failed (Envoy retry
-   * policy with budget and full-jitter back-off; docs/balancing.md, "Retries").
-   * @param failure 0 none, 1 connect, 2 reset, 3 timeout (worker/attempt.ts Failure)
-   * @returns the back-off in ms before the retry (then call balancing.retryStarted), or a
-   *   negative reason: −1 no failure, −2 not retriable, −3 non-idempotent, −4 exhausted,
-   *   −5 over budget, −6 past the deadline.
+   * Admission of a client request to group (`group`, `groupId`) (Envoy max_requests /
+   * max_pending_requests): "run", "queue" (wait for a release() that says "wake"), "reject"
+   * (counted as overflow), or "gone" when the group left in a swap.
+   */
+  admit(group: number, groupId: number): "run" | "queue" | "reject" | "gone" {
+    return this.balancing.admit(group, groupId);
+  }
+
+  /**
+   * A running request of group (`group`, `groupId`) ended: "wake" when its slot goes to a queued
+   * request (wake one), "done" when none is queued, "gone" when the group left in a swap.
+   */
+  release(group: number, groupId: number): "wake" | "done" | "gone" {
+    return this.balancing.release(group, groupId);
+  }
+
+  /** A queued request of group (`group`, `groupId`) gave up waiting (no effect when the group is gone). */
+  abandonQueued(group: number, groupId: number): void {
+    this.balancing.abandonQueued(group, groupId);
+  }
+
+  /** An attempt was sent to instance (`instance`, `id`): one more in flight. @returns false when the instance left in a swap. */
+  start(instance: number, id: number): boolean {
+    return this.balancing.start(instance, id);
+  }
+
+  /**
+   * The attempt on instance (`instance`, `id`) ended at `nowMs` (Unix ms): feeds its in-flight
+   * count, EWMA, breaker (`probe`: it was the half-open probe) and outlier detection.
+   * @returns "ejected" when this outcome ejected it, "kept", or "gone" (left in a swap).
+   */
+  finish(instance: number, id: number, outcome: AttemptReport, probe: boolean, nowMs: number): "ejected" | "kept" | "gone" {
+    return this.balancing.finish(instance, id, outcome, probe, nowMs);
+  }
+
+  /** A half-open probe of (`instance`, `id`) was picked but never sent: its breaker opens again (Sentinel keeps one probe). */
+  abandonProbe(instance: number, id: number, nowMs: number): void {
+    this.balancing.abandonProbe(instance, id, nowMs);
+  }
+
+  /**
+   * The retry decision after an attempt of route (`route`, `routeId`) on group (`group`,
+   * `groupId`) failed (Envoy retry policy with budget and full-jitter back-off;
+   * docs/balancing.md, "Retries"). Two calls.
+   * @param failure 0 none, 1 connect, 2 reset, 3 timeout (FAILURE_CODES)
+   * @param startMs, nowMs Unix ms: when the request was decided, and now.
+   * @returns the back-off in ms before the retry (then call retryStarted), or a negative
+   *   reason: −1 no failure, −2 not retriable (also: the route or group left in a swap),
+   *   −3 non-idempotent, −4 exhausted, −5 over budget, −6 past the deadline.
    */
   retryDecision(
     route: number,
+    routeId: number,
     group: number,
+    groupId: number,
     status: number,
     failure: number,
     method: string,
@@ -289,9 +364,29 @@ export class HotPath {
     startMs: number,
     nowMs: number,
   ): number {
-    const policy = this.wasm.routeRetryPolicy(route) >>> 0;
+    const policy = this.wasm.routeRetryPolicy(route, routeId) >>> 0;
     if (policy === 0) return -2;
-    return this.balancing.retryDecisionAt(group, status, failure, method, retriesDone, startMs, nowMs, policy);
+    return this.balancing.retryDecisionAt(group, groupId, status, failure, method, retriesDone, startMs, nowMs, policy);
+  }
+
+  /** A retry of group (`group`, `groupId`) was sent: counted against its retry budget until retryEnded. */
+  retryStarted(group: number, groupId: number): void {
+    this.balancing.retryStarted(group, groupId);
+  }
+
+  /** A retry of group (`group`, `groupId`) finished. */
+  retryEnded(group: number, groupId: number): void {
+    this.balancing.retryEnded(group, groupId);
+  }
+
+  /** Counters of group `group` (an index of the active snapshot), for the status page. */
+  groupCounters(group: number): GroupCounters {
+    return this.balancing.counters(group);
+  }
+
+  /** Passive health of instance `instance` (an index of the active snapshot), for the status page. */
+  instanceHealth(instance: number): InstanceHealth {
+    return this.balancing.instanceState(instance);
   }
 
   /** Writes route `route`'s slots from `request` (byte area free from `at`), then decide(). */
@@ -337,11 +432,14 @@ export class HotPath {
       }
       slots[s + 3] = flags;
     }
+    const keys = this.routeKeys.count[route] as number;
+    if (keys > 0) at = this.putHashKeys(route, keys, request, at);
+    else this.frame[F_KEY_COUNT] = 0;
     if (this.routesByTag) {
       at = this.putOptional(8, this.info.usesLanes ? request.lane : undefined, at);
       this.putOptional(10, this.info.usesCells ? request.cell : undefined, at);
     }
-    const status = this.wasm.decide(nowMs);
+    this.wasm.decide(nowMs);
     const res = this.results;
     const out = this.out;
     out.status = res[0] as number;
@@ -352,10 +450,35 @@ export class HotPath {
     out.conditionErrors = res[5] as number;
     out.probe = res[6] === 1;
     out.panic = res[7] === 1;
-    if (status === STATUS_SELECT) {
-      return this.select(out.group, request, nowMs, NO_TRIED, 0);
-    }
     return out;
+  }
+
+  /**
+   * Writes the hash-key table of route `route` (`count` keys) from `request` at the next 4-byte
+   * boundary from `at`, each key's value after it. A table that does not fit leaves every key
+   * absent; a value that does not fit is absent. @returns the next free byte-area offset.
+   */
+  private putHashKeys(route: number, count: number, request: DecideRequest, at: number): number {
+    const table = (at + 3) & ~3;
+    let next = table + count * KEY_ENTRY_WORDS * 4;
+    if (next > this.bytesCapacity) {
+      this.frame[F_KEY_COUNT] = 0;
+      return at;
+    }
+    const keys = this.routeKeys;
+    const first = keys.first[route] as number;
+    const words = this.byteWords;
+    for (let k = 0, w = table >> 2; k < count; k++, w += KEY_ENTRY_WORDS) {
+      words[w] = keys.attribute[first + k] as number;
+      const value = request.attribute(keys.source[first + k] as number, keys.name[first + k] as string);
+      const n = value === undefined ? -1 : this.encode(value, next, false);
+      words[w + 1] = next;
+      words[w + 2] = n;
+      if (n > 0) next += n;
+    }
+    this.frame[F_KEYS] = table;
+    this.frame[F_KEY_COUNT] = count;
+    return next;
   }
 
   /**
@@ -441,11 +564,12 @@ export class HotPath {
 
   private refreshViews(): void {
     const buffer = this.wasm.memory.buffer;
-    this.frame = new Int32Array(buffer, this.frameAt, 12);
+    this.frame = new Int32Array(buffer, this.frameAt, FRAME_WORDS);
     const slotCount = this.wasm.slotCapacity() >>> 0;
     this.slots = new Int32Array(buffer, this.slotsAt, slotCount * SLOT_I32);
     this.slotDoubles = new Float64Array(buffer, this.slotsAt, slotCount * 8);
     this.bytes = new Uint8Array(buffer, this.bytesAt, this.bytesCapacity);
+    this.byteWords = new Int32Array(buffer, this.bytesAt, this.bytesCapacity >> 2);
     this.results = new Int32Array(buffer, this.resultAt, 8);
   }
 }

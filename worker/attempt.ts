@@ -8,7 +8,7 @@
  * so the gateway cannot know whether the upstream received anything: the failure is reported as
  * `connect` (nothing sent, safe to re-send) for idempotent methods, where re-sending is safe
  * either way, and as `reset` otherwise, so a POST is never re-sent on a guess.
- */ import { FAILURE_CODES } from "../wasm/balancing.ts";
+ */ import { FAILURE_CODES } from "../wasm/host.ts";
 
 /** The WASM balancer's failure codes (docs/balancing.md, "WASM API"; 0 = a response came). */
 export const Failure = { NONE: 0, CONNECT: FAILURE_CODES.connect, RESET: FAILURE_CODES.reset, TIMEOUT: FAILURE_CODES.timeout } as const;

@@ -82,8 +82,11 @@ export async function forward(
   const first = snapshot.instances[decided.instance];
   if (!route || !group || !first) return errorResponse("no_instance", "decision referred to a missing route, group or instance");
   const deadlineMs = decided.atMs + route.timeoutMs;
-  // A half-open probe that is picked must be sent or handed back (lbAbandonProbe), or its
-  // breaker would wait for it forever. Named by (index, id): WASM re-finds the id after a swap.
+  // Route, group and instance are named by (index, id) from here on: the hot path finds them
+  // again by id when a snapshot swap comes in during an await, and treats one that left as gone.
+  const g = decided.group;
+  // A half-open probe that is picked must be sent or handed back (abandonProbe), or its
+  // breaker would wait for it forever.
   let unsentProbe: [number, number] | null = decided.probe ? [decided.instance, first.id] : null;
   let retryInFlight = false;
   let admitted = false;
@@ -96,65 +99,72 @@ export async function forward(
       if (!bytes) return errorResponse("request_timeout", "the request body did not arrive before the route's timeout");
       payload = new Uint8Array(bytes);
     }
-    // Indices resolve by id only when a snapshot swap came in during an await (rare).
-    admitted = await admit(scope, hot.snapshot === snapshot ? decided.group : hot.groupIndex(group.id), group.id, deadlineMs);
+    admitted = await admit(scope, g, group.id, deadlineMs);
     if (!admitted) return errorResponse("overflow", `group '${group.name}' is at its concurrency limit`);
 
-    // After the awaits the snapshot may have been swapped: find the decided instance again by
-    // id, or pick anew in the group's current index.
-    let instance = hot.snapshot === snapshot ? decided.instance : hot.balancing.instanceIndex(first.id);
+    // The decided instance may have left in a swap during the awaits: then pick anew in the group.
+    let instance = decided.instance;
+    let instanceId = first.id;
     let probe = decided.probe;
-    if (instance < 0) {
-      const g = hot.groupIndex(group.id);
-      const again = g < 0 ? null : hot.select(g, attributes, Date.now(), NO_TRIED, 0);
-      if (!again || again.instance < 0) return errorResponse("no_instance", `group '${group.name}' has no available instance`);
+    if (!hot.instance(instance, instanceId)) {
+      const again = hot.select(g, group.id, attributes, Date.now(), NO_TRIED, 0);
+      if (again.instance < 0) return errorResponse("no_instance", `group '${group.name}' has no available instance`);
       instance = again.instance;
+      instanceId = (hot.snapshot.instances[instance] as { id: number }).id;
       probe = again.probe;
-      unsentProbe = probe ? [instance, (hot.snapshot.instances[instance] as { id: number }).id] : unsentProbe;
+      if (probe) unsentProbe = [instance, instanceId];
     }
     const tried: number[] = [];
     for (let retries = 0; ; retries++) {
-      const target = hot.snapshot.instances[instance];
+      const target = hot.instance(instance, instanceId);
       if (!target) return errorResponse("no_instance", `group '${group.name}' has no available instance`);
       if (unsentProbe?.[1] === target.id) unsentProbe = null; // sent now; finish() reports it
       const outcome = await attempt(scope, request, url, target, clientIp, payload, probe, instance, route.perTryTimeoutMs, deadlineMs);
       if (retryInFlight) {
         retryInFlight = false;
-        retryEnded(hot, group.id);
+        hot.retryEnded(g, group.id);
       }
       if (outcome.failure === Failure.NONE && outcome.status < 500) return downstreamResponse(outcome.response as Response);
 
-      const g = hot.groupIndex(group.id);
-      const r = hot.routeIndex(route.id);
       const replayable = !(payload instanceof ReadableStream);
-      const delayMs =
-        g < 0 || r < 0 || !replayable
-          ? -1
-          : hot.retryDecision(r, g, outcome.status, outcome.failure, request.method, retries, decided.atMs, Date.now());
+      const delayMs = replayable
+        ? hot.retryDecision(
+            decided.route,
+            route.id,
+            g,
+            group.id,
+            outcome.status,
+            outcome.failure,
+            request.method,
+            retries,
+            decided.atMs,
+            Date.now(),
+          )
+        : -1;
       if (delayMs < 0) return finalAnswer(outcome, target);
-      hot.balancing.retryStarted(g);
+      hot.retryStarted(g, group.id);
       retryInFlight = true;
       scope.retries += 1;
       tried.push(target.id);
       if (delayMs > 0) await sleep(delayMs);
-      const gNow = hot.groupIndex(group.id);
-      const next = gNow < 0 ? null : hot.select(gNow, attributes, Date.now(), tried, retries + 1);
+      const next = hot.select(g, group.id, attributes, Date.now(), tried, retries + 1);
       // Nothing left to retry on: the upstream's last answer stands (its body is still unread).
-      if (!next || next.instance < 0) return finalAnswer(outcome, target);
+      if (next.instance < 0) return finalAnswer(outcome, target);
       instance = next.instance;
+      instanceId = (hot.snapshot.instances[instance] as { id: number }).id;
       probe = next.probe;
-      if (probe) unsentProbe = [instance, (hot.snapshot.instances[instance] as { id: number }).id];
+      if (probe) unsentProbe = [instance, instanceId];
       // Not awaited: between the pick and the next attempt nothing may yield, or the index could go stale.
       outcome.response?.body?.cancel().catch(() => {});
     }
   } finally {
-    if (unsentProbe) hot.balancing.abandonProbe(unsentProbe[0], unsentProbe[1], Date.now());
-    if (retryInFlight) retryEnded(hot, group.id);
-    if (admitted) release(scope, group.id);
+    if (unsentProbe) hot.abandonProbe(unsentProbe[0], unsentProbe[1], Date.now());
+    if (retryInFlight) hot.retryEnded(g, group.id);
+    if (admitted) release(scope, g, group.id);
   }
 }
 
-/** One attempt on INSTANCES index `instance`, reported to the balancers whatever its end. */
+/** One attempt on instance (`instance`, `target.id`), reported to the balancers whatever its end. */
 async function attempt(
   scope: ForwardScope,
   request: Request,
@@ -168,15 +178,14 @@ async function attempt(
   deadlineMs: number,
 ): Promise<AttemptOutcome> {
   const { hot } = scope;
-  hot.balancing.start(instance, target.id);
+  hot.start(instance, target.id);
   const outcome = await sendAttempt(
     (signal) => upstreamRequest(request, url, target, clientIp, body, signal),
     request.method,
     perTryMs,
     deadlineMs,
   );
-  // (instance, id): the index may name another instance after a snapshot swap; WASM re-finds the id.
-  hot.balancing.finish(instance, target.id, outcome, probe, Date.now());
+  hot.finish(instance, target.id, outcome, probe, Date.now());
   const counts = scope.counts.get(target.id) ?? { attempts: 0, failures: 0 };
   scope.counts.set(target.id, counts);
   counts.attempts += 1;
@@ -203,21 +212,15 @@ function fitsRetryBuffer(request: Request): boolean {
   return Number.isFinite(length) && length <= RETRY_BODY_BYTES;
 }
 
-/** A retry of group `groupId` ended (the budget counts retries in flight). */
-function retryEnded(hot: HotPath, groupId: number): void {
-  const g = hot.groupIndex(groupId);
-  if (g >= 0) hot.balancing.retryEnded(g);
-}
-
 /**
- * Admission to group `g` (its index in the active snapshot; control id `groupId`): run now, wait
- * in FIFO for a slot until `deadlineMs` (Unix ms), or refuse. @returns false when refused or the
- * wait ran out.
+ * Admission to group (`g`, `groupId`) (its index in the decision's snapshot and control id): run
+ * now, wait in FIFO for a slot until `deadlineMs` (Unix ms), or refuse. @returns false when
+ * refused or the wait ran out.
  */
 async function admit(scope: ForwardScope, g: number, groupId: number, deadlineMs: number): Promise<boolean> {
-  if (g < 0) return true; // the group left the snapshot meanwhile: the attempt finds no instance
-  const verdict = scope.hot.balancing.admit(g);
-  if (verdict === "run") return true;
+  const verdict = scope.hot.admit(g, groupId);
+  // "gone": the group left the snapshot meanwhile, and the attempt finds no instance.
+  if (verdict === "run" || verdict === "gone") return true;
   if (verdict === "reject") return false;
   const waiters = scope.waiters.get(groupId) ?? [];
   scope.waiters.set(groupId, waiters);
@@ -230,8 +233,7 @@ async function admit(scope: ForwardScope, g: number, groupId: number, deadlineMs
       () => {
         const at = waiters.indexOf(wake);
         if (at >= 0) waiters.splice(at, 1);
-        const current = scope.hot.groupIndex(groupId);
-        if (current >= 0) scope.hot.balancing.abandonQueued(current);
+        scope.hot.abandonQueued(g, groupId);
         resolve(false);
       },
       Math.max(0, deadlineMs - Date.now()),
@@ -241,20 +243,21 @@ async function admit(scope: ForwardScope, g: number, groupId: number, deadlineMs
 }
 
 /**
- * A running request of group `groupId` ended: its slot goes to the first waiter, if any. When
- * the group has left the snapshot, every waiter is woken (each then finds no instance) rather
- * than left to time out.
+ * A running request of group (`g`, `groupId`) ended: its slot goes to the first waiter, if any.
+ * When the group has left the snapshot, every waiter is woken (each then finds no instance)
+ * rather than left to time out.
  */
-function release(scope: ForwardScope, groupId: number): void {
-  const g = scope.hot.groupIndex(groupId);
+function release(scope: ForwardScope, g: number, groupId: number): void {
   const waiters = scope.waiters.get(groupId);
-  if (g < 0) {
-    for (const wake of waiters?.splice(0) ?? []) wake();
-    return;
-  }
-  // release() → true hands the slot to a queued request; with no waiter here (its group was
-  // swapped meanwhile) the slot is released again rather than leaked.
-  while (scope.hot.balancing.release(g)) {
+  for (;;) {
+    const released = scope.hot.release(g, groupId);
+    if (released === "gone") {
+      for (const wake of waiters?.splice(0) ?? []) wake();
+      return;
+    }
+    if (released === "done") return;
+    // "wake" hands the slot to a queued request; with no waiter here (its group was swapped
+    // meanwhile) the slot is released again rather than leaked.
     const wake = waiters?.shift();
     if (wake) {
       wake();

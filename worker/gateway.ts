@@ -24,7 +24,7 @@ export class Gateway {
     this.config = config;
     // Instantiating a precompiled module is allowed in Workers (compiling one is not).
     this.hot = new HotPath(new WebAssembly.Instance(module, {}));
-    this.hot.balancing.setCaller(config.zone, config.region);
+    this.hot.setCaller(config.zone, config.region);
     this.source = new SnapshotSource(config, this.hot);
     this.scope = { hot: this.hot, waiters: new Map(), counts: new Map(), retries: 0 };
   }
@@ -88,7 +88,7 @@ export class Gateway {
       retries: this.scope.retries,
       panicDecisions: this.panics,
       groups: snapshot.groups.map((group, g) => {
-        const c = hot.balancing.counters(g);
+        const c = hot.groupCounters(g);
         return {
           id: group.id,
           name: group.name,
@@ -101,7 +101,7 @@ export class Gateway {
             return {
               id: instance.id,
               address: `${instance.host}:${instance.port}`,
-              ...hot.balancing.instanceState(group.firstInstance + k),
+              ...hot.instanceHealth(group.firstInstance + k),
               attempts: seen?.attempts ?? 0,
               failures: seen?.failures ?? 0,
             };

@@ -43,7 +43,7 @@ describe("no memory growth while serving", () => {
       );
       const before = b.memory.buffer.byteLength;
       for (let k = 0; k < 100_000; k++) {
-        const s = b.select(0, g.at(k), { key: k % 3 === 0 ? `session-${k}` : undefined, tried: k % 5 === 0 ? [1] : undefined });
+        const s = b.select(0, 1, g.at(k), { key: k % 3 === 0 ? `session-${k}` : undefined, tried: k % 5 === 0 ? [1] : undefined });
         b.start(s.instance, s.instance + 1);
         b.finish(s.instance, s.instance + 1, { status: k % 11 === 0 ? 503 : 200, latencyMs: k % 50 }, s.probe, g.at(k));
       }
@@ -69,7 +69,7 @@ describe("no memory growth while serving", () => {
     const before = b.memory.buffer.byteLength;
     for (let k = 5; k < 300; k++) {
       load(k);
-      b.select(0, g.at(k), { key: `s${k}` });
+      b.select(0, 1, g.at(k), { key: `s${k}` });
     }
     expect(b.memory.buffer.byteLength).toBe(before);
   });
@@ -89,7 +89,7 @@ describe("generation swaps keep state by instance id", () => {
     g.load([group(7, [spec(0), spec(1), spec(2)])], 1_000);
     expect(b.instanceRecord(2).getUint8(5)).toBe(1);
     const seen = new Set<number>();
-    for (let k = 0; k < 6; k++) seen.add(b.select(0, g.at(1_000)).instance);
+    for (let k = 0; k < 6; k++) seen.add(b.select(0, 7, g.at(1_000)).instance);
     expect([...seen].sort()).toEqual([0, 1]);
     // A completion still named by its old index 1 lands on id 2's record (now index 2).
     expect(b.finish(1, 2, { status: 200, latencyMs: 10 }, false, g.at(1_000))).toBe("kept");
@@ -103,7 +103,7 @@ describe("generation swaps keep state by instance id", () => {
     const g = new SnapshotGroups();
     const b = g.balancing;
     g.load([group(9, [spec(1)])], 0);
-    b.admit(0);
+    b.admit(0, 9);
     g.load([group(8, []), group(9, [spec(1)])], 0);
     expect(b.counters(1).active).toBe(1);
     expect(b.counters(0).active).toBe(0);

@@ -15,8 +15,8 @@ import { readFileSync } from "node:fs";
 import type { InstanceConfig, RouteConfig } from "../../control/snapshot/model.ts";
 import { type BalancerKind, type GroupBalancingInput, resolveBalancing } from "../../control/snapshot/options.ts";
 import { writeSnapshot } from "../../control/snapshot/writer.ts";
-import type { Balancing } from "../../wasm/balancing.ts";
 import { HotPath } from "../../wasm/host.ts";
+import { BalancingProbe } from "../support/balancing-probe.ts";
 import type { CaseInstance } from "./route-rules.cases.ts";
 
 /** The compiled module (compiled once per test file). */
@@ -58,9 +58,10 @@ function instanceConfig(i: TestInstance): InstanceConfig {
 
 /** One WASM instance behind a HotPath, fed groups through snapshots. */
 export class SnapshotGroups {
-  readonly hot = new HotPath(new WebAssembly.Instance(hotpathModule, {}));
-  /** The balancing exports of the same instance. */
-  readonly balancing: Balancing = this.hot.balancing;
+  private readonly instance = new WebAssembly.Instance(hotpathModule, {});
+  readonly hot = new HotPath(this.instance);
+  /** The balancing exports of the same instance, with the probes tests use. */
+  readonly balancing = new BalancingProbe(this.instance.exports);
   private version = 0n;
 
   constructor() {

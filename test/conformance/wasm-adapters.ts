@@ -55,7 +55,7 @@ export const wasmBalancers: BalancerAdapter = {
     b.seedFrom(seed);
     return {
       pick: ({ key = null, nowMs = 0, attempt = 0 } = {}) =>
-        s.instanceId(b.select(0, s.at(nowMs), { key: key ?? undefined, attempt }).instance),
+        s.instanceId(b.select(0, 1, s.at(nowMs), { key: key ?? undefined, attempt }).instance),
       setActive: (id, n) => b.instanceRecord(s.instanceIndex(id)).setUint32(8, n, true),
       observeLatency: (id, latencyMs, nowMs) => b.observeLatency(s.instanceIndex(id), latencyMs, s.at(nowMs)),
     };
@@ -86,7 +86,7 @@ export const wasmSelection: SelectionAdapter = {
       pick(nowMs, request = {}) {
         const caller = { zone: "z1", region: "r1", lane: "", cell: "", ...request.caller };
         if (request.caller?.zone !== undefined || request.caller?.region !== undefined) b.setCaller(caller.zone, caller.region);
-        const r = b.select(0, s.at(nowMs), { key: request.key, lane: caller.lane, cell: caller.cell, tried: request.tried });
+        const r = b.select(0, 1, s.at(nowMs), { key: request.key, lane: caller.lane, cell: caller.cell, tried: request.tried });
         return { id: s.instanceId(r.instance), panic: r.panic, probe: r.probe, tier: r.tier };
       },
       record(id, outcome, nowMs, probe = false) {
@@ -136,8 +136,12 @@ export const wasmBreakers: BreakerAdapter = {
   group(options) {
     const b = oneGroup(DEFAULT_KIND, [], { groupBreaker: defined(options) }).balancing;
     return {
-      admit: () => b.admit(0),
-      finish: () => b.release(0),
+      admit: () => {
+        const verdict = b.admit(0, 1);
+        if (verdict === "gone") throw new Error("group 1 is gone");
+        return verdict;
+      },
+      finish: () => b.release(0, 1) === "wake",
       counts: () => {
         const c = b.counters(0);
         return { active: c.active, pending: c.pending, overflow: c.overflow };
@@ -175,7 +179,7 @@ export const wasmRetries: RetryAdapter = {
     s.balancing.setGroupCounts(0, group.active, group.pending, group.activeRetries);
     const { status, failure } = outcomeOf(input.outcome);
     const code = failure === undefined ? 0 : FAILURE_CODES[failure];
-    const r = s.hot.retryDecision(0, 0, status, code, input.method, input.retriesDone, 0, input.nowMs);
+    const r = s.hot.retryDecision(0, 1, 0, 1, status, code, input.method, input.retriesDone, 0, input.nowMs);
     return r >= 0 ? { retry: true } : { retry: false, reason: NO_RETRY_REASONS[-r] as Exclude<(typeof NO_RETRY_REASONS)[number], ""> };
   },
   budget(active, pending) {
@@ -202,7 +206,7 @@ export const wasmHashKeys: HashKeyAdapter = {
     const s = oneGroup(kind, instances);
     s.balancing.seedFrom(1);
     return (request) =>
-      s.instanceId(s.balancing.select(0, s.at(0), { key: hashKeyValue(source, caseRequest(request)) ?? undefined }).instance);
+      s.instanceId(s.balancing.select(0, 1, s.at(0), { key: hashKeyValue(source, caseRequest(request)) ?? undefined }).instance);
   },
 };
 

@@ -6,7 +6,11 @@
  * Frame: i32 hostOff, hostLen, pathOff, pathLen, methodOff, methodLen (offsets into the byte
  * area), i32 route (written by route(), read by decide()), i32 reserved, then i32 laneOff,
  * laneLen, cellOff, cellLen: the request's lane tag and cell for OCTO's route rules (len ≤ 0 =
- * none).
+ * none), then i32 keysOff, keyCount: the hash-key table (below).
+ * Hash-key table: keyCount entries of KEY_ENTRY_BYTES at keysOff in the byte area, one per hash
+ * key attribute of the groups the route can reach (GROUPS.hashKeyAttribute): i32 ATTRIBUTES
+ * index, i32 off, i32 len (−1 absent). The host writes it with the route's slots, so decide()
+ * hashes the chosen group's key without returning to JS.
  * Slot i (64 bytes) of the matched route: i32 off, i32 len (−1 absent), u32 intern id, u32
  * flags, f64 double (host-parsed), then the VM's per-request caches: i64 int, u64 uint, u32 hash,
  * u32 ip family, u8[16] ip. The host writes flags = 0, or SLOT_DOUBLE_OK with the double.
@@ -21,7 +25,7 @@ export const FRAME_BYTES_CAPACITY: u32 = 1048576;
 /** TO_STRING output per decision; the loader refuses routes that could need more. */
 export const SCRATCH_CAPACITY: u32 = 65536;
 
-export const FRAME: usize = memory.data(48, 16);
+export const FRAME: usize = memory.data(56, 16);
 export const SLOTS: usize = memory.data(256 * 64, 16);
 export const FRAME_BYTES: usize = memory.data(1048576, 16);
 /** Result: i32 status, route, policy, group, instance, conditionErrors, probe (0/1), panic (0/1). */
@@ -31,6 +35,10 @@ export const SCRATCH: usize = memory.data(65536, 16);
 export const F_ROUTE: usize = 24;
 export const F_LANE: usize = 32;
 export const F_CELL: usize = 40;
+export const F_KEYS: usize = 48;
+export const F_KEY_COUNT: usize = 52;
+/** A hash-key table entry: i32 attribute, i32 off, i32 len. */
+export const KEY_ENTRY_BYTES: usize = 12;
 
 // Slot fields.
 export const SL_OFF: usize = 0;
@@ -62,8 +70,6 @@ export const STATUS_OK: i32 = 0;
 export const STATUS_NO_SNAPSHOT: i32 = 1;
 export const STATUS_NO_ROUTE: i32 = 2;
 export const STATUS_NO_INSTANCE: i32 = 3;
-/** The group hashes a request attribute: the host hashes it (lbHashKey) and calls lbSelect. */
-export const STATUS_SELECT: i32 = 4;
 
 /** Packs an address and a byte length into a string payload. */
 @inline export function packString(addr: usize, len: usize): i64 {

@@ -1,12 +1,13 @@
 /**
  * Sluice's WASM hot path: exports only (docs/wasm.md). The host (wasm/host.ts) stages snapshots
  * with prepareLoad/commitLoad; per request it writes host, path and method into the frame, calls
- * route(), writes the route's attribute slots, calls decide() and reads the result area.
- * Nothing here is imported from the rest of the repository.
+ * route(), writes the route's attribute slots and hash-key table, calls decide() and reads the
+ * result area. Nothing here is imported from the rest of the repository.
  */
+import { routeRetryPolicy as retryPolicyOf } from "./balancing-load";
+import { resolveRoute } from "./decide";
 import { FRAME, FRAME_BYTES, FRAME_BYTES_CAPACITY, RESULT, SLOT_CAPACITY, SLOTS } from "./frame";
 
-export { routeRetryPolicy } from "./balancing-load";
 export { decide, route } from "./decide";
 export {
   activeBuiltAtMs,
@@ -15,6 +16,7 @@ export {
   attributeNameLen,
   attributeNamePtr,
   attributeSource,
+  bindingGroup,
   groupBalancer,
   groupHashKeyAttribute,
   groupHashKeySource,
@@ -47,11 +49,13 @@ export {
   routeBodyCap,
   routeCount,
   routeDefaultGroup,
+  routeFirstPolicy,
   routeFirstSlot,
   routeFlags,
   routeId,
   routeNumRetries,
   routePerTryTimeoutMs,
+  routePolicyCount,
   routeSlotCount,
   routeSlotRecords,
   routeTimeoutMs,
@@ -80,9 +84,19 @@ export function frameBytesAddress(): usize {
 export function frameBytesCapacity(): u32 {
   return FRAME_BYTES_CAPACITY;
 }
-/** Address of the result area (6 × i32). */
+/** Address of the result area (8 × i32). */
 export function resultAddress(): usize {
   return RESULT;
+}
+
+/**
+ * The retry policy of route (`route`, `routeId`) — re-found by id after a snapshot swap — for
+ * lbRetryDecision: the address of its ROUTES record (balancing-load.ts routeRetryPolicy).
+ * @returns 0 when the route is gone or no snapshot is loaded.
+ */
+export function routeRetryPolicy(route: u32, routeId: u32): usize {
+  const r = resolveRoute(route, routeId);
+  return r < 0 ? 0 : retryPolicyOf(<u32>r);
 }
 
 // Balancing and fault tolerance (docs/balancing.md, "WASM API").

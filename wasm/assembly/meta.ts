@@ -13,6 +13,7 @@ import {
   GROUP_HASH_KEY_ATTRIBUTE, ROUTE_PER_TRY_TIMEOUT_MS, ROUTE_NUM_RETRIES, INSTANCE_LANE, INSTANCE_CELL,
   GROUP_HASH_KEY_SOURCE,
   INSTANCE_ALIVE_SINCE_MS, INSTANCE_FLAGS, INSTANCE_ROLE, INSTANCE_WARMUP_MS, ROUTE_DEFAULT_GROUP,
+  BINDING_BYTES, BINDING_GROUP, ROUTE_FIRST_POLICY, ROUTE_POLICY_COUNT, S_ROUTE_POLICIES,
 } from "./format";
 import { ACTIVE, activeBase, sectionAddr, sectionCount, V_BUILT_AT_MS, V_VERSION } from "./view";
 
@@ -51,6 +52,14 @@ export function routeFlags(i: u32): u32 {
   const at = field(S_ROUTES, ROUTE_BYTES, i, ROUTE_FLAGS);
   return at == 0 ? 0 : <u32>load<u8>(at);
 }
+/** The route's policy bindings are ROUTE_POLICIES [first, first + count). */
+export function routeFirstPolicy(i: u32): u32 { return u32At(field(S_ROUTES, ROUTE_BYTES, i, ROUTE_FIRST_POLICY)); }
+export function routePolicyCount(i: u32): u32 {
+  const at = field(S_ROUTES, ROUTE_BYTES, i, ROUTE_POLICY_COUNT);
+  return at == 0 ? 0 : <u32>load<u16>(at);
+}
+/** GROUPS index ROUTE_POLICIES record `j` sends its route's traffic to. */
+export function bindingGroup(j: u32): u32 { return u32At(field(S_ROUTE_POLICIES, BINDING_BYTES, j, BINDING_GROUP)); }
 /** The route's slots are ROUTE_SLOTS [first, first + count). */
 export function routeFirstSlot(i: u32): u32 { return u32At(field(S_ROUTES, ROUTE_BYTES, i, ROUTE_FIRST_SLOT)); }
 export function routeSlotCount(i: u32): u32 {

@@ -1,10 +1,12 @@
 /**
  * The balancing API the host calls (docs/balancing.md, "WASM API"; JS binding wasm/balancing.ts).
  * Each snapshot load makes the next generation of groups and instances (balancing-load.ts). Per
- * request: lbAdmit, lbHashKey, lbSelect, lbStart, lbFinish, lbRelease; retries: lbRetryDecision,
- * lbRetryStarted / lbRetryEnded. Indices are the current generation's; an instance picked
- * before a swap is named again by (index, id). Nothing here allocates. Out-of-range group and instance indices are refused (−1, 0 or no effect), never read.
- * u32 results reach JS as signed numbers (`>>> 0`).
+ * request: lbAdmit, lbStart, lbFinish, lbRelease; retries: lbRetryDecision, lbRetryStarted /
+ * lbRetryEnded, lbHashKey + lbSelect. Every per-request export names its group or instance by
+ * (index, id), the index from the generation the host last saw: after a swap the id is looked up
+ * again, and one no longer present is "gone" (−1, 3 or no effect, as each says). Nothing here
+ * allocates. Out-of-range indices of the other exports are refused (−1, 0 or no effect), never
+ * read. u32 results reach JS as signed numbers (`>>> 0`).
  */
 import {
   groupCount,
@@ -19,7 +21,7 @@ import {
   weights,
 } from "./generation";
 import { abandonQueued, admitRequest, finishRequest } from "./group-breaker";
-import { finishAttempt, resolveInstance, startAttempt } from "./group-runtime";
+import { finishAttempt, resolveGroup, resolveInstance, startAttempt } from "./group-runtime";
 import { breakerAbandonProbe, breakerAvailable, breakerOnPick } from "./instance-breaker";
 import { sweepOutliers } from "./outlier";
 import { observeLatency } from "./peak-ewma";
@@ -94,13 +96,15 @@ export function lbSetHash(high: u32, low: u32): void {
 }
 
 /**
- * Picks an instance of group g at nowMs (steps 0–8). hasHash 1: use the hash register (lbHashKey).
- * Lane and cell are UTF-8 (len 0 = none); tried = triedCount u32 instance ids at triedPtr;
- * attempt = first host-selection attempt for hash kinds (0). Result area (lbSelectResultAddress):
- * i32 instance, probe, panic, tier (0 none, 1 primary, 2 backup). @returns instance index or −1.
+ * Picks an instance of group (g, id) at nowMs (steps 0–8). hasHash 1: use the hash register
+ * (lbHashKey). Lane and cell are UTF-8 (len 0 = none); tried = triedCount u32 instance ids at
+ * triedPtr; attempt = first host-selection attempt for hash kinds (0). Result area
+ * (lbSelectResultAddress): i32 instance, probe, panic, tier (0 none, 1 primary, 2 backup).
+ * @returns instance index, or −1 when none is available or the group is gone.
  */
 export function lbSelect(
   g: u32,
+  id: u32,
   nowMs: f64,
   hasHash: u32,
   lanePtr: usize,
@@ -111,12 +115,13 @@ export function lbSelect(
   triedCount: u32,
   attempt: u32,
 ): i32 {
-  if (g >= groupCount) {
+  const at = resolveGroup(g, id);
+  if (at < 0) {
     memory.fill(SELECT_RESULT, 0, 16);
     store<i32>(SELECT_RESULT, -1);
     return -1;
   }
-  return selectInstance(g, nowMs, hasHash != 0, lanePtr, laneLen, cellPtr, cellLen, triedPtr, triedCount, attempt);
+  return selectInstance(<u32>at, nowMs, hasHash != 0, lanePtr, laneLen, cellPtr, cellLen, triedPtr, triedCount, attempt);
 }
 /** Address of lbSelect's result area (4 × i32). */
 export function lbSelectResultAddress(): usize {
@@ -177,26 +182,32 @@ export function lbAbandonProbe(i: u32, id: u32, nowMs: f64): void {
   if (at >= 0) breakerAbandonProbe(record(<u32>at), nowMs);
 }
 
-/** Admits a client request to group g: 0 run, 1 queue (wait for lbRelease), 2 reject (counted). */
-export function lbAdmit(g: u32): i32 {
-  return g < groupCount ? admitRequest(g) : 2;
+/** Admits a client request to group (g, id): 0 run, 1 queue (wait for lbRelease), 2 reject (counted), 3 gone. */
+export function lbAdmit(g: u32, id: u32): i32 {
+  const at = resolveGroup(g, id);
+  return at < 0 ? 3 : admitRequest(<u32>at);
 }
-/** A running request of group g ended. @returns 1 when a queued request may run now. */
-export function lbRelease(g: u32): u32 {
-  return g < groupCount && finishRequest(g) ? 1 : 0;
+/** A running request of group (g, id) ended. @returns 1 when a queued request may run now, 0 not, −1 gone. */
+export function lbRelease(g: u32, id: u32): i32 {
+  const at = resolveGroup(g, id);
+  if (at < 0) return -1;
+  return finishRequest(<u32>at) ? 1 : 0;
 }
-/** A queued request of group g gave up. */
-export function lbAbandonQueued(g: u32): void {
-  if (g < groupCount) abandonQueued(g);
+/** A queued request of group (g, id) gave up. */
+export function lbAbandonQueued(g: u32, id: u32): void {
+  const at = resolveGroup(g, id);
+  if (at >= 0) abandonQueued(<u32>at);
 }
 
 /**
- * Retry decision after attempt retriesDone + 1 (see retry.ts): method UTF-8 at ptr/len, the
- * route's retry policy in its ROUTES record at routePtr (routeRetryPolicy). @returns delay ms ≥ 0 (retry: call lbRetryStarted), or −1
- * no-failure, −2 not-retriable, −3 non-idempotent, −4 exhausted, −5 budget, −6 deadline.
+ * Retry decision for group (g, id) after attempt retriesDone + 1 (see retry.ts): method UTF-8
+ * at ptr/len, the route's retry policy in its ROUTES record at routePtr (routeRetryPolicy).
+ * @returns delay ms ≥ 0 (retry: call lbRetryStarted), or −1 no-failure, −2 not-retriable (also:
+ * the group is gone), −3 non-idempotent, −4 exhausted, −5 budget, −6 deadline.
  */
 export function lbRetryDecision(
   g: u32,
+  id: u32,
   status: u32,
   failure: u32,
   methodPtr: usize,
@@ -206,24 +217,27 @@ export function lbRetryDecision(
   nowMs: f64,
   routePtr: usize,
 ): f64 {
-  if (g >= groupCount) return NO_RETRY_NOT_RETRIABLE;
-  return retryDecision(g, status, failure, methodPtr, methodLen, retriesDone, startMs, nowMs, routePtr);
+  const at = resolveGroup(g, id);
+  if (at < 0) return NO_RETRY_NOT_RETRIABLE;
+  return retryDecision(<u32>at, status, failure, methodPtr, methodLen, retriesDone, startMs, nowMs, routePtr);
 }
 /** Retries group g allows in flight now. */
 export function lbRetryBudget(g: u32, budgetPercent: u32, minRetryConcurrency: u32): u32 {
   if (g >= groupCount) return 0;
   return retryBudget(g, budgetPercent, minRetryConcurrency);
 }
-/** A retry of group g started (the budget's activeRetries). */
-export function lbRetryStarted(g: u32): void {
-  if (g >= groupCount) return;
-  const p = groupRecord(g) + GR_ACTIVE_RETRIES;
+/** A retry of group (g, id) started (the budget's activeRetries). */
+export function lbRetryStarted(g: u32, id: u32): void {
+  const at = resolveGroup(g, id);
+  if (at < 0) return;
+  const p = groupRecord(<u32>at) + GR_ACTIVE_RETRIES;
   store<u32>(p, load<u32>(p) + 1);
 }
-/** A retry of group g ended. */
-export function lbRetryEnded(g: u32): void {
-  if (g >= groupCount) return;
-  const p = groupRecord(g) + GR_ACTIVE_RETRIES;
+/** A retry of group (g, id) ended. */
+export function lbRetryEnded(g: u32, id: u32): void {
+  const at = resolveGroup(g, id);
+  if (at < 0) return;
+  const p = groupRecord(<u32>at) + GR_ACTIVE_RETRIES;
   const n = load<u32>(p);
   store<u32>(p, n > 0 ? n - 1 : 0);
 }

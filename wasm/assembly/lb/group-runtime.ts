@@ -1,22 +1,32 @@
 /**
  * The bookkeeping around every upstream attempt (wasm/reference/group-runtime.ts): startAttempt
  * and finishAttempt, which feed in-flight counts, the latency EWMA (whatever the balancer, so a
- * switch to peak EWMA starts warm), the instance breaker and outlier detection. Instances are
- * named by (index, id): after a generation swap the index may point elsewhere, so the id is
- * checked and, if it differs, looked up; an id no longer present is ignored.
+ * switch to peak EWMA starts warm), the instance breaker and outlier detection. Instances and
+ * groups are named by (index, id): after a generation swap the index may point elsewhere, so the
+ * id is checked and, if it differs, looked up; an id no longer present is ignored.
  */
 import { GROUP_EWMA_DECAY_MS } from "../format";
 import { outcomeCode } from "./config";
-import { groupInfo, indexOfId, info, instanceCount, record } from "./generation";
+import { groupCount, groupInfo, indexOfId, info, instanceCount, record } from "./generation";
 import { breakerRecord } from "./instance-breaker";
 import { recordOutlierResult } from "./outlier";
 import { observeLatency } from "./peak-ewma";
-import { II_GROUP, II_ID, optionsOf, R_ACTIVE } from "./records";
+import { GI_ID, II_GROUP, II_ID, optionsOf, R_ACTIVE } from "./records";
 
 /** Current index of the instance picked as (index, id), or −1 when it is gone. O(1), or O(log n) after a swap. */
 export function resolveInstance(i: u32, id: u32): i32 {
   if (i < instanceCount && load<u32>(info(i) + II_ID) == id) return <i32>i;
   return indexOfId(id);
+}
+
+/**
+ * Current index of the group named (index, id), or −1 when it is gone. O(1), or O(groups) after
+ * a swap (groups are few, and a swap mid-request is rare: no id index is kept for them).
+ */
+export function resolveGroup(g: u32, id: u32): i32 {
+  if (g < groupCount && load<u32>(groupInfo(g) + GI_ID) == id) return <i32>g;
+  for (let k: u32 = 0; k < groupCount; k++) if (load<u32>(groupInfo(k) + GI_ID) == id) return <i32>k;
+  return -1;
 }
 
 /** An attempt was sent: one more in flight. */
