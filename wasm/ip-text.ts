@@ -3,7 +3,7 @@
  * without leading zeros; IPv6 as RFC 4291 text with at most one `::` and an optional trailing
  * dotted quad. The JavaScript twin of the VM's parser (wasm/assembly/ip.ts): control's
  * reference evaluator and the gateway's client-address rule (worker/client-ip.ts) use it, and
- * test/wasm-functions.test.ts holds all three to node:net.
+ * test/wasm/assembly/functions.test.ts holds all three to node:net.
  */
 
 /** An address: IPv4 in bytes 0–3 of 16. */

@@ -1,6 +1,6 @@
 /**
  * The balancer conformance table: one set of cases that every implementation — the TypeScript
- * reference (wasm/reference) now, the WASM port in phase 2 — must pass through an adapter.
+ * reference (wasm/reference) and the WASM port (wasm/assembly/lb) — must pass through an adapter.
  * Deterministic algorithms are held to exact sequences; randomized ones to shares within ±3 %
  * (relative) over 100,000 picks from a fixed seed, so a run is reproducible yet fails on a
  * wrong algorithm; hash balancers to stickiness and to the share of keys that move when one

@@ -2,7 +2,7 @@
  * OCTO route rules and slow start, as the nodes a balancer receives: which instances, at what
  * effective weight, when every instance is healthy. Weights are configured weight × zone
  * factor (parts per million) × warmup ramp, so 10 in the caller's zone is 10,000,000.
- * An implementation provides `plan` (phase 2: a debug export of the WASM selection steps).
+ * An implementation provides `plan` (for WASM: a debug export of the selection steps).
  */
 import type { BalancerKindName } from "./balancer.cases.ts";
 

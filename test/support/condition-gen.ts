@@ -1,6 +1,6 @@
 /**
- * fast-check generators for the condition differential (test/condition-differential.test.ts,
- * test/fuzz-conditions.ts): well-typed conditions of the whole subset (docs/conditions.md) and
+ * fast-check generators for the condition differential (test/control/compiler/evaluate.test.ts,
+ * test/control/compiler/fuzz-conditions.ts): well-typed conditions of the whole subset (docs/conditions.md) and
  * requests whose attributes are present or absent and hold the values most likely to find a
  * disagreement (numbers at the int64/uint64 edges, "", "abc", non-ASCII, lenient-number forms,
  * valid and invalid IP addresses).

@@ -18,8 +18,8 @@ import { keyAttribute, lowerCondition, lowerExpression } from "../../control/com
 import { ERROR, parseDoubleGo, parseIntGo, parseUintGo } from "../../control/compiler/values.ts";
 import type { ConfigModel, PolicyConfig } from "../../control/snapshot/model.ts";
 import { type DecideRequest, DecideStatus, type HotPath, Source } from "../../wasm/host.ts";
-import { group, instance, policy, route, write } from "../wasm-fixtures.ts";
 import { type Atom, type Gen, HOST, type Req } from "./condition-gen.ts";
+import { group, instance, policy, route, write } from "./wasm-fixtures.ts";
 
 export type Outcome = "match" | "no" | "error";
 

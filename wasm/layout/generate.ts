@@ -2,7 +2,7 @@
  * Writes the files that follow from wasm/layout/group-record.ts and the balancer kinds: the
  * AssemblyScript GROUPS constants (wasm/assembly/generated/group-record.ts), the GROUPS table of
  * docs/snapshot-format.md and the kinds list of docs/balancing.md. Run after changing the declaration: `node wasm/layout/generate.ts`
- * (npm run build:wasm runs it first). Deterministic; test/group-record.test.ts checks the output.
+ * (npm run build:wasm runs it first). Deterministic; test/wasm/layout/group-record.test.ts checks the output.
  */
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname } from "node:path";

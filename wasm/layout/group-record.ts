@@ -6,7 +6,7 @@
  *   which writer.ts writes through;
  * - wasm/layout/render.ts generates the AssemblyScript constants and range check
  *   (wasm/assembly/generated/group-record.ts) and the GROUPS table of docs/snapshot-format.md,
- *   written by `node wasm/layout/generate.ts`; test/group-record.test.ts fails on any drift;
+ *   written by `node wasm/layout/generate.ts`; test/wasm/layout/group-record.test.ts fails on any drift;
  * - control/api/balancing-fields.ts takes each option's zod range from `apiRangeOf`.
  * Plain data (a table is longer than a module usually is, but one table is the point): no
  * imports but the balancer kinds, so control/ and wasm/ can both read it.

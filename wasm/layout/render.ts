@@ -2,7 +2,7 @@
  * Renders the files that follow from the GROUPS declaration (group-record.ts) and the balancer
  * kinds: the AssemblyScript constants and range check the reader compiles in, the GROUPS table
  * of docs/snapshot-format.md and the kinds list of docs/balancing.md. Pure: text in, text out.
- * generate.ts writes them; test/group-record.test.ts renders them again and compares with what
+ * generate.ts writes them; test/wasm/layout/group-record.test.ts renders them again and compares with what
  * is checked in.
  */
 import { BALANCER_KINDS, GROUP_FLAG_BITS, GROUP_LAYOUT, GROUP_RECORD_BYTES, type GroupField } from "./group-record.ts";

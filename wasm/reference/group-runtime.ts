@@ -1,7 +1,7 @@
 /**
  * A group as one gateway isolate holds it between snapshot swaps: the snapshot's instances,
  * their state records, the group's counters and outlier-detector record. `swapGroupRuntime`
- * is what `commitLoad` does per group in phase 2; `startAttempt` / `finishAttempt` are the
+ * is what `commitLoad` does per group in WASM (lb/generation.ts); `startAttempt` / `finishAttempt` are the
  * bookkeeping around every upstream attempt.
  */
 import { createGroupCounters, type GroupCounters } from "./group-breaker.ts";

@@ -1,7 +1,7 @@
 /**
  * The TypeScript reference for load balancing and fault tolerance: pure functions of their
  * inputs, time (`nowMs`) and an injected random source; no I/O, no clock, no Math.random. The
- * WASM port (phase 2) follows this design and runs the same conformance tables
+ * WASM port (wasm/assembly/lb/) follows this design and runs the same conformance tables
  * (test/conformance/*.cases.ts). Design: docs/balancing.md. This file only re-exports.
  */
 export * from "./balancers.ts";
