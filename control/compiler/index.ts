@@ -16,6 +16,7 @@ import { type CheckOptions, checkExpression, checkParsed } from "./check.ts";
 import { ConditionError } from "./condition-error.ts";
 import { checkRouteProgram } from "./emit/route.ts";
 import { foldNode } from "./fold.ts";
+import { checkNesting } from "./nesting.ts";
 import type { AttributeRef, AttributeSource, IrNode } from "./ir.ts";
 import { encodeStoredIr, type StoredIr } from "./ir-codec.ts";
 
@@ -33,17 +34,24 @@ export function keyAttribute(passway: "query" | "header" | "cookie" | "body", ke
   return { source: passway as AttributeSource, name: passway === "header" ? key.toLowerCase() : key };
 }
 
-/** Parses `source`. @throws ConditionError with the parser's offset on a syntax error. */
+/**
+ * Parses `source`.
+ * @throws ConditionError with the parser's offset on a syntax error, or the offset where the tree
+ *   first nests deeper than MAX_CONDITION_DEPTH (nesting.ts).
+ */
 export function parseCondition(source: string): ReturnType<typeof parse> {
   if (source.length > MAX_CONDITION_LENGTH) {
     throw new ConditionError(`condition is longer than ${MAX_CONDITION_LENGTH} characters`, MAX_CONDITION_LENGTH);
   }
+  let parsed: ReturnType<typeof parse>;
   try {
-    return parse(source);
+    parsed = parse(source);
   } catch (err) {
     const e = err as { rawMessage?: string; message?: string; location?: { start?: { offset?: number } } };
     throw new ConditionError(`syntax error: ${e.rawMessage ?? e.message ?? String(err)}`, e.location?.start?.offset ?? 0);
   }
+  checkNesting(parsed);
+  return parsed;
 }
 
 export interface LowerOptions extends CheckOptions {

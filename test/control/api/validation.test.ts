@@ -207,6 +207,27 @@ describe.each(backends())("API validation on $name", (backend) => {
     });
   }
 
+  // Issue 12 (8): a deep tree used to overflow the compiler's recursive passes (a 500).
+  const deep: [string, string][] = [
+    ["`1 + ` repeated 2,000 times", `${"1 + ".repeat(2000)}1 == 2`],
+    ["a list nested 300 deep", `key in ${"[".repeat(300)}1${"]".repeat(300)}`],
+    ["a call chain 300 deep", `key${".size()".repeat(300)} == 1`],
+  ];
+  it.each(deep)("400 naming the position for a condition nesting too deep: %s", async (_, condition) => {
+    const res = await api.client.post("/v1/policies", policy({ condition }));
+    expect(res.status).toBe(400);
+    const [field] = res.body.fields;
+    expect(field.path).toBe("condition");
+    expect(field.message).toMatch(/nests deeper than 250 levels/);
+    expect(field.position).toBeGreaterThanOrEqual(0);
+    expect(field.position).toBeLessThan(condition.length);
+  });
+
+  it("accepts a condition nesting as deep as the bound allows", async () => {
+    const res = await api.client.post("/v1/policies", policy({ condition: `${"1 + ".repeat(240)}1 == 241` }));
+    expect(res.status).toBe(201);
+  });
+
   it("400 when a PATCH leaves an invalid combination", async () => {
     const body = policy({});
     expect((await api.client.post("/v1/policies", body)).status).toBe(201);
