@@ -16,9 +16,9 @@ import { type CheckOptions, checkExpression, checkParsed } from "./check.ts";
 import { ConditionError } from "./condition-error.ts";
 import { checkRouteProgram } from "./emit/route.ts";
 import { foldNode } from "./fold.ts";
-import { checkNesting } from "./nesting.ts";
 import type { AttributeRef, AttributeSource, IrNode } from "./ir.ts";
 import { encodeStoredIr, type StoredIr } from "./ir-codec.ts";
+import { checkNesting } from "./nesting.ts";
 
 export { ConditionError } from "./condition-error.ts";
 export type { AttributeRef, IrNode } from "./ir.ts";
