@@ -1,8 +1,9 @@
 /**
  * `request.ip`: the client address, with a trusted-proxy rule as nginx's realip module
- * (`set_real_ip_from` + `real_ip_recursive on`). The connection's peer is `request.cf.clientIp`
- * under self-hosted workerd (`"127.0.0.1:46916"`) or the `CF-Connecting-IP` header on
- * Cloudflare, which sets it at its edge. When the peer is one of TRUSTED_PROXIES, the
+ * (`set_real_ip_from` + `real_ip_recursive on`). The connection's peer (connectionPeer) is
+ * `request.cf.clientIp` under self-hosted workerd (`"127.0.0.1:46916"`), or the
+ * `CF-Connecting-IP` header on Cloudflare, which sets it at its edge; anywhere else that header
+ * is the client's own text and is never believed. When the peer is one of TRUSTED_PROXIES, the
  * forwarded-for header (default X-Forwarded-For) is read right to left, skipping trusted
  * addresses; the first other one is the client (all trusted: the leftmost). Anything that is not
  * an address ends the walk there. IPv4-mapped IPv6 is reported as IPv4; results are canonical
@@ -61,11 +62,26 @@ function unmap(a: IpAddress): IpAddress {
 }
 
 /**
- * @param peer the connection's peer (`request.cf.clientIp`) or null.
+ * The address of the connection's peer as canonical text, or undefined when the runtime does not
+ * say. Self-hosted workerd puts it in `request.cf.clientIp` ("127.0.0.1:46916"). On Cloudflare,
+ * whose edge sets `request.cf.colo` (a client cannot forge `request.cf`), the edge's
+ * `CF-Connecting-IP` header is the peer. Elsewhere that header is the client's and is ignored.
+ * @param cf the request's `cf` object, if any.
+ */
+export function connectionPeer(headers: Headers, cf: unknown): string | undefined {
+  const fields = (cf ?? {}) as { clientIp?: unknown; colo?: unknown };
+  const runtimePeer = typeof fields.clientIp === "string" ? fields.clientIp : undefined;
+  const edgePeer = typeof fields.colo === "string" ? headers.get("cf-connecting-ip") : undefined;
+  const peer = parsePeer(runtimePeer ?? edgePeer);
+  return peer ? formatIp(unmap(peer)) : undefined;
+}
+
+/**
+ * @param peer the connection's peer (connectionPeer) or undefined.
  * @returns the client address as canonical text, or undefined when unknown.
  */
 export function clientIp(rule: ClientIpRule, headers: Headers, peer: string | null | undefined): string | undefined {
-  const base = parsePeer(peer) ?? parsePeer(headers.get("cf-connecting-ip"));
+  const base = parsePeer(peer);
   if (!base) return undefined;
   let client = unmap(base);
   if (rule.trusted.length === 0 || !isTrusted(rule, client)) return formatIp(client);

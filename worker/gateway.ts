@@ -69,7 +69,7 @@ export class Gateway {
     }
     if (d.panic) this.panics += 1;
     const decided = { route: d.route, group: d.group, instance: d.instance, probe: d.probe, atMs: nowMs };
-    const proxied = forward(this.scope, request, url, attributes, decided, request.headers.get("cf-connecting-ip"), body);
+    const proxied = forward(this.scope, request, url, attributes, decided, attributes.peer() ?? null, body);
     return this.config.versionHeader ? withVersion(proxied, this.source.state.version) : proxied;
   }
 

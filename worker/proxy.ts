@@ -38,7 +38,8 @@ export interface UpstreamTarget {
  * attempt (a retry needs a fresh body and signal); its headers are copied once, here, and
  * mutated in place, and fetch(Request) sends it without another copy.
  * @param url the request URL as parsed by the caller (its pathname is already normalised).
- * @param clientIp the client address when the platform knows it (Cloudflare: CF-Connecting-IP).
+ * @param clientIp the connection's peer address (worker/client-ip.ts connectionPeer), appended to
+ *   X-Forwarded-For as nginx's $proxy_add_x_forwarded_for does; null when the runtime does not say.
  * @param body the body to send: null for none, the buffered bytes (body attributes or a body
  *   kept for retries), or the incoming stream (then only one attempt can send it).
  */

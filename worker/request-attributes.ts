@@ -6,7 +6,7 @@
  */
 import { type DecideRequest, Source } from "../wasm/host.ts";
 import { type BodyLookup, bodyLookup } from "./body-attributes.ts";
-import { type ClientIpRule, clientIp } from "./client-ip.ts";
+import { type ClientIpRule, clientIp, connectionPeer } from "./client-ip.ts";
 
 /** The Cloudflare request fields conditions may read (`request.cf.*`). */
 interface CfFields {
@@ -25,7 +25,9 @@ export class RequestAttributes implements DecideRequest {
   private query: URLSearchParams | undefined;
   private cookies: Map<string, string> | undefined;
   private body: BodyLookup | undefined;
+  /** Cached: undefined before the first read, null when unknown. */
   private ip: string | null | undefined;
+  private peerIp: string | null | undefined;
   private readonly url: URL;
   private readonly headers: Headers;
   private readonly cf: CfFields | undefined;
@@ -74,9 +76,15 @@ export class RequestAttributes implements DecideRequest {
     this.body = bodyLookup(bytes, this.headers.get("content-type"));
   }
 
+  /** The connection's peer address (worker/client-ip.ts connectionPeer), canonical text: what X-Forwarded-For gets appended. */
+  peer(): string | undefined {
+    if (this.peerIp === undefined) this.peerIp = connectionPeer(this.headers, this.cf) ?? null;
+    return this.peerIp ?? undefined;
+  }
+
   /** The client address under the trusted-proxy rule (worker/client-ip.ts), canonical text. */
   clientIp(): string | undefined {
-    if (this.ip === undefined) this.ip = clientIp(this.rule, this.headers, this.cf?.clientIp) ?? null;
+    if (this.ip === undefined) this.ip = clientIp(this.rule, this.headers, this.peer()) ?? null;
     return this.ip ?? undefined;
   }
 

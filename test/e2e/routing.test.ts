@@ -141,6 +141,17 @@ describe.each(backends())("gateway end to end on $name", (backend) => {
     expect(hop.headers["x-hop"]).toBeUndefined();
   });
 
+  it("believes no client's CF-Connecting-IP off Cloudflare: X-Forwarded-For gets the connection's peer", async () => {
+    const r = await rawRequest(`${stack.gateway.url}/app/who`, "GET", "", { "cf-connecting-ip": "9.9.9.9" });
+    expect(r.status).toBe(200);
+    expect((r.body.headers as Record<string, string>)["x-forwarded-for"]).toBe("127.0.0.1");
+    const relayed = await rawRequest(`${stack.gateway.url}/app/who`, "GET", "", {
+      "x-forwarded-for": "203.0.113.9",
+      "cf-connecting-ip": "9.9.9.9",
+    });
+    expect((relayed.body.headers as Record<string, string>)["x-forwarded-for"]).toBe("203.0.113.9, 127.0.0.1");
+  });
+
   it("routes on the normalised path: dot segments cannot escape a route", async () => {
     expect((await send("/split/../app/x", { headers: { "x-tier": "gold" } })).upstream).toBe("b1");
     expect((await send("/app/%2e%2e/split")).status).toBe(200);

@@ -7,35 +7,50 @@ import { describe, expect, it } from "vitest";
 import { Source } from "../../wasm/snapshot-info.ts";
 import { readBodyPrefix } from "../../worker/body.ts";
 import { bodyLookup } from "../../worker/body-attributes.ts";
-import { clientIp, parseClientIpRule } from "../../worker/client-ip.ts";
+import { clientIp, connectionPeer, parseClientIpRule } from "../../worker/client-ip.ts";
 import { RequestAttributes } from "../../worker/request-attributes.ts";
 
 describe("client address (request.ip)", () => {
   const rule = parseClientIpRule("10.0.0.0/8, 127.0.0.1, fd00::/8", undefined);
-  const h = (xff?: string, cf?: string) => {
+  const h = (xff?: string, cfConnectingIp?: string) => {
     const headers = new Headers();
     if (xff) headers.set("x-forwarded-for", xff);
-    if (cf) headers.set("cf-connecting-ip", cf);
+    if (cfConnectingIp) headers.set("cf-connecting-ip", cfConnectingIp);
     return headers;
   };
-  // [case, X-Forwarded-For, peer (request.cf.clientIp), CF-Connecting-IP, want]
-  const cases: [string, string | undefined, string | undefined, string | undefined, string | undefined][] = [
-    ["untrusted peer: the peer, whatever the header says", "203.0.113.9", "198.51.100.1:4000", undefined, "198.51.100.1"],
-    ["trusted peer: the last untrusted hop", "203.0.113.9, 198.51.100.4", "10.0.0.5:4000", undefined, "198.51.100.4"],
-    ["trusted hops are skipped", "203.0.113.9, 10.1.1.1, 127.0.0.1", "127.0.0.1:1", undefined, "203.0.113.9"],
-    ["all trusted: the leftmost", "10.0.0.1, 10.0.0.2", "10.0.0.3:1", undefined, "10.0.0.1"],
-    ["junk ends the walk at the last address read", "garbage, 203.0.113.9", "10.0.0.3:1", undefined, "203.0.113.9"],
-    ["junk right at the end: the trusted peer", "203.0.113.9, garbage", "10.0.0.3:1", undefined, "10.0.0.3"],
-    ["trusted peer without the header", undefined, "10.0.0.3:1", undefined, "10.0.0.3"],
-    ["IPv6 peer in brackets", undefined, "[2001:db8::1]:443", undefined, "2001:db8::1"],
-    ["IPv4-mapped peer reported as IPv4", undefined, "[::ffff:198.51.100.1]:443", undefined, "198.51.100.1"],
-    ["canonical IPv6 text", "2001:DB8:0:0:0:0:0:1", "[fd00::1]:1", undefined, "2001:db8::1"],
-    ["Cloudflare: CF-Connecting-IP when there is no peer", undefined, undefined, "203.0.113.50", "203.0.113.50"],
+  // [case, X-Forwarded-For, request.cf, CF-Connecting-IP, want]
+  const cases: [string, string | undefined, object | undefined, string | undefined, string | undefined][] = [
+    ["untrusted peer: the peer, whatever the header says", "203.0.113.9", { clientIp: "198.51.100.1:4000" }, undefined, "198.51.100.1"],
+    ["trusted peer: the last untrusted hop", "203.0.113.9, 198.51.100.4", { clientIp: "10.0.0.5:4000" }, undefined, "198.51.100.4"],
+    ["trusted hops are skipped", "203.0.113.9, 10.1.1.1, 127.0.0.1", { clientIp: "127.0.0.1:1" }, undefined, "203.0.113.9"],
+    ["all trusted: the leftmost", "10.0.0.1, 10.0.0.2", { clientIp: "10.0.0.3:1" }, undefined, "10.0.0.1"],
+    ["junk ends the walk at the last address read", "garbage, 203.0.113.9", { clientIp: "10.0.0.3:1" }, undefined, "203.0.113.9"],
+    ["junk right at the end: the trusted peer", "203.0.113.9, garbage", { clientIp: "10.0.0.3:1" }, undefined, "10.0.0.3"],
+    ["trusted peer without the header", undefined, { clientIp: "10.0.0.3:1" }, undefined, "10.0.0.3"],
+    ["IPv6 peer in brackets", undefined, { clientIp: "[2001:db8::1]:443" }, undefined, "2001:db8::1"],
+    ["IPv4-mapped peer reported as IPv4", undefined, { clientIp: "[::ffff:198.51.100.1]:443" }, undefined, "198.51.100.1"],
+    ["canonical IPv6 text", "2001:DB8:0:0:0:0:0:1", { clientIp: "[fd00::1]:1" }, undefined, "2001:db8::1"],
+    [
+      "Cloudflare (request.cf.colo): CF-Connecting-IP is the peer",
+      undefined,
+      { colo: "FRA", country: "DE" },
+      "203.0.113.50",
+      "203.0.113.50",
+    ],
+    [
+      "self-hosted workerd: CF-Connecting-IP from the client is ignored",
+      undefined,
+      { clientIp: "198.51.100.1:4000" },
+      "9.9.9.9",
+      "198.51.100.1",
+    ],
+    ["no request.cf at all (Bun, Deno): CF-Connecting-IP is ignored", undefined, undefined, "9.9.9.9", undefined],
     ["no peer, no header: unknown", "203.0.113.9", undefined, undefined, undefined],
   ];
-  for (const [name, xff, peer, cf, want] of cases) {
+  for (const [name, xff, cf, cfConnectingIp, want] of cases) {
     it(name, () => {
-      expect(clientIp(rule, h(xff, cf), peer)).toBe(want);
+      const headers = h(xff, cfConnectingIp);
+      expect(clientIp(rule, headers, connectionPeer(headers, cf))).toBe(want);
     });
   }
   it("refuses a malformed TRUSTED_PROXIES entry at start", () => {
