@@ -9,11 +9,14 @@
  * last one. Hence two cases, which together bound how stale a routed request can be:
  * - a poll loop is running and in contact: control answers the held poll as soon as a newer
  *   version exists, so the isolate swaps within a round trip of the publication;
- * - no loop (the isolate was idle) or a new one not yet in contact: the request waits (at most
- *   `syncWaitMs`) for the loop's first, immediate answer before it is routed.
- * When control is unreachable, requests are routed at once on the last good snapshot, and the
- * loop retries every `pollMs`. A control that does not hold polls is asked at most once per
- * `pollMs` (the periodic fallback).
+ * - no loop (the isolate was idle, so its snapshot may be stale): the request that starts one,
+ *   and those arriving before its first answer, wait (at most `syncWaitMs`) for that first,
+ *   immediate answer before they are routed — unless control failed within the last `pollMs`.
+ * Static stability: once a loop runs, no request waits for control, whatever control does. When
+ * control fails, requests are routed at once on the last good snapshot, and the loop retries
+ * every `pollMs` with an immediate check (not a held poll), so it is in contact again within one
+ * round trip of control's return, and only then goes back to held polls. A control that does not
+ * hold polls is asked at most once per `pollMs` (the periodic fallback).
  */
 import type { GatewayConfig } from "./env.ts";
 import { importPublicKey, readSnapshotHeader, verifySnapshot } from "./verify.ts";
@@ -54,6 +57,8 @@ export class SnapshotSource {
   private etag: string | null = null;
   private loopGeneration = 0;
   private loopRunning = false;
+  /** True from a loop's start until its first answer (or failure): the isolate may be stale. */
+  private syncing = false;
   /** Last sign of life of the loop, Unix ms: a loop silent far beyond its wait was cancelled. */
   private loopBeatMs = 0;
   private lastRequestMs = 0;
@@ -91,15 +96,16 @@ export class SnapshotSource {
   }
 
   /**
-   * Call before routing each request: starts the poll loop if none runs, and when the loop is not
-   * (yet) in contact with control, waits at most `syncWaitMs` for its answer — unless control
-   * failed within the last `pollMs` (then the last good snapshot serves at once).
+   * Call before routing each request: starts the poll loop if none runs, and while a new loop has
+   * not had its first answer, waits at most `syncWaitMs` for it — unless control failed within the
+   * last `pollMs` (then the last good snapshot serves at once). A running loop never delays a
+   * request, in or out of contact with control.
    */
   beforeRoute(ctx: WaitUntil): Promise<void> | undefined {
     const now = Date.now();
     this.lastRequestMs = now;
     this.ensureLoop(ctx, now);
-    if (this.state.polling || now - this.lastFailureMs < this.config.pollMs) return undefined;
+    if (!this.syncing || now - this.lastFailureMs < this.config.pollMs) return undefined;
     return this.nextContact(this.config.syncWaitMs);
   }
 
@@ -109,6 +115,7 @@ export class SnapshotSource {
     // No loop, or one whose request context was cancelled (Cloudflare ends waitUntil after 30 s).
     this.loopGeneration += 1;
     this.loopRunning = true;
+    this.syncing = true;
     this.loopBeatMs = now;
     ctx.waitUntil(this.runLoop(this.loopGeneration));
   }
@@ -122,10 +129,13 @@ export class SnapshotSource {
         const outcome = await this.poll(waitMs);
         if (generation !== this.loopGeneration) return;
         this.state.polling = outcome !== "failed";
+        this.syncing = false;
         if (outcome === "failed") this.lastFailureMs = Date.now();
         this.settleContact();
         const heldPoll = waitMs > 0;
-        waitMs = this.config.waitMs;
+        // After a failure, check at once rather than hold: a held poll to a control that has just
+        // come back would keep this isolate out of contact for a whole wait.
+        waitMs = outcome === "failed" ? 0 : this.config.waitMs;
         const elapsed = Date.now() - started;
         // Back off after a failure or a refused snapshot; and when control answered a held poll at
         // once without news (it does not hold polls), ask at most once per pollMs.
@@ -136,6 +146,7 @@ export class SnapshotSource {
     } finally {
       if (generation === this.loopGeneration) {
         this.loopRunning = false;
+        this.syncing = false;
         this.state.polling = false;
       }
     }

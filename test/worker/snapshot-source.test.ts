@@ -7,8 +7,6 @@
  * version, the last error and the rejection count. The fake also records what the gateway sends:
  * the Bearer gateway token and, once it has a snapshot, If-None-Match with its ETag.
  */
-import http from "node:http";
-import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startUpstream, type UpstreamServer } from "../../control/demo/upstream-server.ts";
 import type { ConfigModel } from "../../control/snapshot/model.ts";
@@ -16,87 +14,11 @@ import { sealSnapshot } from "../../control/snapshot/seal.ts";
 import { writeSnapshot } from "../../control/snapshot/writer.ts";
 import { startGateway } from "../../worker/launcher/gateway.ts";
 import type { WorkerdCluster } from "../../worker/launcher/workerd.ts";
+import { FakeControl } from "../support/fake-control.ts";
 import { route } from "../support/wasm-fixtures.ts";
 
 const GATEWAY_TOKEN = "gateway-token-for-snapshot-tests-0123";
 const POLL_MS = 100;
-
-/** What the fake control answers to GET /v1/snapshot. */
-type Answer = { kind: "reset" } | { kind: "status"; status: number } | { kind: "snapshot"; body: Uint8Array; etag: string };
-
-interface Seen {
-  /** The test phase ("a" … "g") whose answer this request got. */
-  phase: string;
-  method: string;
-  url: string;
-  authorization: string | undefined;
-  ifNoneMatch: string | undefined;
-  /** The status the fake answered with (0: connection reset). */
-  answered: number;
-}
-
-/** A control stand-in on 127.0.0.1 that can be stopped and restarted on the same port. */
-class FakeControl {
-  private answer: Answer = { kind: "reset" };
-  private phase = "a";
-  readonly seen: Seen[] = [];
-  port = 0;
-  private server: http.Server | null = null;
-
-  get url(): string {
-    return `http://127.0.0.1:${this.port}`;
-  }
-
-  /** From now on answers `answer`; the requests it sees are labelled `phase`. */
-  serve(phase: string, answer: Answer): void {
-    this.phase = phase;
-    this.answer = answer;
-  }
-
-  async start(): Promise<void> {
-    const server = http.createServer((req, res) => this.handle(req, res));
-    await new Promise<void>((resolve, reject) => {
-      server.once("error", reject);
-      server.listen(this.port, "127.0.0.1", () => resolve());
-    });
-    this.port = (server.address() as AddressInfo).port;
-    this.server = server;
-  }
-
-  async stop(): Promise<void> {
-    const server = this.server;
-    this.server = null;
-    if (!server) return;
-    server.closeAllConnections();
-    await new Promise<void>((resolve) => server.close(() => resolve()));
-  }
-
-  private handle(req: http.IncomingMessage, res: http.ServerResponse): void {
-    const a = this.answer;
-    const ifNoneMatch = req.headers["if-none-match"];
-    const seen: Seen = {
-      phase: this.phase,
-      method: req.method ?? "",
-      url: req.url ?? "",
-      authorization: req.headers.authorization,
-      ifNoneMatch,
-      answered: 0,
-    };
-    this.seen.push(seen);
-    if (a.kind === "reset") {
-      req.socket.destroy();
-    } else if (a.kind === "status") {
-      seen.answered = a.status;
-      res.writeHead(a.status, { "content-type": "application/json" }).end('{"error":"internal"}');
-    } else if (ifNoneMatch === a.etag) {
-      seen.answered = 304;
-      res.writeHead(304, { etag: a.etag }).end();
-    } else {
-      seen.answered = 200;
-      res.writeHead(200, { "content-type": "application/octet-stream", etag: a.etag }).end(a.body);
-    }
-  }
-}
 
 /** A model whose only route, `*` + `path`, sends everything to the upstream on `port`. */
 function modelFor(path: string, port: number): ConfigModel {
