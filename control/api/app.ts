@@ -2,19 +2,19 @@
  * The control REST API: wires authentication, body limits, error rendering, the resource routes
  * and the OpenAPI 3.1 document (GET /v1/openapi.json) into one Hono app.
  *
- * Access: /healthz is open; GET /v1/snapshot takes the gateway or admin token; /v1/registry/*
+ * Access: /healthz and /readyz are open; GET /v1/snapshot takes the gateway or admin token; /v1/registry/*
  * and GET /v1/propagation take an agent token (scoped to its appkeys) or the admin token; every
  * other path takes the admin token only (fail closed: see isAllowed in auth.ts).
  */
 import { type Logger, pino } from "pino";
 import type { OnChange } from "../config/write.ts";
-import type { Database } from "../db/connect.ts";
+import { type Database, databaseReachable } from "../db/connect.ts";
 import { RecoveryQueue } from "../registry/recoveries.ts";
 import { createRegistryRuntime, type RegistryRuntime } from "../registry/runtime.ts";
 import { addAgentTokenRoutes } from "./agent-tokens.ts";
 import { type ApiTokens, bearerToken, createTokenChecker, isAllowed, type Role, unauthorized } from "./auth.ts";
 import { capBody } from "./body-limit.ts";
-import { renderError } from "./errors.ts";
+import { DATABASE_RETRY_AFTER_S, renderError } from "./errors.ts";
 import { addEventRoutes } from "./events.ts";
 import { addGroupRoutes } from "./groups.ts";
 import { addHeartbeatRoute } from "./heartbeats.ts";
@@ -73,10 +73,17 @@ export function createApp(options: CreateAppOptions): ApiApp {
   app.onError((error, c) => renderError(error, c, logger));
   app.notFound((c) => c.json({ error: "not_found", message: `no route for ${c.req.method} ${c.req.path}` }, 404));
 
+  // Liveness: the process answers. Readiness: it can also reach its database (Kubernetes probes).
   app.get("/healthz", (c) => c.json({ ok: true }));
+  app.get("/readyz", async (c) => {
+    const database = await databaseReachable(options.db);
+    if (database === "up") return c.json({ ok: true, database });
+    c.header("Retry-After", String(DATABASE_RETRY_AFTER_S));
+    return c.json({ ok: false, database, error: "database_unavailable" }, 503);
+  });
 
   app.use("*", async (c, next) => {
-    if (c.req.path === "/healthz") return next();
+    if (c.req.path === "/healthz" || c.req.path === "/readyz") return next();
     const header = c.req.header("authorization");
     let role: Role | null = roleOf(header);
     let agent = null;

@@ -5,7 +5,8 @@
  *
  * Shape: `{error, message, fields?, reason?, field?, referrers?}` — `error` is a stable code
  * (`bad_request`, `unauthorized`, `not_found`, `conflict`, `unprocessable`, `payload_too_large`,
- * `unsupported_media_type`, `snapshot_unavailable`, `forbidden`, `internal`); `message` is for humans.
+ * `unsupported_media_type`, `snapshot_unavailable`, `database_unavailable`, `forbidden`, `internal`);
+ * `message` is for humans.
  */
 import { z } from "@hono/zod-openapi";
 import type { Context } from "hono";
@@ -14,6 +15,7 @@ import type { ContentfulStatusCode } from "hono/utils/http-status";
 import type { Logger } from "pino";
 import type { ZodError } from "zod";
 import { ConfigError, type ConfigErrorCode } from "../config/errors.ts";
+import { isDatabaseUnavailable } from "../db/connect.ts";
 
 /** One invalid input field: `path` like `graylist[3]` or `port` ("" = the whole body). */
 export interface FieldError {
@@ -139,14 +141,24 @@ export function sqlState(error: unknown): string | undefined {
   return undefined;
 }
 
+/** Retry-After of a 503 while the database is unreachable, seconds. */
+export const DATABASE_RETRY_AFTER_S = 2;
+
 /**
- * Renders any thrown error as JSON. Unexpected errors become a 500 without details (the stack is
- * logged, never sent).
+ * Renders any thrown error as JSON. A database that cannot be reached is a 503
+ * `database_unavailable` with Retry-After (the write did not happen: transactions are
+ * all-or-nothing). Unexpected errors become a 500 without details (the stack is logged, never
+ * sent).
  */
 export function renderError(error: unknown, c: Context, logger: Logger): Response {
   if (error instanceof ApiError) return c.json(error.body, error.status);
   if (error instanceof ConfigError) return configErrorResponse(error, c);
   if (error instanceof HTTPException) return renderHttpException(error, c);
+  if (isDatabaseUnavailable(error)) {
+    logger.warn({ err: (error as Error).message, method: c.req.method, path: c.req.path }, "database unavailable");
+    c.header("Retry-After", String(DATABASE_RETRY_AFTER_S));
+    return c.json({ error: "database_unavailable", message: "the database cannot be reached; nothing was changed, retry later" }, 503);
+  }
   const state = sqlState(error);
   // The API checks uniqueness and references first; these are backstops for races it cannot see.
   if (state === "23505") return c.json({ error: "conflict", message: "already exists" }, 409);

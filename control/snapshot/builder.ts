@@ -4,7 +4,9 @@
  * new version. Versions come from the `snapshots` table's sequence, so they stay monotonic across
  * restarts and replicas; each sealed snapshot is stored there too (publish.ts keeps the last 100).
  * A rebuild that fails (a condition the compiler now refuses, a database error) keeps the
- * previous snapshot serving and is logged: gateways never see a half-built one.
+ * previous snapshot serving and is logged: gateways never see a half-built one. It is tried again
+ * after a back-off (1 s doubling to 30 s) until one succeeds, so a write whose rebuild met a
+ * database outage still reaches the gateways once the database is back, with no new write.
  *
  * Several replicas (one PostgreSQL): each snapshot records the last revision it covers
  * (`covers_revision`); publication runs under an advisory lock and refuses to mint a version that
@@ -50,6 +52,10 @@ export interface BuiltSnapshot extends SnapshotView {
   coversRevision: number;
 }
 
+/** Back-off between retries of a failed rebuild, ms: doubles from MIN to MAX. */
+const REBUILD_RETRY_MIN_MS = 1000;
+const REBUILD_RETRY_MAX_MS = 30_000;
+
 export class SnapshotBuilder {
   private readonly options: Required<BuilderOptions>;
   private currentSnapshot: BuiltSnapshot | null = null;
@@ -58,6 +64,10 @@ export class SnapshotBuilder {
   private firstPendingMs: number | null = null;
   private running: Promise<void> | null = null;
   private rerun = false;
+  /** Wait before retrying a failed rebuild, ms; 0 after a success. */
+  private retryMs = 0;
+  private retryTimer: ReturnType<typeof setTimeout> | null = null;
+  private stopped = false;
   private readonly listeners = new Set<(s: BuiltSnapshot) => void>();
   private readonly waiters = new Waiters<BuiltSnapshot | null>();
 
@@ -114,8 +124,11 @@ export class SnapshotBuilder {
         this.rerun = false;
         try {
           await this.buildOnce();
+          this.retryMs = 0;
         } catch (err) {
-          this.options.logger.error({ err }, "snapshot rebuild failed; still serving the previous snapshot");
+          this.retryMs = Math.min(REBUILD_RETRY_MAX_MS, Math.max(REBUILD_RETRY_MIN_MS, this.retryMs * 2));
+          this.options.logger.error({ err, retryInMs: this.retryMs }, "snapshot rebuild failed; still serving the previous snapshot");
+          this.retryLater();
         }
       } while (this.rerun);
     })().finally(() => {
@@ -163,10 +176,22 @@ export class SnapshotBuilder {
 
   /** Cancels a pending rebuild, waits for a running one and releases every blocking query. */
   async stop(): Promise<void> {
+    this.stopped = true;
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
+    if (this.retryTimer) clearTimeout(this.retryTimer);
+    this.retryTimer = null;
     await this.running;
     this.waiters.close();
+  }
+
+  /** Rebuilds again after `retryMs`, unless a retry is already due or the builder stopped. */
+  private retryLater(): void {
+    if (this.retryTimer || this.stopped) return;
+    this.retryTimer = setTimeout(() => {
+      this.retryTimer = null;
+      void this.rebuild();
+    }, this.retryMs);
   }
 
   private async buildOnce(): Promise<void> {
