@@ -28,6 +28,7 @@ import { addRevisionRoutes } from "./revisions.ts";
 import { addRouteRoutes } from "./routes.ts";
 import { addServiceRoutes } from "./services.ts";
 import { addSnapshotRoute, type GetSnapshot, type WaitForSnapshot } from "./snapshot.ts";
+import { refuseUnstorableText } from "./text-guard.ts";
 import { addTrafficCutRoutes } from "./traffic-cuts.ts";
 
 /** Largest accepted request body: 10 000 graylist entries of 256 chars fit (RFC: cap parsing). */
@@ -111,6 +112,7 @@ export function createApp(options: CreateAppOptions): ApiApp {
     "*",
     capBody(MAX_BODY_BYTES, (c) => c.json({ error: "payload_too_large", message: `request body over ${MAX_BODY_BYTES} bytes` }, 413)),
   );
+  app.use("*", refuseUnstorableText());
 
   addServiceRoutes(app, deps);
   addGroupRoutes(app, deps);
