@@ -13,14 +13,10 @@ import { type FieldError, formatPath, MAX_FIELD_ERRORS } from "./errors.ts";
 /** Deepest JSON body accepted, in nested arrays and objects (Sluice's schemas nest 3 deep). */
 export const MAX_BODY_DEPTH = 32;
 
-// A NUL, a high surrogate not followed by a low one, or a low surrogate not preceded by a high one.
-const UNSTORABLE = /\u0000|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
-
 /** Why `text` cannot be stored, or null when it can. */
 export function unstorable(text: string): string | null {
-  const found = UNSTORABLE.exec(text);
-  if (!found) return null;
-  return found[0] === "\u0000" ? "must not contain NUL (U+0000)" : "must be valid Unicode (a lone surrogate cannot be stored)";
+  if (text.includes("\u0000")) return "must not contain NUL (U+0000)";
+  return text.isWellFormed() ? null : "must be valid Unicode (a lone surrogate cannot be stored)";
 }
 
 /** The field errors of a parsed JSON body: bad strings, bad keys, too deep. */
