@@ -20,6 +20,7 @@ import { latestRevisionId } from "../db/revisions.ts";
 import { INSTANCE_STATUSES, instances } from "../db/schema.ts";
 import { aliveSinceOnUpdate } from "../registry/alive-since.ts";
 import { selectRegistryEntry, settingsOf } from "../registry/view.ts";
+import { forbidden } from "./errors.ts";
 import { appkeyField, idParam, instanceHostField, nameField, portField, weightField } from "./fields.ts";
 import { instanceAttributeFields } from "./instance-fields.ts";
 import { type ApiApp, type ApiEnv, BEARER, errors, json, jsonBody } from "./openapi.ts";
@@ -215,11 +216,19 @@ export function addRegistryInstanceRoutes(app: ApiApp, deps: RegistryDeps): void
   });
 }
 
-/** The appkey and group of instance `id`. @throws 404 when unknown, 403 when out of scope. */
+/**
+ * The appkey and group of instance `id`, which the caller may manage: an agent only the
+ * instances agents register (ephemeral or persistent), never a static one the admin made, as
+ * Nacos keeps persistent instances its clients did not register out of their reach.
+ * @throws 404 when unknown, 403 when out of scope or static and the caller is an agent.
+ */
 async function scopedInstance(c: Context<ApiEnv>, deps: RegistryDeps, id: number): Promise<{ appkey: string; group: string }> {
   const entry = await selectRegistryEntry(deps.db, id);
   if (!entry) throw notFound(`instance ${id} not found`);
   requireScope(c, entry.appkey);
+  if (c.var.role === "agent" && entry.registration === "static") {
+    throw forbidden(`instance ${id} is static (made by the admin); agents manage only the instances they register`);
+  }
   return { appkey: entry.appkey, group: entry.group };
 }
 

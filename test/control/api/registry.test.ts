@@ -217,4 +217,26 @@ describe.each(backends())("registry API on $name", (backend) => {
     const clash = await agent.post("/v1/registry/instances", { appkey: "reg.static", group: "main", host: "127.0.0.1", port: 9200 });
     expect(clash.status).toBe(409);
   });
+
+  // Issue 12 (9): agents manage the instances they registered; static ones are the admin's.
+  it("refuses an agent's status change or delete of an admin-made (static) instance (403); the admin may", async () => {
+    const { agent } = await setup("reg.static2");
+    const made = await api.client.post("/v1/services/reg.static2/groups/main/instances", { host: "127.0.0.1", port: 9300 });
+    expect(made.status).toBe(201);
+    const id = made.body.id as number;
+    const before = (await api.client.get("/v1/revisions?limit=1")).body.items[0].id;
+    const dead = await agent.call("PUT", `/v1/registry/instances/${id}/status`, { status: "dead" });
+    expect(dead.status).toBe(403);
+    expect(dead.body.message).toMatch(/static/);
+    const gone = await agent.call("DELETE", `/v1/registry/instances/${id}`);
+    expect(gone.status).toBe(403);
+    expect((await api.client.get("/v1/revisions?limit=1")).body.items[0].id).toBe(before);
+    expect((await api.client.get(`/v1/services/reg.static2/groups/main/instances/${id}`)).body.status).toBe("alive");
+    // The agent still manages what it registered.
+    const own = await agent.post("/v1/registry/instances", { appkey: "reg.static2", group: "main", host: "127.0.0.1", port: 9301 });
+    expect(own.status).toBe(201);
+    expect((await agent.call("PUT", `/v1/registry/instances/${own.body.instance.id}/status`, { status: "stopping" })).status).toBe(200);
+    expect((await agent.call("DELETE", `/v1/registry/instances/${own.body.instance.id}`)).status).toBe(204);
+    expect((await api.client.call("PUT", `/v1/registry/instances/${id}/status`, { status: "stopping" })).status).toBe(200);
+  });
 });
