@@ -4,6 +4,7 @@
  */
 import { isIP } from "node:net";
 import { z } from "@hono/zod-openapi";
+import { routePathProblem } from "../../wasm/path-text.ts";
 
 /** OCTO appkey: lowercase, 2–64 chars, e.g. `com.example.orders`. */
 export const APPKEY_PATTERN = /^[a-z][a-z0-9._-]{1,63}$/;
@@ -64,14 +65,21 @@ export const instanceHostField = z
   .openapi({ example: "10.0.0.7" });
 
 /**
- * Location path: starts with `/`, ≤ 1024 chars, no whitespace or control characters, and no
- * `?` or `#` (a request path never contains them, so such a route could never match).
+ * Location path: starts with `/`, ≤ 1024 chars, no whitespace or control characters, no `?` or
+ * `#` (a request path never contains them, so such a route could never match), and written in
+ * the normal form requests are routed in (wasm/path-text.ts: no dot segments, no %-encoded
+ * unreserved characters, no encoded slash), so that it can match at all.
  */
 export const pathField = z
   .string()
   .max(MAX_PATH_LENGTH)
   .regex(/^\//, "must start with /")
   .refine((value) => !/[\s\p{Cc}?#]/u.test(value), "must not contain whitespace, control characters, ? or #")
+  .superRefine((value, ctx) => {
+    if (!value.startsWith("/") || /[\s\p{Cc}?#]/u.test(value)) return; // reported above
+    const problem = routePathProblem(value);
+    if (problem) ctx.addIssue({ code: "custom", message: problem });
+  })
   .openapi({ example: "/api/orders" });
 
 export const portField = z.number().int().min(1).max(65535).openapi({ example: 8080 });

@@ -95,6 +95,42 @@ describe.each(backends())("API validation on $name", (backend) => {
       fields: ["path"],
     },
     {
+      name: "route path that can never match: /a/../b",
+      path: "/v1/routes",
+      body: { appkey, path: "/a/../b", match: "prefix", defaultGroup: "blue" },
+      fields: ["path"],
+    },
+    {
+      name: "route path that can never match: /%2e%2e/x",
+      path: "/v1/routes",
+      body: { appkey, path: "/%2e%2e/x", match: "prefix", defaultGroup: "blue" },
+      fields: ["path"],
+    },
+    {
+      name: "route path that can never match: /a/./b",
+      path: "/v1/routes",
+      body: { appkey, path: "/a/./b", match: "prefix", defaultGroup: "blue" },
+      fields: ["path"],
+    },
+    {
+      name: "route path that can never match: /%61dmin (routed as /admin)",
+      path: "/v1/routes",
+      body: { appkey, path: "/%61dmin", match: "prefix", defaultGroup: "blue" },
+      fields: ["path"],
+    },
+    {
+      name: "route path that can never match: encoded slash",
+      path: "/v1/routes",
+      body: { appkey, path: "/a%2Fb", match: "prefix", defaultGroup: "blue" },
+      fields: ["path"],
+    },
+    {
+      name: "route path that can never match: raw non-ASCII",
+      path: "/v1/routes",
+      body: { appkey, path: "/café", match: "prefix", defaultGroup: "blue" },
+      fields: ["path"],
+    },
+    {
       name: "route path over 1024",
       path: "/v1/routes",
       body: { appkey, path: `/${"a".repeat(1024)}`, match: "prefix", defaultGroup: "blue" },
@@ -226,6 +262,12 @@ describe.each(backends())("API validation on $name", (backend) => {
   it("accepts a condition nesting as deep as the bound allows", async () => {
     const res = await api.client.post("/v1/policies", policy({ condition: `${"1 + ".repeat(240)}1 == 241` }));
     expect(res.status).toBe(201);
+  });
+
+  it("names the normal form of a route path that is not in it", async () => {
+    const res = await api.client.post("/v1/routes", { appkey, path: "/a/../b", match: "prefix", defaultGroup: "blue" });
+    expect(res.status).toBe(400);
+    expect(res.body.fields[0].message).toMatch(/must be written as "\/b"/);
   });
 
   it("400 when a PATCH leaves an invalid combination", async () => {
