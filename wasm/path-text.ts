@@ -33,9 +33,9 @@ export function normalizePathname(pathname: string): NormalPath {
   if (!pathname.includes("%")) return { ok: true, path: pathname };
   return {
     ok: true,
-    path: pathname.replace(PERCENT, (escape, hex: string) => {
+    path: pathname.replace(PERCENT, (encoded, hex: string) => {
       const char = String.fromCharCode(Number.parseInt(hex, 16));
-      return UNRESERVED.test(char) ? char : escape.toUpperCase();
+      return UNRESERVED.test(char) ? char : encoded.toUpperCase();
     }),
   };
 }
