@@ -8,14 +8,14 @@
  * request waited the 500 ms sync wait for ~one long poll after control came back.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startUpstream, type UpstreamServer } from "../control/demo/upstream-server.ts";
-import type { ConfigModel } from "../control/snapshot/model.ts";
-import { sealSnapshot } from "../control/snapshot/seal.ts";
-import { writeSnapshot } from "../control/snapshot/writer.ts";
-import { startGateway } from "../worker/launcher/gateway.ts";
-import type { WorkerdCluster } from "../worker/launcher/workerd.ts";
-import { type Answer, FakeControl } from "./support/fake-control.ts";
-import { route } from "./wasm-fixtures.ts";
+import { startUpstream, type UpstreamServer } from "../../control/demo/upstream-server.ts";
+import type { ConfigModel } from "../../control/snapshot/model.ts";
+import { sealSnapshot } from "../../control/snapshot/seal.ts";
+import { writeSnapshot } from "../../control/snapshot/writer.ts";
+import { startGateway } from "../../worker/launcher/gateway.ts";
+import type { WorkerdCluster } from "../../worker/launcher/workerd.ts";
+import { type Answer, FakeControl } from "../support/fake-control.ts";
+import { route } from "../support/wasm-fixtures.ts";
 
 const WAIT_MS = 2000;
 const SYNC_WAIT_MS = 500;

@@ -13,8 +13,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { benchSecrets, type ControlProcess, startControlProcess } from "../bench/control-process.ts";
-import { canStartPrivatePostgres, type PrivatePostgres, startPrivatePostgres } from "./support/private-postgres.ts";
+import { benchSecrets, type ControlProcess, startControlProcess } from "../../bench/control-process.ts";
+import { canStartPrivatePostgres, type PrivatePostgres, startPrivatePostgres } from "../support/private-postgres.ts";
 
 interface Write {
   appkey: string;

@@ -9,9 +9,9 @@
  */
 import net from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startUpstream, type UpstreamServer } from "../control/demo/upstream-server.ts";
-import { backends } from "./support/backends.ts";
-import { ok, type Stack, startStack, upstreamsSeen } from "./support/stack.ts";
+import { startUpstream, type UpstreamServer } from "../../control/demo/upstream-server.ts";
+import { backends } from "../support/backends.ts";
+import { ok, type Stack, startStack, upstreamsSeen } from "../support/stack.ts";
 
 const [pglite] = backends();
 

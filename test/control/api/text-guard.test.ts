@@ -7,8 +7,8 @@
  * walked. Nothing is stored by a refused write.
  */
 import { describe, expect, it } from "vitest";
-import { backends } from "./support/backends.ts";
-import { unique, useApi } from "./support/fixture.ts";
+import { backends } from "../../support/backends.ts";
+import { unique, useApi } from "../../support/fixture.ts";
 
 describe.each(backends())("text the API refuses, on $name", (backend) => {
   const api = useApi(backend);

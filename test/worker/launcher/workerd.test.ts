@@ -9,9 +9,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import pino from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { renderWorkerdConfig } from "../worker/launcher/capnp.ts";
-import { COMPATIBILITY_DATE } from "../worker/launcher/gateway.ts";
-import { launchWorkerd, restartDelayMs, type WorkerdCluster } from "../worker/launcher/workerd.ts";
+import { renderWorkerdConfig } from "../../../worker/launcher/capnp.ts";
+import { COMPATIBILITY_DATE } from "../../../worker/launcher/gateway.ts";
+import { launchWorkerd, restartDelayMs, type WorkerdCluster } from "../../../worker/launcher/workerd.ts";
 
 const alive = (pid: number) => {
   try {
