@@ -212,6 +212,11 @@ export class Balancing {
     (this.wasm.lbAbandonProbe as (...a: number[]) => void)(instance, id, nowMs);
   }
 
+  /** The attempt on (`instance`, `id`) ended by the client's fault: one fewer in flight, nothing recorded. @returns false when the instance left in a swap. */
+  cancel(instance: number, id: number, probe: boolean, nowMs: number): boolean {
+    return (this.wasm.lbCancel as (...a: number[]) => number)(instance, id, probe ? 1 : 0, nowMs) === 0;
+  }
+
   /**
    * Admission to group (`g`, `id`) (Envoy max_requests / max_pending_requests): run now, queue,
    * or reject (counted); "gone" when the group left in a swap.

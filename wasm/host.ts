@@ -337,6 +337,16 @@ export class HotPath {
     return this.balancing.finish(instance, id, outcome, probe, nowMs);
   }
 
+  /**
+   * The attempt on (`instance`, `id`) ended by the client's fault (its request body broke off or
+   * was malformed): one fewer in flight; no latency, breaker or outlier record, as Envoy counts a
+   * downstream reset against no host; a half-open probe reopens its breaker.
+   * @returns false when the instance left in a swap.
+   */
+  cancel(instance: number, id: number, probe: boolean, nowMs: number): boolean {
+    return this.balancing.cancel(instance, id, probe, nowMs);
+  }
+
   /** A half-open probe of (`instance`, `id`) was picked but never sent: its breaker opens again (Sentinel keeps one probe). */
   abandonProbe(instance: number, id: number, nowMs: number): void {
     this.balancing.abandonProbe(instance, id, nowMs);

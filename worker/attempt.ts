@@ -27,6 +27,8 @@ export interface AttemptOutcome {
   deadline: "try" | "total" | null;
   /** The fetch error's message when there was no response. */
   error: string | null;
+  /** The failure came from reading the client's request body (worker/client-body.ts), not the upstream. */
+  clientFault: boolean;
 }
 
 /** Methods RFC 9110 §9.2.2 calls idempotent: re-sending them is safe. */
@@ -62,12 +64,20 @@ export async function sendAttempt(
   }
   try {
     const response = await fetch(build(signal));
-    return { response, status: response.status, failure: Failure.NONE, latencyMs: Date.now() - started, deadline: null, error: null };
+    return {
+      response,
+      status: response.status,
+      failure: Failure.NONE,
+      latencyMs: Date.now() - started,
+      deadline: null,
+      error: null,
+      clientFault: false,
+    };
   } catch (err) {
     const latencyMs = Date.now() - started;
     const deadline = total.aborted ? "total" : tryController?.signal.aborted ? "try" : null;
     const failure = deadline ? Failure.TIMEOUT : isIdempotentMethod(method) ? Failure.CONNECT : Failure.RESET;
-    return { response: null, status: 0, failure, latencyMs, deadline, error: (err as Error).message ?? String(err) };
+    return { response: null, status: 0, failure, latencyMs, deadline, error: (err as Error).message ?? String(err), clientFault: false };
   } finally {
     if (tryTimer !== undefined) clearTimeout(tryTimer);
   }

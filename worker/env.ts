@@ -29,6 +29,12 @@ export interface Env {
   /** Path of the gateway's own status document (default `/__sluice/status`). */
   STATUS_PATH?: string;
   /**
+   * Bearer token the status document needs (a secret: bind it from the environment). Unset (the
+   * default): no status document — the path is routed like any other, so nothing about the
+   * upstreams is public.
+   */
+  STATUS_TOKEN?: string;
+  /**
    * Proxies whose forwarded-for entries are believed for `request.ip`: comma-separated
    * addresses or CIDRs (default none: the connection's peer is the client). worker/client-ip.ts.
    */
@@ -54,6 +60,8 @@ export interface GatewayConfig {
   idleStopMs: number;
   firstWaitMs: number;
   statusPath: string;
+  /** The status document's token; "" = no status document. */
+  statusToken: string;
   versionHeader: boolean;
   clientIp: ClientIpRule;
   zone: string;
@@ -78,6 +86,7 @@ export function readConfig(env: Env): GatewayConfig {
     idleStopMs: positiveInt(env.SNAPSHOT_IDLE_STOP_MS, 60_000),
     firstWaitMs: positiveInt(env.SNAPSHOT_FIRST_WAIT_MS, 3000),
     statusPath: env.STATUS_PATH || "/__sluice/status",
+    statusToken: env.STATUS_TOKEN ?? "",
     versionHeader: env.SNAPSHOT_VERSION_HEADER === "1",
     clientIp: parseClientIpRule(env.TRUSTED_PROXIES, env.CLIENT_IP_HEADER),
     zone: env.ZONE ?? "",

@@ -8,6 +8,7 @@
  */
 import type { DecideRequest, HotPath } from "../wasm/host.ts";
 import { type AttemptOutcome, Failure, sendAttempt } from "./attempt.ts";
+import { type ClientBody, watchClientBody } from "./client-body.ts";
 import { downstreamResponse, upstreamRequest } from "./proxy.ts";
 import { errorResponse } from "./responses.ts";
 
@@ -93,11 +94,20 @@ export async function forward(
   try {
     // A small body is buffered (so a retry can re-send it) before taking a slot of the group, and
     // no longer than the request's deadline: a slow client must not hold a slot.
-    let payload = body === undefined ? request.body : body;
+    let payload: ReadableStream<Uint8Array> | Uint8Array | null = body === undefined ? request.body : body;
+    let clientBody: ClientBody | null = null;
     if (payload instanceof ReadableStream && route.numRetries > 0 && fitsRetryBuffer(request)) {
-      const bytes = await beforeDeadline(new Response(payload).arrayBuffer(), deadlineMs);
+      let bytes: ArrayBuffer | null;
+      try {
+        bytes = await beforeDeadline(new Response(payload).arrayBuffer(), deadlineMs);
+      } catch (error) {
+        return errorResponse("bad_request", `the request body could not be read: ${(error as Error).message ?? error}`);
+      }
       if (!bytes) return errorResponse("request_timeout", "the request body did not arrive before the route's timeout");
       payload = new Uint8Array(bytes);
+    } else if (payload instanceof ReadableStream) {
+      clientBody = watchClientBody(payload, Number(request.headers.get("content-length") ?? Number.NaN));
+      payload = clientBody.stream;
     }
     admitted = await admit(scope, g, group.id, deadlineMs);
     if (!admitted) return errorResponse("overflow", `group '${group.name}' is at its concurrency limit`);
@@ -119,10 +129,25 @@ export async function forward(
       const target = hot.instance(instance, instanceId);
       if (!target) return errorResponse("no_instance", `group '${group.name}' has no available instance`);
       if (unsentProbe?.[1] === target.id) unsentProbe = null; // sent now; finish() reports it
-      const outcome = await attempt(scope, request, url, target, clientIp, payload, probe, instance, route.perTryTimeoutMs, deadlineMs);
+      const outcome = await attempt(
+        scope,
+        request,
+        url,
+        target,
+        clientIp,
+        payload,
+        clientBody,
+        probe,
+        instance,
+        route.perTryTimeoutMs,
+        deadlineMs,
+      );
       if (retryInFlight) {
         retryInFlight = false;
         hot.retryEnded(g, group.id);
+      }
+      if (outcome.clientFault) {
+        return errorResponse("bad_request", `the request body could not be read: ${(clientBody?.error as Error)?.message ?? "broken off"}`);
       }
       if (outcome.failure === Failure.NONE && outcome.status < 500) return downstreamResponse(outcome.response as Response);
 
@@ -164,7 +189,11 @@ export async function forward(
   }
 }
 
-/** One attempt on instance (`instance`, `target.id`), reported to the balancers whatever its end. */
+/**
+ * One attempt on instance (`instance`, `target.id`), reported to the balancers whatever its end —
+ * except a failure that reading the client's body caused (`clientBody.failed`): that one is
+ * cancelled (HotPath.cancel: no outlier, breaker or latency record) and marked `clientFault`.
+ */
 async function attempt(
   scope: ForwardScope,
   request: Request,
@@ -172,6 +201,7 @@ async function attempt(
   target: { id: number; host: string; port: number },
   clientIp: string | null,
   body: ReadableStream<Uint8Array> | Uint8Array | null,
+  clientBody: ClientBody | null,
   probe: boolean,
   instance: number,
   perTryMs: number,
@@ -185,6 +215,11 @@ async function attempt(
     perTryMs,
     deadlineMs,
   );
+  if (outcome.failure !== Failure.NONE && clientBody?.failed) {
+    hot.cancel(instance, target.id, probe, Date.now());
+    outcome.clientFault = true;
+    return outcome;
+  }
   hot.finish(instance, target.id, outcome, probe, Date.now());
   const counts = scope.counts.get(target.id) ?? { attempts: 0, failures: 0 };
   scope.counts.set(target.id, counts);

@@ -7,8 +7,10 @@ import { readBodyPrefix } from "./body.ts";
 import type { GatewayConfig } from "./env.ts";
 import { type ForwardScope, forward } from "./forward.ts";
 import { RequestAttributes } from "./request-attributes.ts";
+import { requestTarget } from "./request-target.ts";
 import { errorResponse } from "./responses.ts";
 import { SnapshotSource } from "./snapshot-source.ts";
+import { bearerMatches } from "./status-token.ts";
 
 export class Gateway {
   private readonly config: GatewayConfig;
@@ -30,8 +32,14 @@ export class Gateway {
   }
 
   async handle(request: Request, ctx: ExecutionContext): Promise<Response> {
-    const url = new URL(request.url);
-    if (url.pathname === this.config.statusPath) return this.status();
+    const target = requestTarget(request);
+    if (!target.ok) return target.response;
+    const { url } = target;
+    if (url.pathname === this.config.statusPath && this.config.statusToken) {
+      return bearerMatches(request.headers.get("authorization"), this.config.statusToken)
+        ? this.status()
+        : Response.json({ error: "unauthorized", message: "the status document needs the status token" }, { status: 401 });
+    }
     if (this.source.state.version === null && !(await this.source.ready(ctx))) {
       return errorResponse("no_snapshot", `no routing snapshot yet: ${this.source.state.lastError ?? "waiting for control"}`);
     }

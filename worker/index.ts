@@ -14,4 +14,13 @@ export default {
     gateway ??= new Gateway(readConfig(env), hotpathModule);
     return gateway.handle(request, ctx);
   },
-} satisfies ExportedHandler<Env>;
+  /**
+   * An HTTP CONNECT. workerd hands CONNECT to this handler rather than to fetch(), and has
+   * already answered `200` by then (without the handler it answers 500), so the gateway cannot
+   * send the 405 it sends elsewhere (worker/request-target.ts): it closes the tunnel at once,
+   * proxying nothing.
+   */
+  async connect(socket: Socket) {
+    await socket.close();
+  },
+} satisfies ExportedHandler<Env> & { connect(socket: Socket): Promise<void> };

@@ -9,6 +9,7 @@ export const GATEWAY_ERRORS = {
   upstream_unreachable: 502,
   upstream_timeout: 504,
   bad_request: 400,
+  method_not_allowed: 405,
   request_timeout: 408,
 } as const;
 

@@ -40,6 +40,7 @@ try {
     gatewayToken: control.tokens.gatewayToken,
     snapshotPublicKey: control.signingKey.publicKeyBase64,
     port: port("SLUICE_GATEWAY_PORT", 8080),
+    statusToken: env.SLUICE_STATUS_TOKEN || undefined,
   });
   stoppers.push(gateway.close);
   const first = await fetch(`${gateway.url}/`);
@@ -52,6 +53,7 @@ Sluice is running.
   gateway  ${gateway.url}   (workerd ×${gateway.pids.length}, pids ${gateway.pids.join(", ")}; first request: ${first.status})
   control  ${control.url}/v1   (OpenAPI: ${control.url}/v1/openapi.json)
   admin token: ${tokenNote}
+  status document: ${env.SLUICE_STATUS_TOKEN ? `${gateway.url}/__sluice/status with "Authorization: Bearer $SLUICE_STATUS_TOKEN"` : "off (set SLUICE_STATUS_TOKEN to serve it)"}
 
 Try the routing (policy demo-canary-uid: int(uid) % 100 < 10 → group canary, else stable):
   curl -s '${gateway.url}/hello?uid=7'      # uid 7 → canary-1

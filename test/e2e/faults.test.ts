@@ -30,7 +30,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { backends } from "../support/backends.ts";
 import { type LoadAnswer, startLoad } from "../support/load.ts";
 import { type Child, setUpstreamMode, spawnUpstream, stopAll, upstreamStats } from "../support/processes.ts";
-import { eventually, ok, type Stack, startStack, upstreamsSeen } from "../support/stack.ts";
+import { eventually, gatewayStatus, ok, type Stack, startStack, upstreamsSeen } from "../support/stack.ts";
 
 type Upstream = Child & { port: number };
 
@@ -98,8 +98,7 @@ describe.each(backends().filter((b) => b.name === "pglite"))("fault tolerance en
 
   const readStatus = async (): Promise<Sample> => {
     const sentMs = Date.now();
-    const res = await fetch(`${gateway()}/__sluice/status`);
-    const body = (await res.json()) as { balancing?: { groups: GroupStatus[] } };
+    const body = (await gatewayStatus(gateway())) as { balancing?: { groups: GroupStatus[] } };
     if (!body.balancing) {
       throw new Error(`${gateway()}/__sluice/status has no "balancing" block (the gateway's balancing wiring has not landed?)`);
     }

@@ -16,7 +16,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { bucketOf } from "../../control/compiler/bucket.ts";
 import { startUpstream, type UpstreamServer } from "../../control/demo/upstream-server.ts";
 import { backends } from "../support/backends.ts";
-import { type Answer, eventually, ok, type Stack, send as sendTo, startStack } from "../support/stack.ts";
+import { type Answer, eventually, gatewayStatus, ok, type Stack, send as sendTo, startStack } from "../support/stack.ts";
 
 const GROUPS = ["main", "stress", "north", "south", "v520", "qa", "checkout-v2", "office"] as const;
 
@@ -193,7 +193,7 @@ describe("Oceanus scenarios through the gateway", () => {
   });
 
   it("condition errors are counted, never a 5xx", async () => {
-    const status = async () => (await fetch(`${stack.gateway.url}/__sluice/status`)).json() as Promise<{ conditionErrors: number }>;
+    const status = async () => (await gatewayStatus(stack.gateway.url)) as { conditionErrors: number };
     const before = (await status()).conditionErrors;
     // No region in the body and no uid cookie: region-north/-south, app-520-gray and checkout-v2's
     // graylist do not apply or err; the request still reaches the default group.

@@ -11,7 +11,7 @@ import net from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startUpstream, type UpstreamServer } from "../../control/demo/upstream-server.ts";
 import { backends } from "../support/backends.ts";
-import { ok, type Stack, startStack, upstreamsSeen } from "../support/stack.ts";
+import { gatewayStatus, ok, type Stack, startStack, upstreamsSeen } from "../support/stack.ts";
 
 const [pglite] = backends();
 
@@ -58,7 +58,7 @@ describe("the gateway against raw malformed requests", () => {
       ["admin", upstreams[1]],
     ] as const) {
       await ok(
-        admin.post("/v1/services/raw/groups", { name: group, balancing: { outlier: { consecutive5xx: 1, consecutiveGatewayFailure: 1 } } }),
+        admin.post("/v1/services/raw/groups", { name: group, balancing: { outlier: { consecutive5xx: 1, consecutiveGatewayFailure: 1, maxEjectionPercent: 100 } } }),
       );
       await ok(admin.post(`/v1/services/raw/groups/${group}/instances`, { host: "127.0.0.1", port: (upstream as UpstreamServer).port }));
     }
@@ -133,7 +133,7 @@ describe("the gateway against raw malformed requests", () => {
     ["a method with a space", get("/public", [host, "Connection: close"]).replace(/^GET/, "GE T")],
     ["a 10 KB method", get("/public", [host, "Connection: close"]).replace(/^GET/, "X".repeat(10_000))],
     // Request targets.
-    ["absolute-form naming another host", get("http://admin.internal/admin", [host, "Connection: close"])],
+    ["absolute-form naming another host", get("http://admin.internal/public/x", [host, "Connection: close"])],
     ["asterisk-form", get("*", [host, "Connection: close"])],
     ["a NUL in the path", get("/public/\u0000x", [host, "Connection: close"])],
     ["an encoded slash in the path", get("/public%2F..%2Fadmin", [host, "Connection: close"])],
@@ -147,8 +147,9 @@ describe("the gateway against raw malformed requests", () => {
   it.each(cases)("%s: no 5xx from Sluice's code", async (name, bytes) => {
     const answer = await raw(port, bytes);
     answers.push([name, answer]);
-    if (answer.status >= 500) expect(answer.body).not.toMatch(/"error":"(internal|upstream_unreachable|upstream_timeout|no_instance)"/);
-    expect(answer.status, `${answer.head}\n${answer.body.slice(0, 200)}`).toBeLessThan(500);
+    // workerd's own HTTP parser answers a method it does not know with 501 before any Worker runs.
+    const fromWorkerdParser = answer.status === 501 && answer.body.startsWith("ERROR: Unrecognized request method");
+    if (!fromWorkerdParser) expect(answer.status, `${answer.head}\n${answer.body.slice(0, 200)}`).toBeLessThan(500);
     // The admin upstream is reached only through the /admin route.
     expect(answer.body).not.toMatch(/"upstream":"admin-1"/);
   });
@@ -159,9 +160,33 @@ describe("the gateway against raw malformed requests", () => {
     }
   });
 
-  it("afterwards: no upstream ejected, the breaker closed, both routes answering, no process restarted", async () => {
+  it("refuses TRACE with 405 and Allow; CONNECT gets a tunnel closed at once (workerd answers 200 before the Worker runs)", () => {
+    const [, trace] = answers.find(([n]) => n === "TRACE") as [string, RawAnswer];
+    expect(trace.status).toBe(405);
+    expect(trace.head.toLowerCase()).toContain("allow: get, head, post, put, delete, patch, options");
+    const [, connect] = answers.find(([n]) => n === "CONNECT") as [string, RawAnswer];
+    expect(connect.status).toBe(200);
+    expect(connect.body).toBe("");
+  });
+
+  it("afterwards: no upstream ejected, no breaker opened, both routes answering, no process restarted", async () => {
+    const status = await gatewayStatus(stack.gateway.url);
+    for (const group of status.balancing.groups) {
+      expect([group.name, group.outlierEnforcedCount]).toEqual([group.name, 0]);
+      for (const instance of group.instances)
+        expect([instance.address, instance.ejected, instance.breaker]).toEqual([instance.address, false, "closed"]);
+    }
     expect(await upstreamsSeen(`${stack.gateway.url}/public`, 20, { countErrors: true })).toEqual(new Set(["public-1"]));
     expect(await upstreamsSeen(`${stack.gateway.url}/admin`, 20, { countErrors: true })).toEqual(new Set(["admin-1"]));
     expect(stack.gateway.restarts).toBe(0);
+  });
+
+  it("serves the status document only with the status token (item 5)", async () => {
+    const status = `${stack.gateway.url}/__sluice/status`;
+    expect((await fetch(status)).status).toBe(401);
+    expect((await fetch(status, { headers: { authorization: "Bearer wrong-token-of-the-same-size-0123" } })).status).toBe(401);
+    const body = await (await fetch(status)).text();
+    expect(body).not.toContain("127.0.0.1");
+    expect((await gatewayStatus(stack.gateway.url)).snapshotVersion).not.toBeNull();
   });
 });

@@ -14,7 +14,7 @@ import { startControl } from "../../control/server.ts";
 import { backends } from "../support/backends.ts";
 import { clientFor, httpTarget } from "../support/client.ts";
 import { startLoad } from "../support/load.ts";
-import { eventually, type Stack, startStack } from "../support/stack.ts";
+import { eventually, gatewayStatus, type Stack, startStack } from "../support/stack.ts";
 
 const DOWN_SECONDS = Number(process.env.STATIC_STABILITY_SECONDS || 60);
 /** The load before control stops (its p99 is the yardstick), and after it is back, ms. */
@@ -65,7 +65,7 @@ describe(`static stability on ${backend.name}`, () => {
       const statuses: { lastError: string | null; snapshotAgeMs: number }[] = [];
       while (Date.now() - downAt < DOWN_SECONDS * 1000) {
         await new Promise((r) => setTimeout(r, 5000));
-        statuses.push(await (await fetch(`${stack.gateway.url}/__sluice/status`)).json());
+        statuses.push(await gatewayStatus(stack.gateway.url));
       }
       const sentWhileDown = load.sent;
 

@@ -3,6 +3,8 @@ import type { ApiApp } from "../../control/api/openapi.ts";
 
 export const ADMIN_TOKEN = "admin-token-for-tests-0123456789";
 export const GATEWAY_TOKEN = "gateway-token-for-tests-0123456789";
+/** The gateways' status document token in tests (worker/env.ts STATUS_TOKEN). */
+export const STATUS_TOKEN = "status-token-for-tests-0123456789";
 
 export interface Reply {
   status: number;

@@ -12,7 +12,7 @@ import { type ControlOptions, type RunningControl, startControl } from "../../co
 import { type GatewayLaunch, startGateway } from "../../worker/launcher/gateway.ts";
 import type { WorkerdCluster } from "../../worker/launcher/workerd.ts";
 import type { Backend } from "./backends.ts";
-import { type Client, clientFor, httpTarget } from "./client.ts";
+import { type Client, clientFor, httpTarget, STATUS_TOKEN } from "./client.ts";
 
 export interface Stack {
   /** Replaceable: a test may stop control and start it again on the same data. */
@@ -52,6 +52,7 @@ export async function startStack(backend: Backend, processes = 2, options: Stack
     port: 0,
     processes,
     snapshotPollMs: 100,
+    statusToken: STATUS_TOKEN,
     stdio: "ignore",
     ...options.gateway,
   });
@@ -108,6 +109,14 @@ export interface Answer {
   // biome-ignore lint/suspicious/noExplicitAny: JSON from the upstream or the gateway.
   body: any;
   headers: Headers;
+}
+
+/** The status document of the gateway at `gatewayUrl` (one isolate's view), with the tests' status token. */
+// biome-ignore lint/suspicious/noExplicitAny: JSON from the gateway.
+export async function gatewayStatus(gatewayUrl: string): Promise<any> {
+  const res = await fetch(`${gatewayUrl}/__sluice/status`, { headers: { authorization: `Bearer ${STATUS_TOKEN}` } });
+  expect(res.status).toBe(200);
+  return res.json();
 }
 
 /** Sends one request to `url` and reads the whole answer. */

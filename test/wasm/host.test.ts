@@ -6,7 +6,7 @@
  */
 import { beforeEach, describe, expect, it } from "vitest";
 import type { ConfigModel } from "../../control/snapshot/model.ts";
-import { resolveRetry } from "../../control/snapshot/options.ts";
+import { resolveBalancing, resolveRetry } from "../../control/snapshot/options.ts";
 import type { HotPath } from "../../wasm/host.ts";
 import { group, instance, instantiate, request, route, write } from "../support/wasm-fixtures.ts";
 
@@ -69,5 +69,41 @@ describe("(index, id) across a snapshot swap", () => {
     const picked = hot.select(0, 1, req, NOW, [], 0).instance;
     expect([1, 2]).toContain(picked);
     expect(hot.select(0, 77, req, NOW, [], 0).instance).toBe(-1);
+  });
+});
+
+// Issue 12 (3): an attempt that failed by the client's fault (a broken request body) is
+// cancelled: in flight again 0, and nothing recorded — the consecutive-failure count goes on from
+// where the upstream's own failures left it (Envoy counts a downstream reset against no host).
+describe("cancel: an attempt ended by the client's fault", () => {
+  const model: ConfigModel = {
+    groups: [
+      {
+        ...group(1, "main", [instance(1, 1), instance(2, 1)]),
+        balancing: resolveBalancing({
+          outlier: { consecutiveGatewayFailure: 3, enforcingConsecutiveGatewayFailure: 100, maxEjectionPercent: 100 },
+        }),
+      },
+    ],
+    policies: [],
+    routes: [route(7, "*", "/")],
+  };
+  const connectFailure = { status: 0, failure: 1, latencyMs: 1 };
+
+  it("leaves no one in flight and records nothing: two failures, three cancels, one failure more ejects at the third", async () => {
+    const hot = (await instantiate()).hot;
+    expect(hot.load(write(model, 1n)).ok).toBe(true);
+    for (let i = 0; i < 2; i++) {
+      hot.start(0, 1);
+      expect(hot.finish(0, 1, connectFailure, false, NOW)).toBe("kept");
+    }
+    for (let i = 0; i < 3; i++) {
+      hot.start(0, 1);
+      expect(hot.cancel(0, 1, false, NOW)).toBe(true);
+    }
+    expect(hot.instanceHealth(0)).toMatchObject({ active: 0, ejected: false, ejections: 0 });
+    hot.start(0, 1);
+    expect(hot.finish(0, 1, connectFailure, false, NOW)).toBe("ejected");
+    expect(hot.cancel(0, 404, false, NOW)).toBe(false);
   });
 });

@@ -14,6 +14,7 @@ import { sealSnapshot } from "../../control/snapshot/seal.ts";
 import { writeSnapshot } from "../../control/snapshot/writer.ts";
 import { startGateway } from "../../worker/launcher/gateway.ts";
 import type { WorkerdCluster } from "../../worker/launcher/workerd.ts";
+import { STATUS_TOKEN } from "../support/client.ts";
 import { FakeControl } from "../support/fake-control.ts";
 import { route } from "../support/wasm-fixtures.ts";
 
@@ -67,7 +68,7 @@ describe("gateway snapshot handling in workerd", () => {
   let u7: UpstreamServer;
 
   const get = async (path: string): Promise<Reply> => {
-    const res = await fetch(`${gateway.url}${path}`);
+    const res = await fetch(`${gateway.url}${path}`, { headers: { authorization: `Bearer ${STATUS_TOKEN}` } });
     const text = await res.text();
     return { status: res.status, body: text.startsWith("{") ? JSON.parse(text) : text };
   };
@@ -100,6 +101,7 @@ describe("gateway snapshot handling in workerd", () => {
       port: 0,
       processes: 1, // one isolate, so /__sluice/status describes the isolate that serves
       snapshotPollMs: POLL_MS,
+      statusToken: STATUS_TOKEN,
       stdio: "ignore",
     });
   }, 20_000);

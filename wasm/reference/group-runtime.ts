@@ -5,7 +5,7 @@
  * bookkeeping around every upstream attempt.
  */
 import { createGroupCounters, type GroupCounters } from "./group-breaker.ts";
-import { breakerRecord, type InstanceBreakerConfig } from "./instance-breaker.ts";
+import { breakerAbandonProbe, breakerRecord, type InstanceBreakerConfig } from "./instance-breaker.ts";
 import { carryOverStates, type InstanceState } from "./instance-state.ts";
 import { createOutlierGroup, type OutlierConfig, type OutlierGroup, recordOutlierResult } from "./outlier.ts";
 import { observeLatency, type PeakEwmaConfig } from "./peak-ewma.ts";
@@ -75,4 +75,18 @@ export function finishAttempt(
   observeLatency(state, outcome.latencyMs, nowMs, config.peakEwma.decayMs);
   breakerRecord(state, outcome, probe, nowMs, config.breaker);
   return recordOutlierResult(group.outlier, state, outcome, nowMs, config.outlier, random);
+}
+
+/**
+ * An attempt on instance `id` ended because of the client, not the upstream (its request body
+ * broke off or was malformed, or it went away before the response): one fewer in flight, and
+ * nothing else — no latency, no breaker or outlier record, as Envoy counts a downstream reset
+ * against no host. A half-open probe ended this way goes back to OPEN (breakerAbandonProbe), so
+ * the breaker gets a real probe later. An instance removed meanwhile: ignored.
+ */
+export function cancelAttempt(group: GroupRuntime, id: number, probe: boolean, nowMs: number): void {
+  const state = group.states.get(id);
+  if (!state) return;
+  state.active = Math.max(0, state.active - 1);
+  if (probe) breakerAbandonProbe(state, nowMs);
 }

@@ -37,6 +37,8 @@ export interface GatewayLaunch {
   /** This gateway's zone and region, for zone-affine balancing (ZONE, REGION; default none). */
   zone?: string;
   region?: string;
+  /** Bearer token for the status document (STATUS_TOKEN, passed through the environment); none = no status document. */
+  statusToken?: string;
   stdio?: "inherit" | "ignore";
 }
 
@@ -59,7 +61,7 @@ export function startGateway(launch: GatewayLaunch): Promise<WorkerdCluster> {
       ...(launch.zone ? { ZONE: launch.zone } : {}),
       ...(launch.region ? { REGION: launch.region } : {}),
     },
-    envBindings: { GATEWAY_TOKEN: "SLUICE_GATEWAY_TOKEN" },
+    envBindings: { GATEWAY_TOKEN: "SLUICE_GATEWAY_TOKEN", ...(launch.statusToken ? { STATUS_TOKEN: "SLUICE_STATUS_TOKEN" } : {}) },
   });
   return launchWorkerd({
     dir: GATEWAY_BUILD_DIR,
@@ -67,7 +69,7 @@ export function startGateway(launch: GatewayLaunch): Promise<WorkerdCluster> {
     host: launch.host,
     port: launch.port,
     processes: launch.processes,
-    env: { SLUICE_GATEWAY_TOKEN: launch.gatewayToken },
+    env: { SLUICE_GATEWAY_TOKEN: launch.gatewayToken, ...(launch.statusToken ? { SLUICE_STATUS_TOKEN: launch.statusToken } : {}) },
     stdio: launch.stdio,
   });
 }

@@ -6,7 +6,8 @@
  * SLUICE_GATEWAY_PROCESSES (one per core), SLUICE_SNAPSHOT_POLL_MS (1000), SLUICE_TRUSTED_PROXIES
  * (none: addresses or CIDRs whose X-Forwarded-For is believed for request.ip),
  * SLUICE_CLIENT_IP_HEADER (x-forwarded-for), SLUICE_ZONE and SLUICE_REGION (this gateway's
- * zone and region, for zone-affine balancing; none by default).
+ * zone and region, for zone-affine balancing; none by default), SLUICE_STATUS_TOKEN (bearer token
+ * of the status document; none by default: no status document).
  */
 import { startGateway } from "./gateway.ts";
 
@@ -28,6 +29,7 @@ const gateway = await startGateway({
   clientIpHeader: env.SLUICE_CLIENT_IP_HEADER || undefined,
   zone: env.SLUICE_ZONE || undefined,
   region: env.SLUICE_REGION || undefined,
+  statusToken: env.SLUICE_STATUS_TOKEN || undefined,
 });
 console.log(`sluice gateway on ${gateway.url} (workerd pids ${gateway.pids.join(", ")})`);
 for (const signal of ["SIGINT", "SIGTERM"] as const) {

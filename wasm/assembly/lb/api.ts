@@ -21,7 +21,7 @@ import {
   weights,
 } from "./generation";
 import { abandonQueued, admitRequest, finishRequest } from "./group-breaker";
-import { finishAttempt, resolveGroup, resolveInstance, startAttempt } from "./group-runtime";
+import { cancelAttempt, finishAttempt, resolveGroup, resolveInstance, startAttempt } from "./group-runtime";
 import { breakerAbandonProbe, breakerAvailable, breakerOnPick } from "./instance-breaker";
 import { sweepOutliers } from "./outlier";
 import { observeLatency } from "./peak-ewma";
@@ -175,6 +175,13 @@ export function lbBreakerAvailable(i: u32, nowMs: f64): u32 {
 export function lbBreakerPick(i: u32, nowMs: f64): u32 {
   if (i >= instanceCount) return 0;
   return breakerOnPick(record(i), nowMs, groupInfo(load<u32>(info(i) + II_GROUP))) ? 1 : 0;
+}
+/** The attempt on (i, id) ended by the client's fault: one fewer in flight, nothing recorded (cancelAttempt). @returns 0, or −1 gone. */
+export function lbCancel(i: u32, id: u32, probe: u32, nowMs: f64): i32 {
+  const at = resolveInstance(i, id);
+  if (at < 0) return -1;
+  cancelAttempt(<u32>at, probe != 0, nowMs);
+  return 0;
 }
 /** A probe of (i, id) was picked but never sent: its breaker opens again. */
 export function lbAbandonProbe(i: u32, id: u32, nowMs: f64): void {

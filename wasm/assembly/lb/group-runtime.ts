@@ -8,7 +8,7 @@
 import { GROUP_EWMA_DECAY_MS } from "../format";
 import { outcomeCode } from "./config";
 import { groupCount, groupInfo, indexOfId, info, instanceCount, record } from "./generation";
-import { breakerRecord } from "./instance-breaker";
+import { breakerAbandonProbe, breakerRecord } from "./instance-breaker";
 import { recordOutlierResult } from "./outlier";
 import { observeLatency } from "./peak-ewma";
 import { GI_ID, II_GROUP, II_ID, optionsOf, R_ACTIVE } from "./records";
@@ -50,4 +50,16 @@ export function finishAttempt(i: u32, status: u32, failure: u32, latencyMs: f64,
   const code = outcomeCode(status, failure);
   breakerRecord(r, code >= 500, latencyMs, probe, nowMs, gi);
   return recordOutlierResult(g, r, code, nowMs);
+}
+
+/**
+ * Instance i's attempt ended by the client's fault (wasm/reference/group-runtime.ts
+ * cancelAttempt): one fewer in flight; a probe goes back to OPEN; no latency, breaker or
+ * outlier record.
+ */
+export function cancelAttempt(i: u32, probe: bool, nowMs: f64): void {
+  const r = record(i);
+  const active = load<u32>(r + R_ACTIVE);
+  store<u32>(r + R_ACTIVE, active > 0 ? active - 1 : 0);
+  if (probe) breakerAbandonProbe(r, nowMs);
 }
