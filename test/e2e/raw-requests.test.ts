@@ -58,7 +58,10 @@ describe("the gateway against raw malformed requests", () => {
       ["admin", upstreams[1]],
     ] as const) {
       await ok(
-        admin.post("/v1/services/raw/groups", { name: group, balancing: { outlier: { consecutive5xx: 1, consecutiveGatewayFailure: 1, maxEjectionPercent: 100 } } }),
+        admin.post("/v1/services/raw/groups", {
+          name: group,
+          balancing: { outlier: { consecutive5xx: 1, consecutiveGatewayFailure: 1, maxEjectionPercent: 100 } },
+        }),
       );
       await ok(admin.post(`/v1/services/raw/groups/${group}/instances`, { host: "127.0.0.1", port: (upstream as UpstreamServer).port }));
     }
