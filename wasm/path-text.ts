@@ -45,9 +45,12 @@ export function normalizePathname(pathname: string): NormalPath {
  * normalised. @returns null when `path` is already in that form, else the reason it is not
  * (naming the normal form when there is one).
  * @example routePathProblem("/a/../b") // → 'must be written as "/b" (…)'
+ *          routePathProblem("/a\\b")   // → 'must be written as "/a/b" (…)'
  */
 export function routePathProblem(path: string): string | null {
-  const parsed = new URL(path, "http://route.invalid").pathname;
+  // Appended to an origin, as a request line's path is: resolved against a base instead, `//x/a`
+  // would be host `x` with path `/a`, and `/\` (read as `//`) a URL without a host, which throws.
+  const parsed = new URL(`http://route.invalid${path}`).pathname;
   const normal = normalizePathname(parsed);
   if (!normal.ok) return `must not contain an encoded slash or backslash (%2F, %5C): requests with one are refused`;
   if (normal.path === path) return null;

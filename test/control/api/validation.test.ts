@@ -131,6 +131,12 @@ describe.each(backends())("API validation on $name", (backend) => {
       fields: ["path"],
     },
     {
+      name: "route path /\\ (a backslash is read as /; was a 500)",
+      path: "/v1/routes",
+      body: { appkey, path: "/\\", match: "prefix", defaultGroup: "blue" },
+      fields: ["path"],
+    },
+    {
       name: "route path over 1024",
       path: "/v1/routes",
       body: { appkey, path: `/${"a".repeat(1024)}`, match: "prefix", defaultGroup: "blue" },
@@ -268,6 +274,13 @@ describe.each(backends())("API validation on $name", (backend) => {
     const res = await api.client.post("/v1/routes", { appkey, path: "/a/../b", match: "prefix", defaultGroup: "blue" });
     expect(res.status).toBe(400);
     expect(res.body.fields[0].message).toMatch(/must be written as "\/b"/);
+  });
+
+  it("reads a route path as a request's path, never as a URL with a host", async () => {
+    const backslash = await api.client.post("/v1/routes", { appkey, path: "/a\\b", match: "prefix", defaultGroup: "blue" });
+    expect(backslash.body.fields[0].message).toMatch(/must be written as "\/a\/b"/);
+    // `//x/a` is a request path of its own (pathname `//x/a`), not host `x` and path `/a`.
+    expect((await api.client.post("/v1/routes", { appkey, path: "//x/a", match: "prefix", defaultGroup: "blue" })).status).toBe(201);
   });
 
   it("400 when a PATCH leaves an invalid combination", async () => {
