@@ -13,6 +13,17 @@ import { type FieldError, formatPath, MAX_FIELD_ERRORS } from "./errors.ts";
 /** Deepest JSON body accepted, in nested arrays and objects (Sluice's schemas nest 3 deep). */
 export const MAX_BODY_DEPTH = 32;
 
+/**
+ * A JSON media type as Hono's json validator recognises one (hono/validator: the type before any
+ * `;`, any case, with a `+json` suffix): every body a route's validator parses is walked here.
+ */
+const JSON_MEDIA_TYPE = /^application\/([\w.-]+\+)?json$/i;
+
+/** True when the request's Content-Type (`Application/JSON; charset=utf-8`) is a JSON one. */
+function isJsonBody(contentType: string | undefined): boolean {
+  return contentType !== undefined && JSON_MEDIA_TYPE.test(contentType.split(";")[0].trim());
+}
+
 /** Why `text` cannot be stored, or null when it can. */
 export function unstorable(text: string): string | null {
   if (text.includes("\u0000")) return "must not contain NUL (U+0000)";
@@ -76,7 +87,7 @@ function urlTextErrors(c: Context): FieldError[] {
 export function refuseUnstorableText(): MiddlewareHandler {
   return async (c, next) => {
     const errors = urlTextErrors(c);
-    if (errors.length === 0 && c.req.header("content-type")?.includes("application/json") && c.req.method !== "GET") {
+    if (errors.length === 0 && isJsonBody(c.req.header("content-type")) && c.req.method !== "GET") {
       let body: unknown;
       try {
         body = await c.req.json(); // cached: the route's validator reads the same parse

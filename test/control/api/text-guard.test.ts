@@ -64,6 +64,22 @@ describe.each(backends())("text the API refuses, on $name", (backend) => {
     expect(inQuery.body.fields[0]).toMatchObject({ path: "env", in: "query" });
   });
 
+  // Every JSON media type the validators parse is guarded; these were a 500 (NUL) and a silent U+FFFD.
+  for (const contentType of ["Application/JSON", "application/merge-patch+json", "application/json; charset=utf-8"]) {
+    it(`400 for NUL and a lone surrogate in a body sent as ${contentType}`, async () => {
+      for (const description of ["a\u0000b", "a\ud800b"]) {
+        const res = await api.client.call(
+          "POST",
+          "/v1/services",
+          { appkey: unique("svc"), description },
+          { headers: { "content-type": contentType } },
+        );
+        expect(res.status).toBe(400);
+        expect(res.body.fields).toEqual([expect.objectContaining({ path: "description", in: "json" })]);
+      }
+    });
+  }
+
   it("400 for __proto__ as a metadata key, which was silently dropped", async () => {
     const res = await api.client.call("POST", instances, undefined, {
       raw: '{"host": "127.0.0.1", "port": 8090, "metadata": {"__proto__": {"admin": "1"}, "a": "b"}}',
