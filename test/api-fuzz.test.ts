@@ -209,8 +209,8 @@ function resolve(schema: Schema, doc: { components: { schemas: Record<string, Sc
 
 /**
  * A fast-check arbitrary of values that fit `schema` (mostly: a property `hints` knows is drawn
- * from real names and ids as well, so writes reach real rows). Strings and arrays are kept short;
- * the mutations bring the long ones.
+ * from real names and ids as well, so writes reach real rows; 1 integer in 20 is just out of
+ * bounds). Strings and arrays are kept short; the mutations bring the long ones.
  */
 function arbitraryOf(
   schema: Schema,
@@ -229,8 +229,13 @@ function arbitraryOf(
       return fc.constant(null);
     case "boolean":
       return orNull(fc.boolean());
-    case "integer":
-      return orNull(fc.integer({ min: s.minimum ?? -1_000_000, max: s.maximum ?? 1_000_000 }));
+    case "integer": {
+      const min = s.minimum ?? -1_000_000;
+      const max = s.maximum ?? 1_000_000;
+      // 1 in 20 just past a bound, or a fraction where an integer is expected.
+      const outside = fc.constantFrom(min - 1, max + 1, min + 0.5);
+      return orNull(fc.oneof({ weight: 19, arbitrary: fc.integer({ min, max }) }, { weight: 1, arbitrary: outside }));
+    }
     case "number":
       return orNull(fc.double({ min: s.minimum ?? -1e6, max: s.maximum ?? 1e6, noNaN: true }));
     case "string":
