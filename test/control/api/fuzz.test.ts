@@ -12,11 +12,11 @@
  * Runs: FUZZ_API_RUNS (default 120) requests per body operation, a third of that per body-less
  * one: 2 960 requests, ~8 s on PGlite, ~7 s on PostgreSQL (2 cores). The seed changes per run and
  * is printed with a per-operation count of statuses; FUZZ_API_SEED replays one, e.g.
- * `FUZZ_API_RUNS=2000 FUZZ_API_SEED=42 npx vitest run test/api-fuzz.test.ts`.
+ * `FUZZ_API_RUNS=2000 FUZZ_API_SEED=42 npx vitest run test/control/api/fuzz.test.ts`.
  */
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { appkeyField, nameField, parseDurationMs, pathField } from "../control/api/fields.ts";
+import { appkeyField, nameField, parseDurationMs, pathField } from "../../../control/api/fields.ts";
 import {
   GroupSchema,
   InstanceSchema,
@@ -24,12 +24,12 @@ import {
   RouteSchema,
   ServiceSchema,
   TrafficCutSchema,
-} from "../control/api/resource-schemas.ts";
-import { loadConfigModel } from "../control/db/config.ts";
-import { latestRevisionId } from "../control/db/revisions.ts";
-import { writeSnapshot } from "../control/snapshot/writer.ts";
-import { backends } from "./support/backends.ts";
-import { useApi } from "./support/fixture.ts";
+} from "../../../control/api/resource-schemas.ts";
+import { loadConfigModel } from "../../../control/db/config.ts";
+import { latestRevisionId } from "../../../control/db/revisions.ts";
+import { writeSnapshot } from "../../../control/snapshot/writer.ts";
+import { backends } from "../../support/backends.ts";
+import { useApi } from "../../support/fixture.ts";
 
 const RUNS = Number(process.env.FUZZ_API_RUNS ?? 120);
 const SEED = Number(process.env.FUZZ_API_SEED ?? Date.now() % 2 ** 31);
