@@ -5,6 +5,25 @@
  */
 import http from "node:http";
 import type { AddressInfo } from "node:net";
+import type { ConfigModel } from "../../control/snapshot/model.ts";
+import { route } from "./wasm-fixtures.ts";
+
+/** A model whose only route, `*` + `path`, sends everything to one upstream on 127.0.0.1:`port`. */
+export function oneRouteModel(path: string, port: number): ConfigModel {
+  return {
+    groups: [
+      {
+        id: 1,
+        appkey: "svc",
+        name: "main",
+        balancer: "swrr",
+        instances: [{ id: 1, host: "127.0.0.1", port, weight: 1, status: "alive", zone: "", lane: "", version: "" }],
+      },
+    ],
+    policies: [],
+    routes: [route(1, "*", path)],
+  };
+}
 
 /**
  * What the fake control answers to GET /v1/snapshot: a reset connection, a status, a snapshot

@@ -9,34 +9,16 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startUpstream, type UpstreamServer } from "../../control/demo/upstream-server.ts";
-import type { ConfigModel } from "../../control/snapshot/model.ts";
 import { sealSnapshot } from "../../control/snapshot/seal.ts";
 import { writeSnapshot } from "../../control/snapshot/writer.ts";
 import { startGateway } from "../../worker/launcher/gateway.ts";
 import type { WorkerdCluster } from "../../worker/launcher/workerd.ts";
-import { type Answer, FakeControl } from "../support/fake-control.ts";
-import { route } from "../support/wasm-fixtures.ts";
+import { type Answer, FakeControl, oneRouteModel } from "../support/fake-control.ts";
 
 const WAIT_MS = 2000;
 const SYNC_WAIT_MS = 500;
 /** Beyond noise on this 2-core machine, far below the sync wait the defect added. */
 const SLOWEST_ALLOWED_MS = 200;
-
-function modelFor(port: number): ConfigModel {
-  return {
-    groups: [
-      {
-        id: 1,
-        appkey: "svc",
-        name: "main",
-        balancer: "swrr",
-        instances: [{ id: 1, host: "127.0.0.1", port, weight: 1, status: "alive", zone: "", lane: "", version: "" }],
-      },
-    ],
-    policies: [],
-    routes: [route(1, "*", "/")],
-  };
-}
 
 describe("gateway latency while control is away and coming back", () => {
   const control = new FakeControl();
@@ -63,7 +45,9 @@ describe("gateway latency while control is away and coming back", () => {
     upstream = await startUpstream("u");
     const pair = (await crypto.subtle.generateKey("Ed25519", true, ["sign", "verify"])) as CryptoKeyPair;
     const publicKey = Buffer.from(new Uint8Array(await crypto.subtle.exportKey("raw", pair.publicKey))).toString("base64");
-    const file = (await sealSnapshot(writeSnapshot(modelFor(upstream.port), { version: 1n, builtAtMs: Date.now() }), pair.privateKey)).file;
+    const file = (
+      await sealSnapshot(writeSnapshot(oneRouteModel("/", upstream.port), { version: 1n, builtAtMs: Date.now() }), pair.privateKey)
+    ).file;
     v1 = { kind: "snapshot", body: file, etag: '"v1"', hold: true };
     control.serve("up", v1);
     await control.start();

@@ -15,28 +15,10 @@ import { writeSnapshot } from "../../control/snapshot/writer.ts";
 import { startGateway } from "../../worker/launcher/gateway.ts";
 import type { WorkerdCluster } from "../../worker/launcher/workerd.ts";
 import { STATUS_TOKEN } from "../support/client.ts";
-import { FakeControl } from "../support/fake-control.ts";
-import { route } from "../support/wasm-fixtures.ts";
+import { FakeControl, oneRouteModel } from "../support/fake-control.ts";
 
 const GATEWAY_TOKEN = "gateway-token-for-snapshot-tests-0123";
 const POLL_MS = 100;
-
-/** A model whose only route, `*` + `path`, sends everything to the upstream on `port`. */
-function modelFor(path: string, port: number): ConfigModel {
-  return {
-    groups: [
-      {
-        id: 1,
-        appkey: "svc",
-        name: "main",
-        balancer: "swrr",
-        instances: [{ id: 1, host: "127.0.0.1", port, weight: 1, status: "alive", zone: "", lane: "", version: "" }],
-      },
-    ],
-    policies: [],
-    routes: [route(1, "*", path)],
-  };
-}
 
 async function sign(model: ConfigModel, version: bigint, privateKey: CryptoKey): Promise<Uint8Array> {
   return (await sealSnapshot(writeSnapshot(model, { version, builtAtMs: Date.now() }), privateKey)).file;
@@ -124,7 +106,7 @@ describe("gateway snapshot handling in workerd", () => {
   });
 
   it("(b) a snapshot signed by another key is rejected: still 503", async () => {
-    control.serve("b", { kind: "snapshot", body: await sign(modelFor("/a", u5.port), 5n, foreign.privateKey), etag: '"v5-foreign"' });
+    control.serve("b", { kind: "snapshot", body: await sign(oneRouteModel("/a", u5.port), 5n, foreign.privateKey), etag: '"v5-foreign"' });
     const [reply, s] = await until("/a", (_, s) => s.rejectedSnapshots > 0);
     expect(reply.status).toBe(503);
     expect(reply.body.error).toBe("no_snapshot");
@@ -134,7 +116,7 @@ describe("gateway snapshot handling in workerd", () => {
   });
 
   it("(c) a good v5 is served: requests reach the upstream", async () => {
-    control.serve("c", { kind: "snapshot", body: await sign(modelFor("/a", u5.port), 5n, good.privateKey), etag: '"v5"' });
+    control.serve("c", { kind: "snapshot", body: await sign(oneRouteModel("/a", u5.port), 5n, good.privateKey), etag: '"v5"' });
     const [reply, s] = await until("/a", (r) => r.status === 200);
     expect(reply.body.upstream).toBe("u5");
     expect(reply.body.path).toBe("/a");
@@ -145,7 +127,7 @@ describe("gateway snapshot handling in workerd", () => {
 
   it("(d) a validly signed but older v3 is rejected: v5 keeps serving", async () => {
     const before = (await status()).rejectedSnapshots;
-    control.serve("d", { kind: "snapshot", body: await sign(modelFor("/a", u7.port), 3n, good.privateKey), etag: '"v3"' });
+    control.serve("d", { kind: "snapshot", body: await sign(oneRouteModel("/a", u7.port), 3n, good.privateKey), etag: '"v3"' });
     const [reply, s] = await until("/a", (_, s) => s.rejectedSnapshots > before);
     expect(s.lastError).toMatch(/version 3 is not newer than 5/);
     expect(s.snapshotVersion).toBe("5");
@@ -154,7 +136,7 @@ describe("gateway snapshot handling in workerd", () => {
 
   it("(e) a truncated v6 is rejected: v5 keeps serving", async () => {
     const before = (await status()).rejectedSnapshots;
-    const v6 = await sign(modelFor("/a", u7.port), 6n, good.privateKey);
+    const v6 = await sign(oneRouteModel("/a", u7.port), 6n, good.privateKey);
     control.serve("e", { kind: "snapshot", body: v6.subarray(0, v6.length - 100), etag: '"v6"' });
     const [reply, s] = await until("/a", (_, s) => s.rejectedSnapshots > before && /length mismatch|truncated/.test(s.lastError ?? ""));
     expect(s.snapshotVersion).toBe("5");
@@ -173,7 +155,7 @@ describe("gateway snapshot handling in workerd", () => {
   });
 
   it("(g) control back with a good v7 and another route: v7 is served", async () => {
-    control.serve("g", { kind: "snapshot", body: await sign(modelFor("/b", u7.port), 7n, good.privateKey), etag: '"v7"' });
+    control.serve("g", { kind: "snapshot", body: await sign(oneRouteModel("/b", u7.port), 7n, good.privateKey), etag: '"v7"' });
     await control.start(); // same port
     const [reply, s] = await until("/b", (r) => r.status === 200);
     expect(reply.body.upstream).toBe("u7");
