@@ -184,6 +184,18 @@ describe("the gateway against raw malformed requests", () => {
     expect(stack.gateway.restarts).toBe(0);
   });
 
+  it("routes and forwards the normalised path: /%61dmin is /admin, dot segments are resolved, %2F is refused (item 11)", async () => {
+    const decoded = await raw(port, get("/%61dmin/%7Euser?q=%61", [host, "Connection: close"]));
+    expect(decoded.status).toBe(200);
+    expect(decoded.body).toMatch(/"upstream":"admin-1"/);
+    expect(decoded.body).toMatch(/"path":"\/admin\/~user\?q=%61"/); // the query is forwarded as sent
+    const dotted = await raw(port, get("/public/%2e%2e/admin/x", [host, "Connection: close"]));
+    expect(dotted.body).toMatch(/"upstream":"admin-1","method":"GET","path":"\/admin\/x"/);
+    const encodedSlash = await raw(port, get("/public%2Fx", [host, "Connection: close"]));
+    expect(encodedSlash.status).toBe(400);
+    expect(encodedSlash.body).toMatch(/encoded slash/);
+  });
+
   it("serves the status document only with the status token (item 5)", async () => {
     const status = `${stack.gateway.url}/__sluice/status`;
     expect((await fetch(status)).status).toBe(401);
