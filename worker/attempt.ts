@@ -40,10 +40,10 @@ export function isIdempotentMethod(method: string): boolean {
  * Sends the request `build(signal)` makes (built per attempt, so the signal is part of it and
  * fetch() copies nothing) and waits for the response headers.
  * @param method the request's method (decides `connect` vs `reset`, above).
- * @param perTryMs the attempt's own deadline, ms (0 = none); cleared once headers arrive, so a
- *   long body is bounded only by the total deadline.
- * @param totalDeadlineMs the request's absolute deadline (Date.now() clock, ms); it keeps
- *   bounding the response body after the headers.
+ * @param perTryMs the attempt's own deadline, ms (0 = none); cleared once headers arrive.
+ * @param totalDeadlineMs the request's absolute deadline (Date.now() clock, ms). Its signal stays
+ *   on the fetch after the headers, but workerd does not cut a response body when it fires: a
+ *   slow body streams on (a deviation test/e2e/proxy-conformance.test.ts records).
  * Never throws: transport errors come back as outcomes.
  */
 export async function sendAttempt(
