@@ -61,7 +61,7 @@ export function commandName(pid: number): string | null {
   }
 }
 
-export { stopChild } from "../worker/launcher/workerd.ts";
+export { stopChild } from "../worker/launcher/supervisor.ts";
 
 /** A TCP port that was free a moment ago on 127.0.0.1. */
 export function freePort(): Promise<number> {

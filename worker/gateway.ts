@@ -9,7 +9,7 @@ import { type ForwardScope, forward } from "./forward.ts";
 import { RequestAttributes } from "./request-attributes.ts";
 import { requestTarget } from "./request-target.ts";
 import { errorResponse } from "./responses.ts";
-import { SnapshotSource } from "./snapshot-source.ts";
+import { SnapshotSource, type WaitUntil } from "./snapshot-source.ts";
 import { bearerMatches } from "./status-token.ts";
 
 export class Gateway {
@@ -31,7 +31,7 @@ export class Gateway {
     this.scope = { hot: this.hot, waiters: new Map(), counts: new Map(), retries: 0 };
   }
 
-  async handle(request: Request, ctx: ExecutionContext): Promise<Response> {
+  async handle(request: Request, ctx: WaitUntil): Promise<Response> {
     const target = requestTarget(request);
     if (!target.ok) return target.response;
     const { url } = target;

@@ -44,7 +44,8 @@ export interface SnapshotState {
 }
 
 type Outcome = "changed" | "unchanged" | "rejected" | "failed";
-type WaitUntil = { waitUntil(p: Promise<unknown>): void };
+/** What the gateway needs of a request context: ExecutionContext on Workers, the entry's own elsewhere (worker/runtime/). */
+export type WaitUntil = { waitUntil(p: Promise<unknown>): void };
 
 /** Slack on top of a poll's `wait` before the fetch is abandoned, ms. */
 const FETCH_SLACK_MS = 5000;

@@ -1,10 +1,11 @@
 /**
- * `npm start`: control on the embedded database, the gateway under workerd (one process per
- * core), three demo upstreams on 127.0.0.1 and the demo route + policy; prints how to try it.
- * Ctrl-C stops every process it started. Ports: SLUICE_CONTROL_PORT (7400), SLUICE_GATEWAY_PORT
- * (8080), SLUICE_DEMO_PORT (9101: stable 9101–9102, canary 9103). Data: SLUICE_DATA_DIR (.sluice).
+ * `npm start`: control on the embedded database, the gateway on SLUICE_RUNTIME (`workerd`, the
+ * default, or `bun`; one process per core), three demo upstreams on 127.0.0.1 and the demo
+ * route + policy; prints how to try it. Ctrl-C stops every process it started. Ports:
+ * SLUICE_CONTROL_PORT (7400), SLUICE_GATEWAY_PORT (8080), SLUICE_DEMO_PORT (9101: stable
+ * 9101–9102, canary 9103). Data: SLUICE_DATA_DIR (.sluice).
  */
-import { startGateway } from "../../worker/launcher/gateway.ts";
+import { parseRuntime, startGateway } from "../../worker/launcher/gateway.ts";
 import { startControl } from "../server.ts";
 import { seedDemo } from "./seed.ts";
 import { startUpstream } from "./upstream-server.ts";
@@ -22,6 +23,7 @@ async function stopAll(code: number): Promise<never> {
 for (const signal of ["SIGINT", "SIGTERM"] as const) process.once(signal, () => void stopAll(0));
 
 try {
+  const runtime = parseRuntime(env.SLUICE_RUNTIME);
   const control = await startControl({ dataDir, databaseUrl: env.DATABASE_URL || undefined, port: port("SLUICE_CONTROL_PORT", 7400) });
   stoppers.push(control.close);
   const upstreams = await Promise.all([
@@ -36,6 +38,7 @@ try {
   });
   await control.builder.rebuild();
   const gateway = await startGateway({
+    runtime,
     controlUrl: control.url,
     gatewayToken: control.tokens.gatewayToken,
     snapshotPublicKey: control.signingKey.publicKeyBase64,
@@ -50,7 +53,7 @@ try {
     control.tokens.admin.from === "env" ? "SLUICE_ADMIN_TOKEN (from your environment)" : `${control.tokens.admin.path} (mode 0600)`;
   console.log(`
 Sluice is running.
-  gateway  ${gateway.url}   (workerd ×${gateway.pids.length}, pids ${gateway.pids.join(", ")}; first request: ${first.status})
+  gateway  ${gateway.url}   (${runtime} ×${gateway.pids.length}, pids ${gateway.pids.join(", ")}; first request: ${first.status})
   control  ${control.url}/v1   (OpenAPI: ${control.url}/v1/openapi.json)
   admin token: ${tokenNote}
   status document: ${env.SLUICE_STATUS_TOKEN ? `${gateway.url}/__sluice/status with "Authorization: Bearer $SLUICE_STATUS_TOKEN"` : "off (set SLUICE_STATUS_TOKEN to serve it)"}

@@ -1,15 +1,14 @@
 /**
  * End to end with real parts: control (PGlite, and PostgreSQL when DATABASE_URL is set) →
- * signed snapshot → the gateway Worker in real `workerd serve` (two processes sharing the port)
- * → real HTTP upstreams on 127.0.0.1. Configuration goes through the REST API only.
+ * signed snapshot → the gateway in real `workerd serve` or real Bun (two processes sharing the
+ * port; stackCases) → real HTTP upstreams on 127.0.0.1. Configuration goes through the REST API only.
  */
 import http from "node:http";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startUpstream, type UpstreamServer } from "../../control/demo/upstream-server.ts";
-import { backends } from "../support/backends.ts";
-import { type Answer, eventually, ok, type Stack, send as sendTo, startStack } from "../support/stack.ts";
+import { type Answer, eventually, ok, type Stack, send as sendTo, stackCases, startStack } from "../support/stack.ts";
 
-describe.each(backends())("gateway end to end on $name", (backend) => {
+describe.each(stackCases())("gateway end to end: $name", ({ backend, runtime }) => {
   let stack: Stack;
   const upstreams: Record<string, UpstreamServer> = {};
 
@@ -19,7 +18,7 @@ describe.each(backends())("gateway end to end on $name", (backend) => {
     for (const name of ["a1", "a2", "b1", "w1", "w3"]) upstreams[name] = await startUpstream(name);
     upstreams.hop = await startUpstream("hop", 0, 0, { connection: "keep-alive, x-hop", "x-hop": "1", "x-end": "2" });
     upstreams.slow = await startUpstream("slow", 0, 2000);
-    stack = await startStack(backend);
+    stack = await startStack(backend, 2, { gateway: { runtime } });
     const { admin } = stack;
     await ok(admin.post("/v1/services", { appkey: "shop" }));
     const groups: Record<string, [string, number][]> = {

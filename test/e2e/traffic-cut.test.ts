@@ -15,7 +15,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startGateway } from "../../worker/launcher/gateway.ts";
-import type { WorkerdCluster } from "../../worker/launcher/workerd.ts";
+import type { ProcessCluster } from "../../worker/launcher/supervisor.ts";
 import { backends } from "../support/backends.ts";
 import { type Load, type LoadAnswer, startLoad } from "../support/load.ts";
 import { type Child, spawnUpstream, stopAll, upstreamStats } from "../support/processes.ts";
@@ -28,7 +28,7 @@ const LIMIT_MS = 1000;
 // suites cover PostgreSQL).
 describe.each(backends().filter((b) => b.name === "pglite"))("traffic cut propagation on $name", (backend) => {
   let stack: Stack;
-  let second: WorkerdCluster;
+  let second: ProcessCluster;
   const upstreams = new Map<string, Child & { port: number }>();
   const ids = new Map<string, number>();
   const gateways = () => [stack.gateway.url, second.url];

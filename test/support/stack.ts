@@ -1,6 +1,6 @@
 /**
  * A whole Sluice on 127.0.0.1 for end-to-end tests: control (on a test database), the gateway
- * Worker under real `workerd serve`, and an admin client. Every process started here is stopped
+ * under real `workerd serve` or real Bun processes, and an admin client. Every process started here is stopped
  * by `close()`.
  */
 import { mkdtemp, rm } from "node:fs/promises";
@@ -9,9 +9,9 @@ import { join } from "node:path";
 import pino from "pino";
 import { expect } from "vitest";
 import { type ControlOptions, type RunningControl, startControl } from "../../control/server.ts";
-import { type GatewayLaunch, startGateway } from "../../worker/launcher/gateway.ts";
-import type { WorkerdCluster } from "../../worker/launcher/workerd.ts";
-import type { Backend } from "./backends.ts";
+import { GATEWAY_RUNTIMES, type GatewayLaunch, type GatewayRuntime, startGateway } from "../../worker/launcher/gateway.ts";
+import type { ProcessCluster } from "../../worker/launcher/supervisor.ts";
+import { type Backend, backends } from "./backends.ts";
 import { type Client, clientFor, httpTarget, STATUS_TOKEN } from "./client.ts";
 
 export interface Stack {
@@ -20,7 +20,7 @@ export interface Stack {
   /** What control was started with, to start it again: its data directory and database. */
   dataDir: string;
   databaseUrl: string | undefined;
-  gateway: WorkerdCluster;
+  gateway: ProcessCluster;
   admin: Client;
   close(): Promise<void>;
 }
@@ -31,7 +31,26 @@ export interface StackOptions {
   gateway?: Partial<GatewayLaunch>;
 }
 
-/** Starts control on `backend` and a gateway of `processes` workerd processes (fallback poll 100 ms). */
+/** One end-to-end configuration: a database backend and the runtime the gateway runs on. */
+export interface StackCase {
+  backend: Backend;
+  runtime: GatewayRuntime;
+  /** e.g. `pglite on bun`, for test titles. */
+  name: string;
+}
+
+/**
+ * Every backend on workerd, and PGlite on each other runtime: the runtime never touches the
+ * database, so one backend is enough to run the gateway on it.
+ */
+export function stackCases(): StackCase[] {
+  const all = backends();
+  const onWorkerd = all.map((backend) => ({ backend, runtime: "workerd" as const }));
+  const others = GATEWAY_RUNTIMES.filter((r) => r !== "workerd").map((runtime) => ({ backend: all[0] as Backend, runtime }));
+  return [...onWorkerd, ...others].map((c) => ({ ...c, name: `${c.backend.name} on ${c.runtime}` }));
+}
+
+/** Starts control on `backend` and a gateway of `processes` processes (workerd unless options.gateway.runtime says; fallback poll 100 ms). */
 export async function startStack(backend: Backend, processes = 2, options: StackOptions = {}): Promise<Stack> {
   const dataDir = await mkdtemp(join(tmpdir(), "sluice-e2e-"));
   // PGlite runs inside control, in the data directory; PostgreSQL gets a fresh database.

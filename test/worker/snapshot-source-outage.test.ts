@@ -12,7 +12,7 @@ import { startUpstream, type UpstreamServer } from "../../control/demo/upstream-
 import { sealSnapshot } from "../../control/snapshot/seal.ts";
 import { writeSnapshot } from "../../control/snapshot/writer.ts";
 import { startGateway } from "../../worker/launcher/gateway.ts";
-import type { WorkerdCluster } from "../../worker/launcher/workerd.ts";
+import type { ProcessCluster } from "../../worker/launcher/supervisor.ts";
 import { type Answer, FakeControl, oneRouteModel } from "../support/fake-control.ts";
 
 const WAIT_MS = 2000;
@@ -22,7 +22,7 @@ const SLOWEST_ALLOWED_MS = 200;
 
 describe("gateway latency while control is away and coming back", () => {
   const control = new FakeControl();
-  let gateway: WorkerdCluster;
+  let gateway: ProcessCluster;
   let upstream: UpstreamServer;
   let v1: Answer;
 

@@ -1,5 +1,5 @@
 /**
- * The gateway Worker in real `workerd serve` takes only authentic, newer, whole snapshots and
+ * The gateway, in real `workerd serve` and in real Bun, takes only authentic, newer, whole snapshots and
  * keeps serving the last good one whatever control does (static stability): a fake control on
  * 127.0.0.1 serves, phase by phase, nothing, a snapshot signed by another key, a good v5, a
  * validly signed but older v3, a truncated v6, HTTP 500, a closed port, and finally a good v7
@@ -12,8 +12,8 @@ import { startUpstream, type UpstreamServer } from "../../control/demo/upstream-
 import type { ConfigModel } from "../../control/snapshot/model.ts";
 import { sealSnapshot } from "../../control/snapshot/seal.ts";
 import { writeSnapshot } from "../../control/snapshot/writer.ts";
-import { startGateway } from "../../worker/launcher/gateway.ts";
-import type { WorkerdCluster } from "../../worker/launcher/workerd.ts";
+import { GATEWAY_RUNTIMES, startGateway } from "../../worker/launcher/gateway.ts";
+import type { ProcessCluster } from "../../worker/launcher/supervisor.ts";
 import { STATUS_TOKEN } from "../support/client.ts";
 import { FakeControl, oneRouteModel } from "../support/fake-control.ts";
 
@@ -41,9 +41,9 @@ interface GatewayStatus {
   rejectedSnapshots: number;
 }
 
-describe("gateway snapshot handling in workerd", () => {
+describe.each(GATEWAY_RUNTIMES)("gateway snapshot handling on %s", (runtime) => {
   const control = new FakeControl();
-  let gateway: WorkerdCluster;
+  let gateway: ProcessCluster;
   let good: { privateKey: CryptoKey; publicKeyBase64: string };
   let foreign: { privateKey: CryptoKey; publicKeyBase64: string };
   let u5: UpstreamServer;
@@ -77,6 +77,7 @@ describe("gateway snapshot handling in workerd", () => {
     [good, foreign, u5, u7] = await Promise.all([newKeyPair(), newKeyPair(), startUpstream("u5"), startUpstream("u7")]);
     await control.start();
     gateway = await startGateway({
+      runtime,
       controlUrl: control.url,
       gatewayToken: GATEWAY_TOKEN,
       snapshotPublicKey: good.publicKeyBase64,

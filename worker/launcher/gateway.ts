@@ -1,17 +1,37 @@
 /**
- * Starts the Sluice gateway Worker (build/worker/, from `npm run build`) under workerd. The
- * gateway token reaches workerd through its environment (a `fromEnvironment` binding), so it is
- * never written into the generated config.
+ * Starts the Sluice gateway (`npm run build` first) on a runtime: workerd (build/worker/, the
+ * default) or Bun (worker/runtime/bun.ts). Both get the same bindings. The gateway and status
+ * tokens reach workerd through its environment (`fromEnvironment` bindings), so they are never
+ * written into the generated config; Bun reads every binding from its environment.
  */
 import { fileURLToPath } from "node:url";
+import { launchBun } from "./bun.ts";
 import { renderWorkerdConfig } from "./capnp.ts";
-import { launchWorkerd, type WorkerdCluster } from "./workerd.ts";
+import type { ProcessCluster } from "./supervisor.ts";
+import { launchWorkerd } from "./workerd.ts";
 
 /** The latest date the pinned workerd (1.20261023.1) and Miniflare accept; later dates are refused at start. */
 export const COMPATIBILITY_DATE = "2026-07-01";
 export const GATEWAY_BUILD_DIR = fileURLToPath(new URL("../../build/worker", import.meta.url));
 
+/** The runtimes the gateway runs on (SLUICE_RUNTIME). */
+export const GATEWAY_RUNTIMES = ["workerd", "bun"] as const;
+export type GatewayRuntime = (typeof GATEWAY_RUNTIMES)[number];
+
+/**
+ * SLUICE_RUNTIME's value as a runtime; unset or empty = workerd.
+ * @throws Error naming the runtimes when it is anything else.
+ */
+export function parseRuntime(value: string | undefined): GatewayRuntime {
+  if (!value) return "workerd";
+  const runtime = GATEWAY_RUNTIMES.find((r) => r === value);
+  if (!runtime) throw new Error(`SLUICE_RUNTIME: "${value}" is not one of ${GATEWAY_RUNTIMES.join(", ")}`);
+  return runtime;
+}
+
 export interface GatewayLaunch {
+  /** Default workerd. */
+  runtime?: GatewayRuntime;
   controlUrl: string;
   gatewayToken: string;
   /** Raw Ed25519 public key, base64. */
@@ -42,34 +62,35 @@ export interface GatewayLaunch {
   stdio?: "inherit" | "ignore";
 }
 
-/** @throws as launchWorkerd, or when the Worker has not been built. */
-export function startGateway(launch: GatewayLaunch): Promise<WorkerdCluster> {
+/** @throws as launchWorkerd / launchBun, or when the gateway has not been built. */
+export function startGateway(launch: GatewayLaunch): Promise<ProcessCluster> {
+  const textBindings: Record<string, string> = {
+    CONTROL_URL: launch.controlUrl,
+    SNAPSHOT_PUBLIC_KEY: launch.snapshotPublicKey,
+    ...(launch.snapshotPollMs ? { SNAPSHOT_POLL_MS: String(launch.snapshotPollMs) } : {}),
+    ...(launch.snapshotWaitMs ? { SNAPSHOT_WAIT_MS: String(launch.snapshotWaitMs) } : {}),
+    ...(launch.snapshotSyncWaitMs ? { SNAPSHOT_SYNC_WAIT_MS: String(launch.snapshotSyncWaitMs) } : {}),
+    ...(launch.snapshotIdleStopMs ? { SNAPSHOT_IDLE_STOP_MS: String(launch.snapshotIdleStopMs) } : {}),
+    ...(launch.snapshotVersionHeader ? { SNAPSHOT_VERSION_HEADER: "1" } : {}),
+    ...(launch.trustedProxies ? { TRUSTED_PROXIES: launch.trustedProxies } : {}),
+    ...(launch.clientIpHeader ? { CLIENT_IP_HEADER: launch.clientIpHeader } : {}),
+    ...(launch.zone ? { ZONE: launch.zone } : {}),
+    ...(launch.region ? { REGION: launch.region } : {}),
+  };
+  const secretBindings: Record<string, string> = {
+    GATEWAY_TOKEN: launch.gatewayToken,
+    ...(launch.statusToken ? { STATUS_TOKEN: launch.statusToken } : {}),
+  };
+  const where = { host: launch.host, port: launch.port, processes: launch.processes, stdio: launch.stdio };
+  if (launch.runtime === "bun") return launchBun({ ...where, bindings: { ...textBindings, ...secretBindings } });
+  // workerd reads each secret from SLUICE_<NAME> in its environment.
+  const secretEnv = Object.fromEntries(Object.entries(secretBindings).map(([name, value]) => [`SLUICE_${name}`, value]));
   const config = renderWorkerdConfig({
     mainModule: "worker.js",
     wasmModule: "hotpath.wasm",
     compatibilityDate: COMPATIBILITY_DATE,
-    textBindings: {
-      CONTROL_URL: launch.controlUrl,
-      SNAPSHOT_PUBLIC_KEY: launch.snapshotPublicKey,
-      ...(launch.snapshotPollMs ? { SNAPSHOT_POLL_MS: String(launch.snapshotPollMs) } : {}),
-      ...(launch.snapshotWaitMs ? { SNAPSHOT_WAIT_MS: String(launch.snapshotWaitMs) } : {}),
-      ...(launch.snapshotSyncWaitMs ? { SNAPSHOT_SYNC_WAIT_MS: String(launch.snapshotSyncWaitMs) } : {}),
-      ...(launch.snapshotIdleStopMs ? { SNAPSHOT_IDLE_STOP_MS: String(launch.snapshotIdleStopMs) } : {}),
-      ...(launch.snapshotVersionHeader ? { SNAPSHOT_VERSION_HEADER: "1" } : {}),
-      ...(launch.trustedProxies ? { TRUSTED_PROXIES: launch.trustedProxies } : {}),
-      ...(launch.clientIpHeader ? { CLIENT_IP_HEADER: launch.clientIpHeader } : {}),
-      ...(launch.zone ? { ZONE: launch.zone } : {}),
-      ...(launch.region ? { REGION: launch.region } : {}),
-    },
-    envBindings: { GATEWAY_TOKEN: "SLUICE_GATEWAY_TOKEN", ...(launch.statusToken ? { STATUS_TOKEN: "SLUICE_STATUS_TOKEN" } : {}) },
+    textBindings,
+    envBindings: Object.fromEntries(Object.keys(secretBindings).map((name) => [name, `SLUICE_${name}`])),
   });
-  return launchWorkerd({
-    dir: GATEWAY_BUILD_DIR,
-    config,
-    host: launch.host,
-    port: launch.port,
-    processes: launch.processes,
-    env: { SLUICE_GATEWAY_TOKEN: launch.gatewayToken, ...(launch.statusToken ? { SLUICE_STATUS_TOKEN: launch.statusToken } : {}) },
-    stdio: launch.stdio,
-  });
+  return launchWorkerd({ ...where, dir: GATEWAY_BUILD_DIR, config, env: secretEnv });
 }

@@ -1,7 +1,7 @@
 /**
- * `npm run gateway`: the gateway alone under self-hosted workerd, for a control running
- * elsewhere. Environment: SLUICE_CONTROL_URL (required), SLUICE_GATEWAY_TOKEN (required, the
- * read-only snapshot token), SLUICE_SNAPSHOT_PUBLIC_KEY (required, control prints it),
+ * `npm run gateway`: the gateway alone, for a control running elsewhere. Environment:
+ * SLUICE_RUNTIME (`workerd`, the default, or `bun`), SLUICE_CONTROL_URL (required),
+ * SLUICE_GATEWAY_TOKEN (required, the read-only snapshot token), SLUICE_SNAPSHOT_PUBLIC_KEY (required, control prints it),
  * SLUICE_GATEWAY_HOST (127.0.0.1; 0.0.0.0 to serve other machines), SLUICE_GATEWAY_PORT (8080),
  * SLUICE_GATEWAY_PROCESSES (one per core), SLUICE_SNAPSHOT_POLL_MS (1000), SLUICE_TRUSTED_PROXIES
  * (none: addresses or CIDRs whose X-Forwarded-For is believed for request.ip),
@@ -9,7 +9,7 @@
  * zone and region, for zone-affine balancing; none by default), SLUICE_STATUS_TOKEN (bearer token
  * of the status document; none by default: no status document).
  */
-import { startGateway } from "./gateway.ts";
+import { type GatewayRuntime, parseRuntime, startGateway } from "./gateway.ts";
 
 const env = process.env;
 const missing = ["SLUICE_CONTROL_URL", "SLUICE_GATEWAY_TOKEN", "SLUICE_SNAPSHOT_PUBLIC_KEY"].filter((name) => !env[name]);
@@ -17,7 +17,15 @@ if (missing.length > 0) {
   console.error(`sluice-gateway: set ${missing.join(", ")}`);
   process.exit(2);
 }
+let runtime: GatewayRuntime;
+try {
+  runtime = parseRuntime(env.SLUICE_RUNTIME);
+} catch (err) {
+  console.error(`sluice-gateway: ${(err as Error).message}`);
+  process.exit(2);
+}
 const gateway = await startGateway({
+  runtime,
   controlUrl: env.SLUICE_CONTROL_URL as string,
   gatewayToken: env.SLUICE_GATEWAY_TOKEN as string,
   snapshotPublicKey: env.SLUICE_SNAPSHOT_PUBLIC_KEY as string,
@@ -31,7 +39,7 @@ const gateway = await startGateway({
   region: env.SLUICE_REGION || undefined,
   statusToken: env.SLUICE_STATUS_TOKEN || undefined,
 });
-console.log(`sluice gateway on ${gateway.url} (workerd pids ${gateway.pids.join(", ")})`);
+console.log(`sluice gateway on ${gateway.url} (${runtime} pids ${gateway.pids.join(", ")})`);
 for (const signal of ["SIGINT", "SIGTERM"] as const) {
   process.once(signal, () => {
     void gateway.close().then(() => process.exit(0));

@@ -1,0 +1,39 @@
+// The few Bun APIs worker/runtime/bun.ts uses (Bun 1.4), declared here because Bun's own
+// typings (@types/bun) redeclare the Web globals that @cloudflare/workers-types declares.
+declare namespace Bun {
+  const env: Record<string, string | undefined>;
+  function file(path: string): { arrayBuffer(): Promise<ArrayBuffer> };
+  interface SocketAddress {
+    address: string;
+    port: number;
+    family: "IPv4" | "IPv6";
+  }
+  interface Server {
+    readonly url: URL;
+    /** The peer of the connection `request` came on; null when it is gone or not a socket. */
+    requestIP(request: Request): SocketAddress | null;
+  }
+  function serve(options: {
+    hostname: string;
+    port: number;
+    reusePort: boolean;
+    /** Seconds a connection may sit idle; 0 = never closed for it. */
+    idleTimeout: number;
+    fetch(request: Request, server: Server): Response | Promise<Response>;
+  }): Server;
+}
+
+interface RequestInit {
+  /** Bun: decompress the response body per Content-Encoding (default true). */
+  decompress?: boolean;
+}
+
+interface ImportMeta {
+  /** Bun: this module's file: URL. */
+  readonly url: string;
+}
+
+// Workers forbid compiling WASM at run time, so their typings omit it; Bun allows it.
+declare namespace WebAssembly {
+  function compile(bytes: ArrayBuffer): Promise<Module>;
+}

@@ -1,0 +1,69 @@
+/**
+ * The gateway on Bun: `bun worker/runtime/bun.ts`, one process per core on one port (Bun's
+ * `reusePort`; worker/launcher/bun.ts starts and supervises them). It serves the same Gateway as
+ * the Worker (worker/index.ts), with what workerd would otherwise provide:
+ * - the bindings, read from the environment under their binding names (CONTROL_URL,
+ *   GATEWAY_TOKEN, SNAPSHOT_PUBLIC_KEY, SNAPSHOT_*, TRUSTED_PROXIES, ZONE, STATUS_TOKEN …:
+ *   worker/env.ts); SLUICE_GATEWAY_HOST (127.0.0.1) and SLUICE_GATEWAY_PORT (8080) say where
+ *   to listen;
+ * - hotpath.wasm, compiled once at start (build/hotpath.wasm, or SLUICE_HOTPATH_WASM): outside
+ *   Workers compiling at run time is allowed;
+ * - `ctx.waitUntil`: the promise is held until it settles, a rejection is logged;
+ * - the connection's peer as `request.cf.clientIp` ("ip:port"), where self-hosted workerd puts
+ *   it, so worker/client-ip.ts connectionPeer reads it unchanged;
+ * - a fetch() that behaves as workerd's where a proxy cares: compressed answers pass through as
+ *   they are, hop-by-hop request fields are dropped.
+ * @throws at start when a required binding is missing or malformed (worker/env.ts readConfig)
+ *   or the WASM file cannot be read or compiled.
+ */
+import { type Env, readConfig } from "../env.ts";
+import { Gateway } from "../gateway.ts";
+import type { WaitUntil } from "../snapshot-source.ts";
+
+const wasmPath = Bun.env.SLUICE_HOTPATH_WASM || new URL("../../build/hotpath.wasm", import.meta.url).pathname;
+
+/**
+ * Hop-by-hop fields (RFC 9110 §7.6.1) that workerd's fetch() drops itself, so worker/proxy.ts
+ * leaves them to the runtime; Bun's fetch sends them on as given (Bun adds its own Connection).
+ */
+const HOP_BY_HOP = ["connection", "keep-alive", "te", "transfer-encoding", "upgrade"];
+const bunFetch = globalThis.fetch;
+// Every fetch() of the Worker (proxying, snapshot polls) goes through this. `decompress: false`:
+// a proxy passes the upstream's body as it came, while Bun by default sends an Accept-Encoding the
+// client never sent and hands back the body decompressed yet still labelled Content-Encoding.
+globalThis.fetch = ((input, init) => {
+  if (input instanceof Request) for (const name of HOP_BY_HOP) input.headers.delete(name);
+  return bunFetch(input, { ...init, decompress: false });
+}) as typeof fetch;
+
+const gateway = new Gateway(readConfig(Bun.env as unknown as Env), await WebAssembly.compile(await Bun.file(wasmPath).arrayBuffer()));
+
+/** Background work (the snapshot poll loop): held until it settles, so it is not collected; failures logged. */
+const background = new Set<Promise<unknown>>();
+const ctx: WaitUntil = {
+  waitUntil(promise) {
+    const held = promise
+      .catch((err) => console.error("sluice-gateway: background task failed:", err))
+      .finally(() => background.delete(held));
+    background.add(held);
+  },
+};
+
+const server = Bun.serve({
+  hostname: Bun.env.SLUICE_GATEWAY_HOST || "127.0.0.1",
+  port: Number(Bun.env.SLUICE_GATEWAY_PORT || 8080),
+  reusePort: true,
+  // Bun closes a connection idle for 10 s by default, which would cut a proxied request whose
+  // upstream is slower; the route's timeout bounds requests, as under workerd.
+  idleTimeout: 0,
+  fetch(request, srv) {
+    const peer = srv.requestIP(request);
+    if (peer) {
+      const host = peer.family === "IPv6" ? `[${peer.address}]` : peer.address;
+      // Requests are fresh objects per call; `cf` is read-only on Workers, so nothing else sets it.
+      Object.defineProperty(request, "cf", { value: { clientIp: `${host}:${peer.port}` } });
+    }
+    return gateway.handle(request, ctx);
+  },
+});
+console.log(`sluice gateway (bun) on ${server.url.href}`);
