@@ -16,6 +16,12 @@ export const BUN_BIN = fileURLToPath(new URL("../../node_modules/.bin/bun", impo
 /** The gateway's Bun entry; bun runs the TypeScript as it is, no bundle. */
 export const BUN_ENTRY = fileURLToPath(new URL("../runtime/bun.ts", import.meta.url));
 
+/**
+ * Request header bytes a Bun process accepts (Bun's default is 16 KiB, answering 431 above it):
+ * 128 KiB, Cloudflare's limit for a request's headers, so a 64 KiB field passes as on workerd.
+ */
+const MAX_HEADER_BYTES = 128 * 1024;
+
 export interface BunLaunch {
   /** Binding name → value (worker/env.ts), passed as environment variables of those names. */
   bindings: Record<string, string>;
@@ -43,7 +49,11 @@ export async function launchBun(launch: BunLaunch): Promise<ProcessCluster> {
     Object.entries(process.env).filter(([name]) => ["PATH", "HOME", "TMPDIR"].includes(name) || name.startsWith("BUN_")),
   );
   const env = { ...inherited, ...launch.bindings, SLUICE_GATEWAY_HOST: host, SLUICE_GATEWAY_PORT: String(port) };
-  const start = async () => spawn(BUN_BIN, [BUN_ENTRY], { stdio: ["ignore", launch.stdio ?? "inherit", launch.stdio ?? "inherit"], env });
+  const start = async () =>
+    spawn(BUN_BIN, [`--max-http-header-size=${MAX_HEADER_BYTES}`, BUN_ENTRY], {
+      stdio: ["ignore", launch.stdio ?? "inherit", launch.stdio ?? "inherit"],
+      env,
+    });
   return runCluster({
     name: "bun",
     host,
