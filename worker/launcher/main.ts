@@ -1,7 +1,8 @@
 /**
  * `npm run gateway`: the gateway alone, for a control running elsewhere. Environment:
  * SLUICE_RUNTIME (`workerd`, the default, or `bun`), SLUICE_CONTROL_URL (required),
- * SLUICE_GATEWAY_TOKEN (required, the read-only snapshot token), SLUICE_SNAPSHOT_PUBLIC_KEY (required, control prints it),
+ * SLUICE_GATEWAY_TOKEN (required, the read-only snapshot token), SLUICE_SNAPSHOT_PUBLIC_KEY
+ * (required, control prints it),
  * SLUICE_GATEWAY_HOST (127.0.0.1; 0.0.0.0 to serve other machines), SLUICE_GATEWAY_PORT (8080),
  * SLUICE_GATEWAY_PROCESSES (one per core), SLUICE_SNAPSHOT_POLL_MS (1000), SLUICE_TRUSTED_PROXIES
  * (none: addresses or CIDRs whose X-Forwarded-For is believed for request.ip),

@@ -1,5 +1,6 @@
 // The few Bun APIs worker/runtime/bun.ts uses (Bun 1.4), declared here because Bun's own
-// typings (@types/bun) redeclare the Web globals that @cloudflare/workers-types declares.
+// typings (@types/bun) redeclare the Web globals that @cloudflare/workers-types declares. Only
+// worker/runtime/tsconfig.json sees them: worker/*.ts cannot type-check a use of Bun.
 declare namespace Bun {
   const env: Record<string, string | undefined>;
   function file(path: string): { arrayBuffer(): Promise<ArrayBuffer> };
