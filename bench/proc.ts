@@ -5,7 +5,6 @@
  */
 import { execFileSync } from "node:child_process";
 import { readdirSync, readFileSync } from "node:fs";
-import net from "node:net";
 
 /** Clock ticks per second (`getconf CLK_TCK`, almost always 100: 10 ms resolution). */
 export const CLOCK_TICKS = Number(execFileSync("getconf", ["CLK_TCK"], { encoding: "utf8" }).trim());
@@ -61,16 +60,5 @@ export function commandName(pid: number): string | null {
   }
 }
 
+export { freePort } from "../worker/launcher/ports.ts";
 export { stopChild } from "../worker/launcher/supervisor.ts";
-
-/** A TCP port that was free a moment ago on 127.0.0.1. */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
-}

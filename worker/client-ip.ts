@@ -72,9 +72,17 @@ export function connectionPeer(headers: Headers, cf: unknown): string | undefine
   const fields = (cf ?? {}) as { clientIp?: unknown; colo?: unknown };
   const runtimePeer = typeof fields.clientIp === "string" ? fields.clientIp : undefined;
   const edgePeer = typeof fields.colo === "string" ? headers.get("cf-connecting-ip") : undefined;
-  const peer = parsePeer(runtimePeer ?? edgePeer);
+  const text = runtimePeer ?? edgePeer;
+  // Every request asks (X-Forwarded-For); the usual "a.b.c.d:port" is already canonical text.
+  const v4 = text ? CANONICAL_V4_PEER.exec(text) : null;
+  if (v4) return v4[1];
+  const peer = parsePeer(text);
   return peer ? formatIp(unmap(peer)) : undefined;
 }
+
+/** A canonical IPv4 address (no leading zeros) and a port: the address is the canonical text as it stands. */
+const CANONICAL_V4_PEER =
+  /^((?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])(?:\.(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])){3})(?::[0-9]{1,5})?$/;
 
 /**
  * @param peer the connection's peer (connectionPeer) or undefined.

@@ -17,17 +17,10 @@ type PolicyRow = typeof policies.$inferSelect;
  * A policy's fields as storePolicy writes them, already checked for shape (control/api/
  * policy-input.ts: formats, the private/public ↔ appkey pairing, the CEL condition).
  */
-export interface PolicyValues {
-  category: "private" | "public";
+export type PolicyValues = Omit<PolicyDto, "name" | "appkey" | "createdAt" | "updatedAt"> & {
   /** The owning service of a private policy; absent or null for a public one. */
   appkey?: string | null;
-  key: string;
-  passway: "query" | "header" | "cookie" | "body";
-  condition: string;
-  group: string;
-  enabled: boolean;
-  graylist: string[];
-}
+};
 
 /** Policy `name` as row and API representation, or null. */
 export async function findPolicy(db: Queryable, name: string): Promise<{ row: PolicyRow; dto: PolicyDto } | null> {

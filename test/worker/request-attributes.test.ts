@@ -46,6 +46,8 @@ describe("client address (request.ip)", () => {
     ],
     ["no request.cf at all (Bun, Deno): CF-Connecting-IP is ignored", undefined, undefined, "9.9.9.9", undefined],
     ["no peer, no header: unknown", "203.0.113.9", undefined, undefined, undefined],
+    ["a peer that is not canonical text (leading zero): unknown", undefined, { clientIp: "198.051.100.1:4000" }, undefined, undefined],
+    ["an IPv4 peer without a port", undefined, { clientIp: "198.51.100.1" }, undefined, "198.51.100.1"],
   ];
   for (const [name, xff, cf, cfConnectingIp, want] of cases) {
     it(name, () => {

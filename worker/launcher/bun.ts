@@ -5,10 +5,10 @@
  * (worker/launcher/supervisor.ts).
  */
 import { spawn } from "node:child_process";
-import net from "node:net";
 import { availableParallelism } from "node:os";
 import { fileURLToPath } from "node:url";
 import pino, { type Logger } from "pino";
+import { freePort } from "./ports.ts";
 import { type ProcessCluster, runCluster } from "./supervisor.ts";
 
 /** The bun binary from the `bun` npm package (pinned in package.json). */
@@ -62,19 +62,4 @@ export async function launchBun(launch: BunLaunch): Promise<ProcessCluster> {
     start,
     logger: launch.logger ?? pino({ name: "sluice-launcher" }),
   });
-}
-
-/**
- * A port free on `host` now. The Bun processes bind it themselves moments later; should another
- * program take it in between, they exit at start and the launch fails (runCluster).
- */
-async function freePort(host: string): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve, reject) => {
-    server.once("error", reject);
-    server.listen({ host, port: 0 }, () => resolve());
-  });
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
 }

@@ -9,11 +9,12 @@
  */
 import { spawn } from "node:child_process";
 import { rm, writeFile } from "node:fs/promises";
-import net from "node:net";
+import type net from "node:net";
 import { availableParallelism } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import pino, { type Logger } from "pino";
+import { listenReusePort } from "./ports.ts";
 import { type ProcessCluster, runCluster } from "./supervisor.ts";
 
 /** The workerd binary from the `workerd` npm package (pinned in package.json). */
@@ -78,14 +79,4 @@ export async function launchWorkerd(launch: WorkerdLaunch): Promise<ProcessClust
     logger: launch.logger ?? pino({ name: "sluice-launcher" }),
     cleanUp: () => rm(configPath, { force: true }),
   });
-}
-
-/** A listening socket on host:port with SO_REUSEPORT, so each process gets its own. */
-async function listenReusePort(host: string, port: number): Promise<net.Server> {
-  const server = net.createServer();
-  await new Promise<void>((resolve, reject) => {
-    server.once("error", reject);
-    server.listen({ host, port, reusePort: true, exclusive: true }, () => resolve());
-  });
-  return server;
 }
