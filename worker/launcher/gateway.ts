@@ -17,20 +17,22 @@ export const GATEWAY_BUILD_DIR = fileURLToPath(new URL("../../build/worker", imp
 /** The runtimes the gateway runs on (SLUICE_RUNTIME). */
 export const GATEWAY_RUNTIMES = ["workerd", "bun"] as const;
 export type GatewayRuntime = (typeof GATEWAY_RUNTIMES)[number];
+/** The runtime used when SLUICE_RUNTIME is unset (README, "Runtimes", says why). */
+export const DEFAULT_RUNTIME: GatewayRuntime = "workerd";
 
 /**
- * SLUICE_RUNTIME's value as a runtime; unset or empty = workerd.
+ * SLUICE_RUNTIME's value as a runtime; unset or empty = DEFAULT_RUNTIME.
  * @throws Error naming the runtimes when it is anything else.
  */
 export function parseRuntime(value: string | undefined): GatewayRuntime {
-  if (!value) return "workerd";
+  if (!value) return DEFAULT_RUNTIME;
   const runtime = GATEWAY_RUNTIMES.find((r) => r === value);
   if (!runtime) throw new Error(`SLUICE_RUNTIME: "${value}" is not one of ${GATEWAY_RUNTIMES.join(", ")}`);
   return runtime;
 }
 
 export interface GatewayLaunch {
-  /** Default workerd. */
+  /** Default DEFAULT_RUNTIME. */
   runtime?: GatewayRuntime;
   controlUrl: string;
   gatewayToken: string;
@@ -82,7 +84,7 @@ export function startGateway(launch: GatewayLaunch): Promise<ProcessCluster> {
     ...(launch.statusToken ? { STATUS_TOKEN: launch.statusToken } : {}),
   };
   const where = { host: launch.host, port: launch.port, processes: launch.processes, stdio: launch.stdio };
-  if (launch.runtime === "bun") return launchBun({ ...where, bindings: { ...textBindings, ...secretBindings } });
+  if ((launch.runtime ?? DEFAULT_RUNTIME) === "bun") return launchBun({ ...where, bindings: { ...textBindings, ...secretBindings } });
   // workerd reads each secret from SLUICE_<NAME> in its environment.
   const secretEnv = Object.fromEntries(Object.entries(secretBindings).map(([name, value]) => [`SLUICE_${name}`, value]));
   const config = renderWorkerdConfig({
