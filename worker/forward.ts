@@ -109,7 +109,9 @@ export async function forward(
       clientBody = watchClientBody(payload, Number(request.headers.get("content-length") ?? Number.NaN));
       payload = clientBody.stream;
     }
-    admitted = await admit(scope, g, group.id, deadlineMs);
+    // Most requests are admitted at once: no await then (one promise and microtask less per request).
+    const admission = admit(scope, g, group.id, deadlineMs);
+    admitted = typeof admission === "boolean" ? admission : await admission;
     if (!admitted) return errorResponse("overflow", `group '${group.name}' is at its concurrency limit`);
 
     // The decided instance may have left in a swap during the awaits: then pick anew in the group.
@@ -250,9 +252,9 @@ function fitsRetryBuffer(request: Request): boolean {
 /**
  * Admission to group (`g`, `groupId`) (its index in the decision's snapshot and control id): run
  * now, wait in FIFO for a slot until `deadlineMs` (Unix ms), or refuse. @returns false when
- * refused or the wait ran out.
+ * refused or the wait ran out — synchronously unless the request has to wait.
  */
-async function admit(scope: ForwardScope, g: number, groupId: number, deadlineMs: number): Promise<boolean> {
+function admit(scope: ForwardScope, g: number, groupId: number, deadlineMs: number): boolean | Promise<boolean> {
   const verdict = scope.hot.admit(g, groupId);
   // "gone": the group left the snapshot meanwhile, and the attempt finds no instance.
   if (verdict === "run" || verdict === "gone") return true;
