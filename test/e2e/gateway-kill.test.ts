@@ -236,7 +236,8 @@ describe.each(GATEWAY_RUNTIMES)("kill -9 of one gateway process on %s", (runtime
           `${failures.filter((f) => f.sentMs <= killedAt).length} of the failed sent before the kill): ` +
           `${JSON.stringify(failures.map((f) => `${f.client}: ${f.what}`))}; slot restarted ${restartedAfterMs} ms after the kill ` +
           `(back-off ${restartDelayMs(1)} ms), serving ${servingAt - killedAt} ms after it ` +
-          `(${JSON.stringify(restarted)}); ${duringRestart.length} requests answered meanwhile, ${afterServing.length} after; ` +
+          `(${JSON.stringify(restarted)}); ${duringRestart.length} requests answered meanwhile (slowest ` +
+          `${Math.max(0, ...duringRestart.map((o) => o.atMs - o.sentMs))} ms), ${afterServing.length} after; ` +
           `${reconnects} new connections opened by an agent itself`,
       );
 
