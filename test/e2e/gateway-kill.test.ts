@@ -31,8 +31,13 @@ const KILLED_SLOT = 0;
 /** Load before the kill, and after the restarted process first answers, ms. */
 const BEFORE_KILL_MS = 1000;
 const AFTER_SERVING_MS = 1500;
-/** Spawning a process after the back-off, on this shared 2-core machine, ms. */
-const SPAWN_SLACK_MS = 500;
+/**
+ * Noticing the exit and spawning after the back-off, ms: ~50–200 ms, but the launcher runs in
+ * this test's event loop, and on this shared 2-core machine (load average 9) it once stalled 1.4 s.
+ * The bound still tells the first back-off from the longer ones of a slot that keeps crashing
+ * (up to 10 s); the measured time is printed.
+ */
+const SPAWN_SLACK_MS = 2000;
 /** How long the restarted process may take to answer (runtime start, first snapshot), ms. */
 const SERVING_WITHIN_MS = 10_000;
 /** No client sends after this long, whatever happens, ms. */
