@@ -48,6 +48,44 @@ export interface Env {
   LANE_HEADER?: string;
   /** Request header carrying the SET (cell) the request belongs to (default `sluice-cell`). */
   CELL_HEADER?: string;
+  /**
+   * The process's place in its cluster, set by Sluice's launcher for each process it starts
+   * (worker/launcher/supervisor.ts; names in PROCESS_BINDINGS, values from processBindings), not
+   * by the operator. Unset on Cloudflare and under wrangler: the status document then has
+   * `process: null`.
+   */
+  PROCESS_SLOT?: string;
+  PROCESS_RESTARTS?: string;
+  CLUSTER_RESTARTS?: string;
+  PROCESS_STARTED_AT_MS?: string;
+}
+
+/** A gateway process's place in the cluster its launcher supervises. */
+export interface ProcessPlace {
+  /** Its slot, 0 … processes − 1. */
+  slot: number;
+  /** How many times this slot's process had been started again after an unplanned exit, this start included. */
+  restarts: number;
+  /** Restarts of all the cluster's slots when this process was started, this one included. */
+  clusterRestarts: number;
+  /** When the launcher started it, ms since the epoch. */
+  startedAtMs: number;
+}
+
+/**
+ * The bindings carrying a ProcessPlace, declared once: the launcher sets them (Bun: environment
+ * variables of these names; workerd: `fromEnvironment` bindings), readConfig reads them.
+ */
+export const PROCESS_BINDINGS = {
+  slot: "PROCESS_SLOT",
+  restarts: "PROCESS_RESTARTS",
+  clusterRestarts: "CLUSTER_RESTARTS",
+  startedAtMs: "PROCESS_STARTED_AT_MS",
+} as const satisfies Record<keyof ProcessPlace, keyof Env>;
+
+/** A process's place as binding name → decimal text, for its launcher to pass. */
+export function processBindings(place: ProcessPlace): Record<string, string> {
+  return Object.fromEntries(Object.entries(PROCESS_BINDINGS).map(([key, name]) => [name, String(place[key as keyof ProcessPlace])]));
 }
 
 export interface GatewayConfig {
@@ -69,6 +107,8 @@ export interface GatewayConfig {
   /** Lowercase header names. */
   laneHeader: string;
   cellHeader: string;
+  /** Where the launcher put this process; null when no launcher of Sluice's started it. */
+  process: ProcessPlace | null;
 }
 
 /** Parses bindings, applying defaults. @throws Error naming a missing or malformed binding. */
@@ -93,7 +133,21 @@ export function readConfig(env: Env): GatewayConfig {
     region: env.REGION ?? "",
     laneHeader: (env.LANE_HEADER || "sluice-lane").toLowerCase(),
     cellHeader: (env.CELL_HEADER || "sluice-cell").toLowerCase(),
+    process: readProcessPlace(env),
   };
+}
+
+/** The PROCESS_BINDINGS, or null when PROCESS_SLOT is unset. @throws Error naming a binding that is not a whole number ≥ 0. */
+function readProcessPlace(env: Env): ProcessPlace | null {
+  if (env.PROCESS_SLOT === undefined || env.PROCESS_SLOT === "") return null;
+  const place = {} as ProcessPlace;
+  for (const [key, name] of Object.entries(PROCESS_BINDINGS) as [keyof ProcessPlace, keyof Env][]) {
+    const raw = env[name] ?? "";
+    const n = Number(raw);
+    if (!/^[0-9]+$/.test(raw) || !Number.isSafeInteger(n)) throw new Error(`binding ${name} is not a whole number ≥ 0: "${raw}"`);
+    place[key] = n;
+  }
+  return place;
 }
 
 function positiveInt(raw: string | undefined, fallback: number): number {

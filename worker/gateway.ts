@@ -119,12 +119,24 @@ export class Gateway {
     };
   }
 
-  /** The isolate's view of its snapshot: version, age and the last refresh error. No secrets. */
+  /**
+   * Where the launcher put this process (worker/env.ts ProcessPlace): its slot, how many times that
+   * slot has been restarted (this start included) and the cluster's restarts then, and when it was
+   * started (ISO 8601). Null when no launcher of Sluice's started it (Cloudflare, wrangler).
+   */
+  private processStatus() {
+    const p = this.config.process;
+    if (!p) return null;
+    return { slot: p.slot, restarts: p.restarts, clusterRestarts: p.clusterRestarts, startedAt: new Date(p.startedAtMs).toISOString() };
+  }
+
+  /** The isolate's view of its snapshot: version, age and the last refresh error; its process. No secrets. */
   private status(): Response {
     const s = this.source.state;
     const now = Date.now();
     return Response.json(
       {
+        process: this.processStatus(),
         snapshotVersion: s.version === null ? null : String(s.version),
         snapshotAgeMs: s.builtAtMs === null ? null : now - s.builtAtMs,
         lastContactAgoMs: s.lastContactMs === null ? null : now - s.lastContactMs,

@@ -1,8 +1,8 @@
 /**
- * Must-show 1, with real processes on 127.0.0.1: control (in this process), the gateway (workerd
- * ×2), three upstream processes each with its own `sluice-agent` process (HTTP check every
- * 100 ms). The service beats every 200 ms, is unhealthy after 1000 ms of silence and removed
- * after 3000 ms; the sweep runs every 100 ms.
+ * Must-show 1, with real processes on 127.0.0.1: control (in this process), the gateway (two
+ * processes on DEFAULT_RUNTIME), three upstream processes each with its own `sluice-agent`
+ * process (HTTP check every 100 ms). The service beats every 200 ms, is unhealthy after 1000 ms
+ * of silence and removed after 3000 ms; the sweep runs every 100 ms.
  *  - SIGKILL an agent and its upstream (a host dies): the instance leaves the routing set within
  *    the configured timeout (1000 ms + one sweep + propagation); started again, it returns.
  *  - SIGKILL only an upstream (its agent's check fails): it leaves faster (2 failed checks).
@@ -14,6 +14,7 @@ import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { DEFAULT_RUNTIME } from "../../worker/launcher/gateway.ts";
 import { backends } from "../support/backends.ts";
 import { startLoad } from "../support/load.ts";
 import { type Child, spawnAgent, spawnUpstream, stopAll } from "../support/processes.ts";
@@ -22,7 +23,8 @@ import { eventually, type Stack, startStack, upstreamsSeen } from "../support/st
 const UNHEALTHY_AFTER_MS = 1000;
 const SWEEP_MS = 100;
 
-describe.each(backends())("agents end to end on $name", (backend) => {
+// On the default runtime (the routing and fault tests cover the others).
+describe.each(backends())(`agents end to end on $name, ${DEFAULT_RUNTIME}`, (backend) => {
   let stack: Stack;
   let token: string;
   const upstreams = new Map<string, Child & { port: number }>();
@@ -59,7 +61,7 @@ describe.each(backends())("agents end to end on $name", (backend) => {
   };
 
   beforeAll(async () => {
-    stack = await startStack(backend, 2, { control: { sweepIntervalMs: SWEEP_MS } });
+    stack = await startStack(backend, 2, { control: { sweepIntervalMs: SWEEP_MS }, gateway: { runtime: DEFAULT_RUNTIME } });
     const { admin } = stack;
     expect(
       (

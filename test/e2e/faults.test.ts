@@ -1,9 +1,10 @@
 /**
- * Issue 4, must-show 2: fault tolerance through the real gateway (one workerd process, so one
- * isolate: outlier detection and breakers are per isolate, docs/balancing.md "State", and
- * `/__sluice/status` then describes the isolate that serves the load) and real upstream processes
- * on 127.0.0.1 (test/support/upstream-child.ts: killed by PID, revived on the same port, switched
- * to slow or 503 through its own `/__upstream/mode`). Configuration goes through the REST API only.
+ * Issue 4, must-show 2: fault tolerance through the real gateway on every runtime
+ * (GATEWAY_RUNTIMES; one process, so one isolate: outlier detection and breakers are per
+ * isolate, docs/balancing.md "State", and `/__sluice/status` then describes the isolate that
+ * serves the load) and real upstream processes on 127.0.0.1 (test/support/upstream-child.ts:
+ * killed by PID, revived on the same port, switched to slow or 503 through its own
+ * `/__upstream/mode`). Configuration goes through the REST API only.
  *
  *  - (a) SIGKILL 1 of 3 under a closed-loop load of ≥ 2,000 requests with retries on
  *    (connect-failure, 5xx; 2 retries): ≤ 0.1 % of client requests fail, the instance is ejected
@@ -24,9 +25,10 @@
  * ejections, breaker, attempts, failures}}`.
  *
  * Runs on PGlite only: what is under test is the gateway, and a second database would double the
- * file's ~40 s (the API suites cover PostgreSQL).
+ * file's ~40 s per runtime (the API suites cover PostgreSQL).
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { GATEWAY_RUNTIMES } from "../../worker/launcher/gateway.ts";
 import { backends } from "../support/backends.ts";
 import { type LoadAnswer, startLoad } from "../support/load.ts";
 import { type Child, setUpstreamMode, spawnUpstream, stopAll, upstreamStats } from "../support/processes.ts";
@@ -91,7 +93,10 @@ const TIME_WINDOW_MS = 1000;
 /** Scheduling slack on this shared 2-core machine, for upper bounds on "soon after". */
 const SLACK_MS = 500;
 
-describe.each(backends().filter((b) => b.name === "pglite"))("fault tolerance end to end on $name", (backend) => {
+const [pglite] = backends();
+
+describe.each(GATEWAY_RUNTIMES)(`fault tolerance end to end on ${pglite?.name}, %s`, (runtime) => {
+  const backend = pglite as NonNullable<typeof pglite>;
   let stack: Stack;
   const upstreams = new Map<string, Upstream>();
   const gateway = () => stack.gateway.url;
@@ -239,7 +244,7 @@ describe.each(backends().filter((b) => b.name === "pglite"))("fault tolerance en
     const names = cases.flatMap(([, members]) => members);
     const spawned = await Promise.all(names.map((name) => spawnUpstream(name)));
     for (const [i, name] of names.entries()) upstreams.set(name, spawned[i] as Upstream);
-    stack = await startStack(backend, 1);
+    stack = await startStack(backend, 1, { gateway: { runtime } });
     const { admin } = stack;
     await ok(admin.post("/v1/services", { appkey: "faults" }));
     for (const [group, members, balancing, retry] of cases) {

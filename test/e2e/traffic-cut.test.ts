@@ -1,8 +1,8 @@
 /**
  * Issue 4: a traffic cut "reaches every gateway within 1 s and is undone by one call", measured
- * with real parts on 127.0.0.1: control (PGlite), two gateways of one workerd process each (each on
- * its own port, so each process's answers are told apart; both long-poll the same control), three
- * upstream processes, and a closed-loop load on each gateway.
+ * with real parts on 127.0.0.1: control (PGlite), two gateways of one process each on the default
+ * runtime (DEFAULT_RUNTIME; each on its own port, so each process's answers are told apart; both
+ * long-poll the same control), three upstream processes, and a closed-loop load on each gateway.
  *
  * Cut: from the moment POST /v1/traffic-cuts has answered until no gateway sends to the cut
  * instance — per gateway, the last answer from it (the gateway had stopped choosing it by then);
@@ -14,7 +14,7 @@
  * skips weight 0.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startGateway } from "../../worker/launcher/gateway.ts";
+import { DEFAULT_RUNTIME, startGateway } from "../../worker/launcher/gateway.ts";
 import type { ProcessCluster } from "../../worker/launcher/supervisor.ts";
 import { backends } from "../support/backends.ts";
 import { type Load, type LoadAnswer, startLoad } from "../support/load.ts";
@@ -25,8 +25,8 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const LIMIT_MS = 1000;
 
 // PGlite only: propagation is control → gateway; the database only has to commit (the API
-// suites cover PostgreSQL).
-describe.each(backends().filter((b) => b.name === "pglite"))("traffic cut propagation on $name", (backend) => {
+// suites cover PostgreSQL). On the default runtime (the routing and fault tests cover the others).
+describe.each(backends().filter((b) => b.name === "pglite"))(`traffic cut propagation on $name, ${DEFAULT_RUNTIME}`, (backend) => {
   let stack: Stack;
   let second: ProcessCluster;
   const upstreams = new Map<string, Child & { port: number }>();
@@ -35,8 +35,9 @@ describe.each(backends().filter((b) => b.name === "pglite"))("traffic cut propag
 
   beforeAll(async () => {
     for (const name of ["t1", "t2", "t3"]) upstreams.set(name, await spawnUpstream(name));
-    stack = await startStack(backend, 1);
+    stack = await startStack(backend, 1, { gateway: { runtime: DEFAULT_RUNTIME } });
     second = await startGateway({
+      runtime: DEFAULT_RUNTIME,
       controlUrl: stack.control.url,
       gatewayToken: stack.control.tokens.gatewayToken,
       snapshotPublicKey: stack.control.signingKey.publicKeyBase64,

@@ -8,8 +8,9 @@ import { spawn } from "node:child_process";
 import { availableParallelism } from "node:os";
 import { fileURLToPath } from "node:url";
 import pino, { type Logger } from "pino";
+import { processBindings } from "../env.ts";
 import { freePort } from "./ports.ts";
-import { type ProcessCluster, runCluster } from "./supervisor.ts";
+import { type ProcessCluster, type ProcessPlace, runCluster } from "./supervisor.ts";
 
 /** The bun binary from the `bun` npm package (pinned in package.json). */
 export const BUN_BIN = fileURLToPath(new URL("../../node_modules/.bin/bun", import.meta.url));
@@ -49,10 +50,11 @@ export async function launchBun(launch: BunLaunch): Promise<ProcessCluster> {
     Object.entries(process.env).filter(([name]) => ["PATH", "HOME", "TMPDIR"].includes(name) || name.startsWith("BUN_")),
   );
   const env = { ...inherited, ...launch.bindings, SLUICE_GATEWAY_HOST: host, SLUICE_GATEWAY_PORT: String(port) };
-  const start = async () =>
+  // Each process also gets its place in the cluster (worker/env.ts PROCESS_BINDINGS) for its status document.
+  const start = async (place: ProcessPlace) =>
     spawn(BUN_BIN, [`--max-http-header-size=${MAX_HEADER_BYTES}`, BUN_ENTRY], {
       stdio: ["ignore", launch.stdio ?? "inherit", launch.stdio ?? "inherit"],
-      env,
+      env: { ...env, ...processBindings(place) },
     });
   return runCluster({
     name: "bun",

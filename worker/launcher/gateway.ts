@@ -2,13 +2,15 @@
  * Starts the Sluice gateway (`npm run build` first) on a runtime: workerd (build/worker/, the
  * default) or Bun (worker/runtime/bun.ts). Both get the same bindings. The gateway and status
  * tokens reach workerd through its environment (`fromEnvironment` bindings), so they are never
- * written into the generated config; Bun reads every binding from its environment.
+ * written into the generated config; Bun reads every binding from its environment. Each process
+ * is also given its place in the cluster (slot, restarts: worker/env.ts PROCESS_BINDINGS), shown
+ * on its status document.
  */
 import { fileURLToPath } from "node:url";
 import { launchBun } from "./bun.ts";
 import { renderWorkerdConfig } from "./capnp.ts";
 import type { ProcessCluster } from "./supervisor.ts";
-import { launchWorkerd } from "./workerd.ts";
+import { launchWorkerd, processEnvBindings } from "./workerd.ts";
 
 /** The latest date the pinned workerd (1.20261023.1) and Miniflare accept; later dates are refused at start. */
 export const COMPATIBILITY_DATE = "2026-07-01";
@@ -92,7 +94,11 @@ export function startGateway(launch: GatewayLaunch): Promise<ProcessCluster> {
     wasmModule: "hotpath.wasm",
     compatibilityDate: COMPATIBILITY_DATE,
     textBindings,
-    envBindings: Object.fromEntries(Object.keys(secretBindings).map((name) => [name, `SLUICE_${name}`])),
+    envBindings: {
+      ...Object.fromEntries(Object.keys(secretBindings).map((name) => [name, `SLUICE_${name}`])),
+      // Each process's slot and restart counts, set per process by the launcher.
+      ...processEnvBindings(),
+    },
   });
   return launchWorkerd({ ...where, dir: GATEWAY_BUILD_DIR, config, env: secretEnv });
 }

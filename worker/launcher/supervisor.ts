@@ -1,14 +1,19 @@
 /**
  * Runs and supervises a gateway's processes, whatever the runtime (workerd: worker/launcher/
  * workerd.ts, Bun: worker/launcher/bun.ts): N processes serving one port, started by the
- * runtime's own `start(slot)`. A process that exits without being told to is logged and started
+ * runtime's own `start(place)`. A process that exits without being told to is logged and started
  * again in its slot, after a back-off that doubles from 100 ms to 10 s while it keeps crashing
  * (Kubernetes' CrashLoopBackOff, reset after 10 s of running), so a killed process costs
- * capacity for a moment, not for good.
+ * capacity for a moment, not for good. Each start is told its place (worker/env.ts ProcessPlace:
+ * slot, that slot's restarts, the cluster's restarts, start time), which the runtime passes to the
+ * process as bindings (processBindings) for its status document.
  */
 import type { ChildProcess } from "node:child_process";
 import net from "node:net";
 import type { Logger } from "pino";
+import type { ProcessPlace } from "../env.ts";
+
+export type { ProcessPlace } from "../env.ts";
 
 export interface ProcessCluster {
   /** e.g. `http://127.0.0.1:8080`. */
@@ -18,6 +23,8 @@ export interface ProcessCluster {
   pids: number[];
   /** Processes started again after an unplanned exit, since launch. */
   readonly restarts: number;
+  /** The same per slot; updated in place. */
+  readonly slotRestarts: readonly number[];
   /** Stops supervising; SIGTERM to our own processes, then SIGKILL after 3 s. */
   close(): Promise<void>;
 }
@@ -30,8 +37,12 @@ export interface ClusterSpec {
   port: number;
   /** Processes, one per slot. */
   processes: number;
-  /** Spawns the process for `slot`: at launch, and again after it died. @throws when it cannot. */
-  start(slot: number): Promise<ChildProcess>;
+  /**
+   * Spawns the process for `place.slot`: at launch (restarts 0), and again after it died. The
+   * runtime passes `place` to the process as bindings (worker/env.ts processBindings).
+   * @throws when it cannot.
+   */
+  start(place: ProcessPlace): Promise<ChildProcess>;
   /** Where restarts are reported. */
   logger: Logger;
   /** Runs once the processes have stopped (removes what the launch wrote). */
@@ -65,20 +76,27 @@ export async function runCluster(spec: ClusterSpec): Promise<ProcessCluster> {
   const children: ChildProcess[] = [];
   let closing = false;
   let restarts = 0;
+  const slotRestarts: number[] = Array.from({ length: spec.processes }, () => 0);
   const pending = new Set<ReturnType<typeof setTimeout>>();
   /** Starts slot `slot` again after the back-off for `crashes` crashes in a row. */
   const restartLater = (slot: number, crashes: number) => {
     const timer = setTimeout(async () => {
       pending.delete(timer);
       if (closing) return;
+      // Counted before the spawn, so two slots restarting at once are told different cluster totals.
+      restarts += 1;
+      const slotCount = (slotRestarts[slot] ?? 0) + 1;
+      slotRestarts[slot] = slotCount;
+      const place = { slot, restarts: slotCount, clusterRestarts: restarts, startedAtMs: Date.now() };
       try {
-        const next = await spec.start(slot);
+        const next = await spec.start(place);
         children[slot] = next;
         cluster.pids[slot] = next.pid ?? -1;
-        restarts += 1;
-        logger.info({ pid: next.pid, slot }, `${name} restarted`);
+        logger.info({ pid: next.pid, slot, restarts: place.restarts, clusterRestarts: place.clusterRestarts }, `${name} restarted`);
         supervise(slot, crashes);
       } catch (error) {
+        restarts -= 1;
+        slotRestarts[slot] = slotCount - 1;
         logger.error({ err: error, slot }, `could not start ${name} again; retrying`);
         restartLater(slot, crashes + 1);
       }
@@ -107,6 +125,7 @@ export async function runCluster(spec: ClusterSpec): Promise<ProcessCluster> {
     get restarts() {
       return restarts;
     },
+    slotRestarts,
     close: async () => {
       closing = true;
       for (const timer of pending) clearTimeout(timer);
@@ -115,7 +134,9 @@ export async function runCluster(spec: ClusterSpec): Promise<ProcessCluster> {
     },
   };
   try {
-    for (let slot = 0; slot < spec.processes; slot++) children.push(await spec.start(slot));
+    for (let slot = 0; slot < spec.processes; slot++) {
+      children.push(await spec.start({ slot, restarts: 0, clusterRestarts: 0, startedAtMs: Date.now() }));
+    }
     cluster.pids.push(...children.map((c) => c.pid ?? -1));
     await waitForPort(name, host, port, children);
   } catch (err) {

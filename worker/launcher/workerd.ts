@@ -6,6 +6,9 @@
  * unlike one shared fd): a fetch() pass-through went from 5.7k to 9.7k req/s on 2 cores (wrk on
  * loopback, 2026-11-21, this 2-core machine kind). The processes are supervised
  * (worker/launcher/supervisor.ts): one that dies is started again on a fresh socket of the same port.
+ * All processes share one config; what differs per process, its place in the cluster
+ * (worker/env.ts PROCESS_BINDINGS), reaches it through its own environment, as SLUICE_<binding>,
+ * which the config binds with `fromEnvironment` (processEnvBindings).
  */
 import { spawn } from "node:child_process";
 import { rm, writeFile } from "node:fs/promises";
@@ -14,8 +17,9 @@ import { availableParallelism } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import pino, { type Logger } from "pino";
+import { PROCESS_BINDINGS, processBindings } from "../env.ts";
 import { listenReusePort } from "./ports.ts";
-import { type ProcessCluster, runCluster } from "./supervisor.ts";
+import { type ProcessCluster, type ProcessPlace, runCluster } from "./supervisor.ts";
 
 /** The workerd binary from the `workerd` npm package (pinned in package.json). */
 export const WORKERD_BIN = fileURLToPath(new URL("../../node_modules/.bin/workerd", import.meta.url));
@@ -38,6 +42,17 @@ export interface WorkerdLaunch {
   logger?: Logger;
 }
 
+/** The environment variable a per-process binding is read from under workerd: SLUICE_<binding>. */
+const processEnvName = (binding: string) => `SLUICE_${binding}`;
+
+/**
+ * The `fromEnvironment` bindings (binding → variable) a config needs for each process to see its
+ * place in the cluster (worker/env.ts PROCESS_BINDINGS); launchWorkerd sets the variables per process.
+ */
+export function processEnvBindings(): Record<string, string> {
+  return Object.fromEntries(Object.values(PROCESS_BINDINGS).map((name) => [name, processEnvName(name)]));
+}
+
 /** Launches by this process, to name each launch's config file. */
 let launches = 0;
 
@@ -57,14 +72,15 @@ export async function launchWorkerd(launch: WorkerdLaunch): Promise<ProcessClust
   // The first socket fixes the port (port 0 picks one); the other slots and any restart reuse it.
   let first: net.Server | undefined = await listenReusePort(host, launch.port);
   const port = (first.address() as net.AddressInfo).port;
-  const start = async () => {
+  const start = async (place: ProcessPlace) => {
+    const placeEnv = Object.fromEntries(Object.entries(processBindings(place)).map(([name, value]) => [processEnvName(name), value]));
     const server = first ?? (await listenReusePort(host, port));
     first = undefined;
     // The listening socket's descriptor, inherited by workerd as fd 3.
     const fd = (server as unknown as { _handle: { fd: number } })._handle.fd;
     const child = spawn(WORKERD_BIN, ["serve", "--experimental", configPath, "--socket-fd", "http=3"], {
       stdio: ["ignore", launch.stdio ?? "inherit", launch.stdio ?? "inherit", fd],
-      env: { ...process.env, ...launch.env },
+      env: { ...process.env, ...launch.env, ...placeEnv },
     });
     // The child holds its own copy; closing ours stops this process from accepting.
     server.close();

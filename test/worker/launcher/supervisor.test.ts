@@ -1,10 +1,13 @@
 /**
  * The launcher supervises its gateway processes on every runtime (issue 12, item 10; issue 13):
  * after `kill -9` of one, the exit is logged and a new process takes the slot on the same port,
- * so the cluster is back to full size without anyone noticing but the log. Real workerd and Bun
- * processes on 127.0.0.1; plus the back-off table.
+ * so the cluster is back to full size without anyone noticing but the log. Each process is told
+ * its place (slot, that slot's restarts, the cluster's restarts) through its bindings. Real
+ * workerd and Bun processes on 127.0.0.1; plus the back-off table.
  */
+
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import http from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import pino, { type Logger } from "pino";
@@ -13,7 +16,7 @@ import { launchBun } from "../../../worker/launcher/bun.ts";
 import { renderWorkerdConfig } from "../../../worker/launcher/capnp.ts";
 import { COMPATIBILITY_DATE } from "../../../worker/launcher/gateway.ts";
 import { type ProcessCluster, restartDelayMs } from "../../../worker/launcher/supervisor.ts";
-import { launchWorkerd } from "../../../worker/launcher/workerd.ts";
+import { launchWorkerd, processEnvBindings } from "../../../worker/launcher/workerd.ts";
 import { STATUS_TOKEN } from "../../support/client.ts";
 
 const alive = (pid: number) => {
@@ -46,27 +49,60 @@ describe("restart back-off", () => {
   });
 });
 
-/** How each runtime's cluster is started for the test, and what a process answers. */
+/** A process's place as it reports it. */
+interface Place {
+  slot: number;
+  restarts: number;
+  clusterRestarts: number;
+}
+
+/** GET `path` on a new connection (so the kernel picks the process afresh): status and body text. */
+function freshGet(url: string, headers: Record<string, string> = {}): Promise<{ status: number; text: string }> {
+  return new Promise((resolve, reject) => {
+    const req = http.get(url, { agent: false, headers }, (res) => {
+      let text = "";
+      res.setEncoding("utf8");
+      res.on("data", (chunk) => {
+        text += chunk;
+      });
+      res.on("end", () => resolve({ status: res.statusCode ?? 0, text }));
+    });
+    req.once("error", reject);
+    req.setTimeout(5000, () => req.destroy(new Error("no answer within 5 s")));
+  });
+}
+
+/** How each runtime's cluster is started for the test, what a process answers, and where it says it is. */
 interface RuntimeCase {
   name: "workerd" | "bun";
   launch(dir: string, logger: Logger): Promise<ProcessCluster>;
   answers(url: string): Promise<boolean>;
+  /** The place of the process a new connection reached. */
+  place(url: string): Promise<Place>;
 }
 
 const runtimes: RuntimeCase[] = [
   {
     name: "workerd",
     async launch(dir, logger) {
-      await writeFile(join(dir, "hello.js"), `export default { fetch() { return new Response("ok"); } };\n`);
+      // Answers "ok", or at /place the place bindings the launcher gave it.
+      await writeFile(
+        join(dir, "hello.js"),
+        `export default { fetch(request, env) {
+          if (!request.url.endsWith("/place")) return new Response("ok");
+          return Response.json({ slot: +env.PROCESS_SLOT, restarts: +env.PROCESS_RESTARTS, clusterRestarts: +env.CLUSTER_RESTARTS });
+        } };\n`,
+      );
       const config = renderWorkerdConfig({
         mainModule: "hello.js",
         compatibilityDate: COMPATIBILITY_DATE,
         textBindings: { GREETING: "ok" },
-        envBindings: {},
+        envBindings: processEnvBindings(),
       });
       return launchWorkerd({ dir, config, port: 0, processes: 2, stdio: "ignore", logger });
     },
     answers: async (url) => (await (await fetch(url)).text()) === "ok",
+    place: async (url) => JSON.parse((await freshGet(`${url}/place`)).text),
   },
   {
     // The gateway itself, with no control to reach: its status document answers all the same.
@@ -86,6 +122,10 @@ const runtimes: RuntimeCase[] = [
       }),
     answers: async (url) =>
       (await fetch(`${url}/__sluice/status`, { headers: { authorization: `Bearer ${STATUS_TOKEN}` } })).status === 200,
+    place: async (url) => {
+      const { process } = JSON.parse((await freshGet(`${url}/__sluice/status`, { authorization: `Bearer ${STATUS_TOKEN}` })).text);
+      return { slot: process.slot, restarts: process.restarts, clusterRestarts: process.clusterRestarts };
+    },
   },
 ];
 
@@ -116,6 +156,18 @@ describe.each(runtimes)("a killed $name process", (runtime) => {
     expect(logged.find((l) => l.msg.includes("exited unexpectedly"))).toMatchObject({ pid: victim, signal: "SIGKILL" });
     await until(() => logged.some((l) => l.msg === `${runtime.name} restarted` && l.pid === replacement), 5000);
     for (let i = 0; i < 20; i++) expect(await runtime.answers(cluster.url)).toBe(true);
+    expect(cluster.slotRestarts).toEqual([1, 0]);
+  });
+
+  it("tells each process its slot and restarts through its bindings", async () => {
+    // New connections until both processes have answered (the kernel spreads them; 1 in 2^40 misses).
+    const seen = new Map<number, Place>();
+    for (let i = 0; i < 40 && seen.size < 2; i++) {
+      const place = await runtime.place(cluster.url);
+      seen.set(place.slot, place);
+    }
+    expect(seen.get(0)).toEqual({ slot: 0, restarts: 1, clusterRestarts: 1 });
+    expect(seen.get(1)).toEqual({ slot: 1, restarts: 0, clusterRestarts: 0 });
   });
 
   it("is not restarted once the cluster is closed", async () => {

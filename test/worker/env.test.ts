@@ -1,0 +1,34 @@
+/**
+ * The gateway's bindings (worker/env.ts): a process's place in its launcher's cluster goes out as
+ * PROCESS_BINDINGS (processBindings) and comes back the same through readConfig; absent, there is
+ * none; malformed, the gateway refuses to start, naming the binding.
+ */
+import { describe, expect, it } from "vitest";
+import { type Env, PROCESS_BINDINGS, processBindings, readConfig } from "../../worker/env.ts";
+
+const required: Env = { CONTROL_URL: "http://127.0.0.1:1", GATEWAY_TOKEN: "t", SNAPSHOT_PUBLIC_KEY: "k" };
+
+describe("a process's place (PROCESS_* bindings)", () => {
+  const place = { slot: 1, restarts: 3, clusterRestarts: 7, startedAtMs: 1_796_600_000_000 };
+
+  it("goes out as the declared binding names and comes back the same", () => {
+    const bindings = processBindings(place);
+    expect(Object.keys(bindings).sort()).toEqual(Object.values(PROCESS_BINDINGS).sort());
+    expect(bindings).toMatchObject({ PROCESS_SLOT: "1", PROCESS_RESTARTS: "3", CLUSTER_RESTARTS: "7" });
+    expect(readConfig({ ...required, ...bindings }).process).toEqual(place);
+  });
+
+  it("is null when no launcher set it (Cloudflare, wrangler)", () => {
+    expect(readConfig(required).process).toBeNull();
+  });
+
+  it.each([
+    ["PROCESS_RESTARTS", "-1"],
+    ["PROCESS_RESTARTS", "1.5"],
+    ["CLUSTER_RESTARTS", ""],
+    ["PROCESS_STARTED_AT_MS", "soon"],
+  ])("refuses %s = %j at start", (name, value) => {
+    const env = { ...required, ...processBindings(place), [name]: value };
+    expect(() => readConfig(env)).toThrow(new RegExp(`binding ${name} is not a whole number`));
+  });
+});
