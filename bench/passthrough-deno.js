@@ -8,5 +8,7 @@
 const origin = Deno.env.get("UPSTREAM_ORIGIN");
 Deno.serve({ hostname: "127.0.0.1", port: Number(Deno.env.get("PORT")), reusePort: true, onListen() {} }, (request) => {
   const url = new URL(request.url);
-  return fetch(origin + url.pathname + url.search, request);
+  // Not `fetch(url, request)`: that would carry request.signal, which Deno.serve aborts once the
+  // response is delivered (legacy behaviour), and Deno then logs an AbortError per request.
+  return fetch(origin + url.pathname + url.search, { method: request.method, headers: request.headers, body: request.body });
 });

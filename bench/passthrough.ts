@@ -80,5 +80,10 @@ function scriptPassthrough(runtime: string, args: (script: string) => string[], 
 export const PASSTHROUGHS: Record<string, Start> = {
   workerd: workerdPassthrough,
   bun: scriptPassthrough("bun", (script) => [script], "./passthrough-bun.js"),
-  deno: scriptPassthrough("deno", (script) => ["run", "--quiet", "--allow-net", "--allow-env", script], "./passthrough-deno.js"),
+  // Deno: `reusePort` is behind --unstable-net (2.9).
+  deno: scriptPassthrough(
+    "deno",
+    (script) => ["run", "--quiet", "--unstable-net", "--allow-net", "--allow-env", script],
+    "./passthrough-deno.js",
+  ),
 };
