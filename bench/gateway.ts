@@ -45,6 +45,8 @@ import { halfRateTable, median, saturationTable, summarize, verdictLines, verdic
 import { type Defer, type SluiceControl, startBenchUpstream, startSluice, startSluiceControl } from "./targets.ts";
 import { loadGenerator } from "./wrk.ts";
 
+/** Median CPU of other processes (cores) above which the report warns that the machine was busy. */
+const BUSY_CORES = 0.2;
 const JSON_PATH = fileURLToPath(new URL("../build/bench/gateway.json", import.meta.url));
 
 function envInt(name: string, fallback: number, min: number): number {
@@ -242,9 +244,13 @@ ${measuredRuntimes
   .map((r) => `\nSame targets on ${r} (for information):\n\n${verdictLines(verdictsByRuntime[r] ?? []).join("\n")}`)
   .join("\n")}
 ${notes.length > 0 ? `\nSkipped: ${notes.join("; ")}.\n` : ""}
-Other processes' CPU during the windows (machine quietness): median ${median(other).toFixed(2)} cores, max ${Math.max(...other).toFixed(2)} of ${machine.nproc}.
+Other processes' CPU during the windows (machine quietness): median ${median(other).toFixed(2)} cores, max ${Math.max(...other).toFixed(2)} of ${machine.nproc}.${
+    median(other) > BUSY_CORES
+      ? `\nWARNING: other processes used more than ${BUSY_CORES} cores during most windows: the machine was busy, these figures are not reliable.`
+      : ""
+  }
 Notes: medians over ${rounds} run(s) per target and phase (of an even count, the mean of the middle two); max is the slowest response of all runs; errors are summed (error status = HTTP ≥ 400 under wrk, non-2xx under autocannon).
-Latency: per response from its send (no coordinated-omission correction); at a fixed rate, "late sends" left > 1 ms after their slot because all connections were busy, so a run with many is closer to saturation than its offered rate says.
+Latency: per response from its send (no coordinated-omission correction); at a fixed rate, "late sends" left > 1 ms after their slot (all connections busy, or wrk not scheduled), so a run with many is closer to saturation than its offered rate says.
 CPU µs/req = utime+stime over the measured window ÷ responses. proxy: the target's processes (${processes} per proxy; nginx: master + ${processes} worker(s)); upstream: ${upstream.kind}; client: the load generator. Load generator, upstream and proxy share the same ${machine.nproc} cores, so req/s is bounded by their sum: compare ratios and CPU per request rather than absolute req/s.`);
 
   mkdirSync(dirname(JSON_PATH), { recursive: true });

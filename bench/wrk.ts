@@ -13,7 +13,7 @@
  * Latency is per response from its send (wrk: 1 µs histogram; autocannon: every response kept).
  */
 import { spawn, spawnSync } from "node:child_process";
-import { constants } from "node:fs";
+import { constants, readFileSync } from "node:fs";
 import { access } from "node:fs/promises";
 import { delimiter, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -127,10 +127,8 @@ let nextUid = 0;
 
 /** autocannon in this process, every response's latency kept (its histogram has whole ms only). */
 function autocannonGenerator(): LoadGenerator {
-  const pkg = fileURLToPath(new URL("../node_modules/autocannon/package.json", import.meta.url));
-  const version = (
-    spawnSync(process.execPath, ["-p", `require(${JSON.stringify(pkg)}).version`], { encoding: "utf8" }).stdout ?? ""
-  ).trim();
+  const pkg = new URL("../node_modules/autocannon/package.json", import.meta.url);
+  const { version } = JSON.parse(readFileSync(pkg, "utf8")) as { version: string };
   return {
     name: `autocannon ${version}`,
     inProcess: true,
@@ -183,9 +181,10 @@ function autocannonGenerator(): LoadGenerator {
   };
 }
 
-/** wrk when installed, else autocannon (with a note on stderr saying how to get wrk). */
+/** wrk when installed, else autocannon (with a note on stderr saying how to get wrk); BENCH_LOAD=autocannon forces autocannon. */
 export async function loadGenerator(): Promise<LoadGenerator> {
-  const wrk = process.env.BENCH_LOAD === "autocannon" ? null : await findWrk();
+  if (process.env.BENCH_LOAD === "autocannon") return autocannonGenerator();
+  const wrk = await findWrk();
   if (wrk) return wrkGenerator(wrk);
   console.error("bench: wrk not found, using autocannon (get wrk: `apt-get install wrk`, `brew install wrk`, or github.com/wg/wrk)");
   return autocannonGenerator();
