@@ -1,31 +1,53 @@
 /**
- * `npm run bench`: throughput, latency and CPU per request of the Sluice gateway against the
- * runtime's own ceiling, all on 127.0.0.1 and all at once on this machine's cores:
- *   1. Sluice gateway — workerd ×2 running the built Worker, demo route + one CEL policy, so
- *      every request runs a real decision (uid varies: 10 % canary, 90 % stable);
- *   2. pass-through Worker — bench/passthrough-worker.js, same launcher, process count and
- *      compatibility date: fetch() to the upstream and nothing else;
- *   3. the upstream directly (a Node http server in a child process, fixed 48-byte body);
- *   4. nginx proxy_pass, when `nginx` is on PATH.
- * Load: autocannon (closed loop, keep-alive) in this process. Each round runs every target once,
- * warm-up then a measured window; rounds alternate the order (ABCD, DCBA, …) and the table shows
- * medians. CPU per request = utime + stime of the target's processes over the window ÷ responses.
+ * `npm run bench`: the Sluice gateway on every gateway runtime (GATEWAY_RUNTIMES) against that
+ * runtime's own ceiling and against nginx, all on 127.0.0.1 and on this machine's cores. Targets,
+ * one proxy process each by default (BENCH_PROCESSES), so runtimes compare process for process:
+ *   - per runtime (skipped with a note when its binary or launcher is missing): the bare
+ *     pass-through (bench/passthrough.ts: native server + native fetch(), nothing else) and the
+ *     Sluice gateway (control in this process, demo route + its CEL policy: uid % 100 < 10 →
+ *     canary, else stable); on the default runtime (BENCH_POLICIES50=all: every runtime) also the
+ *     gateway with 50 policies on the route (49 non-matching + the demo one, last);
+ *   - nginx proxy_pass (same worker count) and the Oceanus-style baseline (nginx + ngx_lua
+ *     rendering and load()ing each of the same 50 policies per request, bench/oceanus/), when
+ *     nginx (and the Lua module) is installed;
+ *   - the upstream directly: nginx `return 200` (one worker, two ports: stable and canary), or a
+ *     Node server when nginx is absent; its row shows it is not what limits the proxies.
+ * Load: wrk -t1 (bench/wrk.ts; autocannon when wrk is absent), BENCH_CONNECTIONS keep-alive
+ * connections, GET /bench?uid=0…999. Phase 1, saturation (closed loop); phase 2, each target at a
+ * fixed rate of half its own phase-1 median req/s (wrk paced by bench/wrk/load.lua). Each phase
+ * runs BENCH_ROUNDS rounds; a round runs every target once, warm-up then a measured window, and
+ * the order alternates (ABC, CBA, …); tables show medians.
+ * Measured: req/s (responses ÷ window s); latency p50/p99/p99.9/max of responses, ms; CPU per
+ * request, µs = utime+stime (/proc/<pid>/stat) of the target's processes over the window ÷
+ * responses; the same for the upstream and the load generator; and other processes' CPU (cores).
+ * Prints markdown tables and the issue's targets (met / MISSED) for DEFAULT_RUNTIME, and writes
+ * everything as JSON to build/bench/gateway.json.
  *
  * Environment: BENCH_SECONDS (measured window per run, default 10), BENCH_WARMUP_SECONDS (2),
- * BENCH_CONNECTIONS (64), BENCH_ROUNDS (2). Every process started is stopped by PID at the end,
+ * BENCH_CONNECTIONS (32), BENCH_ROUNDS (2), BENCH_PROCESSES (1: processes per proxy, nginx
+ * workers), BENCH_RUNTIMES (comma-separated subset of GATEWAY_RUNTIMES; default all),
+ * BENCH_POLICIES50 (`default` | `all` | `none`), BENCH_HALF_RATE (0 skips phase 2),
+ * BENCH_LOAD=autocannon (force autocannon). Every process started is stopped by PID at the end,
  * also on error or Ctrl-C.
  */
 import { spawnSync } from "node:child_process";
-import { readFileSync } from "node:fs";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import os from "node:os";
-import { WORKERD_BIN } from "../worker/launcher/workerd.ts";
+import { dirname } from "node:path";
+import { fileURLToPath } from "node:url";
+import { DEFAULT_RUNTIME, GATEWAY_RUNTIMES, type GatewayRuntime } from "../worker/launcher/gateway.ts";
 import { type LoadSettings, measure, type Run, type Target } from "./load.ts";
-import { findNginx, nginxVersion, startNginx } from "./nginx.ts";
-import { markdownTable, median, summarize, verdicts } from "./report.ts";
-import { type BenchUpstream, type Defer, startBenchUpstream, startPassthrough, startSluice } from "./targets.ts";
+import { findNginx, nginxVersion, startNginxProxy } from "./nginx.ts";
+import { oceanusMissing, startOceanus } from "./oceanus/nginx.ts";
+import { benchPolicies, DEMO_POLICY, POLICY_COUNT } from "./oceanus/policies.ts";
+import { PASSTHROUGHS, runtimeBinary, runtimeMissing } from "./passthrough.ts";
+import { halfRateTable, median, saturationTable, summarize, verdictLines, verdicts } from "./report.ts";
+import { type Defer, type SluiceControl, startBenchUpstream, startSluice, startSluiceControl } from "./targets.ts";
+import { loadGenerator } from "./wrk.ts";
 
-/** workerd processes, and nginx workers, per proxy. */
-const PROCESSES = 2;
+/** Median CPU of other processes (cores) above which the report warns that the machine was busy. */
+const BUSY_CORES = 0.2;
+const JSON_PATH = fileURLToPath(new URL("../build/bench/gateway.json", import.meta.url));
 
 function envInt(name: string, fallback: number, min: number): number {
   const raw = process.env[name];
@@ -35,102 +57,226 @@ function envInt(name: string, fallback: number, min: number): number {
   return n;
 }
 
+/** BENCH_RUNTIMES as runtimes, in GATEWAY_RUNTIMES order. @throws on a name that is not one. */
+function benchRuntimes(): GatewayRuntime[] {
+  const raw = process.env.BENCH_RUNTIMES;
+  if (!raw) return [...GATEWAY_RUNTIMES];
+  const wanted = raw.split(",").map((s) => s.trim());
+  for (const name of wanted) {
+    if (!GATEWAY_RUNTIMES.some((r) => r === name))
+      throw new Error(`BENCH_RUNTIMES: "${name}" is not one of ${GATEWAY_RUNTIMES.join(", ")}`);
+  }
+  return GATEWAY_RUNTIMES.filter((r) => wanted.includes(r));
+}
+
 function packageVersion(name: string): string {
   const url = new URL(`../node_modules/${name}/package.json`, import.meta.url);
   return (JSON.parse(readFileSync(url, "utf8")) as { version: string }).version;
 }
 
-/** One request to each outcome of the demo policy, checked at the upstream's per-port counters. */
-async function checkPolicyOutcomes(gateway: Target, upstream: BenchUpstream): Promise<void> {
-  for (const [uid, outcome] of [
-    [7, "canary"],
-    [42, "stable"],
-  ] as const) {
-    const before = await upstream.counts();
-    const res = await fetch(`${gateway.url}/bench?uid=${uid}`);
+/** `<binary> --version`'s first line, or `absent`. */
+function binaryVersion(runtime: string): string {
+  const out = spawnSync(runtimeBinary(runtime), ["--version"], { encoding: "utf8" });
+  return out.status === 0 ? `${out.stdout.split("\n")[0]?.trim()} (npm ${runtime} ${packageVersion(runtime)})` : "absent";
+}
+
+/**
+ * Checks a target answers before it is measured: routers (gateways, Oceanus) must send uid
+ * 0…99 where the demo policy says (uid % 100 < 10 → canary, else stable; the upstream's body
+ * names the group), so the 49 extra policies match nothing; every other target answers 200 from
+ * stable. @throws naming the target, the uid and what came back.
+ */
+async function checkTarget(target: Target): Promise<void> {
+  const routes = target.kind === "gateway" || target.kind === "gateway50" || target.kind === "oceanus";
+  const uids = routes ? Array.from({ length: 100 }, (_, uid) => uid) : [1];
+  for (const uid of uids) {
+    const group = routes && uid % 100 < 10 ? "canary" : "stable";
+    const res = await fetch(`${target.url}/bench?uid=${uid}`);
     const body = await res.text();
-    const after = await upstream.counts();
-    const reached = `stable +${after.stable - before.stable}, canary +${after.canary - before.canary}`;
-    if (res.status !== 200 || after[outcome] - before[outcome] !== 1) {
-      throw new Error(`gateway: uid=${uid} should reach ${outcome} only; got ${res.status} (${reached}) ${body.slice(0, 200)}`);
+    if (res.status !== 200 || !body.includes(`"group":"${group}"`)) {
+      throw new Error(`${target.name}: uid=${uid} should reach ${group}; got ${res.status} ${body.slice(0, 200)}`);
     }
   }
 }
 
-async function checkAnswers(target: Target): Promise<void> {
-  const res = await fetch(`${target.url}/bench?uid=1`);
-  const body = await res.text();
-  if (res.status !== 200) throw new Error(`${target.name}: ${res.status} ${body.slice(0, 200)}`);
-}
-
-function printHeader(settings: Omit<LoadSettings, "signal">, rounds: number, nginx: string | null): void {
-  const cpu = os.cpus()[0]?.model ?? "unknown CPU";
-  const workerd = spawnSync(WORKERD_BIN, ["--version"], { encoding: "utf8" }).stdout.trim();
-  console.log(`# Sluice gateway benchmark, ${new Date().toISOString()}
-machine: nproc ${os.availableParallelism()}, ${cpu}, ${(os.totalmem() / 2 ** 30).toFixed(1)} GiB RAM, load average at start ${os.loadavg()[0].toFixed(2)}
-versions: ${workerd} (npm workerd ${packageVersion("workerd")}), node ${process.version}, ${nginx ? `nginx ${nginx}` : "nginx absent (row skipped)"}, autocannon ${packageVersion("autocannon")}
-method: ${rounds} round(s); each runs every target once (order alternates between rounds), ${settings.warmupSeconds} s warm-up + ${settings.seconds} s measured, ${settings.connections} connections, GET /bench?uid=0…999`);
-}
-
-async function main(defer: Defer, signal: AbortSignal): Promise<void> {
-  const settings: LoadSettings = {
-    seconds: envInt("BENCH_SECONDS", 10, 1),
-    warmupSeconds: envInt("BENCH_WARMUP_SECONDS", 2, 0),
-    connections: envInt("BENCH_CONNECTIONS", 64, 1),
-    signal,
-  };
-  const rounds = envInt("BENCH_ROUNDS", 2, 1);
-  const nginxBin = await findNginx();
-  printHeader(settings, rounds, nginxBin ? nginxVersion(nginxBin) : null);
-
-  const upstream = await startBenchUpstream(defer);
-  const upstreamOrigin = `http://127.0.0.1:${upstream.stablePort}`;
-  const direct: Target = { name: "upstream direct", url: upstreamOrigin, pids: [] };
-  const passthrough = await startPassthrough(upstreamOrigin, PROCESSES, defer);
-  const gateway = await startSluice(upstream, PROCESSES, defer);
-  const nginx = nginxBin ? await startNginx(nginxBin, upstream.stablePort, PROCESSES, defer) : null;
-  const targets = [direct, passthrough, gateway, ...(nginx ? [nginx] : [])];
-  await checkPolicyOutcomes(gateway, upstream);
-  for (const target of targets) await checkAnswers(target);
-  console.log(
-    `pids: gateway ${gateway.pids.join(",")}; pass-through ${passthrough.pids.join(",")}; upstream ${upstream.pid}` +
-      (nginx ? `; nginx ${nginx.pids.join(",")}` : ""),
+function runLine(round: number, run: Run): string {
+  const rate = run.rate === null ? "" : ` (offered ${Math.round(run.rate)})`;
+  const late = run.lateSends ? `  late ${run.lateSends} (max lag ${run.lagMaxMs?.toFixed(1)} ms)` : "";
+  return (
+    `  round ${round} ${run.target.padEnd(44)} ${Math.round(run.reqPerSec).toString().padStart(6)} req/s${rate}  ` +
+    `p50 ${run.p50Ms.toFixed(2)}  p99 ${run.p99Ms.toFixed(1)}  p99.9 ${run.p999Ms.toFixed(1)}  max ${run.maxMs.toFixed(0)} ms  ` +
+    `errors ${run.non2xx}/${run.errors}  proxy CPU ${run.proxyCpuUs === null ? "—" : `${run.proxyCpuUs.toFixed(0)} µs/req`}  ` +
+    `other load ${run.otherCores.toFixed(2)} cores${late}`
   );
+}
 
+/** Runs every target `rounds` times, order alternating per round; `rateOf` null = saturation. */
+async function phase(
+  name: string,
+  targets: Target[],
+  rounds: number,
+  settings: LoadSettings,
+  rateOf: (t: Target) => number | null,
+): Promise<Map<Target, Run[]>> {
+  console.log(`\n${name}`);
   const runs = new Map<Target, Run[]>(targets.map((t) => [t, []]));
   for (let round = 0; round < rounds; round++) {
     const order = round % 2 === 0 ? targets : [...targets].reverse();
     for (const target of order) {
-      const run = await measure(target, upstream, settings);
+      const run = await measure(target, settings, rateOf(target));
       runs.get(target)?.push(run);
-      console.log(
-        `  round ${round + 1} ${target.name.padEnd(20)} ${Math.round(run.reqPerSec).toString().padStart(6)} req/s  ` +
-          `p50 ${run.p50Ms.toFixed(2)} ms  p99 ${run.p99Ms.toFixed(1)} ms  max ${run.maxMs.toFixed(0)} ms  non-2xx ${run.non2xx}  errors ${run.errors}  ` +
-          `proxy CPU ${run.proxyCpuUs === null ? "—" : `${run.proxyCpuUs.toFixed(0)} µs/req`}  other load ${run.otherCores.toFixed(2)} cores`,
-      );
+      console.log(runLine(round + 1, run));
     }
   }
+  return runs;
+}
 
-  const summaries = new Map(targets.map((t) => [t, summarize(t.name, runs.get(t) ?? [])]));
-  const ptSummary = summaries.get(passthrough)!;
-  const gwSummary = summaries.get(gateway)!;
-  const gwRuns = gwSummary.runs;
-  const allRuns = [...runs.values()].flat();
-  const canary = gwRuns.reduce((acc, r) => acc + r.upstreamCanary, 0);
-  const stable = gwRuns.reduce((acc, r) => acc + r.upstreamStable, 0);
+async function main(defer: Defer, signal: AbortSignal): Promise<void> {
+  const seconds = envInt("BENCH_SECONDS", 10, 1);
+  const warmupSeconds = envInt("BENCH_WARMUP_SECONDS", 2, 0);
+  const connections = envInt("BENCH_CONNECTIONS", 32, 1);
+  const rounds = envInt("BENCH_ROUNDS", 2, 1);
+  const processes = envInt("BENCH_PROCESSES", 1, 1);
+  const halfRate = envInt("BENCH_HALF_RATE", 1, 0) > 0;
+  const policies50 = process.env.BENCH_POLICIES50 || "default";
+  if (!["default", "all", "none"].includes(policies50))
+    throw new Error(`BENCH_POLICIES50 must be default, all or none, got '${policies50}'`);
+  const runtimes = benchRuntimes();
+  const generator = await loadGenerator();
+  const nginxBin = await findNginx();
+  const notes: string[] = [];
+  const skip = (note: string) => {
+    notes.push(note);
+    console.log(`skipped: ${note}`);
+  };
+
+  const versions: Record<string, string> = {
+    node: process.version,
+    load: generator.name,
+    nginx: nginxBin ? nginxVersion(nginxBin) : "absent",
+    ...Object.fromEntries(GATEWAY_RUNTIMES.map((r) => [r, binaryVersion(r)])),
+  };
+  const machine = {
+    nproc: os.availableParallelism(),
+    cpu: os.cpus()[0]?.model ?? "unknown CPU",
+    memGiB: Number((os.totalmem() / 2 ** 30).toFixed(1)),
+    loadAverageAtStart: Number(os.loadavg()[0].toFixed(2)),
+  };
+  console.log(`# Sluice gateway benchmark, ${new Date().toISOString()}
+machine: nproc ${machine.nproc}, ${machine.cpu}, ${machine.memGiB} GiB RAM, load average at start ${machine.loadAverageAtStart}
+versions: ${Object.entries(versions)
+    .map(([k, v]) => `${k} ${v}`)
+    .join("; ")}
+method: ${generator.name}, ${connections} connections, ${processes} process(es) per proxy; ${rounds} round(s) per phase, order alternating; ${warmupSeconds} s warm-up + ${seconds} s measured per run; GET /bench?uid=0…999; default runtime ${DEFAULT_RUNTIME}`);
+
+  const upstream = await startBenchUpstream(nginxBin, defer);
+  const upstreamOrigin = `http://127.0.0.1:${upstream.stablePort}`;
+  const targets: Target[] = [{ name: `upstream direct (${upstream.kind})`, url: upstreamOrigin, pids: [], kind: "upstream" }];
+  const control = await startSluiceControl(upstream, [DEMO_POLICY], defer);
+  let control50: SluiceControl | undefined;
+  for (const runtime of runtimes) {
+    const missing = runtimeMissing(runtime);
+    if (missing) {
+      skip(`${runtime}: ${missing}`);
+      continue;
+    }
+    const passthrough = PASSTHROUGHS[runtime];
+    if (passthrough) {
+      const target = await passthrough(upstreamOrigin, processes, defer);
+      targets.push({ ...target, kind: "passthrough", runtime });
+    } else skip(`pass-through, ${runtime}: no pass-through entry in bench/passthrough.ts`);
+    const with50 = policies50 === "all" || (policies50 === "default" && runtime === DEFAULT_RUNTIME);
+    try {
+      targets.push(await startSluice(control, runtime, processes, defer));
+      if (with50) {
+        control50 ??= await startSluiceControl(upstream, benchPolicies(POLICY_COUNT), defer);
+        targets.push(await startSluice(control50, runtime, processes, defer));
+      }
+    } catch (err) {
+      skip(`Sluice gateway, ${runtime}: could not start (${(err as Error).message})`);
+    }
+  }
+  if (nginxBin) {
+    targets.push({ ...(await startNginxProxy(nginxBin, upstream.stablePort, processes, defer)), kind: "nginx" });
+    const lua = oceanusMissing();
+    if (lua) skip(`Oceanus-style baseline: ${lua}`);
+    else targets.push({ ...(await startOceanus(nginxBin, upstream, benchPolicies(POLICY_COUNT), processes, defer)), kind: "oceanus" });
+  } else
+    skip(
+      "nginx proxy_pass and the Oceanus-style baseline: nginx not installed (Debian: apt-get install nginx-light libnginx-mod-http-lua)",
+    );
+  for (const target of targets) await checkTarget(target);
+  console.log(`pids: upstream ${upstream.pids.join(",")}; ${targets.map((t) => `${t.name} ${t.pids.join(",") || "—"}`).join("; ")}`);
+
+  const settings: LoadSettings = { generator, connections, seconds, warmupSeconds, upstreamPids: upstream.pids, signal };
+  const satRuns = await phase("Phase 1: saturation (closed loop)", targets, rounds, settings, () => null);
+  const saturation = targets.map((t) => summarize(t, satRuns.get(t) ?? []));
+  const halfRuns = halfRate
+    ? await phase("Phase 2: fixed rate, half of each target's saturation req/s", targets, rounds, settings, (t) =>
+        // At least 1 req/s: a rate of 0 would make the generator run closed loop.
+        Math.max(1, 0.5 * (saturation.find((s) => s.target === t.name)?.reqPerSec ?? 0)),
+      )
+    : new Map<Target, Run[]>();
+  const half = halfRate ? targets.map((t) => summarize(t, halfRuns.get(t) ?? [])) : [];
+
+  const allRuns = [...satRuns.values(), ...halfRuns.values()].flat();
+  const measuredRuntimes = runtimes.filter((r) => saturation.some((s) => s.kind === "gateway" && s.runtime === r));
+  const verdictsByRuntime = Object.fromEntries(measuredRuntimes.map((r) => [r, verdicts(r, saturation, half)]));
+  const other = allRuns.map((r) => r.otherCores);
   console.log(`
-${markdownTable([...summaries.values()], ptSummary)}
+## Saturation
 
-${verdicts(gwSummary, ptSummary).join("\n")}
+${saturationTable(saturation)}
+${
+  halfRate
+    ? `
+## Half of saturation (fixed rate)
 
-Other processes' CPU during the windows (machine quietness): median ${median(allRuns.map((r) => r.otherCores)).toFixed(2)} cores, max ${Math.max(...allRuns.map((r) => r.otherCores)).toFixed(2)} of ${os.availableParallelism()}.
-Policy outcomes at the upstream during the gateway's windows: ${canary} canary, ${stable} stable (${((100 * canary) / (canary + stable)).toFixed(1)} % canary; policy: 10 %).
-Notes: medians over ${rounds} run(s) per target (of an even count, the mean of the middle two); non-2xx and errors are summed over runs.
-Latency: every response's time as autocannon measured it, nearest-rank percentiles (closed loop: no coordinated-omission correction).
-CPU µs/req = utime+stime (/proc/<pid>/stat) over the measured window ÷ responses. proxy: the target's own processes
-(workerd ×${PROCESSES}; nginx master + ${PROCESSES} workers); upstream: the Node upstream; client: this process (autocannon, plus
-control answering each gateway isolate's 1 s snapshot poll). Load generator, upstream and proxy share the same ${os.availableParallelism()} cores,
-so req/s is bounded by their sum: compare ratios and CPU per request rather than absolute req/s.`);
+${halfRateTable(half)}
+`
+    : ""
+}
+## Targets, default runtime (${DEFAULT_RUNTIME})
+
+${DEFAULT_RUNTIME in verdictsByRuntime ? verdictLines(verdictsByRuntime[DEFAULT_RUNTIME] ?? []).join("\n") : `not measured: ${DEFAULT_RUNTIME} was skipped`}
+${measuredRuntimes
+  .filter((r) => r !== DEFAULT_RUNTIME)
+  .map((r) => `\nSame targets on ${r} (for information):\n\n${verdictLines(verdictsByRuntime[r] ?? []).join("\n")}`)
+  .join("\n")}
+${notes.length > 0 ? `\nSkipped: ${notes.join("; ")}.\n` : ""}
+Other processes' CPU during the windows (machine quietness): median ${median(other).toFixed(2)} cores, max ${Math.max(...other).toFixed(2)} of ${machine.nproc}.${
+    median(other) > BUSY_CORES
+      ? `\nWARNING: other processes used more than ${BUSY_CORES} cores during most windows: the machine was busy, these figures are not reliable.`
+      : ""
+  }
+Notes: medians over ${rounds} run(s) per target and phase (of an even count, the mean of the middle two); max is the slowest response of all runs; errors are summed (error status = HTTP ≥ 400 under wrk, non-2xx under autocannon).
+Latency: per response from its send (no coordinated-omission correction); at a fixed rate, "late sends" left > 1 ms after their slot (all connections busy, or wrk not scheduled), so a run with many is closer to saturation than its offered rate says.
+CPU µs/req = utime+stime over the measured window ÷ responses. proxy: the target's processes (${processes} per proxy; nginx: master + ${processes} worker(s)); upstream: ${upstream.kind}; client: the load generator. Load generator, upstream and proxy share the same ${machine.nproc} cores, so req/s is bounded by their sum: compare ratios and CPU per request rather than absolute req/s.`);
+
+  mkdirSync(dirname(JSON_PATH), { recursive: true });
+  writeFileSync(
+    JSON_PATH,
+    `${JSON.stringify(
+      {
+        bench: "gateway",
+        date: new Date().toISOString(),
+        machine,
+        versions,
+        settings: { seconds, warmupSeconds, connections, rounds, processes, halfRate, policies50, runtimes, generator: generator.name },
+        defaultRuntime: DEFAULT_RUNTIME,
+        upstream: upstream.kind,
+        skipped: notes,
+        units: { reqPerSec: "responses/s", latency: "ms", cpu: "µs per response", otherCores: "cores" },
+        saturation,
+        halfRate: half,
+        verdicts: verdictsByRuntime,
+        otherCores: { median: median(other), max: Math.max(...other) },
+      },
+      null,
+      2,
+    )}\n`,
+  );
+  console.log(`\nJSON: ${JSON_PATH}`);
 }
 
 const stops: (() => Promise<void>)[] = [];

@@ -1,124 +1,256 @@
 /**
- * Turns runs into results: per-target medians, one markdown table (pasteable into
- * bench/RESULTS.md) and the PASS/MISS verdicts of the gateway against the pass-through Worker.
+ * Turns runs into results: per-target medians, markdown tables (pasteable into
+ * bench/RESULTS.md; padded as biome formats markdown) and the issue's target verdicts.
+ * Units: req/s; latency in ms; CPU in µs per response.
  */
-import type { Run } from "./load.ts";
+import type { Run, Target, TargetKind } from "./load.ts";
 
-/** Gateway req/s must reach this fraction of the pass-through's. */
+/** Gateway req/s must reach this fraction of its runtime's bare pass-through. */
 export const THROUGHPUT_RATIO = 0.9;
-/** Gateway CPU per request may exceed the pass-through's by at most this many µs. */
+/** Gateway CPU per request may exceed its pass-through's by at most this many µs. */
 export const CPU_BUDGET_US = 10;
+/** Gateway req/s must reach this fraction of nginx proxy_pass's (same process count). */
+export const NGINX_RATIO = 0.5;
+/** Largest p99 at half of the gateway's saturation throughput, ms. */
+export const HALF_RATE_P99_MS = 10;
+/** The 50-policy gateway must reach this multiple of the Oceanus-style baseline's req/s. */
+export const OCEANUS_MULTIPLE = 2;
 
 export interface Summary {
   target: string;
+  kind: TargetKind | null;
+  /** Gateway runtime of pass-through and gateway rows, else null. */
+  runtime: string | null;
   runs: Run[];
   /** Medians over runs. */
   reqPerSec: number;
+  /** Offered rate, req/s (median); null at saturation. */
+  rate: number | null;
   p50Ms: number;
   p99Ms: number;
+  p999Ms: number;
+  /** The slowest response of all runs, ms. */
+  maxMs: number;
   /** µs per request; null when the target has no processes of its own. */
   proxyCpuUs: number | null;
   upstreamCpuUs: number;
   clientCpuUs: number;
   /** Sums over runs. */
   non2xx: number;
-  non2xxByStatus: Record<string, number>;
   errors: number;
   timeouts: number;
+  /** Fixed rate: sends > 1 ms behind schedule (sum) and the largest lag (ms); null at saturation or without wrk. */
+  lateSends: number | null;
+  lagMaxMs: number | null;
 }
 
 /** Median; of an even count, the mean of the middle two. */
 export function median(values: number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
   const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+  return sorted.length % 2 ? (sorted[mid] as number) : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
 }
 
-export function summarize(target: string, runs: Run[]): Summary {
-  const non2xxByStatus: Record<string, number> = {};
-  for (const run of runs) {
-    for (const [status, count] of Object.entries(run.non2xxByStatus)) non2xxByStatus[status] = (non2xxByStatus[status] ?? 0) + count;
-  }
+export function summarize(target: Target, runs: Run[]): Summary {
   const proxy = runs.map((r) => r.proxyCpuUs).filter((v): v is number => v !== null);
   const sum = (pick: (r: Run) => number) => runs.reduce((acc, r) => acc + pick(r), 0);
+  const late = runs.map((r) => r.lateSends).filter((v): v is number => v !== null);
+  const lag = runs.map((r) => r.lagMaxMs).filter((v): v is number => v !== null);
+  const rates = runs.map((r) => r.rate).filter((v): v is number => v !== null);
   return {
-    target,
+    target: target.name,
+    kind: target.kind ?? null,
+    runtime: target.runtime ?? null,
     runs,
     reqPerSec: median(runs.map((r) => r.reqPerSec)),
+    rate: rates.length > 0 ? median(rates) : null,
     p50Ms: median(runs.map((r) => r.p50Ms)),
     p99Ms: median(runs.map((r) => r.p99Ms)),
+    p999Ms: median(runs.map((r) => r.p999Ms)),
+    maxMs: Math.max(...runs.map((r) => r.maxMs)),
     proxyCpuUs: proxy.length > 0 ? median(proxy) : null,
     upstreamCpuUs: median(runs.map((r) => r.upstreamCpuUs)),
-    clientCpuUs: median(runs.map((r) => r.clientCpuUs)),
+    clientCpuUs: median(runs.map((r) => r.clientCpuPerReqUs)),
     non2xx: sum((r) => r.non2xx),
-    non2xxByStatus,
     errors: sum((r) => r.errors),
     timeouts: sum((r) => r.timeouts),
+    lateSends: late.length > 0 ? late.reduce((a, b) => a + b, 0) : null,
+    lagMaxMs: lag.length > 0 ? Math.max(...lag) : null,
   };
 }
 
-const int = (n: number) => Math.round(n).toLocaleString("en-US");
-const ms = (n: number) => n.toFixed(n < 10 ? 2 : 1);
+const int = (n: number) => (Number.isFinite(n) ? Math.round(n).toLocaleString("en-US") : "—");
+const ms = (n: number) => (Number.isFinite(n) ? n.toFixed(n < 10 ? 2 : 1) : "—");
+const cpu = (n: number | null) => (n === null ? "—" : int(n));
 
-function non2xxCell(s: Summary): string {
-  const detail = Object.entries(s.non2xxByStatus).map(([status, count]) => `${status}: ${int(count)}`);
-  return detail.length > 0 ? `${int(s.non2xx)} (${detail.join(", ")})` : int(s.non2xx);
+function table(header: string[], rows: string[][]): string {
+  const widths = header.map((_, i) => Math.max((header[i] as string).length, ...rows.map((row) => (row[i] as string).length)));
+  const line = (cells: string[]) => `| ${cells.map((cell, i) => cell.padEnd(widths[i] as number)).join(" | ")} |`;
+  return [line(header), line(widths.map((w) => "-".repeat(w))), ...rows.map(line)].join("\n");
+}
+
+/** The bare pass-through of `s`'s runtime among `all`, for gateway and pass-through rows. */
+function passthroughOf(s: Summary, all: Summary[]): Summary | undefined {
+  return s.runtime ? all.find((o) => o.kind === "passthrough" && o.runtime === s.runtime) : undefined;
 }
 
 function errorsCell(s: Summary): string {
-  return s.timeouts > 0 ? `${int(s.errors)} (${int(s.timeouts)} timeouts)` : int(s.errors);
+  const parts = [`${int(s.non2xx)} / ${int(s.errors)}`];
+  if (s.timeouts > 0) parts.push(`(${int(s.timeouts)} timeouts)`);
+  return parts.join(" ");
 }
 
-/** One row per target; ratios are against `baseline` (the pass-through Worker). */
-export function markdownTable(summaries: Summary[], baseline: Summary): string {
+/** Saturation (closed loop): one row per target; ratios against the same runtime's bare pass-through. */
+export function saturationTable(summaries: Summary[]): string {
   const header = [
-    "Target",
-    "req/s (median)",
-    "× pass-through req/s",
+    "Target (saturation)",
+    "req/s",
+    "× pass-through",
+    "proxy CPU µs/req",
+    "Δ CPU µs/req",
     "p50 ms",
     "p99 ms",
-    "non-2xx",
-    "errors",
-    "proxy CPU µs/req",
-    "× pass-through CPU",
+    "p99.9 ms",
+    "max ms",
+    "error status / errors",
     "upstream CPU µs/req",
     "client CPU µs/req",
     "req/s per run",
   ];
-  const rows = summaries.map((s) => [
-    s.target,
-    int(s.reqPerSec),
-    (s.reqPerSec / baseline.reqPerSec).toFixed(2),
-    ms(s.p50Ms),
-    ms(s.p99Ms),
-    non2xxCell(s),
-    errorsCell(s),
-    s.proxyCpuUs === null ? "—" : int(s.proxyCpuUs),
-    s.proxyCpuUs === null || baseline.proxyCpuUs === null ? "—" : (s.proxyCpuUs / baseline.proxyCpuUs).toFixed(2),
-    int(s.upstreamCpuUs),
-    int(s.clientCpuUs),
-    s.runs.map((r) => int(r.reqPerSec)).join(" / "),
-  ]);
-  // Padded as biome formats markdown, so the pasted table passes `npm run lint` unchanged.
-  const widths = header.map((_, i) => Math.max(header[i].length, ...rows.map((row) => row[i].length)));
-  const line = (cells: string[]) => `| ${cells.map((cell, i) => cell.padEnd(widths[i])).join(" | ")} |`;
-  return [line(header), line(widths.map((w) => "-".repeat(w))), ...rows.map(line)].join("\n");
+  const rows = summaries.map((s) => {
+    const pt = passthroughOf(s, summaries);
+    const ratio = pt && pt !== s ? (s.reqPerSec / pt.reqPerSec).toFixed(2) : "—";
+    const delta = pt && pt !== s && s.proxyCpuUs !== null && pt.proxyCpuUs !== null ? s.proxyCpuUs - pt.proxyCpuUs : null;
+    return [
+      s.target,
+      int(s.reqPerSec),
+      ratio,
+      cpu(s.proxyCpuUs),
+      delta === null ? "—" : `${delta >= 0 ? "+" : ""}${int(delta)}`,
+      ms(s.p50Ms),
+      ms(s.p99Ms),
+      ms(s.p999Ms),
+      ms(s.maxMs),
+      errorsCell(s),
+      int(s.upstreamCpuUs),
+      int(s.clientCpuUs),
+      s.runs.map((r) => int(r.reqPerSec)).join(" / "),
+    ];
+  });
+  return table(header, rows);
 }
 
-/** The two targets, each as a line ending in PASS or MISS. */
-export function verdicts(gateway: Summary, passthrough: Summary): string[] {
-  const minReqPerSec = THROUGHPUT_RATIO * passthrough.reqPerSec;
-  const lines = [
-    `gateway req/s ≥ ${THROUGHPUT_RATIO} × pass-through: ${int(gateway.reqPerSec)} vs ${int(minReqPerSec)} ` +
-      `(${(gateway.reqPerSec / passthrough.reqPerSec).toFixed(2)}×) → ${gateway.reqPerSec >= minReqPerSec ? "PASS" : "MISS"}`,
+/** Fixed rate: each target at half of its own saturation req/s. */
+export function halfRateTable(summaries: Summary[]): string {
+  const header = [
+    "Target (½ saturation)",
+    "offered req/s",
+    "achieved req/s",
+    "p50 ms",
+    "p99 ms",
+    "p99.9 ms",
+    "max ms",
+    "late sends",
+    "max lag ms",
+    "proxy CPU µs/req",
+    "error status / errors",
   ];
-  if (gateway.proxyCpuUs !== null && passthrough.proxyCpuUs !== null) {
-    const maxCpu = passthrough.proxyCpuUs + CPU_BUDGET_US;
-    const extra = gateway.proxyCpuUs - passthrough.proxyCpuUs;
-    lines.push(
-      `gateway CPU/request ≤ pass-through + ${CPU_BUDGET_US} µs: ${int(gateway.proxyCpuUs)} µs vs ${int(maxCpu)} µs ` +
-        `(${extra >= 0 ? "+" : ""}${int(extra)} µs) → ${gateway.proxyCpuUs <= maxCpu ? "PASS" : "MISS"}`,
-    );
-  }
-  return lines;
+  const rows = summaries.map((s) => [
+    s.target,
+    s.rate === null ? "—" : int(s.rate),
+    int(s.reqPerSec),
+    ms(s.p50Ms),
+    ms(s.p99Ms),
+    ms(s.p999Ms),
+    ms(s.maxMs),
+    s.lateSends === null ? "—" : int(s.lateSends),
+    s.lagMaxMs === null ? "—" : ms(s.lagMaxMs),
+    cpu(s.proxyCpuUs),
+    errorsCell(s),
+  ]);
+  return table(header, rows);
+}
+
+export interface Verdict {
+  /** What is required, e.g. `gateway ≥ 0.9× its bare pass-through req/s`. */
+  target: string;
+  /** null: not measured (a row was skipped). */
+  met: boolean | null;
+  /** The numbers. */
+  detail: string;
+}
+
+/**
+ * The issue's targets for the gateway on `runtime`: against its bare pass-through (req/s, CPU),
+ * nginx proxy_pass (req/s), its own half-rate p99, and (50 policies) the Oceanus-style baseline.
+ */
+export function verdicts(runtime: string, saturation: Summary[], half: Summary[]): Verdict[] {
+  const find = (list: Summary[], kind: TargetKind, rt?: string) =>
+    list.find((s) => s.kind === kind && (rt === undefined || s.runtime === rt));
+  const gw = find(saturation, "gateway", runtime);
+  const pt = find(saturation, "passthrough", runtime);
+  const nginx = find(saturation, "nginx");
+  const gwHalf = find(half, "gateway", runtime);
+  const gw50 = find(saturation, "gateway50", runtime);
+  const oceanus = find(saturation, "oceanus");
+  const out: Verdict[] = [];
+  const missing = (what: string) => `not measured (${what} skipped)`;
+
+  const t1 = `gateway ≥ ${THROUGHPUT_RATIO}× its bare pass-through req/s`;
+  if (gw && pt) {
+    const min = THROUGHPUT_RATIO * pt.reqPerSec;
+    out.push({
+      target: t1,
+      met: gw.reqPerSec >= min,
+      detail: `${int(gw.reqPerSec)} vs ${int(pt.reqPerSec)} req/s (${(gw.reqPerSec / pt.reqPerSec).toFixed(2)}×; needs ≥ ${int(min)})`,
+    });
+  } else out.push({ target: t1, met: null, detail: missing(gw ? "pass-through" : "gateway") });
+
+  const t2 = `gateway CPU ≤ pass-through + ${CPU_BUDGET_US} µs/req`;
+  if (gw?.proxyCpuUs != null && pt?.proxyCpuUs != null) {
+    const extra = gw.proxyCpuUs - pt.proxyCpuUs;
+    out.push({
+      target: t2,
+      met: extra <= CPU_BUDGET_US,
+      detail: `${int(gw.proxyCpuUs)} vs ${int(pt.proxyCpuUs)} µs/req (${extra >= 0 ? "+" : ""}${int(extra)} µs)`,
+    });
+  } else out.push({ target: t2, met: null, detail: missing(gw ? "pass-through" : "gateway") });
+
+  const t3 = `gateway ≥ ${NGINX_RATIO}× nginx proxy_pass req/s (same process count)`;
+  if (gw && nginx) {
+    out.push({
+      target: t3,
+      met: gw.reqPerSec >= NGINX_RATIO * nginx.reqPerSec,
+      detail: `${int(gw.reqPerSec)} vs ${int(nginx.reqPerSec)} req/s (${(gw.reqPerSec / nginx.reqPerSec).toFixed(2)}×)`,
+    });
+  } else out.push({ target: t3, met: null, detail: missing(gw ? "nginx" : "gateway") });
+
+  const t4 = `gateway p99 ≤ ${HALF_RATE_P99_MS} ms at half of its saturation req/s`;
+  if (gwHalf && gwHalf.rate !== null) {
+    out.push({
+      target: t4,
+      met: gwHalf.p99Ms <= HALF_RATE_P99_MS,
+      detail:
+        `p99 ${ms(gwHalf.p99Ms)} ms (p50 ${ms(gwHalf.p50Ms)}, p99.9 ${ms(gwHalf.p999Ms)}) at ${int(gwHalf.rate)} req/s offered, ` +
+        `${int(gwHalf.reqPerSec)} achieved` +
+        (gwHalf.lateSends ? `; ${int(gwHalf.lateSends)} late sends, max lag ${ms(gwHalf.lagMaxMs ?? Number.NaN)} ms` : ""),
+    });
+  } else out.push({ target: t4, met: null, detail: missing("gateway half-rate run") });
+
+  const t5 = `gateway with 50 policies ≥ ${OCEANUS_MULTIPLE}× the Oceanus-style baseline req/s`;
+  if (gw50 && oceanus) {
+    out.push({
+      target: t5,
+      met: gw50.reqPerSec >= OCEANUS_MULTIPLE * oceanus.reqPerSec,
+      detail:
+        `${int(gw50.reqPerSec)} vs ${int(oceanus.reqPerSec)} req/s (${(gw50.reqPerSec / oceanus.reqPerSec).toFixed(2)}×); ` +
+        `CPU ${cpu(gw50.proxyCpuUs)} vs ${cpu(oceanus.proxyCpuUs)} µs/req`,
+    });
+  } else out.push({ target: t5, met: null, detail: missing(gw50 ? "Oceanus-style baseline" : "50-policy gateway") });
+  return out;
+}
+
+/** One line per verdict: `met`, `MISSED` or `not measured`. */
+export function verdictLines(list: Verdict[]): string[] {
+  return list.map((v) => `- ${v.met === null ? "not measured" : v.met ? "met" : "MISSED"}: ${v.target}: ${v.detail}`);
 }

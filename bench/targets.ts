@@ -1,33 +1,37 @@
 /**
- * Starts what the benchmark measures, all on 127.0.0.1: the upstream (a child Node process),
- * the Sluice stack (control in this process + the gateway under workerd, demo route and policy)
- * and the bare pass-through Worker under the same launcher. Each start registers its stop
- * functions with `defer` as soon as something runs, so a failure half-way still stops it all.
+ * Starts what the benchmark measures, all on 127.0.0.1: the upstream (nginx `return 200` when
+ * nginx is installed, else a Node child process), and the Sluice stacks (control in this process
+ * + the gateway on a runtime, demo route and policy, optionally 49 more policies on the route).
+ * Each start registers its stop functions with `defer` as soon as something runs, so a failure
+ * half-way still stops it all.
  */
 import { type ChildProcess, fork } from "node:child_process";
-import { copyFile, mkdtemp, rm } from "node:fs/promises";
+import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import pino from "pino";
 import { seedDemo } from "../control/demo/seed.ts";
 import { startControl } from "../control/server.ts";
-import { renderWorkerdConfig } from "../worker/launcher/capnp.ts";
-import { COMPATIBILITY_DATE, startGateway } from "../worker/launcher/gateway.ts";
-import { launchWorkerd } from "../worker/launcher/workerd.ts";
-import type { Target, UpstreamProbe } from "./load.ts";
+import { type GatewayRuntime, startGateway } from "../worker/launcher/gateway.ts";
+import type { Target } from "./load.ts";
+import { startNginxUpstream } from "./nginx.ts";
+import { DEMO_POLICY, type DualPolicy } from "./oceanus/policies.ts";
 import { stopChild } from "./proc.ts";
 
 /** Registers a stop function; the bench runs them in reverse order at exit, error or Ctrl-C. */
 export type Defer = (stop: () => Promise<void>) => void;
 
-export interface BenchUpstream extends UpstreamProbe {
+/** The upstream every proxy ends at: `stable` and `canary` ports, each answering a body naming its group. */
+export interface BenchUpstream {
+  /** What it is, for the report. */
+  kind: string;
+  pids: number[];
   stablePort: number;
   canaryPort: number;
 }
 
 const UPSTREAM_SCRIPT = fileURLToPath(new URL("./upstream-process.ts", import.meta.url));
-const PASSTHROUGH_SOURCE = fileURLToPath(new URL("./passthrough-worker.js", import.meta.url));
 
 /** The next IPC message from `child` that has `key`. @throws when the child exits first. */
 function nextMessage<T>(child: ChildProcess, key: string): Promise<T> {
@@ -47,60 +51,104 @@ function nextMessage<T>(child: ChildProcess, key: string): Promise<T> {
   });
 }
 
-/** Forks bench/upstream-process.ts (Node 24, as this process) and waits for its two ports. */
-export async function startBenchUpstream(defer: Defer): Promise<BenchUpstream> {
+/**
+ * The upstream: nginx (one worker, `return 200`) when `nginxBin` is given, else
+ * bench/upstream-process.ts (Node 24, as this process; slower, its CPU is reported apart).
+ */
+export async function startBenchUpstream(nginxBin: string | null, defer: Defer): Promise<BenchUpstream> {
+  if (nginxBin) return { kind: "nginx return 200, 1 worker", ...(await startNginxUpstream(nginxBin, defer)) };
   const child = fork(UPSTREAM_SCRIPT, [], { stdio: ["ignore", "inherit", "inherit", "ipc"] });
   defer(() => stopChild(child));
   const [stablePort, canaryPort] = await nextMessage<number[]>(child, "ports");
-  return {
-    pid: child.pid ?? -1,
-    stablePort,
-    canaryPort,
-    async counts() {
-      const reply = nextMessage<number[]>(child, "counts");
-      child.send("counts");
-      const [stable, canary] = await reply;
-      return { stable, canary };
-    },
-  };
+  return { kind: "Node http server (nginx absent)", pids: [child.pid ?? -1], stablePort, canaryPort };
+}
+
+/** A control started by startSluiceControl: where gateways find it, and how many policies its route lists. */
+export interface SluiceControl {
+  url: string;
+  gatewayToken: string;
+  publicKey: string;
+  policies: number;
+}
+
+/** Sends one admin API call. @throws with the API's answer unless it is 2xx. */
+async function adminCall(control: string, token: string, method: string, path: string, body: unknown): Promise<unknown> {
+  const res = await fetch(`${control}${path}`, {
+    method,
+    headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
+    body: JSON.stringify(body),
+  });
+  const text = await res.text();
+  if (!res.ok) throw new Error(`${method} ${path} → ${res.status}: ${text}`);
+  return text ? JSON.parse(text) : null;
 }
 
 /**
- * Control on a fresh PGlite data directory, seeded with the demo route and its one CEL policy
- * (groups `stable` and `canary` both on the bench upstream, one port each), then the gateway.
- * The gateway keeps its default snapshot poll (1 s per isolate), so control sees a conditional
- * GET per second per process during the runs, as in production.
+ * Control seeded as control/demo/seed.ts does (groups `stable` and `canary` on the upstream's two
+ * ports, one instance each, the demo route and its CEL policy); when `policies` holds more than
+ * the demo policy, the others are created through the same API and the route's list replaced by
+ * `policies` in their order. Published as a snapshot before it returns.
  */
-export async function startSluice(upstream: BenchUpstream, processes: number, defer: Defer): Promise<Target> {
+export async function startSluiceControl(upstream: BenchUpstream, policies: DualPolicy[], defer: Defer): Promise<SluiceControl> {
   const dataDir = await mkdtemp(join(tmpdir(), "sluice-bench-"));
   defer(() => rm(dataDir, { recursive: true, force: true }));
   const control = await startControl({ dataDir, port: 0, env: {}, logger: pino({ level: "warn" }) });
   defer(control.close);
-  await seedDemo(control.url, control.tokens.adminToken, { stable: [upstream.stablePort], canary: [upstream.canaryPort] });
+  const admin = control.tokens.adminToken;
+  await seedDemo(control.url, admin, { stable: [upstream.stablePort], canary: [upstream.canaryPort] });
+  const extra = policies.filter((p) => p.name !== DEMO_POLICY.name);
+  if (extra.length > 0) {
+    for (const p of extra) {
+      await adminCall(control.url, admin, "POST", "/v1/policies", {
+        name: p.name,
+        category: "private",
+        appkey: "demo",
+        key: p.key,
+        passway: p.passway,
+        condition: p.cel,
+        group: p.group,
+        enabled: true,
+        graylist: [],
+      });
+    }
+    const { items } = (await adminCall(control.url, admin, "GET", "/v1/routes", undefined)) as {
+      items: { id: number; host: string; path: string }[];
+    };
+    const route = items.find((r) => r.host === "*" && r.path === "/");
+    if (!route) throw new Error("the demo route is missing after seeding");
+    await adminCall(control.url, admin, "PUT", `/v1/routes/${route.id}`, {
+      appkey: "demo",
+      host: "*",
+      path: "/",
+      match: "prefix",
+      defaultGroup: "stable",
+      policies: policies.map((p) => p.name),
+    });
+  }
   await control.builder.rebuild();
-  const gateway = await startGateway({
-    controlUrl: control.url,
+  return {
+    url: control.url,
     gatewayToken: control.tokens.gatewayToken,
-    snapshotPublicKey: control.signingKey.publicKeyBase64,
+    publicKey: control.signingKey.publicKeyBase64,
+    policies: policies.length,
+  };
+}
+
+/**
+ * The gateway on `runtime`, `processes` processes, polling `control`. It keeps its default
+ * snapshot poll (1 s per isolate), so control sees a conditional GET per second per process
+ * during the runs, as in production.
+ */
+export async function startSluice(control: SluiceControl, runtime: GatewayRuntime, processes: number, defer: Defer): Promise<Target> {
+  const gateway = await startGateway({
+    runtime,
+    controlUrl: control.url,
+    gatewayToken: control.gatewayToken,
+    snapshotPublicKey: control.publicKey,
     port: 0,
     processes,
   });
   defer(gateway.close);
-  return { name: "Sluice gateway", url: gateway.url, pids: gateway.pids };
-}
-
-/** bench/passthrough-worker.js with the gateway's launcher, process count and compatibility date. */
-export async function startPassthrough(upstreamOrigin: string, processes: number, defer: Defer): Promise<Target> {
-  const dir = await mkdtemp(join(tmpdir(), "sluice-bench-passthrough-"));
-  defer(() => rm(dir, { recursive: true, force: true }));
-  await copyFile(PASSTHROUGH_SOURCE, join(dir, "passthrough-worker.js"));
-  const config = renderWorkerdConfig({
-    mainModule: "passthrough-worker.js",
-    compatibilityDate: COMPATIBILITY_DATE,
-    textBindings: { UPSTREAM_ORIGIN: upstreamOrigin },
-    envBindings: {},
-  });
-  const cluster = await launchWorkerd({ dir, config, port: 0, processes });
-  defer(cluster.close);
-  return { name: "pass-through Worker", url: cluster.url, pids: cluster.pids };
+  const name = control.policies > 1 ? `Sluice gateway, ${control.policies} policies, ${runtime}` : `Sluice gateway, ${runtime}`;
+  return { name, url: gateway.url, pids: gateway.pids, kind: control.policies > 1 ? "gateway50" : "gateway", runtime };
 }

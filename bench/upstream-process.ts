@@ -1,7 +1,7 @@
 /**
  * The benchmark's upstream, run as a child process (forked by bench/targets.ts) so its CPU is
  * apart from the load generator's: a Node http server answering every request with the same
- * small body. It listens on two ports — `stable` and `canary` — so the parent can count, per
+ * small body (naming the port's group). It listens on two ports — `stable` and `canary` — so the parent can count, per
  * port, which outcome the gateway's policy chose. IPC: sends `{ports: [stable, canary]}` once
  * listening; answers `"counts"` with `{counts: [stable, canary]}` (requests answered so far).
  * Exits when the parent disconnects.
@@ -9,16 +9,17 @@
 import http from "node:http";
 import type { AddressInfo } from "node:net";
 
-/** 48 bytes: small enough that the proxies, not the payload, dominate the cost. */
-const BODY = Buffer.from('{"ok":true,"from":"sluice-bench-upstream-00000"}');
-const HEADERS = { "content-type": "application/json", "content-length": String(BODY.length) };
+/** 48 bytes per port, naming its group (as the nginx upstream's, bench/nginx.ts upstreamBody). */
+const BODIES = ["stable", "canary"].map((group) => Buffer.from(`{"ok":true,"group":"${group}","from":"sluice-up"}`));
 
 const counts = [0, 0];
 
 function listen(index: number): Promise<number> {
+  const body = BODIES[index] as Buffer;
+  const headers = { "content-type": "application/json", "content-length": String(body.length) };
   const server = http.createServer((_req, res) => {
     counts[index] += 1;
-    res.writeHead(200, HEADERS).end(BODY);
+    res.writeHead(200, headers).end(body);
   });
   // Longer than any proxy's idle timeout, so pooled upstream connections are not cut mid-run.
   server.keepAliveTimeout = 120_000;
