@@ -50,6 +50,31 @@ export interface Env {
   CELL_HEADER?: string;
 }
 
+/**
+ * Every binding's name, for runtimes that read them one by one from their environment (Deno,
+ * whose --allow-env names each variable it may read). The Record type makes the compiler insist
+ * that each field of Env is listed.
+ */
+export const BINDING_NAMES = Object.keys({
+  CONTROL_URL: 1,
+  GATEWAY_TOKEN: 1,
+  SNAPSHOT_PUBLIC_KEY: 1,
+  SNAPSHOT_POLL_MS: 1,
+  SNAPSHOT_WAIT_MS: 1,
+  SNAPSHOT_SYNC_WAIT_MS: 1,
+  SNAPSHOT_IDLE_STOP_MS: 1,
+  SNAPSHOT_VERSION_HEADER: 1,
+  SNAPSHOT_FIRST_WAIT_MS: 1,
+  STATUS_PATH: 1,
+  STATUS_TOKEN: 1,
+  TRUSTED_PROXIES: 1,
+  CLIENT_IP_HEADER: 1,
+  ZONE: 1,
+  REGION: 1,
+  LANE_HEADER: 1,
+  CELL_HEADER: 1,
+} satisfies Record<keyof Env, 1>) as (keyof Env)[];
+
 export interface GatewayConfig {
   controlUrl: string;
   gatewayToken: string;
