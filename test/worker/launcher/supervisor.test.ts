@@ -1,8 +1,8 @@
 /**
  * The launcher supervises its gateway processes on every runtime (issue 12, item 10; issue 13):
  * after `kill -9` of one, the exit is logged and a new process takes the slot on the same port,
- * so the cluster is back to full size without anyone noticing but the log. Real workerd and Bun
- * processes on 127.0.0.1; plus the back-off table.
+ * so the cluster is back to full size without anyone noticing but the log. Real workerd, Bun and
+ * Deno processes on 127.0.0.1; plus the back-off table.
  */
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -11,6 +11,7 @@ import pino, { type Logger } from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { launchBun } from "../../../worker/launcher/bun.ts";
 import { renderWorkerdConfig } from "../../../worker/launcher/capnp.ts";
+import { launchDeno } from "../../../worker/launcher/deno.ts";
 import { COMPATIBILITY_DATE } from "../../../worker/launcher/gateway.ts";
 import { type ProcessCluster, restartDelayMs } from "../../../worker/launcher/supervisor.ts";
 import { launchWorkerd } from "../../../worker/launcher/workerd.ts";
@@ -48,7 +49,7 @@ describe("restart back-off", () => {
 
 /** How each runtime's cluster is started for the test, and what a process answers. */
 interface RuntimeCase {
-  name: "workerd" | "bun";
+  name: "workerd" | "bun" | "deno";
   launch(dir: string, logger: Logger): Promise<ProcessCluster>;
   answers(url: string): Promise<boolean>;
 }
@@ -68,11 +69,11 @@ const runtimes: RuntimeCase[] = [
     },
     answers: async (url) => (await (await fetch(url)).text()) === "ok",
   },
-  {
+  ...(["bun", "deno"] as const).map((name) => ({
     // The gateway itself, with no control to reach: its status document answers all the same.
-    name: "bun",
-    launch: (_dir, logger) =>
-      launchBun({
+    name,
+    launch: (_dir: string, logger: Logger) =>
+      (name === "bun" ? launchBun : launchDeno)({
         bindings: {
           CONTROL_URL: "http://127.0.0.1:1",
           GATEWAY_TOKEN: "unused",
@@ -84,9 +85,9 @@ const runtimes: RuntimeCase[] = [
         stdio: "ignore",
         logger,
       }),
-    answers: async (url) =>
+    answers: async (url: string) =>
       (await fetch(`${url}/__sluice/status`, { headers: { authorization: `Bearer ${STATUS_TOKEN}` } })).status === 200,
-  },
+  })),
 ];
 
 describe.each(runtimes)("a killed $name process", (runtime) => {
