@@ -98,33 +98,39 @@ export function upstreamFetch(input: Request | URL | string, init?: RequestInit)
     maxHeaderSize: MAX_HEADER_BYTES,
   };
   return new Promise<Response>((resolve, reject) => {
-    let answered = false;
+    let req: ClientRequest;
+    /** Errors the response body once there is one; until then the abort rejects. */
+    let cutBody: ((reason: unknown) => void) | null = null;
+    // One listener for the whole exchange, removed once the answer has ended or failed.
+    const onAbort = () => {
+      req.destroy();
+      if (cutBody) cutBody(signal.reason);
+      else reject(signal.reason);
+    };
+    const release = () => signal.removeEventListener("abort", onAbort);
+    signal.addEventListener("abort", onAbort, { once: true });
     const send = (retry: boolean) => {
-      const req = (url.protocol === "https:" ? https : http).request(options);
+      const sent = (url.protocol === "https:" ? https : http).request(options);
+      req = sent;
       // node:http adds `Connection: keep-alive`; HTTP/1.1 connections persist without it, and
       // the connection is reused all the same. Expect is set only after that: with Expect among
       // its options node:http sends the header block at once, and it can no longer be changed.
-      req.removeHeader("connection");
-      if (expect !== undefined) req.setHeader("expect", expect);
-      const onAbort = () => {
-        req.destroy();
-        if (!answered) reject(signal.reason);
-      };
-      signal.addEventListener("abort", onAbort, { once: true });
-      req.on("error", (err: Error & { code?: string }) => {
-        if (answered) return;
-        signal.removeEventListener("abort", onAbort);
-        if (signal.aborted) return;
+      sent.removeHeader("connection");
+      if (expect !== undefined) sent.setHeader("expect", expect);
+      sent.on("error", (err: Error & { code?: string }) => {
+        if (cutBody || sent !== req || signal.aborted) return;
         // A kept-alive connection the upstream closed while idle: nothing reached it.
-        if (retry && !body && req.reusedSocket && (err.code === "ECONNRESET" || err.code === "EPIPE")) return send(false);
+        if (retry && !body && sent.reusedSocket && (err.code === "ECONNRESET" || err.code === "EPIPE")) return send(false);
+        release();
         reject(new TypeError("fetch failed", { cause: err }));
       });
-      req.once("response", (res: IncomingMessage) => {
-        answered = true;
-        resolve(toResponse(request.method, res, signal, () => signal.removeEventListener("abort", onAbort)));
+      sent.once("response", (res: IncomingMessage) => {
+        const answer = toResponse(request.method, res, release);
+        cutBody = answer.cut;
+        resolve(answer.response);
       });
-      if (body) void pump(body, req);
-      else req.end();
+      if (body) void pump(body, sent);
+      else sent.end();
     };
     send(true);
   });
@@ -156,8 +162,11 @@ async function pump(body: ReadableStream<Uint8Array>, req: ClientRequest): Promi
   }
 }
 
-/** The Response for `res`: its status and fields, and its body as a stream that `signal` can cut. */
-function toResponse(method: string, res: IncomingMessage, signal: AbortSignal, done: () => void): Response {
+/**
+ * The Response for `res`: its status and fields, and its body as a stream; `cut(reason)` errors
+ * that stream (the signal fired). `release` runs once the body has ended, failed or been cancelled.
+ */
+function toResponse(method: string, res: IncomingMessage, release: () => void): { response: Response; cut: (reason: unknown) => void } {
   const raw = res.rawHeaders;
   let listed: Set<string> | null = null;
   for (let i = 0; i < raw.length; i += 2) {
@@ -172,23 +181,21 @@ function toResponse(method: string, res: IncomingMessage, signal: AbortSignal, d
   const init = { status, statusText: res.statusMessage ?? "", headers };
   if (method === "HEAD" || status === 204 || status === 304) {
     res.resume();
-    done();
-    return new Response(null, init);
+    release();
+    return { response: new Response(null, init), cut: () => {} };
   }
   let settled = false;
+  let fail: (reason: unknown) => void = () => {};
   const stream = new ReadableStream<Uint8Array>(
     {
       start(controller) {
-        const fail = (reason: unknown) => {
+        fail = (reason) => {
           if (settled) return;
           settled = true;
-          done();
-          signal.removeEventListener("abort", onAbort);
+          release();
           controller.error(reason);
           res.destroy();
         };
-        const onAbort = () => fail(signal.reason);
-        signal.addEventListener("abort", onAbort, { once: true });
         res.on("data", (chunk: Uint8Array) => {
           if (settled) return;
           controller.enqueue(chunk);
@@ -197,8 +204,7 @@ function toResponse(method: string, res: IncomingMessage, signal: AbortSignal, d
         res.once("end", () => {
           if (settled) return;
           settled = true;
-          done();
-          signal.removeEventListener("abort", onAbort);
+          release();
           controller.close();
         });
         res.on("error", (err: Error) => fail(new TypeError("upstream connection lost", { cause: err })));
@@ -211,11 +217,11 @@ function toResponse(method: string, res: IncomingMessage, signal: AbortSignal, d
       },
       cancel() {
         settled = true;
-        done();
+        release();
         res.destroy();
       },
     },
     { highWaterMark: RESPONSE_BUFFER_BYTES, size: (chunk) => chunk.byteLength },
   );
-  return new Response(stream, init);
+  return { response: new Response(stream, init), cut: (reason) => fail(reason) };
 }
