@@ -24,9 +24,9 @@
  *   with it, as fetch() does.
  * - never follows a redirect, never decompresses, adds no field.
  * - the Response streams the body with backpressure (paused when 64 KiB wait unread); repeated
- *   fields are kept apart (Set-Cookie ×3 via Headers.append); hop-by-hop response fields and
- *   those its Connection names are dropped; no body for HEAD, 204 and 304. An upstream that
- *   resets mid-body errors the stream (the client's answer breaks off).
+ *   fields are kept apart (Set-Cookie ×3, each its own [name, value] pair); hop-by-hop response
+ *   fields and those its Connection names are dropped; no body for HEAD, 204 and 304. An
+ *   upstream that resets mid-body errors the stream (the client's answer breaks off).
  * - connections are kept alive and reused (one Agent per protocol, no cap on sockets). A request
  *   without a body that fails on a reused connection before any answer (the upstream closed it
  *   while idle) is sent once more on a fresh one, as Node's docs advise (`reusedSocket`).
@@ -172,10 +172,12 @@ function toResponse(method: string, res: IncomingMessage, release: () => void): 
   for (let i = 0; i < raw.length; i += 2) {
     if ((raw[i] as string).toLowerCase() === "connection") listed = connectionNames(raw[i + 1] as string);
   }
-  const headers = new Headers();
+  // [name, value] pairs: the Response builds its Headers from them in one call, each pair
+  // appended, so repeated fields (Set-Cookie) stay apart.
+  const headers: [string, string][] = [];
   for (let i = 0; i < raw.length; i += 2) {
     const name = (raw[i] as string).toLowerCase();
-    if (!HOP_BY_HOP.has(name) && !listed?.has(name)) headers.append(name, raw[i + 1] as string);
+    if (!HOP_BY_HOP.has(name) && !listed?.has(name)) headers.push([name, raw[i + 1] as string]);
   }
   const status = res.statusCode ?? 502;
   const init = { status, statusText: res.statusMessage ?? "", headers };
