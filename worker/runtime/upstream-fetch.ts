@@ -25,8 +25,9 @@
  * - never follows a redirect, never decompresses, adds no field.
  * - the Response streams the body with backpressure (paused when 64 KiB wait unread); repeated
  *   fields are kept apart (Set-Cookie ×3, each its own [name, value] pair); hop-by-hop response
- *   fields and those its Connection names are dropped; no body for HEAD, 204 and 304. An
- *   upstream that resets mid-body errors the stream (the client's answer breaks off).
+ *   fields and those its Connection names are dropped; no body for HEAD, 204, 205 and 304 (a
+ *   status a Response cannot carry, outside 200–599, rejects as a failed fetch). An upstream
+ *   that resets mid-body errors the stream (the client's answer breaks off).
  * - connections are kept alive and reused (one Agent per protocol, no cap on sockets). A request
  *   without a body that fails on a reused connection before any answer (the upstream closed it
  *   while idle) is sent once more on a fresh one, as Node's docs advise (`reusedSocket`).
@@ -125,7 +126,15 @@ export function upstreamFetch(input: Request | URL | string, init?: RequestInit)
         reject(new TypeError("fetch failed", { cause: err }));
       });
       sent.once("response", (res: IncomingMessage) => {
-        const answer = toResponse(request.method, res, release);
+        let answer: ReturnType<typeof toResponse>;
+        try {
+          answer = toResponse(request.method, res, release);
+        } catch (err) {
+          // A status a Response cannot have (below 200 or above 599): a broken answer.
+          release();
+          res.destroy();
+          return reject(new TypeError("fetch failed: invalid response", { cause: err }));
+        }
         cutBody = answer.cut;
         resolve(answer.response);
       });
@@ -181,7 +190,7 @@ function toResponse(method: string, res: IncomingMessage, release: () => void): 
   }
   const status = res.statusCode ?? 502;
   const init = { status, statusText: res.statusMessage ?? "", headers };
-  if (method === "HEAD" || status === 204 || status === 304) {
+  if (method === "HEAD" || status === 204 || status === 205 || status === 304) {
     res.resume();
     release();
     return { response: new Response(null, init), cut: () => {} };

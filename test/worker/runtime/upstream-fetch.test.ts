@@ -109,6 +109,11 @@ describe("upstreamFetch", () => {
     expect((await upstreamFetch(`${base}/n`)).body).toBeNull();
   });
 
+  it("rejects with a TypeError on a status no Response can carry", async () => {
+    answer = (_req, res) => res.writeHead(600).end("odd");
+    await expect(upstreamFetch(`${base}/odd`)).rejects.toBeInstanceOf(TypeError);
+  });
+
   it("rejects with a TypeError when the connection is refused", async () => {
     const probe = http.createServer();
     await new Promise<void>((r) => probe.listen(0, "127.0.0.1", () => r()));
