@@ -287,7 +287,7 @@ describe.each(GATEWAY_RUNTIMES)("proxy conformance on %s", (runtime) => {
     expect(field(reply.headers, "x-up-kept")).toEqual(["1"]);
   });
 
-  it("sets X-Forwarded-For/-Proto/-Host, and adds no header the client did not send", async () => {
+  it("sets Host to the upstream, X-Forwarded-For/-Proto/-Host, and adds no header the client did not send", async () => {
     upstream.expect((_req, res) => res.writeHead(200).end());
     const sent: [string, string][] = [
       ["Host", "conf.test:8443"],
@@ -299,6 +299,8 @@ describe.each(GATEWAY_RUNTIMES)("proxy conformance on %s", (runtime) => {
     expect(field(got, "x-forwarded-for")).toEqual(["203.0.113.9, 127.0.0.1"]);
     expect(field(got, "x-forwarded-proto")).toEqual(["http"]);
     expect(field(got, "x-forwarded-host")).toEqual(["conf.test:8443"]);
+    // Host is the upstream's address, as fetch() sets it (the client's is in X-Forwarded-Host).
+    expect(field(got, "host")).toEqual([`127.0.0.1:${upstream.port}`]);
     const extra = extras(sent, got);
     for (const name of extra) added.add(name);
     expect(extra.sort()).toEqual(DEVIATIONS[runtime].added);
