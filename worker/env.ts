@@ -88,6 +88,35 @@ export function processBindings(place: ProcessPlace): Record<string, string> {
   return Object.fromEntries(Object.entries(PROCESS_BINDINGS).map(([key, name]) => [name, String(place[key as keyof ProcessPlace])]));
 }
 
+/**
+ * Every binding's name, for runtimes that read them one by one from their environment (Deno,
+ * whose --allow-env names each variable it may read). The Record type makes the compiler insist
+ * that each field of Env is listed.
+ */
+export const BINDING_NAMES = Object.keys({
+  CONTROL_URL: 1,
+  GATEWAY_TOKEN: 1,
+  SNAPSHOT_PUBLIC_KEY: 1,
+  SNAPSHOT_POLL_MS: 1,
+  SNAPSHOT_WAIT_MS: 1,
+  SNAPSHOT_SYNC_WAIT_MS: 1,
+  SNAPSHOT_IDLE_STOP_MS: 1,
+  SNAPSHOT_VERSION_HEADER: 1,
+  SNAPSHOT_FIRST_WAIT_MS: 1,
+  STATUS_PATH: 1,
+  STATUS_TOKEN: 1,
+  TRUSTED_PROXIES: 1,
+  CLIENT_IP_HEADER: 1,
+  ZONE: 1,
+  REGION: 1,
+  LANE_HEADER: 1,
+  CELL_HEADER: 1,
+  PROCESS_SLOT: 1,
+  PROCESS_RESTARTS: 1,
+  CLUSTER_RESTARTS: 1,
+  PROCESS_STARTED_AT_MS: 1,
+} satisfies Record<keyof Env, 1>) as (keyof Env)[];
+
 export interface GatewayConfig {
   controlUrl: string;
   gatewayToken: string;

@@ -1,6 +1,6 @@
 /**
  * End to end with real parts: control (PGlite, and PostgreSQL when DATABASE_URL is set) →
- * signed snapshot → the gateway in real `workerd serve` or real Bun (two processes sharing the
+ * signed snapshot → the gateway in real `workerd serve`, Bun or Deno (two processes sharing the
  * port; stackCases) → real HTTP upstreams on 127.0.0.1. Configuration goes through the REST API only.
  */
 import http from "node:http";

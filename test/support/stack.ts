@@ -1,6 +1,6 @@
 /**
  * A whole Sluice on 127.0.0.1 for end-to-end tests: control (on a test database), the gateway
- * under real `workerd serve` or real Bun processes, and an admin client. Every process started here is stopped
+ * under real `workerd serve`, Bun or Deno processes, and an admin client. Every process started here is stopped
  * by `close()`.
  */
 import { mkdtemp, rm } from "node:fs/promises";

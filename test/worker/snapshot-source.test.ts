@@ -1,5 +1,5 @@
 /**
- * The gateway, in real `workerd serve` and in real Bun, takes only authentic, newer, whole snapshots and
+ * The gateway, in real `workerd serve`, Bun and Deno, takes only authentic, newer, whole snapshots and
  * keeps serving the last good one whatever control does (static stability): a fake control on
  * 127.0.0.1 serves, phase by phase, nothing, a snapshot signed by another key, a good v5, a
  * validly signed but older v3, a truncated v6, HTTP 500, a closed port, and finally a good v7

@@ -1,14 +1,15 @@
 /**
  * Starts the Sluice gateway (`npm run build` first) on a runtime: workerd (build/worker/, the
- * default) or Bun (worker/runtime/bun.ts). Both get the same bindings. The gateway and status
- * tokens reach workerd through its environment (`fromEnvironment` bindings), so they are never
- * written into the generated config; Bun reads every binding from its environment. Each process
- * is also given its place in the cluster (slot, restarts: worker/env.ts PROCESS_BINDINGS), shown
- * on its status document.
+ * default), Bun (worker/runtime/bun.ts) or Deno (worker/runtime/deno.ts). All get the same
+ * bindings. The gateway and status tokens reach workerd through its environment
+ * (`fromEnvironment` bindings), so they are never written into the generated config; Bun and
+ * Deno read every binding from their environment. Each process is also given its place in the
+ * cluster (slot, restarts: worker/env.ts PROCESS_BINDINGS), shown on its status document.
  */
 import { fileURLToPath } from "node:url";
 import { launchBun } from "./bun.ts";
 import { renderWorkerdConfig } from "./capnp.ts";
+import { launchDeno } from "./deno.ts";
 import type { ProcessCluster } from "./supervisor.ts";
 import { launchWorkerd, processEnvBindings } from "./workerd.ts";
 
@@ -17,7 +18,7 @@ export const COMPATIBILITY_DATE = "2026-07-01";
 export const GATEWAY_BUILD_DIR = fileURLToPath(new URL("../../build/worker", import.meta.url));
 
 /** The runtimes the gateway runs on (SLUICE_RUNTIME). */
-export const GATEWAY_RUNTIMES = ["workerd", "bun"] as const;
+export const GATEWAY_RUNTIMES = ["workerd", "bun", "deno"] as const;
 export type GatewayRuntime = (typeof GATEWAY_RUNTIMES)[number];
 /** The runtime used when SLUICE_RUNTIME is unset (README, "Runtimes", says why). */
 export const DEFAULT_RUNTIME: GatewayRuntime = "workerd";
@@ -66,7 +67,7 @@ export interface GatewayLaunch {
   stdio?: "inherit" | "ignore";
 }
 
-/** @throws as launchWorkerd / launchBun, or when the gateway has not been built. */
+/** @throws as launchWorkerd / launchBun / launchDeno, or when the gateway has not been built. */
 export function startGateway(launch: GatewayLaunch): Promise<ProcessCluster> {
   const textBindings: Record<string, string> = {
     CONTROL_URL: launch.controlUrl,
@@ -86,7 +87,9 @@ export function startGateway(launch: GatewayLaunch): Promise<ProcessCluster> {
     ...(launch.statusToken ? { STATUS_TOKEN: launch.statusToken } : {}),
   };
   const where = { host: launch.host, port: launch.port, processes: launch.processes, stdio: launch.stdio };
-  if ((launch.runtime ?? DEFAULT_RUNTIME) === "bun") return launchBun({ ...where, bindings: { ...textBindings, ...secretBindings } });
+  const runtime = launch.runtime ?? DEFAULT_RUNTIME;
+  if (runtime === "bun") return launchBun({ ...where, bindings: { ...textBindings, ...secretBindings } });
+  if (runtime === "deno") return launchDeno({ ...where, bindings: { ...textBindings, ...secretBindings } });
   // workerd reads each secret from SLUICE_<NAME> in its environment.
   const secretEnv = Object.fromEntries(Object.entries(secretBindings).map(([name, value]) => [`SLUICE_${name}`, value]));
   const config = renderWorkerdConfig({

@@ -1,7 +1,7 @@
 /**
  * Runs and supervises a gateway's processes, whatever the runtime (workerd: worker/launcher/
- * workerd.ts, Bun: worker/launcher/bun.ts): N processes serving one port, started by the
- * runtime's own `start(place)`. A process that exits without being told to is logged and started
+ * workerd.ts, Bun: worker/launcher/bun.ts, Deno: worker/launcher/deno.ts): N processes serving
+ * one port, started by the runtime's own `start(place)`. A process that exits without being told to is logged and started
  * again in its slot, after a back-off that doubles from 100 ms to 10 s while it keeps crashing
  * (Kubernetes' CrashLoopBackOff, reset after 10 s of running), so a killed process costs
  * capacity for a moment, not for good. Each start is told its place (worker/env.ts ProcessPlace:
@@ -30,7 +30,7 @@ export interface ProcessCluster {
 }
 
 export interface ClusterSpec {
-  /** The runtime's name, in log lines and errors (`workerd`, `bun`). */
+  /** The runtime's name, in log lines and errors (`workerd`, `bun`, `deno`). */
   name: string;
   /** Where the processes listen: the cluster is up once host:port accepts a connection. */
   host: string;

@@ -24,11 +24,6 @@ declare namespace Bun {
   }): Server;
 }
 
-interface RequestInit {
-  /** Bun: decompress the response body per Content-Encoding (default true). */
-  decompress?: boolean;
-}
-
 interface ImportMeta {
   /** Bun: this module's file: URL. */
   readonly url: string;

@@ -11,30 +11,21 @@
  * - `ctx.waitUntil`: the promise is held until it settles, a rejection is logged;
  * - the connection's peer as `request.cf.clientIp` ("ip:port"), where self-hosted workerd puts
  *   it, so worker/client-ip.ts connectionPeer reads it unchanged;
- * - a fetch() that behaves as workerd's where a proxy cares: compressed answers pass through as
- *   they are, hop-by-hop request fields are dropped.
+ * - a fetch() that sends upstream exactly what the Worker asks, as workerd's does, where Bun's own
+ *   adds User-Agent and Accept (worker/runtime/upstream-fetch.ts).
  * @throws at start when a required binding is missing or malformed (worker/env.ts readConfig)
  *   or the WASM file cannot be read or compiled.
  */
 import { type Env, readConfig } from "../env.ts";
 import { Gateway } from "../gateway.ts";
 import type { WaitUntil } from "../snapshot-source.ts";
+import { upstreamFetch } from "./upstream-fetch.ts";
 
 const wasmPath = Bun.env.SLUICE_HOTPATH_WASM || new URL("../../build/hotpath.wasm", import.meta.url).pathname;
 
-/**
- * Hop-by-hop fields (RFC 9110 §7.6.1) that workerd's fetch() drops itself, so worker/proxy.ts
- * leaves them to the runtime; Bun's fetch sends them on as given (Bun adds its own Connection).
- */
-const HOP_BY_HOP = ["connection", "keep-alive", "te", "transfer-encoding", "upgrade"];
-const bunFetch = globalThis.fetch;
-// Every fetch() of the Worker (proxying, snapshot polls) goes through this. `decompress: false`:
-// a proxy passes the upstream's body as it came, while Bun by default sends an Accept-Encoding the
-// client never sent and hands back the body decompressed yet still labelled Content-Encoding.
-globalThis.fetch = ((input, init) => {
-  if (input instanceof Request) for (const name of HOP_BY_HOP) input.headers.delete(name);
-  return bunFetch(input, { ...init, decompress: false });
-}) as typeof fetch;
+// Every fetch() of the Worker (proxying, snapshot polls) goes through node:http, not Bun's fetch(),
+// which adds fields the client never sent (worker/runtime/upstream-fetch.ts says which and why).
+globalThis.fetch = upstreamFetch as typeof fetch;
 
 const gateway = new Gateway(readConfig(Bun.env as unknown as Env), await WebAssembly.compile(await Bun.file(wasmPath).arrayBuffer()));
 

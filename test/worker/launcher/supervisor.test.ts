@@ -3,7 +3,7 @@
  * after `kill -9` of one, the exit is logged and a new process takes the slot on the same port,
  * so the cluster is back to full size without anyone noticing but the log. Each process is told
  * its place (slot, that slot's restarts, the cluster's restarts) through its bindings. Real
- * workerd and Bun processes on 127.0.0.1; plus the back-off table.
+ * workerd, Bun and Deno processes on 127.0.0.1; plus the back-off table.
  */
 
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
@@ -14,6 +14,7 @@ import pino, { type Logger } from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { launchBun } from "../../../worker/launcher/bun.ts";
 import { renderWorkerdConfig } from "../../../worker/launcher/capnp.ts";
+import { launchDeno } from "../../../worker/launcher/deno.ts";
 import { COMPATIBILITY_DATE } from "../../../worker/launcher/gateway.ts";
 import { type ProcessCluster, restartDelayMs } from "../../../worker/launcher/supervisor.ts";
 import { launchWorkerd, processEnvBindings } from "../../../worker/launcher/workerd.ts";
@@ -74,7 +75,7 @@ function freshGet(url: string, headers: Record<string, string> = {}): Promise<{ 
 
 /** How each runtime's cluster is started for the test, what a process answers, and where it says it is. */
 interface RuntimeCase {
-  name: "workerd" | "bun";
+  name: "workerd" | "bun" | "deno";
   launch(dir: string, logger: Logger): Promise<ProcessCluster>;
   answers(url: string): Promise<boolean>;
   /** The place of the process a new connection reached. */
@@ -104,11 +105,11 @@ const runtimes: RuntimeCase[] = [
     answers: async (url) => (await (await fetch(url)).text()) === "ok",
     place: async (url) => JSON.parse((await freshGet(`${url}/place`)).text),
   },
-  {
+  ...(["bun", "deno"] as const).map((name) => ({
     // The gateway itself, with no control to reach: its status document answers all the same.
-    name: "bun",
-    launch: (_dir, logger) =>
-      launchBun({
+    name,
+    launch: (_dir: string, logger: Logger) =>
+      (name === "bun" ? launchBun : launchDeno)({
         bindings: {
           CONTROL_URL: "http://127.0.0.1:1",
           GATEWAY_TOKEN: "unused",
@@ -120,13 +121,13 @@ const runtimes: RuntimeCase[] = [
         stdio: "ignore",
         logger,
       }),
-    answers: async (url) =>
+    answers: async (url: string) =>
       (await fetch(`${url}/__sluice/status`, { headers: { authorization: `Bearer ${STATUS_TOKEN}` } })).status === 200,
-    place: async (url) => {
+    place: async (url: string) => {
       const { process } = JSON.parse((await freshGet(`${url}/__sluice/status`, { authorization: `Bearer ${STATUS_TOKEN}` })).text);
       return { slot: process.slot, restarts: process.restarts, clusterRestarts: process.clusterRestarts };
     },
-  },
+  })),
 ];
 
 describe.each(runtimes)("a killed $name process", (runtime) => {
