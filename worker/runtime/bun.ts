@@ -11,8 +11,8 @@
  * - `ctx.waitUntil`: the promise is held until it settles, a rejection is logged;
  * - the connection's peer as `request.cf.clientIp` ("ip:port"), where self-hosted workerd puts
  *   it, so worker/client-ip.ts connectionPeer reads it unchanged;
- * - a fetch() that sends upstream exactly what the Worker asks, as workerd's does, where Bun's own
- *   adds User-Agent and Accept (worker/runtime/upstream-fetch.ts).
+ * - a fetch() that sends upstream exactly what the Worker asks, as workerd's does: Bun's own
+ *   where it adds nothing (nativeFetchFits), else worker/runtime/upstream-fetch.ts.
  * @throws at start when a required binding is missing or malformed (worker/env.ts readConfig)
  *   or the WASM file cannot be read or compiled.
  */
@@ -23,9 +23,35 @@ import { upstreamFetch } from "./upstream-fetch.ts";
 
 const wasmPath = Bun.env.SLUICE_HOTPATH_WASM || new URL("../../build/hotpath.wasm", import.meta.url).pathname;
 
-// Every fetch() of the Worker (proxying, snapshot polls) goes through node:http, not Bun's fetch(),
-// which adds fields the client never sent (worker/runtime/upstream-fetch.ts says which and why).
-globalThis.fetch = upstreamFetch as typeof fetch;
+/**
+ * Hop-by-hop request fields (RFC 9110 §7.6.1) that workerd's fetch() drops itself and Bun's
+ * would send on, and Host, which Bun's would take from the Request rather than from its URL.
+ */
+const NOT_SENT_UPSTREAM = ["host", "connection", "keep-alive", "proxy-connection", "te", "trailer", "transfer-encoding", "upgrade"];
+const bunFetch = globalThis.fetch;
+
+/**
+ * Whether Bun's own fetch() would send `request` upstream unchanged. It adds exactly two fields,
+ * `User-Agent: Bun/<v>` and `Accept: *\/*`, and only when the request has none
+ * (oven-sh/bun#17012); with `decompress: false` it adds no Accept-Encoding and decompresses
+ * nothing. Besides them it sets only its own hop's Connection, as any proxy does. So a request
+ * that carries both fields — what browsers, curl and most SDKs send — goes through it, at 2.4×
+ * less CPU than node:http (bench/RESULTS.md, issue 13); the others through upstreamFetch.
+ */
+function nativeFetchFits(request: Request): boolean {
+  const headers = request.headers;
+  return headers.has("user-agent") && headers.has("accept");
+}
+
+// Every fetch() of the Worker (proxying, snapshot polls) comes here: exactly what the Worker asks
+// goes upstream, by the cheapest client that sends nothing else.
+globalThis.fetch = ((input: Request | URL | string, init?: RequestInit) => {
+  if (init !== undefined || !(input instanceof Request) || !nativeFetchFits(input)) return upstreamFetch(input, init);
+  const headers = input.headers;
+  // The fields a Connection header names are already gone (worker/proxy.ts upstreamRequest).
+  for (const name of NOT_SENT_UPSTREAM) headers.delete(name);
+  return bunFetch(input, { decompress: false } as RequestInit);
+}) as typeof fetch;
 
 const gateway = new Gateway(readConfig(Bun.env as unknown as Env), await WebAssembly.compile(await Bun.file(wasmPath).arrayBuffer()));
 
