@@ -13,7 +13,8 @@
  *   - the upstream directly: nginx `return 200` (one worker, two ports: stable and canary), or a
  *     Node server when nginx is absent; its row shows it is not what limits the proxies.
  * Load: wrk -t1 (bench/wrk.ts; autocannon when wrk is absent), BENCH_CONNECTIONS keep-alive
- * connections, GET /bench?uid=0…999. Phase 1, saturation (closed loop); phase 2, each target at a
+ * connections, GET /bench?uid=0…999 with User-Agent and Accept as curl sends them (CLIENT_FIELDS;
+ * on Bun a second gateway row is driven with Host only: its node:http path). Phase 1, saturation (closed loop); phase 2, each target at a
  * fixed rate of half its own phase-1 median req/s (wrk paced by bench/wrk/load.lua). Each phase
  * runs BENCH_ROUNDS rounds; a round runs every target once, warm-up then a measured window, and
  * the order alternates (ABC, CBA, …); tables show medians.
@@ -87,7 +88,7 @@ function binaryVersion(runtime: string): string {
  * stable. @throws naming the target, the uid and what came back.
  */
 async function checkTarget(target: Target): Promise<void> {
-  const routes = target.kind === "gateway" || target.kind === "gateway50" || target.kind === "oceanus";
+  const routes = target.kind === "gateway" || target.kind === "gatewayBare" || target.kind === "gateway50" || target.kind === "oceanus";
   const uids = routes ? Array.from({ length: 100 }, (_, uid) => uid) : [1];
   for (const uid of uids) {
     const group = routes && uid % 100 < 10 ? "canary" : "stable";
@@ -187,7 +188,11 @@ method: ${generator.name}, ${connections} connections, ${processes} process(es) 
     } else skip(`pass-through, ${runtime}: no pass-through entry in bench/passthrough.ts`);
     const with50 = policies50 === "all" || (policies50 === "default" && runtime === DEFAULT_RUNTIME);
     try {
-      targets.push(await startSluice(control, runtime, processes, defer));
+      const gateway = await startSluice(control, runtime, processes, defer);
+      targets.push(gateway);
+      // Bun proxies a request without User-Agent and Accept through node:http (worker/runtime/bun.ts): that path's own row.
+      if (runtime === "bun")
+        targets.push({ ...gateway, name: `${gateway.name}, client sending Host only`, kind: "gatewayBare", bareClient: true });
       if (with50) {
         control50 ??= await startSluiceControl(upstream, benchPolicies(POLICY_COUNT), defer);
         targets.push(await startSluice(control50, runtime, processes, defer));

@@ -8,7 +8,8 @@ import { CLOCK_TICKS, cpuTicks, systemBusyTicks } from "./proc.ts";
 import type { LoadGenerator, LoadResult } from "./wrk.ts";
 
 /** What a row of the results is. */
-export type TargetKind = "upstream" | "passthrough" | "gateway" | "gateway50" | "nginx" | "oceanus";
+/** gatewayBare: the Sluice gateway driven by a client sending Host only (Target.bareClient). */
+export type TargetKind = "upstream" | "passthrough" | "gateway" | "gatewayBare" | "gateway50" | "nginx" | "oceanus";
 
 /** Something to put load on. */
 export interface Target {
@@ -21,6 +22,8 @@ export interface Target {
   kind?: TargetKind;
   /** Gateway runtime of pass-through and gateway rows. */
   runtime?: string;
+  /** The client sends Host only, no User-Agent or Accept (wrk.ts CLIENT_FIELDS). */
+  bareClient?: boolean;
 }
 
 export interface LoadSettings {
@@ -66,14 +69,15 @@ function usPerRequest(ticks: number, requests: number): number {
  */
 export async function measure(target: Target, settings: LoadSettings, rate: number | null): Promise<Run> {
   const { generator, connections, signal } = settings;
-  if (settings.warmupSeconds > 0) await generator.run(target.url, { connections, seconds: settings.warmupSeconds, rate, signal });
+  if (settings.warmupSeconds > 0)
+    await generator.run(target.url, { connections, seconds: settings.warmupSeconds, rate, bareClient: target.bareClient, signal });
 
   const proxyBefore = cpuTicks(target.pids);
   const upstreamBefore = cpuTicks(settings.upstreamPids);
   const selfBefore = process.cpuUsage();
   const busyBefore = systemBusyTicks();
   const started = performance.now();
-  const result = await generator.run(target.url, { connections, seconds: settings.seconds, rate, signal });
+  const result = await generator.run(target.url, { connections, seconds: settings.seconds, rate, bareClient: target.bareClient, signal });
   const self = process.cpuUsage(selfBefore);
   const busyTicks = systemBusyTicks() - busyBefore;
   const elapsedSeconds = (performance.now() - started) / 1000;

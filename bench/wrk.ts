@@ -26,8 +26,18 @@ export interface LoadOptions {
   seconds: number;
   /** Fixed rate, req/s over all connections; null: closed loop (saturation). */
   rate: number | null;
+  /** Send only Host (no CLIENT_FIELDS), as wrk does by default. */
+  bareClient?: boolean;
   signal: AbortSignal;
 }
+
+/**
+ * Fields every bench request carries unless `bareClient`: what curl sends besides Host (browsers
+ * and most SDKs send both too). They matter on Bun, whose gateway proxies such a request through
+ * Bun's own fetch() and any other through node:http (worker/runtime/bun.ts); load.lua and the
+ * autocannon fallback send the same.
+ */
+export const CLIENT_FIELDS: Record<string, string> = { "User-Agent": "sluice-bench/1.0", Accept: "*/*" };
 
 /** One load-generator run, as the generator saw it. */
 export interface LoadResult {
@@ -84,7 +94,11 @@ function wrkGenerator(bin: string): LoadGenerator {
     run(url, options) {
       options.signal.throwIfAborted();
       const args = ["-t1", `-c${options.connections}`, `-d${options.seconds}s`, "--timeout", "10s", "-s", LUA_SCRIPT, `${url}/bench`];
-      const env = { ...process.env, SLUICE_WRK_RATE: options.rate === null ? "0" : String(options.rate) };
+      const env = {
+        ...process.env,
+        SLUICE_WRK_RATE: options.rate === null ? "0" : String(options.rate),
+        SLUICE_WRK_FIELDS: options.bareClient ? "" : JSON.stringify(CLIENT_FIELDS),
+      };
       const child = spawn(bin, args, { stdio: ["ignore", "pipe", "inherit"], env });
       let out = "";
       child.stdout.on("data", (chunk: Buffer) => {
@@ -143,6 +157,7 @@ function autocannonGenerator(): LoadGenerator {
         requests: [
           {
             method: "GET",
+            headers: options.bareClient ? {} : CLIENT_FIELDS,
             setupRequest: (request) => {
               const uid = nextUid;
               nextUid = (nextUid + 1) % 1000;

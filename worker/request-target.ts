@@ -11,6 +11,12 @@ import { errorResponse } from "./responses.ts";
 
 /** Methods the gateway does not proxy: CONNECT opens a tunnel, TRACE echoes credentials (nginx and Envoy refuse both by default). */
 const REFUSED_METHODS = new Set(["CONNECT", "TRACE"]);
+/**
+ * A method nginx accepts: uppercase letters, `_` and `-` (ngx_http_parse_request_line). Methods
+ * are case-sensitive (RFC 9110 §9.1) and none is lowercase, so `get` is not GET: refused with 400
+ * rather than sent upstream, where it would fail and count against an instance for a client's fault.
+ */
+const METHOD = /^[A-Z_-]+$/;
 /** What the gateway does proxy, for the Allow field of a 405. */
 const ALLOWED_METHODS = "GET, HEAD, POST, PUT, DELETE, PATCH, OPTIONS";
 
@@ -31,9 +37,16 @@ export type Target = { ok: true; url: URL } | { ok: false; response: Response };
 /**
  * Checks `request`'s method, Host and path.
  * @returns the URL to route and forward (path normalised), or a 405 (CONNECT, TRACE) or 400
- *   (`bad_request`: a Host that is not an authority, an unparsable URL, an encoded slash).
+ *   (`bad_request`: a method that is not uppercase, a Host that is not an authority, an
+ *   unparsable URL, an encoded slash).
  */
 export function requestTarget(request: Request): Target {
+  if (!METHOD.test(request.method)) {
+    return {
+      ok: false,
+      response: errorResponse("bad_request", "the method must be uppercase letters, `_` or `-` (methods are case-sensitive)"),
+    };
+  }
   if (REFUSED_METHODS.has(request.method)) {
     const response = errorResponse("method_not_allowed", `the gateway does not proxy ${request.method}`);
     response.headers.set("allow", ALLOWED_METHODS);

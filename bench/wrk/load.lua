@@ -37,9 +37,20 @@ local index = 0
 late = 0
 lag_max_ms = 0
 
+-- SLUICE_WRK_FIELDS: the fields each request carries besides Host, as `"Name":"value"` pairs of
+-- a flat JSON object (bench/wrk.ts CLIENT_FIELDS); empty: Host only.
+local function client_fields()
+  local fields = {}
+  for name, value in string.gmatch(os.getenv("SLUICE_WRK_FIELDS") or "", '"([^"]+)":"([^"]*)"') do
+    fields[name] = value
+  end
+  return fields
+end
+
 function init(args)
+  local fields = client_fields()
   for uid = 0, 999 do
-    requests[uid + 1] = wrk.format("GET", "/bench?uid=" .. uid)
+    requests[uid + 1] = wrk.format("GET", "/bench?uid=" .. uid, fields)
   end
 end
 

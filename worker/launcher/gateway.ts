@@ -21,7 +21,7 @@ export const GATEWAY_BUILD_DIR = fileURLToPath(new URL("../../build/worker", imp
 export const GATEWAY_RUNTIMES = ["workerd", "bun", "deno"] as const;
 export type GatewayRuntime = (typeof GATEWAY_RUNTIMES)[number];
 /** The runtime used when SLUICE_RUNTIME is unset (README, "Runtimes", says why). */
-export const DEFAULT_RUNTIME: GatewayRuntime = "workerd";
+export const DEFAULT_RUNTIME: GatewayRuntime = "bun";
 
 /**
  * SLUICE_RUNTIME's value as a runtime; unset or empty = DEFAULT_RUNTIME.
