@@ -1,6 +1,6 @@
 /**
- * `npm start`: control on the embedded database, the gateway on SLUICE_RUNTIME (`workerd`, the
- * default, `bun` or `deno`; one process per core), three demo upstreams on 127.0.0.1 and the demo
+ * `npm start`: control on the embedded database, the gateway on SLUICE_RUNTIME (`bun`, the
+ * default: DEFAULT_RUNTIME; `workerd` or `deno`; one process per core), three demo upstreams on 127.0.0.1 and the demo
  * route + policy; prints how to try it. Ctrl-C stops every process it started. Ports:
  * SLUICE_CONTROL_PORT (7400), SLUICE_GATEWAY_PORT (8080), SLUICE_DEMO_PORT (9101: stable
  * 9101–9102, canary 9103). Data: SLUICE_DATA_DIR (.sluice).

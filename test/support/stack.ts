@@ -50,7 +50,7 @@ export function stackCases(): StackCase[] {
   return [...onWorkerd, ...others].map((c) => ({ ...c, name: `${c.backend.name} on ${c.runtime}` }));
 }
 
-/** Starts control on `backend` and a gateway of `processes` processes (workerd unless options.gateway.runtime says; fallback poll 100 ms). */
+/** Starts control on `backend` and a gateway of `processes` processes (DEFAULT_RUNTIME unless options.gateway.runtime says; fallback poll 100 ms). */
 export async function startStack(backend: Backend, processes = 2, options: StackOptions = {}): Promise<Stack> {
   const dataDir = await mkdtemp(join(tmpdir(), "sluice-e2e-"));
   // PGlite runs inside control, in the data directory; PostgreSQL gets a fresh database.

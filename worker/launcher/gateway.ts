@@ -1,6 +1,6 @@
 /**
- * Starts the Sluice gateway (`npm run build` first) on a runtime: workerd (build/worker/, the
- * default), Bun (worker/runtime/bun.ts) or Deno (worker/runtime/deno.ts). All get the same
+ * Starts the Sluice gateway (`npm run build` first) on a runtime: Bun (worker/runtime/bun.ts, the
+ * default), workerd (build/worker/) or Deno (worker/runtime/deno.ts). All get the same
  * bindings. The gateway and status tokens reach workerd through its environment
  * (`fromEnvironment` bindings), so they are never written into the generated config; Bun and
  * Deno read every binding from their environment. Each process is also given its place in the

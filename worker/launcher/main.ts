@@ -1,6 +1,6 @@
 /**
  * `npm run gateway`: the gateway alone, for a control running elsewhere. Environment:
- * SLUICE_RUNTIME (`workerd`, the default, `bun` or `deno`), SLUICE_CONTROL_URL (required),
+ * SLUICE_RUNTIME (`bun`, the default: DEFAULT_RUNTIME; `workerd` or `deno`), SLUICE_CONTROL_URL (required),
  * SLUICE_GATEWAY_TOKEN (required, the read-only snapshot token), SLUICE_SNAPSHOT_PUBLIC_KEY
  * (required, control prints it),
  * SLUICE_GATEWAY_HOST (127.0.0.1; 0.0.0.0 to serve other machines), SLUICE_GATEWAY_PORT (8080),
