@@ -4,13 +4,9 @@
  * so unlike workerd nothing is handed down; the processes are supervised as workerd's are
  * (worker/launcher/supervisor.ts).
  */
-import { spawn } from "node:child_process";
-import { availableParallelism } from "node:os";
 import { fileURLToPath } from "node:url";
-import pino, { type Logger } from "pino";
-import { processBindings } from "../env.ts";
-import { freePort } from "./ports.ts";
-import { type ProcessCluster, type ProcessPlace, runCluster } from "./supervisor.ts";
+import { launchSelfBinding, type SelfBindingLaunch } from "./self-binding.ts";
+import type { ProcessCluster } from "./supervisor.ts";
 
 /** The bun binary from the `bun` npm package (pinned in package.json). */
 export const BUN_BIN = fileURLToPath(new URL("../../node_modules/.bin/bun", import.meta.url));
@@ -23,45 +19,20 @@ export const BUN_ENTRY = fileURLToPath(new URL("../runtime/bun.ts", import.meta.
  */
 const MAX_HEADER_BYTES = 128 * 1024;
 
-export interface BunLaunch {
-  /** Binding name → value (worker/env.ts), passed as environment variables of those names. */
-  bindings: Record<string, string>;
-  /** Listening address (default 127.0.0.1); port 0 picks a free one. */
-  host?: string;
-  port: number;
-  /** Processes (default: one per core). */
-  processes?: number;
-  /** Where Bun's stdout/stderr go (default: inherit). */
-  stdio?: "inherit" | "ignore";
-  /** Where restarts are reported (default: pino to stdout, name `sluice-launcher`). */
-  logger?: Logger;
-}
+export type BunLaunch = SelfBindingLaunch;
 
 /**
  * Starts the processes and waits until the port answers.
  * @throws as runCluster (worker/launcher/supervisor.ts).
  */
-export async function launchBun(launch: BunLaunch): Promise<ProcessCluster> {
-  const host = launch.host ?? "127.0.0.1";
-  const port = launch.port || (await freePort(host));
-  // Only what Bun itself reads is inherited: the gateway's bindings are exactly `bindings`, as
-  // under workerd, not whatever CONTROL_URL or ZONE the launcher's own environment holds.
-  const inherited = Object.fromEntries(
-    Object.entries(process.env).filter(([name]) => ["PATH", "HOME", "TMPDIR"].includes(name) || name.startsWith("BUN_")),
+export function launchBun(launch: BunLaunch): Promise<ProcessCluster> {
+  return launchSelfBinding(
+    {
+      name: "bun",
+      bin: BUN_BIN,
+      args: () => [`--max-http-header-size=${MAX_HEADER_BYTES}`, BUN_ENTRY],
+      inherits: (name) => ["PATH", "HOME", "TMPDIR"].includes(name) || name.startsWith("BUN_"),
+    },
+    launch,
   );
-  const env = { ...inherited, ...launch.bindings, SLUICE_GATEWAY_HOST: host, SLUICE_GATEWAY_PORT: String(port) };
-  // Each process also gets its place in the cluster (worker/env.ts PROCESS_BINDINGS) for its status document.
-  const start = async (place: ProcessPlace) =>
-    spawn(BUN_BIN, [`--max-http-header-size=${MAX_HEADER_BYTES}`, BUN_ENTRY], {
-      stdio: ["ignore", launch.stdio ?? "inherit", launch.stdio ?? "inherit"],
-      env: { ...env, ...processBindings(place) },
-    });
-  return runCluster({
-    name: "bun",
-    host,
-    port,
-    processes: launch.processes ?? availableParallelism(),
-    start,
-    logger: launch.logger ?? pino({ name: "sluice-launcher" }),
-  });
 }

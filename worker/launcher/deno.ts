@@ -15,13 +15,9 @@
  * Deno.serve answers 400 to a request whose header block exceeds 64 KiB, and has no flag to
  * raise it (Bun is given 128 KiB, Cloudflare's limit): a deviation the proxy conformance suite pins.
  */
-import { spawn } from "node:child_process";
-import { availableParallelism } from "node:os";
 import { fileURLToPath } from "node:url";
-import pino, { type Logger } from "pino";
-import { PROCESS_BINDINGS, processBindings } from "../env.ts";
-import { freePort } from "./ports.ts";
-import { type ProcessCluster, type ProcessPlace, runCluster } from "./supervisor.ts";
+import { launchSelfBinding, type SelfBindingLaunch } from "./self-binding.ts";
+import type { ProcessCluster } from "./supervisor.ts";
 
 /** The deno binary from the `deno` npm package (pinned in package.json). */
 export const DENO_BIN = fileURLToPath(new URL("../../node_modules/.bin/deno", import.meta.url));
@@ -30,53 +26,29 @@ export const DENO_ENTRY = fileURLToPath(new URL("../runtime/deno.ts", import.met
 /** The WASM the entry compiles (its default path; the one file it may read). */
 export const DENO_WASM = fileURLToPath(new URL("../../build/hotpath.wasm", import.meta.url));
 
-export interface DenoLaunch {
-  /** Binding name → value (worker/env.ts), passed as environment variables of those names. */
-  bindings: Record<string, string>;
-  /** Listening address (default 127.0.0.1); port 0 picks a free one. */
-  host?: string;
-  port: number;
-  /** Processes (default: one per core). */
-  processes?: number;
-  /** Where Deno's stdout/stderr go (default: inherit). */
-  stdio?: "inherit" | "ignore";
-  /** Where restarts are reported (default: pino to stdout, name `sluice-launcher`). */
-  logger?: Logger;
-}
+export type DenoLaunch = SelfBindingLaunch;
 
 /**
  * Starts the processes and waits until the port answers.
  * @throws as runCluster (worker/launcher/supervisor.ts).
  */
-export async function launchDeno(launch: DenoLaunch): Promise<ProcessCluster> {
-  const host = launch.host ?? "127.0.0.1";
-  const port = launch.port || (await freePort(host));
-  // Only what Deno itself reads is inherited (HOME or DENO_DIR locate its module cache): the
-  // gateway's bindings are exactly `bindings`, as under workerd.
-  const inherited = Object.fromEntries(
-    Object.entries(process.env).filter(([name]) => ["PATH", "HOME", "TMPDIR", "DENO_DIR"].includes(name)),
+export function launchDeno(launch: DenoLaunch): Promise<ProcessCluster> {
+  return launchSelfBinding(
+    {
+      name: "deno",
+      bin: DENO_BIN,
+      args: (envNames) => [
+        "run",
+        "--no-prompt",
+        "--unstable-net",
+        "--allow-net",
+        `--allow-read=${DENO_WASM}`,
+        `--allow-env=${envNames.join(",")}`,
+        DENO_ENTRY,
+      ],
+      // HOME or DENO_DIR locate its module cache.
+      inherits: (name) => ["PATH", "HOME", "TMPDIR", "DENO_DIR"].includes(name),
+    },
+    launch,
   );
-  const gatewayEnv = { ...launch.bindings, SLUICE_GATEWAY_HOST: host, SLUICE_GATEWAY_PORT: String(port) };
-  const args = [
-    "run",
-    "--no-prompt",
-    "--unstable-net",
-    "--allow-net",
-    `--allow-read=${DENO_WASM}`,
-    `--allow-env=${[...Object.keys(gatewayEnv), ...Object.values(PROCESS_BINDINGS)].join(",")}`,
-    DENO_ENTRY,
-  ];
-  const start = async (place: ProcessPlace) =>
-    spawn(DENO_BIN, args, {
-      stdio: ["ignore", launch.stdio ?? "inherit", launch.stdio ?? "inherit"],
-      env: { ...inherited, ...gatewayEnv, ...processBindings(place) },
-    });
-  return runCluster({
-    name: "deno",
-    host,
-    port,
-    processes: launch.processes ?? availableParallelism(),
-    start,
-    logger: launch.logger ?? pino({ name: "sluice-launcher" }),
-  });
 }
