@@ -18,7 +18,7 @@
  */
 import { type Env, readConfig } from "../env.ts";
 import { Gateway } from "../gateway.ts";
-import type { WaitUntil } from "../snapshot-source.ts";
+import { backgroundContext } from "./background.ts";
 import { upstreamFetch } from "./upstream-fetch.ts";
 
 const wasmPath = Bun.env.SLUICE_HOTPATH_WASM || new URL("../../build/hotpath.wasm", import.meta.url).pathname;
@@ -55,16 +55,8 @@ globalThis.fetch = ((input: Request | URL | string, init?: RequestInit) => {
 
 const gateway = new Gateway(readConfig(Bun.env as unknown as Env), await WebAssembly.compile(await Bun.file(wasmPath).arrayBuffer()));
 
-/** Background work (the snapshot poll loop): held until it settles, so it is not collected; failures logged. */
-const background = new Set<Promise<unknown>>();
-const ctx: WaitUntil = {
-  waitUntil(promise) {
-    const held = promise
-      .catch((err) => console.error("sluice-gateway: background task failed:", err))
-      .finally(() => background.delete(held));
-    background.add(held);
-  },
-};
+/** Background work (the snapshot poll loop), held until it settles. */
+const ctx = backgroundContext();
 
 const server = Bun.serve({
   hostname: Bun.env.SLUICE_GATEWAY_HOST || "127.0.0.1",

@@ -19,7 +19,7 @@
  */
 import { BINDING_NAMES, type Env, readConfig } from "../env.ts";
 import { Gateway } from "../gateway.ts";
-import type { WaitUntil } from "../snapshot-source.ts";
+import { backgroundContext } from "./background.ts";
 import { upstreamFetch } from "./upstream-fetch.ts";
 
 /** The variable `name`, or undefined when it is unset or this process may not read it. */
@@ -39,16 +39,8 @@ globalThis.fetch = upstreamFetch as typeof fetch;
 
 const gateway = new Gateway(readConfig(env as unknown as Env), await WebAssembly.compile((await Deno.readFile(wasmPath)).slice().buffer));
 
-/** Background work (the snapshot poll loop): held until it settles, so it is not collected; failures logged. */
-const background = new Set<Promise<unknown>>();
-const ctx: WaitUntil = {
-  waitUntil(promise) {
-    const held = promise
-      .catch((err) => console.error("sluice-gateway: background task failed:", err))
-      .finally(() => background.delete(held));
-    background.add(held);
-  },
-};
+/** Background work (the snapshot poll loop), held until it settles. */
+const ctx = backgroundContext();
 
 Deno.serve(
   {
