@@ -1,7 +1,8 @@
 /**
  * `sluice-control`: runs control alone. Environment: SLUICE_DATA_DIR (default `.sluice`),
  * DATABASE_URL (PostgreSQL instead of the embedded PGlite), SLUICE_CONTROL_HOST (127.0.0.1),
- * SLUICE_CONTROL_PORT (7400), SLUICE_ADMIN_TOKEN, SLUICE_GATEWAY_TOKEN, SLUICE_SIGNING_KEY.
+ * SLUICE_CONTROL_PORT (7400), SLUICE_ADMIN_TOKEN, SLUICE_GATEWAY_TOKEN, SLUICE_METRICS_TOKEN,
+ * SLUICE_SIGNING_KEY.
  */
 import { startControl } from "./server.ts";
 
@@ -13,6 +14,9 @@ const control = await startControl({
 });
 console.log(`sluice control listening on ${control.url}`);
 console.log(`admin token: ${control.tokens.admin.from === "env" ? "from SLUICE_ADMIN_TOKEN" : control.tokens.admin.path}`);
+console.log(
+  `metrics token (GET ${control.url}/metrics): ${control.tokens.metrics.from === "env" ? "from SLUICE_METRICS_TOKEN" : control.tokens.metrics.path}`,
+);
 console.log(`snapshot public key (gateway SNAPSHOT_PUBLIC_KEY): ${control.signingKey.publicKeyBase64}`);
 for (const signal of ["SIGINT", "SIGTERM"] as const) {
   process.once(signal, () => {

@@ -1,6 +1,6 @@
 /**
  * Starts control in this process: database (PGlite or PostgreSQL), tokens, signing key, the
- * snapshot builder, the registry (view, heartbeats, health sweep under the leader lock), the
+ * snapshot builder, control's metrics (control/metrics/), the registry (view, heartbeats, health sweep under the leader lock), the
  * LISTEN/NOTIFY wiring between replicas, the REST API on @hono/node-server, and the background
  * backfill of stored condition IR (db/condition-ir.ts). Used by
  * control/main.ts, the demo (`npm start`), the benches and the end-to-end tests.
@@ -16,6 +16,7 @@ import { CHANGE_CHANNEL, parseChangeNotice } from "./config/write.ts";
 import { backfillConditionIr } from "./db/condition-ir.ts";
 import { openDatabase } from "./db/connect.ts";
 import { openNotifications } from "./db/notifications.ts";
+import { type ControlMetrics, createControlMetrics } from "./metrics/registry.ts";
 import { HeartbeatGossip } from "./registry/gossip.ts";
 import { startLeadership } from "./registry/leader.ts";
 import { createRegistryRuntime, type RegistryRuntime } from "./registry/runtime.ts";
@@ -32,7 +33,7 @@ export interface ControlOptions {
   host?: string;
   /** TCP port; 0 picks a free one. */
   port: number;
-  /** Environment to read SLUICE_ADMIN_TOKEN, SLUICE_GATEWAY_TOKEN, SLUICE_SIGNING_KEY from. */
+  /** Environment to read SLUICE_ADMIN_TOKEN, SLUICE_GATEWAY_TOKEN, SLUICE_METRICS_TOKEN, SLUICE_SIGNING_KEY from. */
   env?: Record<string, string | undefined>;
   /** Snapshot rebuild debounce, ms (default 50). */
   debounceMs?: number;
@@ -51,6 +52,8 @@ export interface RunningControl {
   signingKey: SigningKey;
   builder: SnapshotBuilder;
   registry: RegistryRuntime;
+  /** This control's metrics registry (GET /metrics serves it). */
+  metrics: ControlMetrics;
   sweeper: Sweeper;
   /** Random id of this replica (heartbeat gossip). */
   replicaId: string;
@@ -67,13 +70,15 @@ export async function startControl(options: ControlOptions): Promise<RunningCont
   const database = await openDatabase({ dataDir: options.dataDir, databaseUrl: options.databaseUrl });
   const tokens = resolveTokens({ dataDir: options.dataDir, env });
   const signingKey = await loadSigningKey(options.dataDir, env.SLUICE_SIGNING_KEY);
+  const registry = createRegistryRuntime(database.db, logger);
+  const metrics = createControlMetrics({ instances: () => registry.view.entries() });
   const builder = new SnapshotBuilder({
     db: database.db,
     privateKey: signingKey.privateKey,
     logger,
     debounceMs: options.debounceMs,
+    metrics,
   });
-  const registry = createRegistryRuntime(database.db, logger);
   const notifications = await openNotifications(database.session, logger);
   if (database.driver === "postgres") {
     registry.gossip = new HeartbeatGossip(database.db, registry.heartbeats, replicaId, logger);
@@ -106,6 +111,7 @@ export async function startControl(options: ControlOptions): Promise<RunningCont
     getSnapshot: () => builder.current,
     waitForSnapshot: (index, waitMs, signal) => builder.waitForNewer(index, waitMs, signal),
     registry,
+    metrics,
   });
   const sweeper = new Sweeper({
     deps: { db: database.db, onChange: () => builder.schedule(), logger, onCommitted: registry.applyChange, origin: replicaId },
@@ -136,6 +142,7 @@ export async function startControl(options: ControlOptions): Promise<RunningCont
     signingKey,
     builder,
     registry,
+    metrics,
     sweeper,
     replicaId,
     isLeader: () => leadership.isLeader,

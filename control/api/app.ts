@@ -2,23 +2,26 @@
  * The control REST API: wires authentication, body limits, error rendering, the resource routes
  * and the OpenAPI 3.1 document (GET /v1/openapi.json) into one Hono app.
  *
- * Access: /healthz and /readyz are open; GET /v1/snapshot takes the gateway or admin token; /v1/registry/*
- * and GET /v1/propagation take an agent token (scoped to its appkeys) or the admin token; every
- * other path takes the admin token only (fail closed: see isAllowed in auth.ts).
+ * Access: /healthz and /readyz are open; GET /v1/snapshot takes the gateway or admin token; GET /metrics
+ * takes the metrics or admin token; /v1/registry/* and GET /v1/propagation take an agent token
+ * (scoped to its appkeys) or the admin token; every other path takes the admin token only (fail
+ * closed: see isAllowed in auth.ts). Every request is timed into control's metrics (metrics.ts).
  */
 import { type Logger, pino } from "pino";
 import type { OnChange } from "../config/write.ts";
-import { type Database, databaseReachable } from "../db/connect.ts";
+import { type Database, databaseReachable, isDatabaseUnavailable } from "../db/connect.ts";
+import { type ControlMetrics, createControlMetrics } from "../metrics/registry.ts";
 import { RecoveryQueue } from "../registry/recoveries.ts";
 import { createRegistryRuntime, type RegistryRuntime } from "../registry/runtime.ts";
 import { addAgentTokenRoutes } from "./agent-tokens.ts";
-import { type ApiTokens, bearerToken, createTokenChecker, isAllowed, type Role, unauthorized } from "./auth.ts";
+import { type ApiTokens, bearerToken, createTokenChecker, isAllowed, METRICS_PATH, type Role, unauthorized } from "./auth.ts";
 import { capBody } from "./body-limit.ts";
 import { DATABASE_RETRY_AFTER_S, renderError } from "./errors.ts";
 import { addEventRoutes } from "./events.ts";
 import { addGroupRoutes } from "./groups.ts";
 import { addHeartbeatRoute } from "./heartbeats.ts";
 import { addInstanceRoutes } from "./instances.ts";
+import { addMetricsRoute, timeRequests } from "./metrics.ts";
 import { type ApiApp, createApiApp } from "./openapi.ts";
 import { addPolicyRoutes } from "./policies.ts";
 import { addPropagationRoutes } from "./propagation.ts";
@@ -50,6 +53,8 @@ export interface CreateAppOptions {
   logger?: Logger;
   /** This replica's id (startControl's), sent with write notifications (ConfigDeps.origin). */
   replicaId?: string;
+  /** Control's metrics (startControl shares them with the snapshot builder); created if absent. */
+  metrics?: ControlMetrics;
 }
 
 /**
@@ -59,6 +64,7 @@ export interface CreateAppOptions {
 export function createApp(options: CreateAppOptions): ApiApp {
   const logger = options.logger ?? pino({ name: "sluice-control" });
   const registry = options.registry ?? createRegistryRuntime(options.db, logger);
+  const metrics = options.metrics ?? createControlMetrics({ instances: () => registry.view.entries() });
   const deps = {
     db: options.db,
     onChange: options.onChange ?? (() => {}),
@@ -66,19 +72,25 @@ export function createApp(options: CreateAppOptions): ApiApp {
     onCommitted: registry.applyChange,
     origin: options.replicaId,
     registry,
+    metrics,
   };
   registry.recoveries ??= new RecoveryQueue(deps, registry.view, logger);
   const roleOf = createTokenChecker(options.auth);
   const app = createApiApp();
 
-  app.onError((error, c) => renderError(error, c, logger));
+  app.onError((error, c) => {
+    if (isDatabaseUnavailable(error)) metrics.databaseErrors.inc({ source: "api_request" });
+    return renderError(error, c, logger);
+  });
   app.notFound((c) => c.json({ error: "not_found", message: `no route for ${c.req.method} ${c.req.path}` }, 404));
+  app.use("*", timeRequests(metrics));
 
   // Liveness: the process answers. Readiness: it can also reach its database (Kubernetes probes).
   app.get("/healthz", (c) => c.json({ ok: true }));
   app.get("/readyz", async (c) => {
     const database = await databaseReachable(options.db);
     if (database === "up") return c.json({ ok: true, database });
+    metrics.databaseErrors.inc({ source: "readiness_check" });
     c.header("Retry-After", String(DATABASE_RETRY_AFTER_S));
     return c.json({ ok: false, database, error: "database_unavailable" }, 503);
   });
@@ -105,7 +117,8 @@ export function createApp(options: CreateAppOptions): ApiApp {
     }
     c.set("role", role);
     c.set("agent", agent);
-    if (role !== "gateway") await registry.ready();
+    // The gateway's snapshot and the scraper's metrics are served from memory, database or not.
+    if (role !== "gateway" && role !== "metrics" && c.req.path !== METRICS_PATH) await registry.ready();
     return next();
   });
   app.use(
@@ -128,6 +141,7 @@ export function createApp(options: CreateAppOptions): ApiApp {
   addHeartbeatRoute(app, deps);
   addPropagationRoutes(app, deps);
   addEventRoutes(app, deps);
+  addMetricsRoute(app, metrics);
 
   app.openAPIRegistry.registerComponent("securitySchemes", "bearerAuth", { type: "http", scheme: "bearer" });
   app.doc31("/v1/openapi.json", {

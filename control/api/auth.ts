@@ -1,9 +1,10 @@
 /**
  * Bearer-token authentication for the control API.
  *
- * Two tokens, no defaults (APISIX CVE-2020-13945 was a default admin key):
- * - admin: full read/write on /v1;
- * - gateway: read-only, accepted only on GET /v1/snapshot.
+ * Three tokens, no defaults (APISIX CVE-2020-13945 was a default admin key):
+ * - admin: full read/write on /v1, and GET /metrics;
+ * - gateway: read-only, accepted only on GET /v1/snapshot;
+ * - metrics: accepted only on GET /metrics (a scraper's credential: docs/metrics.md).
  * Each comes from its environment variable, else from a file in the data directory, else is
  * generated (32 random bytes, base64url) into that file with mode 0600.
  */
@@ -12,10 +13,12 @@ import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Context } from "hono";
 
-/** The two bearer tokens the API accepts. */
+/** The bearer tokens the API accepts. */
 export interface ApiTokens {
   adminToken: string;
   gatewayToken: string;
+  /** Without it only the admin token reads GET /metrics. */
+  metricsToken?: string;
 }
 
 /** Where a token came from; `path` is set for `file` and `generated`. */
@@ -26,8 +29,10 @@ export interface TokenOrigin {
 
 /** Tokens plus their origins, so the caller can print where a generated token was written. */
 export interface ResolvedTokens extends ApiTokens {
+  metricsToken: string;
   admin: TokenOrigin;
   gateway: TokenOrigin;
+  metrics: TokenOrigin;
 }
 
 /** Shortest token accepted from the environment or a file (a generated one has 43 chars). */
@@ -36,30 +41,38 @@ export const MIN_TOKEN_LENGTH = 16;
 const TOKEN_SPECS = {
   admin: { env: "SLUICE_ADMIN_TOKEN", file: "admin-token" },
   gateway: { env: "SLUICE_GATEWAY_TOKEN", file: "gateway-token" },
+  metrics: { env: "SLUICE_METRICS_TOKEN", file: "metrics-token" },
 } as const;
 
 /**
- * Resolves the admin and gateway tokens: `SLUICE_ADMIN_TOKEN` / `SLUICE_GATEWAY_TOKEN` from
- * `env`, else `<dataDir>/admin-token` / `<dataDir>/gateway-token` (trimmed), else a new random
- * token written there (mode 0600, directory created with 0700).
+ * Resolves the admin, gateway and metrics tokens: `SLUICE_ADMIN_TOKEN` / `SLUICE_GATEWAY_TOKEN` /
+ * `SLUICE_METRICS_TOKEN` from `env`, else `<dataDir>/admin-token` / `<dataDir>/gateway-token` /
+ * `<dataDir>/metrics-token` (trimmed), else a new random token written there (mode 0600,
+ * directory created with 0700).
  *
  * @example
  *   const t = resolveTokens({ dataDir: ".sluice", env: process.env });
  *   if (t.admin.from === "generated") console.log(`admin token written to ${t.admin.path}`);
- * @throws Error when a configured token is shorter than MIN_TOKEN_LENGTH, when both tokens are
- *   equal (the gateway would hold admin rights), or on file-system errors.
+ * @throws Error when a configured token is shorter than MIN_TOKEN_LENGTH, when two tokens are
+ *   equal (the gateway or the scraper would hold admin rights), or on file-system errors.
  */
 export function resolveTokens(options: { dataDir: string; env: Record<string, string | undefined> }): ResolvedTokens {
   const admin = resolveToken(options.dataDir, options.env, "admin");
   const gateway = resolveToken(options.dataDir, options.env, "gateway");
+  const metrics = resolveToken(options.dataDir, options.env, "metrics");
   if (admin.token === gateway.token) {
     throw new Error("the admin and gateway tokens must differ");
+  }
+  if (metrics.token === admin.token || metrics.token === gateway.token) {
+    throw new Error("the metrics token must differ from the admin and gateway tokens");
   }
   return {
     adminToken: admin.token,
     gatewayToken: gateway.token,
+    metricsToken: metrics.token,
     admin: admin.origin,
     gateway: gateway.origin,
+    metrics: metrics.origin,
   };
 }
 
@@ -95,21 +108,26 @@ function checkToken(token: string, source: string): string {
 }
 
 /**
- * Which token a request presented: the two configured tokens (createTokenChecker), or an agent
+ * Which token a request presented: the configured tokens (createTokenChecker), or an agent
  * token minted by an admin (control/config/agent-token-store.ts).
  */
-export type Role = "admin" | "gateway" | "agent";
+export type Role = "admin" | "gateway" | "metrics" | "agent";
+
+/** Path of control's metrics exposition (not under /v1: the Prometheus convention). */
+export const METRICS_PATH = "/metrics";
 
 /**
  * What each role may call (fail closed: anything not listed needs admin).
- * - admin: everything under /v1;
+ * - admin: everything (under /v1, and /metrics);
  * - gateway: GET/HEAD /v1/snapshot;
+ * - metrics: GET/HEAD /metrics;
  * - agent: /v1/registry/* (each handler checks the token's appkeys) and GET /v1/propagation.
  */
 export function isAllowed(role: Role, method: string, path: string): boolean {
   if (role === "admin") return true;
   const read = method === "GET" || method === "HEAD";
   if (role === "gateway") return read && path === "/v1/snapshot";
+  if (role === "metrics") return read && path === METRICS_PATH;
   return path.startsWith("/v1/registry/") || (read && path === "/v1/propagation");
 }
 
@@ -118,18 +136,23 @@ export function isAllowed(role: Role, method: string, path: string): boolean {
  * Both sides are hashed with SHA-256 first so `timingSafeEqual` compares equal lengths and the
  * time taken reveals nothing about the token.
  */
-export function createTokenChecker(tokens: ApiTokens): (authorization: string | undefined) => "admin" | "gateway" | null {
+export function createTokenChecker(tokens: ApiTokens): (authorization: string | undefined) => "admin" | "gateway" | "metrics" | null {
   const adminDigest = sha256(tokens.adminToken);
   const gatewayDigest = sha256(tokens.gatewayToken);
+  // Without a metrics token, compare against a digest no token hashes to in practice (random), so
+  // the work per request stays the same.
+  const metricsDigest = tokens.metricsToken === undefined ? randomBytes(32) : sha256(tokens.metricsToken);
   return (authorization) => {
     const token = bearerToken(authorization);
     if (token === null) return null;
     const presented = sha256(token);
-    // Compare against both so the time does not say which one matched.
+    // Compare against every one so the time does not say which one matched.
     const isAdmin = timingSafeEqual(presented, adminDigest);
     const isGateway = timingSafeEqual(presented, gatewayDigest);
+    const isMetrics = timingSafeEqual(presented, metricsDigest);
     if (isAdmin) return "admin";
     if (isGateway) return "gateway";
+    if (isMetrics) return "metrics";
     return null;
   };
 }

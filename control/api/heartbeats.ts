@@ -69,6 +69,7 @@ export function addHeartbeatRoute(app: ApiApp, deps: RegistryDeps): void {
       if (!entry.healthy && beat.healthy !== false && entry.registration !== "static") deps.registry.recoveries?.add(beat.id);
       accepted += 1;
     }
+    deps.metrics?.heartbeatsAccepted.inc(accepted);
     return c.json({ accepted, rejected }, 200);
   });
 }

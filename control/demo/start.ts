@@ -51,11 +51,14 @@ try {
 
   const tokenNote =
     control.tokens.admin.from === "env" ? "SLUICE_ADMIN_TOKEN (from your environment)" : `${control.tokens.admin.path} (mode 0600)`;
+  const metricsNote =
+    control.tokens.metrics.from === "env" ? "SLUICE_METRICS_TOKEN (from your environment)" : `${control.tokens.metrics.path} (mode 0600)`;
   console.log(`
 Sluice is running.
   gateway  ${gateway.url}   (${runtime} ×${gateway.pids.length}, pids ${gateway.pids.join(", ")}; first request: ${first.status})
   control  ${control.url}/v1   (OpenAPI: ${control.url}/v1/openapi.json)
   admin token: ${tokenNote}
+  metrics  ${control.url}/metrics   (Prometheus; token: ${metricsNote}; docs/metrics.md)
   status document: ${env.SLUICE_STATUS_TOKEN ? `${gateway.url}/__sluice/status with "Authorization: Bearer $SLUICE_STATUS_TOKEN"` : "off (set SLUICE_STATUS_TOKEN to serve it)"}
 
 Try the routing (policy demo-canary-uid: int(uid) % 100 < 10 → group canary, else stable):

@@ -17,9 +17,10 @@
 import { eq } from "drizzle-orm";
 import type { Logger } from "pino";
 import { loadConfigSnapshot } from "../db/config.ts";
-import type { Database } from "../db/connect.ts";
+import { type Database, isDatabaseUnavailable } from "../db/connect.ts";
 import { latestRevisionId } from "../db/revisions.ts";
 import { snapshots } from "../db/schema.ts";
+import type { ControlMetrics } from "../metrics/registry.ts";
 import { Waiters } from "../propagation/waiters.ts";
 import { HEADER, HEADER_BYTES } from "./layout.ts";
 import { etagOf, publishSnapshot } from "./publish.ts";
@@ -33,6 +34,8 @@ export interface BuilderOptions {
   debounceMs?: number;
   /** A rebuild starts at most this long after the first pending change, ms (default 250). */
   maxDelayMs?: number;
+  /** Where build durations, the served snapshot's size and version, and database errors go. */
+  metrics?: Pick<ControlMetrics, "snapshotBuildDuration" | "snapshotBytes" | "snapshotVersion" | "databaseErrors">;
 }
 
 /** The snapshot as the builder hands it over (GET /v1/snapshot serves it: control/api/snapshot.ts). */
@@ -57,7 +60,7 @@ const REBUILD_RETRY_MIN_MS = 1000;
 const REBUILD_RETRY_MAX_MS = 30_000;
 
 export class SnapshotBuilder {
-  private readonly options: Required<BuilderOptions>;
+  private readonly options: Required<Omit<BuilderOptions, "metrics">> & Pick<BuilderOptions, "metrics">;
   private currentSnapshot: BuiltSnapshot | null = null;
   private timer: ReturnType<typeof setTimeout> | null = null;
   private timerDueMs = 0;
@@ -126,6 +129,7 @@ export class SnapshotBuilder {
           await this.buildOnce();
           this.retryMs = 0;
         } catch (err) {
+          if (isDatabaseUnavailable(err)) this.options.metrics?.databaseErrors.inc({ source: "snapshot_build" });
           this.retryMs = Math.min(REBUILD_RETRY_MAX_MS, Math.max(REBUILD_RETRY_MIN_MS, this.retryMs * 2));
           this.options.logger.error({ err, retryInMs: this.retryMs }, "snapshot rebuild failed; still serving the previous snapshot");
           this.retryLater();
@@ -206,6 +210,7 @@ export class SnapshotBuilder {
     const contentHash = await hashContent(file);
 
     const outcome = await publishSnapshot(db, { file, contentHash, coversRevision, privateKey, serving: this.currentSnapshot !== null });
+    this.options.metrics?.snapshotBuildDuration.observe((performance.now() - started) / 1000);
     if (outcome.built) {
       logger.info(
         { version: String(outcome.built.version), bytes: outcome.built.body.length, ms: Math.round(performance.now() - started) },
@@ -238,6 +243,8 @@ export class SnapshotBuilder {
 
   private publish(snapshot: BuiltSnapshot): void {
     this.currentSnapshot = snapshot;
+    this.options.metrics?.snapshotVersion.set(Number(snapshot.version));
+    this.options.metrics?.snapshotBytes.set(snapshot.body.length);
     this.waiters.wake();
     for (const listener of this.listeners) listener(snapshot);
   }

@@ -5,7 +5,7 @@ import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { createTokenChecker, resolveTokens } from "../../../control/api/auth.ts";
+import { createTokenChecker, isAllowed, resolveTokens } from "../../../control/api/auth.ts";
 
 const dirs: string[] = [];
 const freshDir = () => {
@@ -27,6 +27,20 @@ describe("resolveTokens", () => {
     expect(tokens).toMatchObject({ adminToken: "a".repeat(32), gatewayToken: "g".repeat(32) });
     expect(tokens.admin).toEqual({ from: "env", path: null });
     expect(() => statSync(join(dir, "admin-token"))).toThrow();
+  });
+
+  it("takes the metrics token from SLUICE_METRICS_TOKEN, else generates metrics-token 0600", () => {
+    const fromEnv = resolveTokens({ dataDir: freshDir(), env: { SLUICE_METRICS_TOKEN: "m".repeat(32) } });
+    expect(fromEnv.metricsToken).toBe("m".repeat(32));
+    expect(fromEnv.metrics).toEqual({ from: "env", path: null });
+    const dir = freshDir();
+    const generated = resolveTokens({ dataDir: dir, env: {} });
+    expect(generated.metrics).toEqual({ from: "generated", path: join(dir, "metrics-token") });
+    expect(generated.metricsToken).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    expect(statSync(join(dir, "metrics-token")).mode & 0o777).toBe(0o600);
+    expect(new Set([generated.adminToken, generated.gatewayToken, generated.metricsToken]).size).toBe(3);
+    const same = "the-same-token-0123456789";
+    expect(() => resolveTokens({ dataDir: freshDir(), env: { SLUICE_ADMIN_TOKEN: same, SLUICE_METRICS_TOKEN: same } })).toThrow(/differ/);
   });
 
   it("generates 0600 token files once, then reads them back", () => {
@@ -93,5 +107,29 @@ describe("createTokenChecker", () => {
   ];
   it.each(cases)("%j → %s", (header, role) => {
     expect(roleOf(header)).toBe(role);
+  });
+
+  it("grants the metrics role to the metrics token only when one is configured", () => {
+    const withMetrics = createTokenChecker({
+      adminToken: "admin-token-0123456789",
+      gatewayToken: "gateway-token-0123456789",
+      metricsToken: "metrics-token-0123456789",
+    });
+    expect(withMetrics("Bearer metrics-token-0123456789")).toBe("metrics");
+    expect(withMetrics("Bearer admin-token-0123456789")).toBe("admin");
+    expect(roleOf("Bearer metrics-token-0123456789")).toBeNull();
+  });
+});
+
+describe("isAllowed for the metrics scope", () => {
+  it("lets the metrics token read /metrics and nothing else; the admin token too; no other role", () => {
+    expect(isAllowed("metrics", "GET", "/metrics")).toBe(true);
+    expect(isAllowed("metrics", "HEAD", "/metrics")).toBe(true);
+    expect(isAllowed("metrics", "POST", "/metrics")).toBe(false);
+    expect(isAllowed("metrics", "GET", "/v1/snapshot")).toBe(false);
+    expect(isAllowed("metrics", "GET", "/v1/services")).toBe(false);
+    expect(isAllowed("admin", "GET", "/metrics")).toBe(true);
+    expect(isAllowed("gateway", "GET", "/metrics")).toBe(false);
+    expect(isAllowed("agent", "GET", "/metrics")).toBe(false);
   });
 });
