@@ -1,6 +1,8 @@
 /**
  * deploy/prometheus/alerts.yml: `promtool check rules` accepts it (and refuses a broken copy, so
- * the check can fail), every rule carries `for`, a severity and the three annotations, and one
+ * the check can fail), its unit tests (deploy/prometheus/alerts.test.yml, `promtool test rules`:
+ * every rule, the gateway ones included, on synthetic series) pass and fail on a copy with a
+ * raised threshold, every rule carries `for`, a severity and the three annotations, and one
  * control-side rule fires in a real Prometheus: a control API whose PostgreSQL refuses
  * connections answers 503 database_unavailable, which raises SluiceControlApiErrorRatio and
  * SluiceControlDatabaseErrors to `firing` (the file's rules, with `for:` shortened to 1 s).
@@ -9,7 +11,7 @@
  * under CI, where it fails.
  */
 import { spawnSync } from "node:child_process";
-import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -26,6 +28,7 @@ import { ADMIN_TOKEN, GATEWAY_TOKEN } from "../support/client.ts";
 import { PROMTOOL_BIN, prometheusAvailability, type RunningPrometheus, startPrometheus } from "../support/prometheus.ts";
 
 const ALERTS = join(import.meta.dirname, "../../deploy/prometheus/alerts.yml");
+const ALERTS_UNIT_TESTS = join(import.meta.dirname, "../../deploy/prometheus/alerts.test.yml");
 const METRICS_TOKEN = "metrics-token-for-alert-tests-0123456789";
 const availability = prometheusAvailability();
 
@@ -42,11 +45,15 @@ interface RuleFile {
 
 const loadRules = async (): Promise<RuleFile> => parse(await readFile(ALERTS, "utf8")) as RuleFile;
 
-/** Runs `promtool check rules <file>`; bounded to 30 s. */
-const promtoolCheck = (file: string) => {
-  const r = spawnSync(PROMTOOL_BIN, ["check", "rules", file], { encoding: "utf8", timeout: 30_000 });
+/** Runs `promtool <args…>`; bounded to 30 s. */
+const promtool = (...args: string[]) => {
+  const r = spawnSync(PROMTOOL_BIN, args, { encoding: "utf8", timeout: 30_000 });
   return { status: r.status, output: `${r.stdout}${r.stderr}` };
 };
+/** `promtool check rules <file>`: syntax, PromQL and templates. */
+const promtoolCheck = (file: string) => promtool("check", "rules", file);
+/** `promtool test rules <file>`: the rule unit tests, evaluated on synthetic series. */
+const promtoolTest = (file: string) => promtool("test", "rules", file);
 
 describe("prometheus availability", () => {
   it.runIf(availability.state === "fail")("has prometheus and promtool installed under CI", () => {
@@ -106,6 +113,25 @@ describe.skipIf(availability.state !== "run")("alerts.yml with promtool and a re
     const bad = promtoolCheck(brokenFile);
     expect(bad.status).not.toBe(0);
     expect(bad.output).toMatch(/FAILED/);
+  });
+
+  it("passes promtool test rules (alerts.test.yml, every rule on synthetic series); a copy with a raised threshold fails them", async () => {
+    const good = promtoolTest(ALERTS_UNIT_TESTS);
+    expect(good.output).toMatch(/SUCCESS/);
+    expect(good.status).toBe(0);
+
+    // The same unit tests against a copy whose gateway 5xx threshold is 25%: the 20% case must no longer fire.
+    const raised = await loadRules();
+    const rule = raised.groups.flatMap((g) => g.rules).find((r) => r.alert === "SluiceGatewayErrorRatio")!;
+    expect(rule.expr).toContain(") > 0.05");
+    rule.expr = rule.expr.replace(") > 0.05", ") > 0.25");
+    const copy = join(dir, "raised");
+    await mkdir(copy);
+    await writeFile(join(copy, "alerts.yml"), stringify(raised));
+    await copyFile(ALERTS_UNIT_TESTS, join(copy, "alerts.test.yml"));
+    const bad = promtoolTest(join(copy, "alerts.test.yml"));
+    expect(bad.status).not.toBe(0);
+    expect(bad.output).toMatch(/alertname: SluiceGatewayErrorRatio/);
   });
 
   describe("a control API whose database refuses connections", () => {
