@@ -165,6 +165,8 @@ describe.skipIf(availability.state !== "run")("alerts.yml with promtool and a re
         scrapeIntervalS: 1,
         evaluationIntervalS: 1,
       });
+      // The first scrape comes ~5 s after start (Prometheus applies new targets on a 5 s tick).
+      await prometheus.waitFor('up{job="sluice-control"}', (r) => r.length === 1 && r[0].value === 1, 20_000);
     }, 60_000);
 
     afterAll(async () => {
@@ -175,7 +177,6 @@ describe.skipIf(availability.state !== "run")("alerts.yml with promtool and a re
 
     it("fires SluiceControlApiErrorRatio and SluiceControlDatabaseErrors once the API answers 503", async () => {
       // Healthy scrapes first: the rules evaluate and nothing fires (every answer so far is /metrics, 200).
-      await prometheus.waitFor('up{job="sluice-control"}', (r) => r.length === 1 && r[0].value === 1, 20_000);
       await prometheus.waitForScrapeAfter("sluice-control", Date.now());
       await new Promise((resolve) => setTimeout(resolve, 2000)); // two evaluations
       const quiet = (await prometheus.alerts()).map((a) => a.labels.alertname);

@@ -209,9 +209,16 @@ export async function startPrometheus(options: PrometheusOptions): Promise<Runni
     if (closed) return;
     closed = true;
     if (!exited && child.pid !== undefined) {
-      process.kill(child.pid, "SIGTERM");
+      const pid = child.pid;
+      // Only this child, by its PID; ESRCH (it exited meanwhile) is fine.
+      const signal = (sig: NodeJS.Signals) => {
+        try {
+          process.kill(pid, sig);
+        } catch {}
+      };
+      signal("SIGTERM");
       const killTimer = setTimeout(() => {
-        if (!exited && child.pid !== undefined) process.kill(child.pid, "SIGKILL");
+        if (!exited) signal("SIGKILL");
       }, 5000);
       await exitedPromise;
       clearTimeout(killTimer);
