@@ -12,26 +12,16 @@
  * Skipped when no `nginx` is on PATH (Debian: `apt-get install nginx-light`).
  */
 import { type ChildProcess, spawn, spawnSync } from "node:child_process";
-import { constants } from "node:fs";
-import { access, mkdtemp, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
-import { delimiter, join } from "node:path";
+import { join } from "node:path";
 import type { Target } from "./load.ts";
-import { childPids, commandName, freePort, stopChild } from "./proc.ts";
+import { childPids, commandName, findExecutable, freePort, stopChild } from "./proc.ts";
 import type { Defer } from "./targets.ts";
 
 /** @returns the first executable `nginx` on PATH (or /usr/sbin, not on every user's PATH), or null. */
-export async function findNginx(): Promise<string | null> {
-  for (const dir of [...(process.env.PATH ?? "").split(delimiter), "/usr/sbin"]) {
-    const candidate = join(dir, "nginx");
-    try {
-      await access(candidate, constants.X_OK);
-      return candidate;
-    } catch {
-      // not here
-    }
-  }
-  return null;
+export function findNginx(): Promise<string | null> {
+  return findExecutable("nginx", ["/usr/sbin"]);
 }
 
 /** @returns e.g. `1.22.1` (`nginx -v` prints `nginx version: nginx/1.22.1` on stderr). */

@@ -4,7 +4,9 @@
  * request) and stopping the children the bench started, by PID.
  */
 import { execFileSync } from "node:child_process";
-import { readdirSync, readFileSync } from "node:fs";
+import { constants, readdirSync, readFileSync } from "node:fs";
+import { access } from "node:fs/promises";
+import { delimiter, join } from "node:path";
 
 /** Clock ticks per second (`getconf CLK_TCK`, almost always 100: 10 ms resolution). */
 export const CLOCK_TICKS = Number(execFileSync("getconf", ["CLK_TCK"], { encoding: "utf8" }).trim());
@@ -62,3 +64,20 @@ export function commandName(pid: number): string | null {
 
 export { freePort } from "../worker/launcher/ports.ts";
 export { stopChild } from "../worker/launcher/supervisor.ts";
+
+/**
+ * The first executable `name` in a PATH directory, then in `alsoIn` (Debian puts nginx in
+ * /usr/sbin, not on every user's PATH). @returns its path, or null when there is none.
+ */
+export async function findExecutable(name: string, alsoIn: string[] = []): Promise<string | null> {
+  for (const dir of [...(process.env.PATH ?? "").split(delimiter), ...alsoIn]) {
+    const candidate = join(dir, name);
+    try {
+      await access(candidate, constants.X_OK);
+      return candidate;
+    } catch {
+      // not here
+    }
+  }
+  return null;
+}

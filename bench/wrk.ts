@@ -13,12 +13,10 @@
  * Latency is per response from its send (wrk: 1 µs histogram; autocannon: every response kept).
  */
 import { spawn, spawnSync } from "node:child_process";
-import { constants, readFileSync } from "node:fs";
-import { access } from "node:fs/promises";
-import { delimiter, join } from "node:path";
+import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import autocannon from "autocannon";
-import { CLOCK_TICKS } from "./proc.ts";
+import { CLOCK_TICKS, findExecutable } from "./proc.ts";
 import { percentile } from "./stats.ts";
 
 export interface LoadOptions {
@@ -71,19 +69,6 @@ export interface LoadGenerator {
 }
 
 const LUA_SCRIPT = fileURLToPath(new URL("./wrk/load.lua", import.meta.url));
-
-async function findWrk(): Promise<string | null> {
-  for (const dir of [...(process.env.PATH ?? "").split(delimiter), "/usr/bin", "/usr/local/bin"]) {
-    const candidate = join(dir, "wrk");
-    try {
-      await access(candidate, constants.X_OK);
-      return candidate;
-    } catch {
-      // not here
-    }
-  }
-  return null;
-}
 
 /** wrk with one thread (`-t1`, as the issue measured), bench/wrk/load.lua. */
 function wrkGenerator(bin: string): LoadGenerator {
@@ -199,7 +184,7 @@ function autocannonGenerator(): LoadGenerator {
 /** wrk when installed, else autocannon (with a note on stderr saying how to get wrk); BENCH_LOAD=autocannon forces autocannon. */
 export async function loadGenerator(): Promise<LoadGenerator> {
   if (process.env.BENCH_LOAD === "autocannon") return autocannonGenerator();
-  const wrk = await findWrk();
+  const wrk = await findExecutable("wrk", ["/usr/bin", "/usr/local/bin"]);
   if (wrk) return wrkGenerator(wrk);
   console.error("bench: wrk not found, using autocannon (get wrk: `apt-get install wrk`, `brew install wrk`, or github.com/wg/wrk)");
   return autocannonGenerator();
