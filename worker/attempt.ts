@@ -9,6 +9,7 @@
  * `connect` (nothing sent, safe to re-send) for idempotent methods, where re-sending is safe
  * either way, and as `reset` otherwise, so a POST is never re-sent on a guess.
  */ import { FAILURE_CODES } from "../wasm/host.ts";
+import type { AttemptOutcomeLabel } from "./telemetry/wire.ts";
 
 /** The WASM balancer's failure codes (docs/balancing.md, "WASM API"; 0 = a response came). */
 export const Failure = { NONE: 0, CONNECT: FAILURE_CODES.connect, RESET: FAILURE_CODES.reset, TIMEOUT: FAILURE_CODES.timeout } as const;
@@ -29,6 +30,20 @@ export interface AttemptOutcome {
   error: string | null;
   /** The failure came from reading the client's request body (worker/client-body.ts), not the upstream. */
   clientFault: boolean;
+}
+
+/** The attempt's `outcome` label in the metrics (worker/telemetry/wire.ts ATTEMPT_OUTCOMES). */
+export function outcomeLabel(outcome: AttemptOutcome): AttemptOutcomeLabel {
+  switch (outcome.failure) {
+    case Failure.NONE:
+      return outcome.status >= 500 ? "http_5xx" : "success";
+    case Failure.CONNECT:
+      return "connect_failure";
+    case Failure.TIMEOUT:
+      return "timeout";
+    default:
+      return "reset";
+  }
 }
 
 /** Methods RFC 9110 §9.2.2 calls idempotent: re-sending them is safe. */
@@ -53,6 +68,9 @@ export async function sendAttempt(
   totalDeadlineMs: number,
 ): Promise<AttemptOutcome> {
   const started = Date.now();
+  // Latency from the monotonic clock: sub-ms where the runtime has it (Bun, Deno; workerd's
+  // clock advances only on I/O, as Date.now() does).
+  const startedPrecise = performance.now();
   const totalLeft = Math.max(1, totalDeadlineMs - started);
   const total = AbortSignal.timeout(totalLeft);
   let tryTimer: ReturnType<typeof setTimeout> | undefined;
@@ -68,13 +86,13 @@ export async function sendAttempt(
       response,
       status: response.status,
       failure: Failure.NONE,
-      latencyMs: Date.now() - started,
+      latencyMs: performance.now() - startedPrecise,
       deadline: null,
       error: null,
       clientFault: false,
     };
   } catch (err) {
-    const latencyMs = Date.now() - started;
+    const latencyMs = performance.now() - startedPrecise;
     const deadline = total.aborted ? "total" : tryController?.signal.aborted ? "try" : null;
     const failure = deadline ? Failure.TIMEOUT : isIdempotentMethod(method) ? Failure.CONNECT : Failure.RESET;
     return { response: null, status: 0, failure, latencyMs, deadline, error: (err as Error).message ?? String(err), clientFault: false };

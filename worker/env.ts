@@ -4,6 +4,8 @@
  * never the admin token, never the signing key.
  */
 import { type ClientIpRule, parseClientIpRule } from "./client-ip.ts";
+import type { AccessLogConfig } from "./telemetry/access-log.ts";
+import { DEFAULT_MAX_SERIES } from "./telemetry/metrics.ts";
 export interface Env {
   /** Base URL of control, e.g. `http://127.0.0.1:7400`. */
   CONTROL_URL: string;
@@ -58,6 +60,17 @@ export interface Env {
   PROCESS_RESTARTS?: string;
   CLUSTER_RESTARTS?: string;
   PROCESS_STARTED_AT_MS?: string;
+  /**
+   * How often each isolate pushes its metrics to control, ms (default 5000; `0`: never — the
+   * gateway then reports no metrics). worker/telemetry/pusher.ts, docs/metrics.md.
+   */
+  METRICS_PUSH_MS?: string;
+  /** Most metric series an isolate keeps between two pushes (default 2000); more are dropped and counted. */
+  METRICS_MAX_SERIES?: string;
+  /** `on` (default) or `off`: the access log, one JSON line per request (worker/telemetry/access-log.ts). */
+  ACCESS_LOG?: string;
+  /** Share of requests the access log records, 0 < ratio ≤ 1 (default 1: every one). */
+  ACCESS_LOG_SAMPLE?: string;
 }
 
 /** A gateway process's place in the cluster its launcher supervises. */
@@ -89,6 +102,18 @@ export function processBindings(place: ProcessPlace): Record<string, string> {
 }
 
 /**
+ * The telemetry bindings (metrics push, access log, tracing), declared once: the launcher passes
+ * each from `SLUICE_<NAME>` of its environment (worker/launcher/main.ts) or from its caller.
+ */
+export const TELEMETRY_BINDINGS = [
+  "METRICS_PUSH_MS",
+  "METRICS_MAX_SERIES",
+  "ACCESS_LOG",
+  "ACCESS_LOG_SAMPLE",
+] as const satisfies readonly (keyof Env)[];
+export type TelemetryBinding = (typeof TELEMETRY_BINDINGS)[number];
+
+/**
  * Every binding's name, for runtimes that read them one by one from their environment (Deno,
  * whose --allow-env names each variable it may read). The Record type makes the compiler insist
  * that each field of Env is listed.
@@ -115,6 +140,10 @@ export const BINDING_NAMES = Object.keys({
   PROCESS_RESTARTS: 1,
   CLUSTER_RESTARTS: 1,
   PROCESS_STARTED_AT_MS: 1,
+  METRICS_PUSH_MS: 1,
+  METRICS_MAX_SERIES: 1,
+  ACCESS_LOG: 1,
+  ACCESS_LOG_SAMPLE: 1,
 } satisfies Record<keyof Env, 1>) as (keyof Env)[];
 
 export interface GatewayConfig {
@@ -138,6 +167,11 @@ export interface GatewayConfig {
   cellHeader: string;
   /** Where the launcher put this process; null when no launcher of Sluice's started it. */
   process: ProcessPlace | null;
+  /** Metrics push interval, ms (0: no push). */
+  metricsPushMs: number;
+  /** Series cap per isolate between pushes. */
+  metricsMaxSeries: number;
+  accessLog: AccessLogConfig;
 }
 
 /** Parses bindings, applying defaults. @throws Error naming a missing or malformed binding. */
@@ -163,7 +197,29 @@ export function readConfig(env: Env): GatewayConfig {
     laneHeader: (env.LANE_HEADER || "sluice-lane").toLowerCase(),
     cellHeader: (env.CELL_HEADER || "sluice-cell").toLowerCase(),
     process: readProcessPlace(env),
+    metricsPushMs: wholeNumber(env, "METRICS_PUSH_MS", 5000),
+    metricsMaxSeries: Math.max(1, wholeNumber(env, "METRICS_MAX_SERIES", DEFAULT_MAX_SERIES)),
+    accessLog: readAccessLog(env),
   };
+}
+
+/** The binding as a whole number ≥ 0, `fallback` when unset or empty. @throws Error naming the binding when malformed. */
+function wholeNumber(env: Env, name: keyof Env, fallback: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw === "") return fallback;
+  const n = Number(raw);
+  if (!/^[0-9]+$/.test(raw) || !Number.isSafeInteger(n)) throw new Error(`binding ${name} is not a whole number ≥ 0: "${raw}"`);
+  return n;
+}
+
+/** ACCESS_LOG and ACCESS_LOG_SAMPLE. @throws Error naming the binding when malformed. */
+function readAccessLog(env: Env): AccessLogConfig {
+  const mode = env.ACCESS_LOG || "on";
+  if (mode !== "on" && mode !== "off") throw new Error(`binding ACCESS_LOG is not "on" or "off": "${mode}"`);
+  const rawRatio = env.ACCESS_LOG_SAMPLE || "1";
+  const sampleRatio = Number(rawRatio);
+  if (!(sampleRatio > 0 && sampleRatio <= 1)) throw new Error(`binding ACCESS_LOG_SAMPLE is not a ratio in (0, 1]: "${rawRatio}"`);
+  return { enabled: mode === "on", sampleRatio };
 }
 
 /** The PROCESS_BINDINGS, or null when PROCESS_SLOT is unset. @throws Error naming a binding that is not a whole number ≥ 0. */
@@ -171,10 +227,9 @@ function readProcessPlace(env: Env): ProcessPlace | null {
   if (env.PROCESS_SLOT === undefined || env.PROCESS_SLOT === "") return null;
   const place = {} as ProcessPlace;
   for (const [key, name] of Object.entries(PROCESS_BINDINGS) as [keyof ProcessPlace, keyof Env][]) {
-    const raw = env[name] ?? "";
-    const n = Number(raw);
-    if (!/^[0-9]+$/.test(raw) || !Number.isSafeInteger(n)) throw new Error(`binding ${name} is not a whole number ≥ 0: "${raw}"`);
-    place[key] = n;
+    // All four are set together by the launcher: a missing one is as wrong as a malformed one.
+    place[key] = wholeNumber(env, name, Number.NaN);
+    if (Number.isNaN(place[key])) throw new Error(`binding ${name} is not a whole number ≥ 0: ""`);
   }
   return place;
 }

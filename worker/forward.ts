@@ -7,10 +7,12 @@
  * All decisions are WASM's (wasm/assembly/lb/); this module does the I/O and the waiting.
  */
 import type { DecideRequest, HotPath } from "../wasm/host.ts";
-import { type AttemptOutcome, Failure, sendAttempt } from "./attempt.ts";
+import { type AttemptOutcome, Failure, outcomeLabel, sendAttempt } from "./attempt.ts";
 import { type ClientBody, watchClientBody } from "./client-body.ts";
 import { downstreamResponse, upstreamRequest } from "./proxy.ts";
 import { errorResponse } from "./responses.ts";
+import type { Exchange } from "./telemetry/exchange.ts";
+import type { MetricsAggregator } from "./telemetry/metrics.ts";
 
 /** Largest request body kept in memory so a retry can re-send it, bytes (Envoy buffers up to its per-request limit). */
 export const RETRY_BODY_BYTES = 64 * 1024;
@@ -31,6 +33,8 @@ export interface ForwardScope {
   counts: Map<number, AttemptCounts>;
   /** Retries sent by this isolate. */
   retries: number;
+  /** The isolate's metrics since its last push (attempts, retries, ejections, overflows). */
+  metrics: MetricsAggregator;
 }
 
 /** The decision forward() starts from (copied: the hot path's result object is reused). */
@@ -63,6 +67,7 @@ async function beforeDeadline<T>(work: Promise<T>, deadlineMs: number): Promise<
  * Sends `request` to the decided instance, retrying as its route allows.
  * @param body what to send instead of request.body when part of it was already read for body
  *   attributes (worker/body.ts; undefined forwards request.body).
+ * @param exchange the request's record: its id is sent upstream, its attempts are written into it.
  * @returns the upstream's response (the last one when retries are exhausted or no instance is
  *   left to retry on), or a JSON 502 (no response), 504 (timeout), 503 `overflow` (group
  *   limits), 503 `no_instance`, or 408 when the client's body does not arrive in time.
@@ -75,6 +80,7 @@ export async function forward(
   decided: Decided,
   clientIp: string | null,
   body: ReadableStream<Uint8Array> | Uint8Array | null | undefined,
+  exchange: Exchange,
 ): Promise<Response> {
   const { hot } = scope;
   const snapshot = hot.snapshot;
@@ -112,7 +118,10 @@ export async function forward(
     // Most requests are admitted at once: no await then (one promise and microtask less per request).
     const admission = admit(scope, g, group.id, deadlineMs);
     admitted = typeof admission === "boolean" ? admission : await admission;
-    if (!admitted) return errorResponse("overflow", `group '${group.name}' is at its concurrency limit`);
+    if (!admitted) {
+      scope.metrics.overflow(group.name);
+      return errorResponse("overflow", `group '${group.name}' is at its concurrency limit`);
+    }
 
     // The decided instance may have left in a swap during the awaits: then pick anew in the group.
     let instance = decided.instance;
@@ -143,6 +152,8 @@ export async function forward(
         instance,
         route.perTryTimeoutMs,
         deadlineMs,
+        group.name,
+        exchange,
       );
       if (retryInFlight) {
         retryInFlight = false;
@@ -172,6 +183,7 @@ export async function forward(
       hot.retryStarted(g, group.id);
       retryInFlight = true;
       scope.retries += 1;
+      scope.metrics.retry(String(route.id), group.name);
       tried.push(target.id);
       if (delayMs > 0) await sleep(delayMs);
       const next = hot.select(g, group.id, attributes, Date.now(), tried, retries + 1);
@@ -195,6 +207,7 @@ export async function forward(
  * One attempt on instance (`instance`, `target.id`), reported to the balancers whatever its end —
  * except a failure that reading the client's body caused (`clientBody.failed`): that one is
  * cancelled (HotPath.cancel: no outlier, breaker or latency record) and marked `clientFault`.
+ * Counted in the isolate's metrics under `groupName` and written into `exchange`.
  */
 async function attempt(
   scope: ForwardScope,
@@ -208,11 +221,13 @@ async function attempt(
   instance: number,
   perTryMs: number,
   deadlineMs: number,
+  groupName: string,
+  exchange: Exchange,
 ): Promise<AttemptOutcome> {
   const { hot } = scope;
   hot.start(instance, target.id);
   const outcome = await sendAttempt(
-    (signal) => upstreamRequest(request, url, target, clientIp, body, signal),
+    (signal) => upstreamRequest(request, url, target, clientIp, body, signal, exchange.requestId),
     request.method,
     perTryMs,
     deadlineMs,
@@ -222,7 +237,12 @@ async function attempt(
     outcome.clientFault = true;
     return outcome;
   }
-  hot.finish(instance, target.id, outcome, probe, Date.now());
+  const address = `${target.host}:${target.port}`;
+  exchange.attempts += 1;
+  exchange.instance = address;
+  exchange.upstreamMs = outcome.latencyMs;
+  scope.metrics.attempt(groupName, address, outcomeLabel(outcome), outcome.latencyMs / 1000);
+  if (hot.finish(instance, target.id, outcome, probe, Date.now()) === "ejected") scope.metrics.ejection(groupName, address);
   const counts = scope.counts.get(target.id) ?? { attempts: 0, failures: 0 };
   scope.counts.set(target.id, counts);
   counts.attempts += 1;

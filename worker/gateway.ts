@@ -1,6 +1,7 @@
 /**
  * Per-request flow of the gateway: status page, first-snapshot wait, one hot-path decision
- * (route → policies → group → instance, in WASM), then the proxy. One Gateway per isolate.
+ * (route → policies → group → instance, in WASM), then the proxy; and around it the request's
+ * telemetry (X-Request-Id, metrics, access log: worker/telemetry/). One Gateway per isolate.
  */
 import { DecideStatus, HotPath } from "../wasm/host.ts";
 import { readBodyPrefix } from "./body.ts";
@@ -9,8 +10,14 @@ import { type ForwardScope, forward } from "./forward.ts";
 import { RequestAttributes } from "./request-attributes.ts";
 import { requestTarget } from "./request-target.ts";
 import { errorResponse } from "./responses.ts";
-import { SnapshotSource, type WaitUntil } from "./snapshot-source.ts";
+import { log, SnapshotSource, type WaitUntil } from "./snapshot-source.ts";
 import { bearerMatches } from "./status-token.ts";
+import { AccessLog } from "./telemetry/access-log.ts";
+import { type Exchange, newExchange } from "./telemetry/exchange.ts";
+import { MetricsAggregator } from "./telemetry/metrics.ts";
+import { TelemetryPusher } from "./telemetry/pusher.ts";
+import { REQUEST_ID_HEADER, requestId } from "./telemetry/request-id.ts";
+import type { InstanceRef, MetricsPush } from "./telemetry/wire.ts";
 
 export class Gateway {
   private readonly config: GatewayConfig;
@@ -20,7 +27,14 @@ export class Gateway {
   private decisions = 0;
   private conditionErrors = 0;
   private panics = 0;
+  /** Requests being served now (`http_server_active_requests`). */
+  private active = 0;
   private readonly scope: ForwardScope;
+  private readonly metrics: MetricsAggregator;
+  private readonly accessLog: AccessLog;
+  private readonly pusher: TelemetryPusher;
+  /** The last reason control refused a push, logged once until it changes. */
+  private pushRefusal: string | null = null;
 
   constructor(config: GatewayConfig, module: WebAssembly.Module) {
     this.config = config;
@@ -28,16 +42,56 @@ export class Gateway {
     this.hot = new HotPath(new WebAssembly.Instance(module, {}));
     this.hot.setCaller(config.zone, config.region);
     this.source = new SnapshotSource(config, this.hot);
-    this.scope = { hot: this.hot, waiters: new Map(), counts: new Map(), retries: 0 };
+    this.metrics = new MetricsAggregator(config.metricsMaxSeries);
+    this.accessLog = new AccessLog(config.accessLog);
+    this.scope = { hot: this.hot, waiters: new Map(), counts: new Map(), retries: 0, metrics: this.metrics };
+    this.pusher = new TelemetryPusher(
+      { controlUrl: config.controlUrl, gatewayToken: config.gatewayToken, pushMs: config.metricsPushMs },
+      {
+        aggregator: this.metrics,
+        gatewayId: () => this.source.state.gatewayId,
+        slot: config.process?.slot ?? null,
+        gauges: () => this.gauges(),
+        flush: () => this.accessLog.flush(),
+        refused: (status, message) => {
+          const reason = `control refused a metrics push (${status}): ${message}`;
+          if (reason !== this.pushRefusal) log("warn", reason);
+          this.pushRefusal = reason;
+        },
+      },
+    );
   }
 
+  /**
+   * Serves one request and records it: its X-Request-Id (kept or generated) goes upstream and
+   * back; once the response headers are ready it is counted in the isolate's metrics and written
+   * to the access log. The status document is neither counted nor logged.
+   */
   async handle(request: Request, ctx: WaitUntil): Promise<Response> {
+    const arrivedMs = Date.now();
+    const started = performance.now();
+    const exchange = newExchange(requestId(request.headers.get(REQUEST_ID_HEADER)));
+    this.pusher.touch(ctx, arrivedMs);
+    this.active += 1;
+    let response: Response | null = null;
+    try {
+      response = await this.serve(request, ctx, exchange);
+    } finally {
+      this.active -= 1;
+      // A throw (a defect) reaches the runtime, which answers 500: counted as such.
+      if (response !== STATUS_DOCUMENT_MARK) this.record(request, exchange, response?.status ?? 500, arrivedMs, started, response);
+    }
+    return response === STATUS_DOCUMENT_MARK ? this.status() : withHeader(response, REQUEST_ID_HEADER, exchange.requestId);
+  }
+
+  /** The request's response: the upstream's, a gateway error, or STATUS_DOCUMENT_MARK for the status document. */
+  private async serve(request: Request, ctx: WaitUntil, exchange: Exchange): Promise<Response> {
     const target = requestTarget(request);
     if (!target.ok) return target.response;
     const { url } = target;
     if (url.pathname === this.config.statusPath && this.config.statusToken) {
       return bearerMatches(request.headers.get("authorization"), this.config.statusToken)
-        ? this.status()
+        ? STATUS_DOCUMENT_MARK
         : Response.json({ error: "unauthorized", message: "the status document needs the status token" }, { status: 401 });
     }
     if (this.source.state.version === null && !(await this.source.ready(ctx))) {
@@ -48,6 +102,8 @@ export class Gateway {
 
     const { clientIp, laneHeader, cellHeader } = this.config;
     const attributes = new RequestAttributes(url, request.method, request.headers, request.cf, clientIp, laneHeader, cellHeader);
+    exchange.url = url;
+    exchange.client = attributes;
     // Body attributes: read at most the route's cap, only when the matched route's policies read
     // the body, and forward the same bytes. The decision writes the whole frame again after the
     // await, synchronously, so a request interleaving here cannot leave its values in it.
@@ -68,17 +124,91 @@ export class Gateway {
     const nowMs = Date.now();
     const d = known >= 0 ? this.hot.decidePolicies(known, attributes, nowMs) : this.hot.decide(attributes, nowMs);
     this.decisions += 1;
-    this.conditionErrors += d.conditionErrors;
     if (d.status === DecideStatus.NO_ROUTE) return errorResponse("no_route", `no route for ${url.hostname}${url.pathname}`);
     if (d.status === DecideStatus.NO_SNAPSHOT) return errorResponse("no_snapshot", "no routing snapshot loaded");
+    const routeId = (this.hot.snapshot.routes[d.route] as { id: number }).id;
+    exchange.route = routeId;
+    if (d.conditionErrors > 0) {
+      this.conditionErrors += d.conditionErrors;
+      this.metrics.conditionError(String(routeId), d.conditionErrors);
+    }
     const group = this.hot.snapshot.groups[d.group];
     if (d.status === DecideStatus.NO_INSTANCE || !group) {
       return errorResponse("no_instance", `group '${group?.name ?? d.group}' has no available instance`);
     }
-    if (d.panic) this.panics += 1;
+    exchange.group = group.name;
+    if (d.panic) {
+      this.panics += 1;
+      this.metrics.panic(String(routeId), group.name);
+    }
     const decided = { route: d.route, group: d.group, instance: d.instance, probe: d.probe, atMs: nowMs };
-    const proxied = forward(this.scope, request, url, attributes, decided, attributes.peer() ?? null, body);
+    const proxied = forward(this.scope, request, url, attributes, decided, attributes.peer() ?? null, body, exchange);
     return this.config.versionHeader ? withVersion(proxied, this.source.state.version) : proxied;
+  }
+
+  /** Counts the answered request in the metrics and, when sampled, writes its access-log line. */
+  private record(
+    request: Request,
+    exchange: Exchange,
+    status: number,
+    arrivedMs: number,
+    started: number,
+    response: Response | null,
+  ): void {
+    const totalMs = performance.now() - started;
+    const route = exchange.route < 0 ? "" : String(exchange.route);
+    this.metrics.request(route, exchange.group, "", request.method, status, totalMs / 1000);
+    if (!this.accessLog.sampled()) return;
+    const version = this.source.state.version;
+    // No URL when the request was refused before routing (a malformed target): the raw Host then.
+    const url = exchange.url;
+    this.accessLog.record({
+      log: "access",
+      time: new Date(arrivedMs).toISOString(),
+      requestId: exchange.requestId,
+      method: request.method,
+      host: url ? url.host : request.headers.get("host"),
+      path: url ? url.pathname : null,
+      client: exchange.client?.clientIp() ?? null,
+      route: exchange.route < 0 ? null : exchange.route,
+      group: exchange.group || null,
+      instance: exchange.instance,
+      status,
+      attempts: exchange.attempts,
+      upstreamMs: exchange.upstreamMs === null ? null : round3(exchange.upstreamMs),
+      totalMs: round3(totalMs),
+      bytesIn: contentLength(request.headers),
+      bytesOut: response ? contentLength(response.headers) : null,
+      snapshotVersion: version === null ? null : String(version),
+      traceId: null,
+    });
+  }
+
+  /** The gauges a metrics push carries (worker/telemetry/wire.ts). */
+  private gauges(): MetricsPush["gauges"] {
+    const s = this.source.state;
+    const snapshot = this.hot.snapshot;
+    const ejected: InstanceRef[] = [];
+    const breakerOpen: InstanceRef[] = [];
+    for (const group of snapshot.groups) {
+      for (let k = 0; k < group.instanceCount; k++) {
+        const i = group.firstInstance + k;
+        const info = snapshot.instances[i];
+        if (!info) continue;
+        const health = this.hot.instanceHealth(i);
+        if (!health.ejected && health.breaker === "closed") continue;
+        const ref = { group: group.name, instance: `${info.host}:${info.port}` };
+        if (health.ejected) ejected.push(ref);
+        if (health.breaker !== "closed") breakerOpen.push(ref);
+      }
+    }
+    return {
+      activeRequests: this.active,
+      snapshotVersion: s.version === null ? null : String(s.version),
+      snapshotAgeSeconds: s.confirmedMs === null ? null : (Date.now() - s.confirmedMs) / 1000,
+      ejected,
+      breakerOpen,
+    };
   }
 
   /**
@@ -151,6 +281,43 @@ export class Gateway {
       { headers: { "cache-control": "no-store" } },
     );
   }
+}
+
+/** What serve() returns for an authorised status-document request (rendered after the count). */
+const STATUS_DOCUMENT_MARK = new Response(null, { status: 200 });
+
+/**
+ * `response` with header `name` set. An upstream's response passed through may have immutable
+ * headers (workerd's and Deno's fetch responses do; Bun's do not): then it is re-wrapped, which
+ * copies the headers — learnt at the first refusal, so a runtime that refuses pays no exception
+ * per request.
+ */
+function withHeader(response: Response, name: string, value: string): Response {
+  if (mutableResponses) {
+    try {
+      response.headers.set(name, value);
+      return response;
+    } catch {
+      mutableResponses = false;
+    }
+  }
+  const copy = new Response(response.body, response);
+  copy.headers.set(name, value);
+  return copy;
+}
+let mutableResponses = true;
+
+/** A Content-Length header's value, or null when absent or malformed. */
+function contentLength(headers: Headers): number | null {
+  const raw = headers.get("content-length");
+  if (raw === null) return null;
+  const n = Number(raw);
+  return Number.isSafeInteger(n) && n >= 0 ? n : null;
+}
+
+/** ms rounded to µs, for the access log. */
+function round3(ms: number): number {
+  return Math.round(ms * 1000) / 1000;
 }
 
 /** Labels an answer with the snapshot version that routed it (SNAPSHOT_VERSION_HEADER=1). */

@@ -10,6 +10,8 @@
  * Connection and Keep-Alive itself. Responses are passed through untouched unless they carry
  * such fields, because each Headers copy costs µs of CPU per request.
  */
+import { REQUEST_ID_HEADER } from "./telemetry/request-id.ts";
+
 /**
  * The field names a Connection header value lists, lowercase, without `keep-alive` and `close`
  * (the runtime drops Keep-Alive itself, and `close` names no field).
@@ -42,6 +44,7 @@ export interface UpstreamTarget {
  *   X-Forwarded-For as nginx's $proxy_add_x_forwarded_for does; null when the runtime does not say.
  * @param body the body to send: null for none, the buffered bytes (body attributes or a body
  *   kept for retries), or the incoming stream (then only one attempt can send it).
+ * @param requestId the request's X-Request-Id (worker/telemetry/request-id.ts), set on it.
  */
 export function upstreamRequest(
   request: Request,
@@ -50,6 +53,7 @@ export function upstreamRequest(
   clientIp: string | null,
   body: ReadableStream<Uint8Array> | Uint8Array | null,
   signal: AbortSignal,
+  requestId: string,
 ): Request {
   const hostPart = target.host.includes(":") ? `[${target.host}]` : target.host;
   const outgoing = new Request(`http://${hostPart}:${target.port}${url.pathname}${url.search}`, {
@@ -69,6 +73,7 @@ export function upstreamRequest(
   }
   headers.set("x-forwarded-proto", url.protocol === "https:" ? "https" : "http");
   headers.set("x-forwarded-host", url.host);
+  headers.set(REQUEST_ID_HEADER, requestId);
   return outgoing;
 }
 

@@ -33,6 +33,11 @@ export interface SnapshotState {
   builtAtMs: number | null;
   /** When this isolate last heard from control (200 or 304), Unix ms. */
   lastContactMs: number | null;
+  /**
+   * When control last confirmed that the served snapshot is the latest — a 200 whose snapshot was
+   * loaded, or a 304 — Unix ms; null before the first. A refused snapshot does not confirm.
+   */
+  confirmedMs: number | null;
   /** The last refresh failure, kept until a refresh succeeds. */
   lastError: string | null;
   /** Snapshots refused (signature, hash, structure, stale version). */
@@ -75,6 +80,7 @@ export class SnapshotSource {
       version: null,
       builtAtMs: null,
       lastContactMs: null,
+      confirmedMs: null,
       lastError: null,
       rejected: 0,
       gatewayId: crypto.randomUUID(),
@@ -216,6 +222,7 @@ export class SnapshotSource {
 
   private contact(): void {
     this.state.lastContactMs = Date.now();
+    this.state.confirmedMs = this.state.lastContactMs;
     this.state.lastError = null;
   }
 

@@ -20,7 +20,15 @@ import { ok, type Stack, startStack } from "../support/stack.ts";
 const [pglite] = backends();
 const ROUTE_TIMEOUT_MS = 1500;
 /** Fields the gateway itself sets on the way up (worker/proxy.ts), and the framing the runtime chooses. */
-const GATEWAY_SET = new Set(["host", "x-forwarded-for", "x-forwarded-proto", "x-forwarded-host", "content-length", "transfer-encoding"]);
+const GATEWAY_SET = new Set([
+  "host",
+  "x-forwarded-for",
+  "x-forwarded-proto",
+  "x-forwarded-host",
+  "x-request-id",
+  "content-length",
+  "transfer-encoding",
+]);
 
 /** Where a runtime falls short of a faithful proxy, each pinned by the case that shows it, so a fix shows (README). */
 interface Deviations {
@@ -327,11 +335,15 @@ describe.each(PASSES)("proxy conformance on $name", ({ runtime, clientFields, ow
       ["Accept", "*/*"],
       ["X-Forwarded-For", "203.0.113.9"],
     ];
-    await call({ path: "/xff", headers: sent });
+    const reply = await call({ path: "/xff", headers: sent });
     const got = upstream.received[0]?.headers ?? [];
     expect(field(got, "x-forwarded-for")).toEqual(["203.0.113.9, 127.0.0.1"]);
     expect(field(got, "x-forwarded-proto")).toEqual(["http"]);
     expect(field(got, "x-forwarded-host")).toEqual(["conf.test:8443"]);
+    // A request id the client did not send: generated (a UUID), sent upstream and back.
+    const [id] = field(got, "x-request-id");
+    expect(id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+    expect(field(reply.headers, "x-request-id")).toEqual([id]);
     // Host is the upstream's address, as fetch() sets it (the client's is in X-Forwarded-Host).
     expect(field(got, "host")).toEqual([`127.0.0.1:${upstream.port}`]);
     // Bun's fetch() announces its hop (node:http's Connection is removed): the pass took the path it names.
@@ -339,6 +351,28 @@ describe.each(PASSES)("proxy conformance on $name", ({ runtime, clientFields, ow
     const extra = extras(sent, got);
     for (const name of extra) added.add(name);
     expect(extra.sort()).toEqual(DEVIATIONS[runtime].added);
+  });
+
+  it("keeps a well-formed X-Request-Id and replaces a malformed one, upstream and back", async () => {
+    for (const [sent, kept] of [
+      ["01HZX3J7K9-trace:42", true],
+      ["has space", false],
+      ["x".repeat(129), false],
+    ] as const) {
+      upstream.expect((_req, res) => res.writeHead(200).end());
+      const before = upstream.received.length;
+      const reply = await call({
+        path: "/rid",
+        headers: [
+          ["Host", "conf.test"],
+          ["X-Request-Id", sent],
+        ],
+      });
+      const [up] = field(upstream.received[before]?.headers ?? [], "x-request-id");
+      expect(field(reply.headers, "x-request-id")).toEqual([up]);
+      if (kept) expect(up).toBe(sent);
+      else expect(up).toMatch(/^[0-9a-f-]{36}$/);
+    }
   });
 
   it("forwards the query string byte for byte", async () => {

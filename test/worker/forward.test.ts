@@ -11,6 +11,8 @@ import type { ConfigModel, InstanceConfig } from "../../control/snapshot/model.t
 import { resolveBalancing } from "../../control/snapshot/options.ts";
 import type { HotPath } from "../../wasm/host.ts";
 import { type ForwardScope, forward } from "../../worker/forward.ts";
+import { newExchange } from "../../worker/telemetry/exchange.ts";
+import { MetricsAggregator } from "../../worker/telemetry/metrics.ts";
 import { group, instantiate, request, route, write } from "../support/wasm-fixtures.ts";
 
 const servers: UpstreamServer[] = [];
@@ -40,7 +42,13 @@ const upstream = (id: number, which: 0 | 1): InstanceConfig => ({
   version: "",
 });
 
-const scopeOf = (hot: HotPath): ForwardScope => ({ hot, waiters: new Map(), counts: new Map(), retries: 0 });
+const scopeOf = (hot: HotPath): ForwardScope => ({
+  hot,
+  waiters: new Map(),
+  counts: new Map(),
+  retries: 0,
+  metrics: new MetricsAggregator(),
+});
 
 describe("worker/forward.ts attempt loop", () => {
   it("hands back a half-open probe that group admission refused, so the breaker can probe again", async () => {
@@ -68,7 +76,7 @@ describe("worker/forward.ts attempt loop", () => {
     expect(hot.admit(0, 1)).toBe("run"); // another request holds the group's only slot
 
     const req = new Request(`http://any.test/`);
-    const res = await forward(scopeOf(hot), req, new URL(req.url), request("any.test", "/"), decided, null, undefined);
+    const res = await forward(scopeOf(hot), req, new URL(req.url), request("any.test", "/"), decided, null, undefined, newExchange("test"));
     expect(res.status).toBe(503);
     expect(((await res.json()) as { error: string }).error).toBe("overflow");
     // Handed back: open again from now, so after another window the next pick probes again.
@@ -112,7 +120,16 @@ describe("worker/forward.ts attempt loop", () => {
       headers: { "content-length": "5" },
       duplex: "half",
     } as RequestInit);
-    const answer = forward(scopeOf(hot), req, new URL(req.url), request("any.test", "/", {}, "POST"), decided, null, undefined);
+    const answer = forward(
+      scopeOf(hot),
+      req,
+      new URL(req.url),
+      request("any.test", "/", {}, "POST"),
+      decided,
+      null,
+      undefined,
+      newExchange("test"),
+    );
     // While forward() waits for the body: a new snapshot adds a group that sorts first, so every
     // instance index of `main` moves by one and the decided index names an instance on the other
     // upstream (instance 3 is on b, before 1 on a and 2 on b).

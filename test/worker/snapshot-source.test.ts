@@ -168,19 +168,25 @@ describe.each(GATEWAY_RUNTIMES)("gateway snapshot handling on %s", (runtime) => 
   });
 
   it("sent the Bearer gateway token on every snapshot request, and If-None-Match once it had a snapshot", () => {
-    expect(control.seen.length).toBeGreaterThan(5);
+    // Besides snapshot polls the gateway sends its metrics pushes, with the same token.
+    const polls = control.seen.filter((r) => new URL(r.url, "http://control").pathname === "/v1/snapshot");
+    expect(polls.length).toBeGreaterThan(5);
     for (const r of control.seen) {
       const url = new URL(r.url, "http://control");
+      const push = url.pathname === "/v1/gateway/metrics";
       expect({ method: r.method, path: url.pathname, authorization: r.authorization }).toEqual({
-        method: "GET",
-        path: "/v1/snapshot",
+        method: push ? "POST" : "GET",
+        path: push ? "/v1/gateway/metrics" : "/v1/snapshot",
         authorization: `Bearer ${GATEWAY_TOKEN}`,
       });
+    }
+    for (const r of polls) {
+      const url = new URL(r.url, "http://control");
       // Long polls name the version served (0 before the first) and how long control may hold them.
       expect(url.searchParams.get("index")).toMatch(/^[0-9]+$/);
       expect(url.searchParams.get("wait")).toMatch(/^[0-9]+ms$/);
     }
-    const inm = (phases: string) => control.seen.filter((r) => phases.includes(r.phase)).map((r) => r.ifNoneMatch ?? null);
+    const inm = (phases: string) => polls.filter((r) => phases.includes(r.phase)).map((r) => r.ifNoneMatch ?? null);
     // No ETag before the first good snapshot; v5's from then on (rejections keep it); v7's after v7.
     expect(new Set(inm("ab"))).toEqual(new Set([null]));
     const [firstC, ...restC] = inm("c");

@@ -7,6 +7,7 @@
  * cluster (slot, restarts: worker/env.ts PROCESS_BINDINGS), shown on its status document.
  */
 import { fileURLToPath } from "node:url";
+import type { TelemetryBinding } from "../env.ts";
 import { launchBun } from "./bun.ts";
 import { renderWorkerdConfig } from "./capnp.ts";
 import { launchDeno } from "./deno.ts";
@@ -64,6 +65,8 @@ export interface GatewayLaunch {
   region?: string;
   /** Bearer token for the status document (STATUS_TOKEN, passed through the environment); none = no status document. */
   statusToken?: string;
+  /** Telemetry settings by binding name (worker/env.ts TELEMETRY_BINDINGS: METRICS_PUSH_MS, ACCESS_LOG …); unset ones take the gateway's defaults. */
+  telemetry?: Partial<Record<TelemetryBinding, string>>;
   stdio?: "inherit" | "ignore";
 }
 
@@ -81,6 +84,7 @@ export function startGateway(launch: GatewayLaunch): Promise<ProcessCluster> {
     ...(launch.clientIpHeader ? { CLIENT_IP_HEADER: launch.clientIpHeader } : {}),
     ...(launch.zone ? { ZONE: launch.zone } : {}),
     ...(launch.region ? { REGION: launch.region } : {}),
+    ...launch.telemetry,
   };
   const secretBindings: Record<string, string> = {
     GATEWAY_TOKEN: launch.gatewayToken,

@@ -8,8 +8,10 @@
  * (none: addresses or CIDRs whose X-Forwarded-For is believed for request.ip),
  * SLUICE_CLIENT_IP_HEADER (x-forwarded-for), SLUICE_ZONE and SLUICE_REGION (this gateway's
  * zone and region, for zone-affine balancing; none by default), SLUICE_STATUS_TOKEN (bearer token
- * of the status document; none by default: no status document).
+ * of the status document; none by default: no status document), and SLUICE_<NAME> for each
+ * telemetry binding (worker/env.ts TELEMETRY_BINDINGS: SLUICE_METRICS_PUSH_MS, SLUICE_ACCESS_LOG …).
  */
+import { TELEMETRY_BINDINGS } from "../env.ts";
 import { type GatewayRuntime, parseRuntime, startGateway } from "./gateway.ts";
 
 const env = process.env;
@@ -39,6 +41,9 @@ const gateway = await startGateway({
   zone: env.SLUICE_ZONE || undefined,
   region: env.SLUICE_REGION || undefined,
   statusToken: env.SLUICE_STATUS_TOKEN || undefined,
+  telemetry: Object.fromEntries(
+    TELEMETRY_BINDINGS.filter((name) => env[`SLUICE_${name}`]).map((name) => [name, env[`SLUICE_${name}`] as string]),
+  ),
 });
 console.log(`sluice gateway on ${gateway.url} (${runtime} pids ${gateway.pids.join(", ")})`);
 for (const signal of ["SIGINT", "SIGTERM"] as const) {

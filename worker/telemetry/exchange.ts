@@ -1,0 +1,28 @@
+/**
+ * What the gateway learns about one request while serving it, for its metrics, access-log line
+ * and trace: filled by worker/gateway.ts (the decision) and worker/forward.ts (the attempts), read
+ * once the response is ready.
+ */
+export interface Exchange {
+  /** Its X-Request-Id (worker/telemetry/request-id.ts). */
+  readonly requestId: string;
+  /** Route id, or -1 while none matched. */
+  route: number;
+  /** Group name ("" while none was decided). */
+  group: string;
+  /** `host:port` of the last instance tried, or null. */
+  instance: string | null;
+  /** Upstream attempts sent. */
+  attempts: number;
+  /** The last attempt's time to response headers or failure, ms; null without an attempt. */
+  upstreamMs: number | null;
+  /** The request URL as parsed for routing; null when the request was refused before. */
+  url: URL | null;
+  /** Where the client's address comes from (worker/request-attributes.ts, computed on demand); null as url. */
+  client: { clientIp(): string | undefined } | null;
+}
+
+/** A fresh record for a request with id `requestId`. */
+export function newExchange(requestId: string): Exchange {
+  return { requestId, route: -1, group: "", instance: null, attempts: 0, upstreamMs: null, url: null, client: null };
+}
