@@ -11,7 +11,7 @@ import type { TelemetryBinding } from "../env.ts";
 import { launchBun } from "./bun.ts";
 import { renderWorkerdConfig } from "./capnp.ts";
 import { launchDeno } from "./deno.ts";
-import type { ProcessCluster } from "./supervisor.ts";
+import type { ProcessCluster, ProcessOutput } from "./supervisor.ts";
 import { launchWorkerd, processEnvBindings } from "./workerd.ts";
 
 /** The latest date the pinned workerd (1.20261023.1) and Miniflare accept; later dates are refused at start. */
@@ -67,7 +67,8 @@ export interface GatewayLaunch {
   statusToken?: string;
   /** Telemetry settings by binding name (worker/env.ts TELEMETRY_BINDINGS: METRICS_PUSH_MS, ACCESS_LOG …); unset ones take the gateway's defaults. */
   telemetry?: Partial<Record<TelemetryBinding, string>>;
-  stdio?: "inherit" | "ignore";
+  /** Where the processes' stdout/stderr go (default: inherit; ProcessOutput). */
+  stdio?: ProcessOutput;
 }
 
 /** @throws as launchWorkerd / launchBun / launchDeno, or when the gateway has not been built. */

@@ -9,7 +9,7 @@ import { availableParallelism } from "node:os";
 import pino, { type Logger } from "pino";
 import { PROCESS_BINDINGS, processBindings } from "../env.ts";
 import { freePort } from "./ports.ts";
-import { type ProcessCluster, type ProcessPlace, runCluster } from "./supervisor.ts";
+import { type ProcessCluster, type ProcessOutput, type ProcessPlace, runCluster } from "./supervisor.ts";
 
 /** How a launcher of a self-binding runtime is asked to start the gateway. */
 export interface SelfBindingLaunch {
@@ -20,8 +20,8 @@ export interface SelfBindingLaunch {
   port: number;
   /** Processes (default: one per core). */
   processes?: number;
-  /** Where the processes' stdout/stderr go (default: inherit). */
-  stdio?: "inherit" | "ignore";
+  /** Where the processes' stdout/stderr go (default: inherit; ProcessOutput). */
+  stdio?: ProcessOutput;
   /** Where restarts are reported (default: pino to stdout, name `sluice-launcher`). */
   logger?: Logger;
 }

@@ -15,6 +15,12 @@ import type { ProcessPlace } from "../env.ts";
 
 export type { ProcessPlace } from "../env.ts";
 
+/**
+ * Where a gateway process's stdout and stderr (its log and access log) go: the launcher's own
+ * (`inherit`), nowhere (`ignore`), or an open file's descriptor (tests read the log from it).
+ */
+export type ProcessOutput = "inherit" | "ignore" | number;
+
 export interface ProcessCluster {
   /** e.g. `http://127.0.0.1:8080`. */
   url: string;

@@ -19,7 +19,7 @@ import { fileURLToPath } from "node:url";
 import pino, { type Logger } from "pino";
 import { PROCESS_BINDINGS, processBindings } from "../env.ts";
 import { listenReusePort } from "./ports.ts";
-import { type ProcessCluster, type ProcessPlace, runCluster } from "./supervisor.ts";
+import { type ProcessCluster, type ProcessOutput, type ProcessPlace, runCluster } from "./supervisor.ts";
 
 /** The workerd binary from the `workerd` npm package (pinned in package.json). */
 export const WORKERD_BIN = fileURLToPath(new URL("../../node_modules/.bin/workerd", import.meta.url));
@@ -36,8 +36,8 @@ export interface WorkerdLaunch {
   processes?: number;
   /** Extra environment for workerd (fromEnvironment bindings). */
   env?: Record<string, string>;
-  /** Where workerd's stdout/stderr go (default: inherit). */
-  stdio?: "inherit" | "ignore";
+  /** Where workerd's stdout/stderr go (default: inherit; ProcessOutput). */
+  stdio?: ProcessOutput;
   /** Where restarts are reported (default: pino to stdout, name `sluice-launcher`). */
   logger?: Logger;
 }

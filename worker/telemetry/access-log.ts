@@ -37,7 +37,11 @@ export interface AccessLogEntry {
   totalMs: number;
   /** The request's Content-Length, or null when it had none (no body, or chunked). */
   bytesIn: number | null;
-  /** The response's Content-Length, or null when it had none (streamed). */
+  /**
+   * The response's Content-Length when the runtime shows one, else null. Bun, workerd and Deno
+   * hide it on a fetched upstream response whose body streams through, so for proxied answers
+   * it is mostly null: counting the bytes would take a JS stream per response (docs/metrics.md).
+   */
   bytesOut: number | null;
   /** Snapshot version that routed it (decimal), null before the first. */
   snapshotVersion: string | null;
