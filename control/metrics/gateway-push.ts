@@ -68,7 +68,7 @@ export interface GatewayPush {
   /** Span the deltas cover, ms; also the isolate's push interval. */
   intervalMs: number;
   /** Bucket bounds of every histogram, seconds. */
-  bucketsSeconds: number[];
+  bucketsSeconds: readonly number[];
   gauges: {
     activeRequests: number;
     /** Decimal snapshot version served, null before the first. */
