@@ -70,7 +70,11 @@ describe.skipIf(availability.state !== "run")("gateway metrics scraped by a real
         attempts: [{ ...instance, outcome: "success", ...latencies([0.01, 0.02, 0.3]) }],
         gauges: { activeRequests: 2, snapshotVersion: "5", snapshotAgeSeconds: 1, ejected: [instance], breakerOpen: [] },
       }),
-      emptyPush(a, 2, { requests: [requestSeries("7", "stable", [0.05, 0.06])] }),
+      // Gauges are the latest push's: a still holds the instance ejected, 2 requests in flight.
+      emptyPush(a, 2, {
+        requests: [requestSeries("7", "stable", [0.05, 0.06])],
+        gauges: { activeRequests: 2, snapshotVersion: "5", snapshotAgeSeconds: 0, ejected: [instance], breakerOpen: [] },
+      }),
       emptyPush(b, 1, {
         requests: [requestSeries("7", "stable", [1, 2, 3, 4]), requestSeries("8", "stable", [0.1])],
         gauges: { activeRequests: 3, snapshotVersion: "5", snapshotAgeSeconds: 0, ejected: [instance], breakerOpen: [] },
