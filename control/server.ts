@@ -79,6 +79,8 @@ export async function startControl(options: ControlOptions): Promise<RunningCont
     debounceMs: options.debounceMs,
     metrics,
   });
+  // Propagation lag is measured from the moment this replica serves a version (built or adopted).
+  builder.onPublish((snapshot) => metrics.gateway.propagationLag.published(snapshot.version, metrics.gateway.now()));
   const notifications = await openNotifications(database.session, logger);
   if (database.driver === "postgres") {
     registry.gossip = new HeartbeatGossip(database.db, registry.heartbeats, replicaId, logger);

@@ -2,8 +2,8 @@
  * The control REST API: wires authentication, body limits, error rendering, the resource routes
  * and the OpenAPI 3.1 document (GET /v1/openapi.json) into one Hono app.
  *
- * Access: /healthz and /readyz are open; GET /v1/snapshot takes the gateway or admin token; GET /metrics
- * takes the metrics or admin token; /v1/registry/* and GET /v1/propagation take an agent token
+ * Access: /healthz and /readyz are open; GET /v1/snapshot and POST /v1/gateway/metrics take the gateway or
+ * admin token; GET /metrics and GET /v1/metrics/history take the metrics or admin token; /v1/registry/* and GET /v1/propagation take an agent token
  * (scoped to its appkeys) or the admin token; every other path takes the admin token only (fail
  * closed: see isAllowed in auth.ts). Every request is timed into control's metrics (metrics.ts).
  */
@@ -18,6 +18,7 @@ import { type ApiTokens, bearerToken, createTokenChecker, isAllowed, METRICS_PAT
 import { capBody } from "./body-limit.ts";
 import { DATABASE_RETRY_AFTER_S, renderError } from "./errors.ts";
 import { addEventRoutes } from "./events.ts";
+import { addGatewayMetricsRoutes } from "./gateway-metrics.ts";
 import { addGroupRoutes } from "./groups.ts";
 import { addHeartbeatRoute } from "./heartbeats.ts";
 import { addInstanceRoutes } from "./instances.ts";
@@ -117,7 +118,7 @@ export function createApp(options: CreateAppOptions): ApiApp {
     }
     c.set("role", role);
     c.set("agent", agent);
-    // The gateway's snapshot and the scraper's metrics are served from memory, database or not.
+    // The gateway's snapshot and metrics push and the scraper's metrics are served from memory, database or not.
     if (role !== "gateway" && role !== "metrics" && c.req.path !== METRICS_PATH) await registry.ready();
     return next();
   });
@@ -134,7 +135,14 @@ export function createApp(options: CreateAppOptions): ApiApp {
   addRouteRoutes(app, deps);
   addTrafficCutRoutes(app, deps);
   addRevisionRoutes(app, deps);
-  addSnapshotRoute(app, options.getSnapshot, { waitForSnapshot: options.waitForSnapshot, tracker: registry.tracker });
+  addSnapshotRoute(app, options.getSnapshot, {
+    waitForSnapshot: options.waitForSnapshot,
+    tracker: registry.tracker,
+    onServedReport: (gatewayId, version) => {
+      const lag = metrics.gateway.propagationLag.served(gatewayId, BigInt(version), metrics.gateway.now());
+      if (lag !== null) metrics.snapshotPropagation.observe(lag);
+    },
+  });
   addAgentTokenRoutes(app, deps, registry.agentTokens);
   addRegistryInstanceRoutes(app, deps);
   addRegistryWatchRoute(app, deps);
@@ -142,6 +150,7 @@ export function createApp(options: CreateAppOptions): ApiApp {
   addPropagationRoutes(app, deps);
   addEventRoutes(app, deps);
   addMetricsRoute(app, metrics);
+  addGatewayMetricsRoutes(app, metrics.gateway);
 
   app.openAPIRegistry.registerComponent("securitySchemes", "bearerAuth", { type: "http", scheme: "bearer" });
   app.doc31("/v1/openapi.json", {

@@ -3,8 +3,9 @@
  *
  * Three tokens, no defaults (APISIX CVE-2020-13945 was a default admin key):
  * - admin: full read/write on /v1, and GET /metrics;
- * - gateway: read-only, accepted only on GET /v1/snapshot;
- * - metrics: accepted only on GET /metrics (a scraper's credential: docs/metrics.md).
+ * - gateway: GET /v1/snapshot and POST /v1/gateway/metrics (its metrics push) only;
+ * - metrics: GET /metrics and GET /v1/metrics/history only (a scraper's or console's credential:
+ *   docs/metrics.md).
  * Each comes from its environment variable, else from a file in the data directory, else is
  * generated (32 random bytes, base64url) into that file with mode 0600.
  */
@@ -116,18 +117,24 @@ export type Role = "admin" | "gateway" | "metrics" | "agent";
 /** Path of control's metrics exposition (not under /v1: the Prometheus convention). */
 export const METRICS_PATH = "/metrics";
 
+/** Path of the gateway metrics push (worker/telemetry/wire.ts METRICS_PUSH_PATH). */
+export const GATEWAY_METRICS_PATH = "/v1/gateway/metrics";
+
+/** Path of the gateway request history (control/api/gateway-metrics.ts). */
+export const METRICS_HISTORY_PATH = "/v1/metrics/history";
+
 /**
  * What each role may call (fail closed: anything not listed needs admin).
  * - admin: everything (under /v1, and /metrics);
- * - gateway: GET/HEAD /v1/snapshot;
- * - metrics: GET/HEAD /metrics;
+ * - gateway: GET/HEAD /v1/snapshot, POST /v1/gateway/metrics;
+ * - metrics: GET/HEAD /metrics and /v1/metrics/history;
  * - agent: /v1/registry/* (each handler checks the token's appkeys) and GET /v1/propagation.
  */
 export function isAllowed(role: Role, method: string, path: string): boolean {
   if (role === "admin") return true;
   const read = method === "GET" || method === "HEAD";
-  if (role === "gateway") return read && path === "/v1/snapshot";
-  if (role === "metrics") return read && path === METRICS_PATH;
+  if (role === "gateway") return (read && path === "/v1/snapshot") || (method === "POST" && path === GATEWAY_METRICS_PATH);
+  if (role === "metrics") return read && (path === METRICS_PATH || path === METRICS_HISTORY_PATH);
   return path.startsWith("/v1/registry/") || (read && path === "/v1/propagation");
 }
 

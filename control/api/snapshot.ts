@@ -72,13 +72,19 @@ export function ifNoneMatchHits(header: string | undefined, etag: string): boole
 export function addSnapshotRoute(
   app: ApiApp,
   getSnapshot: GetSnapshot,
-  options: { waitForSnapshot?: WaitForSnapshot; tracker?: GatewayTracker } = {},
+  options: {
+    waitForSnapshot?: WaitForSnapshot;
+    tracker?: GatewayTracker;
+    /** Called when a gateway isolate reports (Sluice-Gateway + index) that it serves `version` (0: none yet). */
+    onServedReport?: (gatewayId: string, version: number) => void;
+  } = {},
 ): void {
   app.openapi(getSnapshotRoute, async (c) => {
     const { index, wait } = c.req.valid("query");
     const idHeader = c.req.header(GATEWAY_ID_HEADER);
     const gatewayId = idHeader && GATEWAY_ID_PATTERN.test(idHeader) ? idHeader : null;
     let snapshot: SnapshotView | null = null;
+    if (index !== undefined && gatewayId) options.onServedReport?.(gatewayId, index);
     if (index !== undefined && wait !== undefined && wait > 0 && options.waitForSnapshot) {
       const waitMs = wait + Math.floor(Math.random() * (wait / 16));
       if (gatewayId) options.tracker?.pollStarted(gatewayId, index, waitMs);

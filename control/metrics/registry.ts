@@ -9,6 +9,9 @@
  * underscores). No label takes an unbounded value: no raw path, client address or token.
  */
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry, type RegistryContentType } from "prom-client";
+import { registerGatewayFamilies } from "./gateway-exposition.ts";
+import { GatewayTelemetry } from "./gateway-telemetry.ts";
+import { PROPAGATION_BUCKETS_S } from "./propagation-lag.ts";
 
 /**
  * Bucket bounds of `http_server_request_duration_seconds`, seconds: the OpenTelemetry HTTP
@@ -32,6 +35,8 @@ export interface ControlMetricsOptions {
   instances?: () => Iterable<CountedInstance>;
   /** Also collect prom-client's default process and Node.js metrics (default true). */
   processMetrics?: boolean;
+  /** Clock of the gateway telemetry (gauge expiry, history minutes), ms since epoch; default Date.now. */
+  now?: () => number;
 }
 
 export type HttpLabel = "http_route" | "http_request_method" | "http_response_status_code";
@@ -45,8 +50,21 @@ export interface ControlMetrics {
    * Labels: `http_route` (the matched route template, e.g. `/v1/services/:appkey`; `unmatched`
    * when no route matched), `http_request_method` (GET, POST, …; `_OTHER` for any other method),
    * `http_response_status_code` (the exact code). Semantics: OTel `http.server.request.duration`.
+   * Not registered itself: the family of that name also holds the gateway's request series
+   * (gateway-exposition.ts), so it is rendered through that family.
    */
   httpRequestDuration: Histogram<HttpLabel>;
+  /**
+   * The gateway metrics pushes received (POST /v1/gateway/metrics), summed into the gateway
+   * families of this registry (gateway-exposition.ts; docs/metrics.md "Gateway metrics").
+   */
+  gateway: GatewayTelemetry;
+  /**
+   * `sluice_snapshot_propagation_seconds` (histogram, seconds): from this control publishing or
+   * adopting a snapshot version to a gateway isolate first reporting that it serves it
+   * (propagation-lag.ts decides what is observed). Buckets PROPAGATION_BUCKETS_S. No labels.
+   */
+  snapshotPropagation: Histogram;
   /**
    * `sluice_heartbeats_accepted_total` (counter, heartbeats): instance heartbeats recorded by
    * POST /v1/registry/heartbeats (a request carries up to 1000; refused beats, `not_found` or
@@ -90,13 +108,23 @@ export function createControlMetrics(options: ControlMetricsOptions = {}): Contr
   const registry = new Registry<RegistryContentType>();
   const registers = [registry];
   const instances = options.instances;
+  const httpRequestDuration = new Histogram({
+    name: "http_server_request_duration_seconds",
+    help: "Duration of control API requests, seconds (OpenTelemetry http.server.request.duration).",
+    labelNames: ["http_route", "http_request_method", "http_response_status_code"],
+    buckets: HTTP_DURATION_BUCKETS_S,
+    registers: [],
+  });
+  const gateway = new GatewayTelemetry({ boundsSeconds: HTTP_DURATION_BUCKETS_S, now: options.now });
+  registerGatewayFamilies(registry, gateway, httpRequestDuration, HTTP_DURATION_BUCKETS_S);
   const metrics: ControlMetrics = {
     registry,
-    httpRequestDuration: new Histogram({
-      name: "http_server_request_duration_seconds",
-      help: "Duration of control API requests, seconds (OpenTelemetry http.server.request.duration).",
-      labelNames: ["http_route", "http_request_method", "http_response_status_code"],
-      buckets: HTTP_DURATION_BUCKETS_S,
+    httpRequestDuration,
+    gateway,
+    snapshotPropagation: new Histogram({
+      name: "sluice_snapshot_propagation_seconds",
+      help: "Seconds from this control serving a snapshot version to a gateway isolate first reporting it serves it.",
+      buckets: PROPAGATION_BUCKETS_S,
       registers,
     }),
     heartbeatsAccepted: new Counter({
