@@ -209,7 +209,8 @@ export class Tracer {
       const init = (): RequestInit => ({
         method: "POST",
         headers: { ...this.config.headers, "content-type": OTLP_CONTENT_TYPE[this.config.protocol] },
-        body,
+        // Workers' and Node's BodyInit typings differ on typed arrays' buffer type; both accept these.
+        body: body as BodyInit,
         signal: AbortSignal.timeout(EXPORT_TIMEOUT_MS),
       });
       let response = await this.send(endpoint, init());
