@@ -170,7 +170,7 @@ export class Tracer {
     });
   }
 
-  /** Queues finished spans of a sampled request, dropping (and counting) what does not fit. */
+  /** Queues finished spans of a sampled request, dropping (and counting) what does not fit. Called by RequestTrace.end, not by the gateway. */
   enqueue(spans: SpanRecord[]): void {
     const room = MAX_QUEUED_SPANS - this.queue.length;
     if (spans.length > room) this.counters.droppedSpans += spans.length - Math.max(room, 0);
