@@ -6,6 +6,7 @@
 import { type ClientIpRule, parseClientIpRule } from "./client-ip.ts";
 import type { AccessLogConfig } from "./telemetry/access-log.ts";
 import { DEFAULT_MAX_SERIES } from "./telemetry/metrics.ts";
+import { readTraceConfig, TRACE_BINDINGS, type TraceConfig } from "./telemetry/trace-config.ts";
 export interface Env {
   /** Base URL of control, e.g. `http://127.0.0.1:7400`. */
   CONTROL_URL: string;
@@ -71,6 +72,14 @@ export interface Env {
   ACCESS_LOG?: string;
   /** Share of requests the access log records, 0 < ratio ≤ 1 (default 1: every one). */
   ACCESS_LOG_SAMPLE?: string;
+  /** OTLP/HTTP traces URL, e.g. `http://127.0.0.1:4318/v1/traces` (default none: no tracing). docs/tracing.md. */
+  TRACE_ENDPOINT?: string;
+  /** Share of new traces sampled, 0…1 (default 0.01); a request with a `traceparent` follows its sampled flag. */
+  TRACE_SAMPLE_RATIO?: string;
+  /** `http/protobuf` (default) or `http/json`. */
+  TRACE_PROTOCOL?: string;
+  /** The spans' `service.name` (default `sluice-gateway`). */
+  TRACE_SERVICE_NAME?: string;
 }
 
 /** A gateway process's place in the cluster its launcher supervises. */
@@ -110,6 +119,7 @@ export const TELEMETRY_BINDINGS = [
   "METRICS_MAX_SERIES",
   "ACCESS_LOG",
   "ACCESS_LOG_SAMPLE",
+  ...TRACE_BINDINGS,
 ] as const satisfies readonly (keyof Env)[];
 export type TelemetryBinding = (typeof TELEMETRY_BINDINGS)[number];
 
@@ -144,6 +154,10 @@ export const BINDING_NAMES = Object.keys({
   METRICS_MAX_SERIES: 1,
   ACCESS_LOG: 1,
   ACCESS_LOG_SAMPLE: 1,
+  TRACE_ENDPOINT: 1,
+  TRACE_SAMPLE_RATIO: 1,
+  TRACE_PROTOCOL: 1,
+  TRACE_SERVICE_NAME: 1,
 } satisfies Record<keyof Env, 1>) as (keyof Env)[];
 
 export interface GatewayConfig {
@@ -172,6 +186,7 @@ export interface GatewayConfig {
   /** Series cap per isolate between pushes. */
   metricsMaxSeries: number;
   accessLog: AccessLogConfig;
+  trace: TraceConfig;
 }
 
 /** Parses bindings, applying defaults. @throws Error naming a missing or malformed binding. */
@@ -200,6 +215,7 @@ export function readConfig(env: Env): GatewayConfig {
     metricsPushMs: wholeNumber(env, "METRICS_PUSH_MS", 5000),
     metricsMaxSeries: Math.max(1, wholeNumber(env, "METRICS_MAX_SERIES", DEFAULT_MAX_SERIES)),
     accessLog: readAccessLog(env),
+    trace: readTraceConfig({ ...env }),
   };
 }
 

@@ -226,8 +226,10 @@ async function attempt(
 ): Promise<AttemptOutcome> {
   const { hot } = scope;
   hot.start(instance, target.id);
+  const span = exchange.trace?.attempt(Date.now()) ?? null;
+  const propagated = { requestId: exchange.requestId, traceparent: span?.traceparent ?? null, tracestate: span?.tracestate ?? null };
   const outcome = await sendAttempt(
-    (signal) => upstreamRequest(request, url, target, clientIp, body, signal, exchange.requestId),
+    (signal) => upstreamRequest(request, url, target, clientIp, body, signal, propagated),
     request.method,
     perTryMs,
     deadlineMs,
@@ -241,7 +243,16 @@ async function attempt(
   exchange.attempts += 1;
   exchange.instance = address;
   exchange.upstreamMs = outcome.latencyMs;
-  scope.metrics.attempt(groupName, address, outcomeLabel(outcome), outcome.latencyMs / 1000);
+  const outcomeName = outcomeLabel(outcome);
+  scope.metrics.attempt(groupName, address, outcomeName, outcome.latencyMs / 1000);
+  span?.end({
+    endUnixMs: Date.now(),
+    statusCode: outcome.status,
+    outcome: outcomeName,
+    serverAddress: target.host,
+    serverPort: target.port,
+    attempt: exchange.attempts,
+  });
   if (hot.finish(instance, target.id, outcome, probe, Date.now()) === "ejected") scope.metrics.ejection(groupName, address);
   const counts = scope.counts.get(target.id) ?? { attempts: 0, failures: 0 };
   scope.counts.set(target.id, counts);

@@ -17,6 +17,7 @@ import { type Exchange, newExchange } from "./telemetry/exchange.ts";
 import { MetricsAggregator } from "./telemetry/metrics.ts";
 import { TelemetryPusher } from "./telemetry/pusher.ts";
 import { REQUEST_ID_HEADER, requestId } from "./telemetry/request-id.ts";
+import { createTracer, type Tracer } from "./telemetry/tracer.ts";
 import type { InstanceRef, MetricsPush } from "./telemetry/wire.ts";
 
 export class Gateway {
@@ -32,6 +33,7 @@ export class Gateway {
   private readonly scope: ForwardScope;
   private readonly metrics: MetricsAggregator;
   private readonly accessLog: AccessLog;
+  private readonly tracer: Tracer;
   private readonly pusher: TelemetryPusher;
   /** The last reason control refused a push, logged once until it changes. */
   private pushRefusal: string | null = null;
@@ -44,6 +46,7 @@ export class Gateway {
     this.source = new SnapshotSource(config, this.hot);
     this.metrics = new MetricsAggregator(config.metricsMaxSeries);
     this.accessLog = new AccessLog(config.accessLog);
+    this.tracer = createTracer(config.trace);
     this.scope = { hot: this.hot, waiters: new Map(), counts: new Map(), retries: 0, metrics: this.metrics };
     this.pusher = new TelemetryPusher(
       { controlUrl: config.controlUrl, gatewayToken: config.gatewayToken, pushMs: config.metricsPushMs },
@@ -52,7 +55,10 @@ export class Gateway {
         gatewayId: () => this.source.state.gatewayId,
         slot: config.process?.slot ?? null,
         gauges: () => this.gauges(),
-        flush: () => this.accessLog.flush(),
+        flush: () => {
+          this.accessLog.flush();
+          return this.tracer.flush();
+        },
         refused: (status, message) => {
           const reason = `control refused a metrics push (${status}): ${message}`;
           if (reason !== this.pushRefusal) log("warn", reason);
@@ -70,7 +76,9 @@ export class Gateway {
   async handle(request: Request, ctx: WaitUntil): Promise<Response> {
     const arrivedMs = Date.now();
     const started = performance.now();
-    const exchange = newExchange(requestId(request.headers.get(REQUEST_ID_HEADER)));
+    const headers = request.headers;
+    const trace = this.tracer.begin(headers.get("traceparent"), headers.get("tracestate"), arrivedMs);
+    const exchange = newExchange(requestId(headers.get(REQUEST_ID_HEADER)), trace);
     this.pusher.touch(ctx, arrivedMs);
     this.active += 1;
     let response: Response | null = null;
@@ -158,8 +166,18 @@ export class Gateway {
     const totalMs = performance.now() - started;
     const route = exchange.route < 0 ? "" : String(exchange.route);
     this.metrics.request(route, exchange.group, "", request.method, status, totalMs / 1000);
-    if (!this.accessLog.sampled()) return;
     const version = this.source.state.version;
+    const trace = exchange.trace;
+    trace?.end({
+      endUnixMs: arrivedMs + totalMs,
+      method: request.method,
+      route,
+      group: exchange.group,
+      statusCode: status,
+      snapshotVersion: version === null ? "" : String(version),
+      requestId: exchange.requestId,
+    });
+    if (!this.accessLog.sampled()) return;
     // No URL when the request was refused before routing (a malformed target): the raw Host then.
     const url = exchange.url;
     this.accessLog.record({
@@ -180,7 +198,7 @@ export class Gateway {
       bytesIn: contentLength(request.headers),
       bytesOut: response ? contentLength(response.headers) : null,
       snapshotVersion: version === null ? null : String(version),
-      traceId: null,
+      traceId: trace?.sampled ? trace.traceId : null,
     });
   }
 

@@ -27,6 +27,14 @@ export function connectionFields(connection: string | null): string[] {
   return fields;
 }
 
+/** Correlation headers of one attempt (upstreamRequest). */
+export interface Propagated {
+  requestId: string;
+  /** Null when tracing is off: then `traceparent` and `tracestate` pass through as the client sent them. */
+  traceparent: string | null;
+  tracestate: string | null;
+}
+
 /** Where an attempt goes. */
 export interface UpstreamTarget {
   /** IP literal or DNS name. */
@@ -44,7 +52,9 @@ export interface UpstreamTarget {
  *   X-Forwarded-For as nginx's $proxy_add_x_forwarded_for does; null when the runtime does not say.
  * @param body the body to send: null for none, the buffered bytes (body attributes or a body
  *   kept for retries), or the incoming stream (then only one attempt can send it).
- * @param requestId the request's X-Request-Id (worker/telemetry/request-id.ts), set on it.
+ * @param propagated what the request carries for tracing and correlation, set on it: its
+ *   X-Request-Id (worker/telemetry/request-id.ts) and, when tracing is on, the attempt's
+ *   `traceparent` and the `tracestate` to pass on (null: the incoming one is removed).
  */
 export function upstreamRequest(
   request: Request,
@@ -53,7 +63,7 @@ export function upstreamRequest(
   clientIp: string | null,
   body: ReadableStream<Uint8Array> | Uint8Array | null,
   signal: AbortSignal,
-  requestId: string,
+  propagated: Propagated,
 ): Request {
   const hostPart = target.host.includes(":") ? `[${target.host}]` : target.host;
   const outgoing = new Request(`http://${hostPart}:${target.port}${url.pathname}${url.search}`, {
@@ -73,7 +83,12 @@ export function upstreamRequest(
   }
   headers.set("x-forwarded-proto", url.protocol === "https:" ? "https" : "http");
   headers.set("x-forwarded-host", url.host);
-  headers.set(REQUEST_ID_HEADER, requestId);
+  headers.set(REQUEST_ID_HEADER, propagated.requestId);
+  if (propagated.traceparent !== null) {
+    headers.set("traceparent", propagated.traceparent);
+    if (propagated.tracestate !== null) headers.set("tracestate", propagated.tracestate);
+    else headers.delete("tracestate");
+  }
   return outgoing;
 }
 

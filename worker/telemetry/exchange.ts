@@ -3,6 +3,8 @@
  * and trace: filled by worker/gateway.ts (the decision) and worker/forward.ts (the attempts), read
  * once the response is ready.
  */
+import type { RequestTrace } from "./tracer.ts";
+
 export interface Exchange {
   /** Its X-Request-Id (worker/telemetry/request-id.ts). */
   readonly requestId: string;
@@ -20,9 +22,11 @@ export interface Exchange {
   url: URL | null;
   /** Where the client's address comes from (worker/request-attributes.ts, computed on demand); null as url. */
   client: { clientIp(): string | undefined } | null;
+  /** Its trace when tracing is on (worker/telemetry/tracer.ts), sampled or not; null when off. */
+  readonly trace: RequestTrace | null;
 }
 
-/** A fresh record for a request with id `requestId`. */
-export function newExchange(requestId: string): Exchange {
-  return { requestId, route: -1, group: "", instance: null, attempts: 0, upstreamMs: null, url: null, client: null };
+/** A fresh record for a request with id `requestId` and trace `trace`. */
+export function newExchange(requestId: string, trace: RequestTrace | null = null): Exchange {
+  return { requestId, route: -1, group: "", instance: null, attempts: 0, upstreamMs: null, url: null, client: null, trace };
 }

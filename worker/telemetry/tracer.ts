@@ -18,6 +18,7 @@ import { encodeSpans, OTLP_CONTENT_TYPE, type SpanAttributes, type SpanRecord, s
 import { rejectionThreshold, shouldSample } from "./sampler.ts";
 import type { TraceConfig } from "./trace-config.ts";
 import { acceptTracestate, formatTraceparent, parseTraceparent, randomSpanId, randomTraceId, SAMPLED_FLAG } from "./trace-context.ts";
+import type { AttemptOutcomeLabel } from "./wire.ts";
 import { HTTP_METHODS } from "./wire.ts";
 
 export {
@@ -36,7 +37,7 @@ export const MAX_QUEUED_SPANS = 2048;
 export const EXPORT_TIMEOUT_MS = 10_000;
 
 /** How an upstream attempt ended (worker/telemetry/wire.ts ATTEMPT_OUTCOMES). */
-export type AttemptOutcome = "success" | "http_5xx" | "connect_failure" | "reset" | "timeout";
+export type AttemptOutcome = AttemptOutcomeLabel;
 
 /** What AttemptTrace.end records on the CLIENT span. */
 export interface AttemptEnd {
