@@ -5,8 +5,13 @@
  *   - per runtime (skipped with a note when its binary or launcher is missing): the bare
  *     pass-through (bench/passthrough.ts: native server + native fetch(), nothing else) and the
  *     Sluice gateway (control in this process, demo route + its CEL policy: uid % 100 < 10 →
- *     canary, else stable); on the default runtime (BENCH_POLICIES50=all: every runtime) also the
- *     gateway with 50 policies on the route (49 non-matching + the demo one, last);
+ *     canary, else stable) with telemetry as `npm start` runs it (access log on, metrics pushed
+ *     to control every 5 s); on the default runtime also the same gateway with telemetry off
+ *     (bench/targets.ts TELEMETRY_OFF: ACCESS_LOG=off, METRICS_PUSH_MS=0; metrics are still
+ *     recorded, no binding turns that off), and (BENCH_POLICIES50=all: every runtime) the
+ *     gateway with 50 policies on the route (49 non-matching + the demo one, last). Each
+ *     gateway's stdout/stderr, access log included, is written to its own file in build/bench/
+ *     (truncated per run), so log lines cost a real write;
  *   - nginx proxy_pass (same worker count) and the Oceanus-style baseline (nginx + ngx_lua
  *     rendering and load()ing each of the same 50 policies per request, bench/oceanus/), when
  *     nginx (and the Lua module) is installed;
@@ -21,8 +26,10 @@
  * Measured: req/s (responses ÷ window s); latency p50/p99/p99.9/max of responses, ms; CPU per
  * request, µs = utime+stime (/proc/<pid>/stat) of the target's processes over the window ÷
  * responses; the same for the upstream and the load generator; and other processes' CPU (cores).
- * Prints markdown tables and the issue's targets (met / MISSED) for DEFAULT_RUNTIME, and writes
- * everything as JSON to build/bench/gateway.json.
+ * Prints markdown tables, "telemetry on vs off" (CPU µs/req of both, the difference against
+ * TELEMETRY_BUDGET_US, req/s ratio, p50/p99) and the issue's targets (met / MISSED) for
+ * DEFAULT_RUNTIME, and writes everything as JSON to build/bench/gateway.json (`telemetry`: the
+ * comparison, what "off" means, the access-log file and its size).
  *
  * Environment: BENCH_SECONDS (measured window per run, default 10), BENCH_WARMUP_SECONDS (2),
  * BENCH_CONNECTIONS (32), BENCH_ROUNDS (2), BENCH_PROCESSES (1: processes per proxy, nginx
@@ -32,7 +39,7 @@
  * also on error or Ctrl-C.
  */
 import { spawnSync } from "node:child_process";
-import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import { dirname } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -42,13 +49,31 @@ import { findNginx, nginxVersion, startNginxProxy } from "./nginx.ts";
 import { oceanusMissing, startOceanus } from "./oceanus/nginx.ts";
 import { benchPolicies, DEMO_POLICY, POLICY_COUNT } from "./oceanus/policies.ts";
 import { PASSTHROUGHS, runtimeBinary, runtimeMissing } from "./passthrough.ts";
-import { halfRateTable, median, saturationTable, summarize, verdictLines, verdicts } from "./report.ts";
-import { type Defer, type SluiceControl, startBenchUpstream, startSluice, startSluiceControl } from "./targets.ts";
+import {
+  halfRateTable,
+  median,
+  saturationTable,
+  summarize,
+  TELEMETRY_BUDGET_US,
+  telemetryComparison,
+  telemetryTable,
+  verdictLines,
+  verdicts,
+} from "./report.ts";
+import { type Defer, type SluiceControl, startBenchUpstream, startSluice, startSluiceControl, TELEMETRY_OFF } from "./targets.ts";
 import { loadGenerator } from "./wrk.ts";
 
 /** Median CPU of other processes (cores) above which the report warns that the machine was busy. */
 const BUSY_CORES = 0.2;
 const JSON_PATH = fileURLToPath(new URL("../build/bench/gateway.json", import.meta.url));
+/** Where the Sluice gateways' stdout and stderr (access logs) are written, one file per gateway, truncated per run. */
+const LOG_DIR = dirname(JSON_PATH);
+/** What the telemetry-off row turns off, for the report and the JSON. */
+const TELEMETRY_OFF_MEANS = `${Object.entries(TELEMETRY_OFF)
+  .map(([k, v]) => `${k}=${v}`)
+  .join(
+    ", ",
+  )}: no access log, no metrics push; metrics are still recorded per request (no binding turns that off) and X-Request-Id still set; tracing is off in both rows (no TRACE_ENDPOINT)`;
 
 function envInt(name: string, fallback: number, min: number): number {
   const raw = process.env[name];
@@ -88,7 +113,7 @@ function binaryVersion(runtime: string): string {
  * stable. @throws naming the target, the uid and what came back.
  */
 async function checkTarget(target: Target): Promise<void> {
-  const routes = target.kind === "gateway" || target.kind === "gatewayBare" || target.kind === "gateway50" || target.kind === "oceanus";
+  const routes = ["gateway", "gatewayBare", "gatewayTelemetryOff", "gateway50", "oceanus"].includes(target.kind ?? "");
   const uids = routes ? Array.from({ length: 100 }, (_, uid) => uid) : [1];
   for (const uid of uids) {
     const group = routes && uid % 100 < 10 ? "canary" : "stable";
@@ -188,14 +213,17 @@ method: ${generator.name}, ${connections} connections, ${processes} process(es) 
     } else skip(`pass-through, ${runtime}: no pass-through entry in bench/passthrough.ts`);
     const with50 = policies50 === "all" || (policies50 === "default" && runtime === DEFAULT_RUNTIME);
     try {
-      const gateway = await startSluice(control, runtime, processes, defer);
+      const gateway = await startSluice(control, runtime, processes, defer, { logDir: LOG_DIR });
       targets.push(gateway);
+      // Next to the gateway row, so the alternating order keeps the two adjacent (…AB…, …BA…).
+      if (runtime === DEFAULT_RUNTIME)
+        targets.push(await startSluice(control, runtime, processes, defer, { logDir: LOG_DIR, telemetryOff: true }));
       // Bun proxies a request without User-Agent and Accept through node:http (worker/runtime/bun.ts): that path's own row.
       if (runtime === "bun")
         targets.push({ ...gateway, name: `${gateway.name}, client sending Host only`, kind: "gatewayBare", bareClient: true });
       if (with50) {
         control50 ??= await startSluiceControl(upstream, benchPolicies(POLICY_COUNT), defer);
-        targets.push(await startSluice(control50, runtime, processes, defer));
+        targets.push(await startSluice(control50, runtime, processes, defer, { logDir: LOG_DIR }));
       }
     } catch (err) {
       skip(`Sluice gateway, ${runtime}: could not start (${(err as Error).message})`);
@@ -228,6 +256,9 @@ method: ${generator.name}, ${connections} connections, ${processes} process(es) 
   const measuredRuntimes = runtimes.filter((r) => saturation.some((s) => s.kind === "gateway" && s.runtime === r));
   const verdictsByRuntime = Object.fromEntries(measuredRuntimes.map((r) => [r, verdicts(r, saturation, half)]));
   const other = allRuns.map((r) => r.otherCores);
+  const telemetry = telemetryComparison(DEFAULT_RUNTIME, saturation, half);
+  const accessLogFile = targets.find((t) => t.kind === "gateway" && t.runtime === DEFAULT_RUNTIME)?.logFile;
+  const accessLog = accessLogFile ? { file: accessLogFile, bytes: statSync(accessLogFile).size } : null;
   console.log(`
 ## Saturation
 
@@ -241,6 +272,16 @@ ${halfRateTable(half)}
 `
     : ""
 }
+## Telemetry on vs off, default runtime (${DEFAULT_RUNTIME})
+
+${
+  telemetry
+    ? `${telemetryTable(telemetry)}
+
+on: telemetry as \`npm start\` runs it (access log on, every line written to ${accessLog ? `${accessLog.file}, ${(accessLog.bytes / 2 ** 20).toFixed(1)} MiB this run` : "a file"}; metrics recorded and pushed to control every 5 s). off: ${TELEMETRY_OFF_MEANS}. Target: on ≤ off + ${TELEMETRY_BUDGET_US} µs CPU/req.`
+    : `not measured: the ${DEFAULT_RUNTIME} gateway or its telemetry-off row was skipped`
+}
+
 ## Targets, default runtime (${DEFAULT_RUNTIME})
 
 ${DEFAULT_RUNTIME in verdictsByRuntime ? verdictLines(verdictsByRuntime[DEFAULT_RUNTIME] ?? []).join("\n") : `not measured: ${DEFAULT_RUNTIME} was skipped`}
@@ -275,6 +316,7 @@ CPU µs/req = utime+stime over the measured window ÷ responses. proxy: the targ
         saturation,
         halfRate: half,
         verdicts: verdictsByRuntime,
+        telemetry: telemetry ? { ...telemetry, offMeans: TELEMETRY_OFF_MEANS, accessLog } : null,
         otherCores: { median: median(other), max: Math.max(...other) },
       },
       null,

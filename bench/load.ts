@@ -7,9 +7,12 @@
 import { CLOCK_TICKS, cpuTicks, systemBusyTicks } from "./proc.ts";
 import type { LoadGenerator, LoadResult } from "./wrk.ts";
 
-/** What a row of the results is. */
-/** gatewayBare: the Sluice gateway driven by a client sending Host only (Target.bareClient). */
-export type TargetKind = "upstream" | "passthrough" | "gateway" | "gatewayBare" | "gateway50" | "nginx" | "oceanus";
+/**
+ * What a row of the results is. gatewayBare: the Sluice gateway driven by a client sending Host
+ * only (Target.bareClient); gatewayTelemetryOff: the Sluice gateway started with TELEMETRY_OFF
+ * (bench/targets.ts) beside the `gateway` row, which runs with telemetry as `npm start` has it.
+ */
+export type TargetKind = "upstream" | "passthrough" | "gateway" | "gatewayBare" | "gatewayTelemetryOff" | "gateway50" | "nginx" | "oceanus";
 
 /** Something to put load on. */
 export interface Target {
@@ -24,6 +27,8 @@ export interface Target {
   runtime?: string;
   /** The client sends Host only, no User-Agent or Accept (wrk.ts CLIENT_FIELDS). */
   bareClient?: boolean;
+  /** Sluice gateways: the file their stdout and stderr (access log included) are written to. */
+  logFile?: string;
 }
 
 export interface LoadSettings {

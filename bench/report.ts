@@ -3,6 +3,7 @@
  * bench/RESULTS.md; padded as biome formats markdown) and the issue's target verdicts.
  * Units: req/s; latency in ms; CPU in µs per response.
  */
+import { DEFAULT_RUNTIME } from "../worker/launcher/gateway.ts";
 import type { Run, Target, TargetKind } from "./load.ts";
 
 /** Gateway req/s must reach this fraction of its runtime's bare pass-through. */
@@ -15,6 +16,8 @@ export const NGINX_RATIO = 0.5;
 export const HALF_RATE_P99_MS = 10;
 /** The 50-policy gateway must reach this multiple of the Oceanus-style baseline's req/s. */
 export const OCEANUS_MULTIPLE = 2;
+/** Gateway CPU per request with telemetry on (metrics, access log) may exceed telemetry off by at most this many µs. */
+export const TELEMETRY_BUDGET_US = 5;
 
 export interface Summary {
   target: string;
@@ -171,6 +174,96 @@ export function halfRateTable(summaries: Summary[]): string {
   return table(header, rows);
 }
 
+/** The row of `kind` in `list`, on runtime `rt` when given. */
+function find(list: Summary[], kind: TargetKind, rt?: string): Summary | undefined {
+  return list.find((s) => s.kind === kind && (rt === undefined || s.runtime === rt));
+}
+
+/** One side of a TelemetryComparison: its row's medians. */
+export interface TelemetrySide {
+  target: string;
+  reqPerSec: number;
+  proxyCpuUs: number | null;
+  p50Ms: number;
+  p99Ms: number;
+  /** p99 at half of its own saturation req/s; null without phase 2. */
+  halfRateP99Ms: number | null;
+}
+
+/** The gateway on one runtime with telemetry on (its `gateway` row) against off (its `gatewayTelemetryOff` row), at saturation. */
+export interface TelemetryComparison {
+  runtime: string;
+  on: TelemetrySide;
+  off: TelemetrySide;
+  /** CPU per request, on − off, µs; null when a CPU figure is missing. */
+  cpuDeltaUs: number | null;
+  /** req/s, on ÷ off. */
+  reqPerSecRatio: number;
+  budgetUs: number;
+  /** cpuDeltaUs ≤ budgetUs; null when not measured. */
+  met: boolean | null;
+}
+
+/** The telemetry comparison on `runtime`, or null when either row was not measured there. */
+export function telemetryComparison(runtime: string, saturation: Summary[], half: Summary[]): TelemetryComparison | null {
+  const side = (kind: TargetKind): TelemetrySide | null => {
+    const s = find(saturation, kind, runtime);
+    if (!s) return null;
+    const h = find(half, kind, runtime);
+    return {
+      target: s.target,
+      reqPerSec: s.reqPerSec,
+      proxyCpuUs: s.proxyCpuUs,
+      p50Ms: s.p50Ms,
+      p99Ms: s.p99Ms,
+      halfRateP99Ms: h ? h.p99Ms : null,
+    };
+  };
+  const on = side("gateway");
+  const off = side("gatewayTelemetryOff");
+  if (!on || !off) return null;
+  const cpuDeltaUs = on.proxyCpuUs !== null && off.proxyCpuUs !== null ? on.proxyCpuUs - off.proxyCpuUs : null;
+  return {
+    runtime,
+    on,
+    off,
+    cpuDeltaUs,
+    reqPerSecRatio: on.reqPerSec / off.reqPerSec,
+    budgetUs: TELEMETRY_BUDGET_US,
+    met: cpuDeltaUs === null ? null : cpuDeltaUs <= TELEMETRY_BUDGET_US,
+  };
+}
+
+const signed = (n: number, digits: number) => `${n >= 0 ? "+" : ""}${n.toFixed(digits)}`;
+const cpu1 = (n: number | null) => (n === null ? "—" : n.toFixed(1));
+
+/** "Telemetry on vs off": both rows (CPU µs/req to 0.1 µs, req/s, p50, p99, p99 at ½ rate), then on − off with the verdict. */
+export function telemetryTable(c: TelemetryComparison): string {
+  const header = [`Telemetry, ${c.runtime} (saturation)`, "req/s", "proxy CPU µs/req", "p50 ms", "p99 ms", "p99 ms at ½ rate"];
+  const row = (label: string, s: TelemetrySide) => [
+    `${label}: ${s.target}`,
+    int(s.reqPerSec),
+    cpu1(s.proxyCpuUs),
+    ms(s.p50Ms),
+    ms(s.p99Ms),
+    s.halfRateP99Ms === null ? "—" : ms(s.halfRateP99Ms),
+  ];
+  const verdict = c.met === null ? "not measured" : c.met ? "met" : "MISSED";
+  const halfDelta = c.on.halfRateP99Ms === null || c.off.halfRateP99Ms === null ? "—" : signed(c.on.halfRateP99Ms - c.off.halfRateP99Ms, 2);
+  return table(header, [
+    row("on", c.on),
+    row("off", c.off),
+    [
+      "on − off",
+      `${c.reqPerSecRatio.toFixed(3)}×`,
+      `${c.cpuDeltaUs === null ? "—" : signed(c.cpuDeltaUs, 1)} (≤ +${c.budgetUs}: ${verdict})`,
+      signed(c.on.p50Ms - c.off.p50Ms, 2),
+      signed(c.on.p99Ms - c.off.p99Ms, 2),
+      halfDelta,
+    ],
+  ]);
+}
+
 export interface Verdict {
   /** What is required, e.g. `gateway ≥ 0.9× its bare pass-through req/s`. */
   target: string;
@@ -182,11 +275,10 @@ export interface Verdict {
 
 /**
  * The issue's targets for the gateway on `runtime`: against its bare pass-through (req/s, CPU),
- * nginx proxy_pass (req/s), its own half-rate p99, and (50 policies) the Oceanus-style baseline.
+ * nginx proxy_pass (req/s), its own half-rate p99, (50 policies) the Oceanus-style baseline, and
+ * (default runtime) itself with telemetry off (CPU).
  */
 export function verdicts(runtime: string, saturation: Summary[], half: Summary[]): Verdict[] {
-  const find = (list: Summary[], kind: TargetKind, rt?: string) =>
-    list.find((s) => s.kind === kind && (rt === undefined || s.runtime === rt));
   const gw = find(saturation, "gateway", runtime);
   const pt = find(saturation, "passthrough", runtime);
   const nginx = find(saturation, "nginx");
@@ -247,6 +339,19 @@ export function verdicts(runtime: string, saturation: Summary[], half: Summary[]
         `CPU ${cpu(gw50.proxyCpuUs)} vs ${cpu(oceanus.proxyCpuUs)} µs/req`,
     });
   } else out.push({ target: t5, met: null, detail: missing(gw50 ? "Oceanus-style baseline" : "50-policy gateway") });
+
+  // The telemetry-off row runs on the default runtime only: elsewhere the verdict is left out rather than "not measured".
+  const t6 = `gateway CPU with telemetry on ≤ telemetry off + ${TELEMETRY_BUDGET_US} µs/req`;
+  const tel = telemetryComparison(runtime, saturation, half);
+  if (tel && tel.cpuDeltaUs !== null) {
+    out.push({
+      target: t6,
+      met: tel.met,
+      detail:
+        `${cpu1(tel.on.proxyCpuUs)} vs ${cpu1(tel.off.proxyCpuUs)} µs/req (${signed(tel.cpuDeltaUs, 1)} µs); ` +
+        `req/s ${tel.reqPerSecRatio.toFixed(3)}×; p99 ${ms(tel.on.p99Ms)} vs ${ms(tel.off.p99Ms)} ms`,
+    });
+  } else if (runtime === DEFAULT_RUNTIME) out.push({ target: t6, met: null, detail: missing(gw ? "telemetry-off gateway" : "gateway") });
   return out;
 }
 

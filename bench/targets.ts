@@ -6,6 +6,7 @@
  * half-way still stops it all.
  */
 import { type ChildProcess, fork } from "node:child_process";
+import { closeSync, mkdirSync, openSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -13,7 +14,7 @@ import { fileURLToPath } from "node:url";
 import pino from "pino";
 import { seedDemo } from "../control/demo/seed.ts";
 import { startControl } from "../control/server.ts";
-import { type GatewayRuntime, startGateway } from "../worker/launcher/gateway.ts";
+import { type GatewayLaunch, type GatewayRuntime, startGateway } from "../worker/launcher/gateway.ts";
 import type { Target } from "./load.ts";
 import { startNginxUpstream } from "./nginx.ts";
 import { DEMO_POLICY, type DualPolicy } from "./oceanus/policies.ts";
@@ -135,11 +136,41 @@ export async function startSluiceControl(upstream: BenchUpstream, policies: Dual
 }
 
 /**
+ * The gateway's telemetry switched off as far as its bindings allow: no access log, no metrics
+ * push. Metrics are still recorded per request (worker/gateway.ts, worker/forward.ts) and the
+ * telemetry loop still ticks; tracing is off in every bench gateway (no TRACE_ENDPOINT).
+ */
+export const TELEMETRY_OFF: NonNullable<GatewayLaunch["telemetry"]> = { ACCESS_LOG: "off", METRICS_PUSH_MS: "0" };
+
+/** How startSluice starts a gateway besides where. */
+export interface SluiceOptions {
+  /** Directory of the log file, created if needed. */
+  logDir: string;
+  /** Start it with TELEMETRY_OFF; default: telemetry as `npm start` runs it (access log on, metrics pushed every 5 s). */
+  telemetryOff?: boolean;
+}
+
+/**
  * The gateway on `runtime`, `processes` processes, polling `control`. It keeps its default
  * snapshot poll (1 s per isolate), so control sees a conditional GET per second per process
- * during the runs, as in production.
+ * during the runs, as in production. Its stdout and stderr go to a file in `options.logDir`
+ * named after the row (truncated at start), so access-log lines cost a real write, as they
+ * would to a log file or a collector's pipe.
  */
-export async function startSluice(control: SluiceControl, runtime: GatewayRuntime, processes: number, defer: Defer): Promise<Target> {
+export async function startSluice(
+  control: SluiceControl,
+  runtime: GatewayRuntime,
+  processes: number,
+  defer: Defer,
+  options: SluiceOptions,
+): Promise<Target> {
+  const policies = control.policies > 1 ? `, ${control.policies} policies` : "";
+  const off = options.telemetryOff ? ", telemetry off" : "";
+  const name = `Sluice gateway${policies}${off}, ${runtime}`;
+  mkdirSync(options.logDir, { recursive: true });
+  const logFile = join(options.logDir, `${name.toLowerCase().replace(/[^a-z0-9]+/g, "-")}.log`);
+  const fd = openSync(logFile, "w");
+  defer(async () => closeSync(fd));
   const gateway = await startGateway({
     runtime,
     controlUrl: control.url,
@@ -147,8 +178,10 @@ export async function startSluice(control: SluiceControl, runtime: GatewayRuntim
     snapshotPublicKey: control.publicKey,
     port: 0,
     processes,
+    telemetry: options.telemetryOff ? TELEMETRY_OFF : undefined,
+    stdio: fd,
   });
   defer(gateway.close);
-  const name = control.policies > 1 ? `Sluice gateway, ${control.policies} policies, ${runtime}` : `Sluice gateway, ${runtime}`;
-  return { name, url: gateway.url, pids: gateway.pids, kind: control.policies > 1 ? "gateway50" : "gateway", runtime };
+  const kind = control.policies > 1 ? "gateway50" : off ? "gatewayTelemetryOff" : "gateway";
+  return { name, url: gateway.url, pids: gateway.pids, kind, runtime, logFile };
 }
