@@ -71,9 +71,7 @@ const LOG_DIR = dirname(JSON_PATH);
 /** What the telemetry-off row turns off, for the report and the JSON. */
 const TELEMETRY_OFF_MEANS = `${Object.entries(TELEMETRY_OFF)
   .map(([k, v]) => `${k}=${v}`)
-  .join(
-    ", ",
-  )}: no access log, no metrics push; metrics are still recorded per request (no binding turns that off) and X-Request-Id still set; tracing is off in both rows (no TRACE_ENDPOINT)`;
+  .join(", ")}: no access log, no metrics recorded or pushed; X-Request-Id still set; tracing is off in both rows (no TRACE_ENDPOINT)`;
 
 function envInt(name: string, fallback: number, min: number): number {
   const raw = process.env[name];

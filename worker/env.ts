@@ -63,7 +63,7 @@ export interface Env {
   PROCESS_STARTED_AT_MS?: string;
   /**
    * How often each isolate pushes its metrics to control, ms (default 5000; `0`: never — the
-   * gateway then reports no metrics). worker/telemetry/pusher.ts, docs/metrics.md.
+   * gateway then records and reports no metrics). worker/telemetry/pusher.ts, docs/metrics.md.
    */
   METRICS_PUSH_MS?: string;
   /** Most metric series an isolate keeps between two pushes (default 2000); more are dropped and counted. */

@@ -44,7 +44,7 @@ export class Gateway {
     this.hot = new HotPath(new WebAssembly.Instance(module, {}));
     this.hot.setCaller(config.zone, config.region);
     this.source = new SnapshotSource(config, this.hot);
-    this.metrics = new MetricsAggregator(config.metricsMaxSeries);
+    this.metrics = new MetricsAggregator(config.metricsMaxSeries, config.metricsPushMs > 0);
     this.accessLog = new AccessLog(config.accessLog);
     this.tracer = createTracer(config.trace);
     this.scope = { hot: this.hot, waiters: new Map(), counts: new Map(), retries: 0, metrics: this.metrics };

@@ -66,6 +66,7 @@ function observe(series: { count: number; sumSeconds: number; buckets: number[] 
 
 export class MetricsAggregator {
   private readonly maxSeries: number;
+  private readonly enabled: boolean;
   private series = 0;
   private dropped = 0;
   private requests = new Map<string, RequestSeries>();
@@ -76,9 +77,14 @@ export class MetricsAggregator {
   private overflows = new Map<string, GroupCount>();
   private conditionErrors = new Map<string, RouteCount>();
 
-  /** @param maxSeries most series kept between two drains (all kinds together), ≥ 1. */
-  constructor(maxSeries: number = DEFAULT_MAX_SERIES) {
+  /**
+   * @param maxSeries most series kept between two drains (all kinds together), ≥ 1.
+   * @param enabled false: every recording method returns at once (METRICS_PUSH_MS=0: nothing
+   *   would ever be pushed, so nothing is recorded).
+   */
+  constructor(maxSeries: number = DEFAULT_MAX_SERIES, enabled = true) {
     this.maxSeries = maxSeries;
+    this.enabled = enabled;
   }
 
   /** Whether nothing was recorded since the last drain. */
@@ -93,6 +99,7 @@ export class MetricsAggregator {
    * @param seconds from arrival to the response headers.
    */
   request(route: string, group: string, functionVersion: string, method: string, status: number, seconds: number): void {
+    if (!this.enabled) return;
     const m = methodLabel(method);
     const cls = statusClass(status);
     const key = route + SEP + group + SEP + functionVersion + SEP + m + SEP + cls;
@@ -107,6 +114,7 @@ export class MetricsAggregator {
 
   /** One upstream attempt on `instance` (`host:port`) of `group`, `seconds` from sending to headers or failure. */
   attempt(group: string, instance: string, outcome: AttemptOutcomeLabel, seconds: number): void {
+    if (!this.enabled) return;
     const key = group + SEP + instance + SEP + outcome;
     let series = this.attempts.get(key);
     if (!series) {
@@ -129,6 +137,7 @@ export class MetricsAggregator {
 
   /** Outlier detection ejected `instance` of `group` (Envoy outlier_detection.ejections_enforced_total). */
   ejection(group: string, instance: string): void {
+    if (!this.enabled) return;
     const key = group + SEP + instance;
     const counter = this.ejections.get(key);
     if (counter) counter.count += 1;
@@ -137,6 +146,7 @@ export class MetricsAggregator {
 
   /** A request refused or timed out waiting for admission to `group` (Envoy upstream_rq_pending_overflow). */
   overflow(group: string): void {
+    if (!this.enabled) return;
     const counter = this.overflows.get(group);
     if (counter) counter.count += 1;
     else if (this.admit()) this.overflows.set(group, { group, count: 1 });
@@ -144,6 +154,7 @@ export class MetricsAggregator {
 
   /** `n` conditions of `route`'s policies that errored in one decision (each counted as not matching). */
   conditionError(route: string, n: number): void {
+    if (!this.enabled) return;
     const counter = this.conditionErrors.get(route);
     if (counter) counter.count += n;
     else if (this.admit()) this.conditionErrors.set(route, { route, count: n });
@@ -174,6 +185,7 @@ export class MetricsAggregator {
   }
 
   private countRouteGroup(map: Map<string, RouteGroupCount>, route: string, group: string): void {
+    if (!this.enabled) return;
     const key = route + SEP + group;
     const counter = map.get(key);
     if (counter) counter.count += 1;

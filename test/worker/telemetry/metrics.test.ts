@@ -97,6 +97,27 @@ describe("MetricsAggregator", () => {
     expect(d.droppedSeries).toBe(0);
   });
 
+  it("records nothing when disabled (METRICS_PUSH_MS=0)", () => {
+    const m = new MetricsAggregator(100, false);
+    m.request("1", "g", "", "GET", 200, 0.01);
+    m.attempt("g", "a:1", "success", 0.01);
+    m.retry("1", "g");
+    m.panic("1", "g");
+    m.ejection("g", "a:1");
+    m.overflow("g");
+    m.conditionError("1", 1);
+    expect(m.empty).toBe(true);
+    expect(m.drain()).toMatchObject({
+      requests: [],
+      attempts: [],
+      retries: [],
+      panics: [],
+      ejections: [],
+      overflows: [],
+      conditionErrors: [],
+    });
+  });
+
   it("drops observations that would open a series beyond the cap, and counts them", () => {
     const m = new MetricsAggregator(3);
     for (let route = 0; route < 5; route++) m.request(String(route), "g", "", "GET", 200, 0.01);
