@@ -88,6 +88,9 @@ export class Gateway {
       this.active -= 1;
       // A throw (a defect) reaches the runtime, which answers 500: counted as such.
       if (response !== STATUS_DOCUMENT_MARK) this.record(request, exchange, response?.status ?? 500, arrivedMs, started, response);
+      // Again at the end: a request that outlasted the loop's idle stop (METRICS_PUSH_MS after the
+      // last arrival) has just queued its metrics, access-log line and spans, which need a flush.
+      this.pusher.touch(ctx, Date.now());
     }
     return response === STATUS_DOCUMENT_MARK ? this.status() : withHeader(response, REQUEST_ID_HEADER, exchange.requestId);
   }

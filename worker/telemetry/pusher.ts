@@ -75,7 +75,7 @@ export class TelemetryPusher {
     return this.pending ? this.pending.seq - 1 : this.seq;
   }
 
-  /** Call on every request: starts the loop in `ctx` unless one is running and beating. */
+  /** Call on every request, when it arrives and when it ends: starts the loop in `ctx` unless one is running and beating. */
   touch(ctx: WaitUntil, nowMs: number): void {
     this.lastRequestMs = nowMs;
     if (this.running && nowMs - this.beatMs < this.stuckAfterMs) return;
