@@ -7,8 +7,8 @@
  *     Sluice gateway (control in this process, demo route + its CEL policy: uid % 100 < 10 →
  *     canary, else stable) with telemetry as `npm start` runs it (access log on, metrics pushed
  *     to control every 5 s); on the default runtime also the same gateway with telemetry off
- *     (bench/targets.ts TELEMETRY_OFF: ACCESS_LOG=off, METRICS_PUSH_MS=0; metrics are still
- *     recorded, no binding turns that off), and (BENCH_POLICIES50=all: every runtime) the
+ *     (bench/targets.ts TELEMETRY_OFF: ACCESS_LOG=off, METRICS_PUSH_MS=0: no access log, no
+ *     metrics recorded or pushed), and (BENCH_POLICIES50=all: every runtime) the
  *     gateway with 50 policies on the route (49 non-matching + the demo one, last). Each
  *     gateway's stdout/stderr, access log included, is written to its own file in build/bench/
  *     (truncated per run), so log lines cost a real write;

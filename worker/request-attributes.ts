@@ -84,7 +84,11 @@ export class RequestAttributes implements DecideRequest {
 
   /** The client address under the trusted-proxy rule (worker/client-ip.ts), canonical text. */
   clientIp(): string | undefined {
-    if (this.ip === undefined) this.ip = clientIp(this.rule, this.headers, this.peer()) ?? null;
+    // No trusted proxy: the client is the peer, already canonical text (parsing and formatting it
+    // again, as clientIp does, gives the same text for µs per request).
+    if (this.ip === undefined) {
+      this.ip = (this.rule.trusted.length === 0 ? this.peer() : clientIp(this.rule, this.headers, this.peer())) ?? null;
+    }
     return this.ip ?? undefined;
   }
 
