@@ -77,7 +77,9 @@ export class Gateway {
     const arrivedMs = Date.now();
     const started = performance.now();
     const headers = request.headers;
-    const trace = this.tracer.begin(headers.get("traceparent"), headers.get("tracestate"), arrivedMs);
+    // Without a trace endpoint the trace headers are not even read (they pass through untouched).
+    const trace =
+      this.config.trace.endpoint === null ? null : this.tracer.begin(headers.get("traceparent"), headers.get("tracestate"), arrivedMs);
     const exchange = newExchange(requestId(headers.get(REQUEST_ID_HEADER)), trace);
     this.pusher.touch(ctx, arrivedMs);
     this.active += 1;
