@@ -12,7 +12,7 @@ import { requestTarget } from "./request-target.ts";
 import { errorResponse } from "./responses.ts";
 import { log, SnapshotSource, type WaitUntil } from "./snapshot-source.ts";
 import { bearerMatches } from "./status-token.ts";
-import { AccessLog } from "./telemetry/access-log.ts";
+import { AccessLog, isoTime } from "./telemetry/access-log.ts";
 import { type Exchange, newExchange } from "./telemetry/exchange.ts";
 import { MetricsAggregator } from "./telemetry/metrics.ts";
 import { TelemetryPusher } from "./telemetry/pusher.ts";
@@ -187,7 +187,7 @@ export class Gateway {
     const url = exchange.url;
     this.accessLog.record({
       log: "access",
-      time: new Date(arrivedMs).toISOString(),
+      time: isoTime(arrivedMs),
       requestId: exchange.requestId,
       method: request.method,
       host: url ? url.host : request.headers.get("host"),

@@ -1,6 +1,7 @@
 /** worker/telemetry/access-log.ts and request-id.ts: sampling, batching, and which request ids are kept. */
+import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { AccessLog, type AccessLogEntry, FLUSH_LINES } from "../../../worker/telemetry/access-log.ts";
+import { AccessLog, type AccessLogEntry, FLUSH_LINES, formatEntry, isoTime } from "../../../worker/telemetry/access-log.ts";
 import { requestId } from "../../../worker/telemetry/request-id.ts";
 
 const entry = (n: number): AccessLogEntry => ({
@@ -48,6 +49,46 @@ describe("AccessLog", () => {
     for (let n = 0; n < 10_000; n++) if (log.sampled()) sampled += 1;
     expect(sampled).toBeGreaterThanOrEqual(low);
     expect(sampled).toBeLessThanOrEqual(high);
+  });
+});
+
+describe("formatEntry", () => {
+  const anyText = fc.oneof(fc.string({ unit: "binary" }), fc.string(), fc.constantFrom('"', "\\", "\u2028", "\ud800", "/a b?c", ""));
+  const orNull = <T>(a: fc.Arbitrary<T>) => fc.option(a, { nil: null });
+  const anyNumber = fc.oneof(fc.double(), fc.integer(), fc.constantFrom(0, -0, 1e21, 1e-7, Number.NaN, Number.POSITIVE_INFINITY));
+  // Keys in the order formatEntry writes them, so the two texts must be equal byte for byte.
+  const entries = fc.record({
+    log: fc.constant("access" as const),
+    time: anyText,
+    requestId: anyText,
+    method: anyText,
+    host: orNull(anyText),
+    path: orNull(anyText),
+    client: orNull(anyText),
+    route: orNull(anyNumber),
+    group: orNull(anyText),
+    instance: orNull(anyText),
+    status: anyNumber,
+    attempts: anyNumber,
+    upstreamMs: orNull(anyNumber),
+    totalMs: anyNumber,
+    bytesIn: orNull(anyNumber),
+    bytesOut: orNull(anyNumber),
+    snapshotVersion: orNull(anyText),
+    traceId: orNull(anyText),
+  });
+
+  it("writes exactly what JSON.stringify writes, on 5 000 generated entries (escapes, lone surrogates, NaN)", () => {
+    fc.assert(
+      fc.property(entries, (e) => {
+        expect(formatEntry(e)).toBe(JSON.stringify(e));
+      }),
+      { numRuns: 5000 },
+    );
+  });
+
+  it("isoTime is toISOString, also when asked for the same ms again and for an earlier one", () => {
+    for (const ms of [0, 1_796_623_126_617, 1_796_623_126_617, 1_796_623_126_618, 5]) expect(isoTime(ms)).toBe(new Date(ms).toISOString());
   });
 });
 
