@@ -283,7 +283,7 @@ export class Gateway {
     return { slot: p.slot, restarts: p.restarts, clusterRestarts: p.clusterRestarts, startedAt: new Date(p.startedAtMs).toISOString() };
   }
 
-  /** The isolate's view of its snapshot: version, age and the last refresh error; its process. No secrets. */
+  /** The isolate's view of its snapshot: version, age and the last refresh error; its process; its telemetry (metrics pushes control answered, the last refusal, trace export counters). No secrets. */
   private status(): Response {
     const s = this.source.state;
     const now = Date.now();
@@ -300,6 +300,11 @@ export class Gateway {
         decisions: this.decisions,
         conditionErrors: this.conditionErrors,
         balancing: this.balancingStatus(),
+        telemetry: {
+          metricsPushesAnswered: this.pusher.answered,
+          lastPushRefusal: this.pushRefusal,
+          traces: this.config.trace.endpoint === null ? null : this.tracer.stats(),
+        },
       },
       { headers: { "cache-control": "no-store" } },
     );

@@ -17,7 +17,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startUpstream, type UpstreamServer } from "../../control/demo/upstream-server.ts";
 import { backends } from "../support/backends.ts";
 import { prometheusAvailability, type RunningPrometheus, startPrometheus } from "../support/prometheus.ts";
-import { eventually, ok, type Stack, startStack } from "../support/stack.ts";
+import { eventually, gatewayStatus, ok, type Stack, startStack } from "../support/stack.ts";
 
 const availability = prometheusAvailability();
 const [pglite] = backends();
@@ -153,6 +153,10 @@ describe.skipIf(availability.state !== "run")("gateway metrics through control i
 
     const shop = `route="${routes["/shop"]}"`;
     await prometheus.waitFor(`sum(http_server_request_duration_seconds_count{${shop}})`, (r) => r[0]?.value === N, 20_000);
+    // The isolate's own view: control answered its pushes, none refused; tracing is off.
+    const status = await gatewayStatus(stack.gateway.url);
+    expect(status.telemetry.metricsPushesAnswered).toBeGreaterThan(0);
+    expect(status.telemetry).toMatchObject({ lastPushRefusal: null, traces: null });
     // Both processes served and pushed: one gateway isolate each.
     expect(await value(`count(count by (gateway) (sluice_gateway_snapshot_version))`)).toBe(2);
 

@@ -70,8 +70,8 @@ export class TelemetryPusher {
     this.stuckAfterMs = Math.max(this.tickMs, config.pushMs) + PUSH_TIMEOUT_MS * 2;
   }
 
-  /** Pushes accepted by control so far (seq of the last one), for the status document. */
-  get acknowledged(): number {
+  /** Pushes control has answered so far — counted, duplicate, or refused for good (4xx) — i.e. the seq of the last: the status document's `telemetry.metricsPushesAnswered`. */
+  get answered(): number {
     return this.pending ? this.pending.seq - 1 : this.seq;
   }
 

@@ -90,7 +90,7 @@ describe("TelemetryPusher", () => {
     expect(first.authorization).toBe(`Bearer ${TOKEN}`);
     expect(first.gatewayHeader).toBe(first.push.gateway);
     expect(first.push).toMatchObject({ format: 1, slot: 3, gauges: { snapshotVersion: "9" } });
-    expect(pusher.acknowledged).toBe(2);
+    expect(pusher.answered).toBe(2);
   });
 
   it("keeps a push while control is unreachable, and delivers it and what came after once it is back", async () => {
@@ -101,7 +101,7 @@ describe("TelemetryPusher", () => {
     await pusher.push();
     await pusher.push();
     expect(control.received.map((r) => r.push.seq)).toEqual([1, 1]);
-    expect(pusher.acknowledged).toBe(0);
+    expect(pusher.answered).toBe(0);
   });
 
   it("drops a push control refuses with a 4xx (it would be refused again) and goes on with the next", async () => {
