@@ -76,7 +76,10 @@ describe.each(backends())("functions API on $name", (backend) => {
     expect(again.body.scaling.minInstances).toBe(2);
 
     expect((await api.client.post(`${path}/versions`, upload())).status).toBe(201);
+    // The service cannot go while it has a function (the foreign key restricts).
+    expect((await api.client.del(`/v1/services/${appkey}`)).status).toBe(409);
     expect((await api.client.del(path)).status).toBe(204);
+    expect((await api.client.get(`${path}/versions/1`)).status).toBe(404);
     expect((await api.client.get(path)).status).toBe(404);
     const [revision] = (await api.client.get("/v1/revisions?limit=1")).body.items;
     expect(revision).toMatchObject({ action: "delete", resource: "function", resourceId: `${appkey}/hello` });
