@@ -7,8 +7,8 @@
 
 /** Something that uses a resource and so blocks its deletion or change. */
 export interface Referrer {
-  resource: "route" | "policy" | "group" | "traffic_cut";
-  /** Route id, policy name, group name or traffic cut id. */
+  resource: "route" | "policy" | "group" | "traffic_cut" | "function";
+  /** Route id, policy name, group name, traffic cut id or function name. */
   id: string;
   /** Why it refers, e.g. `defaultGroup` or `policy "beta" targets group "green"`. */
   via: string;

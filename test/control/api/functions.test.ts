@@ -76,8 +76,10 @@ describe.each(backends())("functions API on $name", (backend) => {
     expect(again.body.scaling.minInstances).toBe(2);
 
     expect((await api.client.post(`${path}/versions`, upload())).status).toBe(201);
-    // The service cannot go while it has a function (the foreign key restricts).
-    expect((await api.client.del(`/v1/services/${appkey}`)).status).toBe(409);
+    // The service cannot go while it has a function.
+    const serviceDelete = await api.client.del(`/v1/services/${appkey}`);
+    expect(serviceDelete.status).toBe(409);
+    expect(serviceDelete.body.referrers).toEqual([{ resource: "function", id: "hello", via: "appkey" }]);
     expect((await api.client.del(path)).status).toBe(204);
     expect((await api.client.get(`${path}/versions/1`)).status).toBe(404);
     expect((await api.client.get(path)).status).toBe(404);
