@@ -2,7 +2,7 @@
  * Functions (issue 15): the model and its REST API — functions with Knative scaling settings,
  * immutable content-addressed versions, and traffic splits — on a real control over each backend.
  */
-import { inArray } from "drizzle-orm";
+import { count, inArray } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
 import { functionBundles } from "../../../control/db/schema.ts";
 import { SCALING_DEFAULTS } from "../../../control/functions/autoscaler/settings.ts";
@@ -42,6 +42,11 @@ function fieldsOf(reply: { status: number; body: { fields?: { path: string }[] }
 
 describe.each(backends())("functions API on $name", (backend) => {
   const api = useApi(backend);
+
+  async function bundleCount(): Promise<number> {
+    const [row] = await api.db.select({ n: count() }).from(functionBundles);
+    return row.n;
+  }
 
   async function revisionCount(): Promise<number> {
     const page = await api.client.get("/v1/revisions?limit=1");
@@ -106,6 +111,7 @@ describe.each(backends())("functions API on $name", (backend) => {
 
   it("uploads versions numbered 1, 2, 3…, returns metadata and the bundle, and dedupes identical bundles", async () => {
     const path = await newFunction(api.client);
+    const bundlesBefore = await bundleCount();
     const first = await api.client.post(`${path}/versions`, {
       ...upload(),
       modules: [
@@ -125,11 +131,14 @@ describe.each(backends())("functions API on $name", (backend) => {
     // Same modules, other env: the bundle is shared.
     expect(third.body.sha256).toBe(second.body.sha256);
     expect(second.body.sha256).not.toBe(first.body.sha256);
+    const bundlesAfter = await bundleCount();
+    // Three versions, two bundles stored.
     const stored = await api.db
       .select({ sha256: functionBundles.sha256 })
       .from(functionBundles)
       .where(inArray(functionBundles.sha256, [first.body.sha256, second.body.sha256]));
     expect(stored).toHaveLength(2);
+    expect(bundlesAfter - bundlesBefore).toBe(2);
 
     const meta = await api.client.get(`${path}/versions/1`);
     expect(meta.body).toEqual(first.body);
