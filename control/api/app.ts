@@ -18,6 +18,9 @@ import { type ApiTokens, bearerToken, createTokenChecker, isAllowed, METRICS_PAT
 import { capBody } from "./body-limit.ts";
 import { DATABASE_RETRY_AFTER_S, renderError } from "./errors.ts";
 import { addEventRoutes } from "./events.ts";
+import { addFunctionTrafficRoutes } from "./function-traffic.ts";
+import { addFunctionVersionRoutes, VERSION_UPLOAD_BODY_BYTES, VERSION_UPLOAD_PATH } from "./function-versions.ts";
+import { addFunctionRoutes } from "./functions.ts";
 import { addGatewayMetricsRoutes } from "./gateway-metrics.ts";
 import { addGroupRoutes } from "./groups.ts";
 import { addHeartbeatRoute } from "./heartbeats.ts";
@@ -122,10 +125,12 @@ export function createApp(options: CreateAppOptions): ApiApp {
     if (role !== "gateway" && role !== "metrics" && c.req.path !== METRICS_PATH) await registry.ready();
     return next();
   });
-  app.use(
-    "*",
-    capBody(MAX_BODY_BYTES, (c) => c.json({ error: "payload_too_large", message: `request body over ${MAX_BODY_BYTES} bytes` }, 413)),
-  );
+  const capFor = (maxBytes: number) =>
+    capBody(maxBytes, (c) => c.json({ error: "payload_too_large", message: `request body over ${maxBytes} bytes` }, 413));
+  const capAny = capFor(MAX_BODY_BYTES);
+  // A function version upload carries up to MAX_BUNDLE_BYTES of code in base64.
+  const capUpload = capFor(VERSION_UPLOAD_BODY_BYTES);
+  app.use("*", (c, next) => (VERSION_UPLOAD_PATH.test(c.req.path) ? capUpload(c, next) : capAny(c, next)));
   app.use("*", refuseUnstorableText());
 
   addServiceRoutes(app, deps);
@@ -134,6 +139,9 @@ export function createApp(options: CreateAppOptions): ApiApp {
   addPolicyRoutes(app, deps);
   addRouteRoutes(app, deps);
   addTrafficCutRoutes(app, deps);
+  addFunctionRoutes(app, deps);
+  addFunctionVersionRoutes(app, deps);
+  addFunctionTrafficRoutes(app, deps);
   addRevisionRoutes(app, deps);
   addSnapshotRoute(app, options.getSnapshot, {
     waitForSnapshot: options.waitForSnapshot,

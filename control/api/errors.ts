@@ -58,7 +58,7 @@ export const ErrorBodySchema = z
     reason: z.string().optional(),
     field: z.string().optional(),
     referrers: z
-      .array(z.object({ resource: z.enum(["route", "policy", "group", "traffic_cut"]), id: z.string(), via: z.string() }))
+      .array(z.object({ resource: z.enum(["route", "policy", "group", "traffic_cut", "function"]), id: z.string(), via: z.string() }))
       .optional(),
   })
   .openapi("Error");
@@ -169,12 +169,12 @@ export function renderError(error: unknown, c: Context, logger: Logger): Respons
   return c.json({ error: "internal", message: "internal server error" }, 500);
 }
 
-const CONFIG_ERROR_STATUS = { not_found: 404, conflict: 409, unprocessable: 422 } as const satisfies Record<
+const CONFIG_ERROR_STATUS = { not_found: 404, conflict: 409, unprocessable: 422, invalid: 400 } as const satisfies Record<
   ConfigErrorCode,
   ContentfulStatusCode
 >;
 
-/** A ConfigError as its status and body: `{error, message}`, plus `referrers` or `reason` and `field`. */
+/** A ConfigError as its status and body: `{error, message}`, plus `referrers`, `reason` and `field`, or (invalid) `fields`. */
 function configErrorResponse(error: ConfigError, c: Context): Response {
   const status = CONFIG_ERROR_STATUS[error.code];
   switch (error.code) {
@@ -184,6 +184,15 @@ function configErrorResponse(error: ConfigError, c: Context): Response {
       return c.json({ error: error.code, message: error.message, ...(error.referrers ? { referrers: error.referrers } : {}) }, status);
     case "unprocessable":
       return c.json({ error: error.code, reason: error.reason, message: error.message, field: error.field }, status);
+    case "invalid":
+      return c.json(
+        {
+          error: "bad_request",
+          message: `invalid request body: ${error.field}`,
+          fields: [{ path: error.field ?? "", message: error.message, in: "json" }],
+        },
+        status,
+      );
   }
 }
 

@@ -40,6 +40,7 @@ const ERROR_DESCRIPTIONS = {
   403: "The agent token does not cover this service",
   404: "Unknown appkey, name or id",
   409: "Duplicate, or still referenced (`referrers`)",
+  413: "Request body over the endpoint's cap",
   422: "Well-formed but refused: a reference does not resolve, or a limit would be passed (`reason`, `field`)",
   503: "Not available yet",
 } as const;

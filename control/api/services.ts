@@ -1,7 +1,7 @@
 /**
  * /v1/services: services named by appkey, with their registry settings (heartbeat timings and
  * protect threshold, defaults as Nacos). Deleting a service deletes its groups and instances,
- * and is refused (409) while routes or private policies still belong to it.
+ * and is refused (409) while routes, private policies or functions still belong to it.
  */
 import { createRoute, z } from "@hono/zod-openapi";
 import { asc, eq, inArray, sql } from "drizzle-orm";
@@ -156,7 +156,7 @@ export function addServiceRoutes(app: ApiApp, deps: ConfigDeps): void {
       const service = await requireService(tx, appkey);
       const referrers = await findServiceReferrers(tx, service);
       if (referrers.length > 0) {
-        throw conflict(`service "${appkey}" still has routes or private policies`, referrers);
+        throw conflict(`service "${appkey}" still has routes, private policies or functions`, referrers);
       }
       // Keep what the cascade removes in the revision: nothing is lost.
       const groupRows = await tx.select().from(groups).where(eq(groups.serviceId, service.id)).orderBy(asc(groups.id));

@@ -13,7 +13,7 @@
  */
 import { and, eq, inArray, sql } from "drizzle-orm";
 import type { Queryable } from "../db/connect.ts";
-import { groups, policies, routes, services, trafficCuts } from "../db/schema.ts";
+import { functions, groups, policies, routes, services, trafficCuts } from "../db/schema.ts";
 import { type Referrer, unprocessable } from "./errors.ts";
 import type { ServiceRow } from "./lookup.ts";
 
@@ -188,7 +188,7 @@ export async function checkRouteCut(db: Queryable, routeId: number, service: Ser
   );
 }
 
-/** What keeps a service from being deleted: its routes and its private policies. */
+/** What keeps a service from being deleted: its routes, its private policies and its functions. */
 export async function findServiceReferrers(db: Queryable, service: ServiceRow): Promise<Referrer[]> {
   const routeRows = await db.select({ id: routes.id }).from(routes).where(eq(routes.serviceId, service.id)).orderBy(routes.id);
   const policyRows = await db
@@ -196,8 +196,14 @@ export async function findServiceReferrers(db: Queryable, service: ServiceRow): 
     .from(policies)
     .where(eq(policies.serviceId, service.id))
     .orderBy(policies.name);
+  const functionRows = await db
+    .select({ name: functions.name })
+    .from(functions)
+    .where(eq(functions.serviceId, service.id))
+    .orderBy(functions.name);
   return [
     ...routeRows.map((r): Referrer => ({ resource: "route", id: String(r.id), via: "appkey" })),
     ...policyRows.map((p): Referrer => ({ resource: "policy", id: p.name, via: "appkey" })),
+    ...functionRows.map((f): Referrer => ({ resource: "function", id: f.name, via: "appkey" })),
   ];
 }

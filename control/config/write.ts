@@ -30,8 +30,21 @@ export interface ConfigDeps {
 /** The audit record of one write: `before`/`after` are API representations (null if none). */
 export interface RevisionRecord {
   action: "create" | "update" | "delete";
-  resource: "service" | "group" | "instance" | "policy" | "route" | "agent_token" | "traffic_cut";
-  /** Natural key: `appkey`, `appkey/group`, `appkey/group/instanceId`, policy name, route id, cut id. */
+  resource:
+    | "service"
+    | "group"
+    | "instance"
+    | "policy"
+    | "route"
+    | "agent_token"
+    | "traffic_cut"
+    | "function"
+    | "function_version"
+    | "function_traffic";
+  /**
+   * Natural key: `appkey`, `appkey/group`, `appkey/group/instanceId`, policy name, route id, cut id,
+   * `appkey/function`, `appkey/function/versionNumber`, `appkey/function` (its traffic).
+   */
   resourceId: string;
   before: unknown;
   after: unknown;

@@ -341,3 +341,91 @@ export const events = pgTable(
   },
   (t) => [index("events_appkey_idx").on(t.appkey, t.id)],
 );
+
+/**
+ * A function of a service (issue 15): code run by the gateways, scaled as a Knative Service.
+ * `scaling` holds the full settings (control/functions/autoscaler/settings.ts, defaults applied on
+ * write, so the row says exactly what runs); `allow_outbound` lets its code fetch beyond the
+ * gateway (default no). `last_version` is the last version number handed out: numbers are never
+ * reused, even after a version is deleted. A service with functions cannot be deleted (restrict).
+ */
+export const functions = pgTable(
+  "functions",
+  {
+    id: serial("id").primaryKey(),
+    serviceId: integer("service_id")
+      .notNull()
+      .references(() => services.id, { onDelete: "restrict" }),
+    name: text("name").notNull(),
+    scaling: jsonb("scaling").$type<Record<string, unknown>>().notNull(),
+    allowOutbound: boolean("allow_outbound").notNull().default(false),
+    lastVersion: integer("last_version").notNull().default(0),
+    createdAt: createdAt(),
+    updatedAt: updatedAt(),
+  },
+  (t) => [uniqueIndex("functions_service_id_name_key").on(t.serviceId, t.name)],
+);
+
+/**
+ * Uploaded code, content-addressed: `sha256` (hex) is the SHA-256 of `bytes`, the canonical
+ * encoding of a version's modules (control/functions/bundle.ts); `size` is its length in bytes.
+ * Identical uploads share one row; a row goes when its last version does.
+ */
+export const functionBundles = pgTable(
+  "function_bundles",
+  {
+    sha256: text("sha256").primaryKey(),
+    bytes: bytea("bytes").notNull(),
+    size: integer("size").notNull(),
+    createdAt: createdAt(),
+  },
+  (t) => [check("function_bundles_sha256_check", sql`${t.sha256} ~ '^[0-9a-f]{64}$'`)],
+);
+
+/**
+ * An immutable version of a function (a Knative Revision): numbered 1, 2, 3… per function, its
+ * bundle, entry module, env vars and compatibility date. Never updated; deleted only while no
+ * traffic entry names it. `status` is `ready` (every upload that passes validation) or `failed`
+ * (reserved for a later build step, with `error`).
+ */
+export const functionVersions = pgTable(
+  "function_versions",
+  {
+    id: serial("id").primaryKey(),
+    functionId: integer("function_id")
+      .notNull()
+      .references(() => functions.id, { onDelete: "cascade" }),
+    number: integer("number").notNull(),
+    bundleSha256: text("bundle_sha256")
+      .notNull()
+      .references(() => functionBundles.sha256, { onDelete: "restrict" }),
+    mainModule: text("main_module").notNull(),
+    env: jsonb("env").$type<Record<string, string>>().notNull().default({}),
+    compatibilityDate: text("compatibility_date").notNull(),
+    status: text("status").notNull().default("ready"),
+    error: text("error"),
+    createdAt: createdAt(),
+  },
+  (t) => [
+    uniqueIndex("function_versions_function_id_number_key").on(t.functionId, t.number),
+    index("function_versions_bundle_sha256_idx").on(t.bundleSha256),
+    check("function_versions_number_check", sql`${t.number} >= 1`),
+    check("function_versions_status_check", sql`${t.status} in ('ready', 'failed')`),
+    check("function_versions_compatibility_date_check", sql`${t.compatibilityDate} ~ '^[0-9]{4}-[0-9]{2}-[0-9]{2}$'`),
+  ],
+);
+
+/**
+ * A function's traffic split, as Knative's Service `traffic` block: `targets` is a list of
+ * `{version: n | "latest", percent, tag?}` summing to 100 (control/functions/traffic.ts);
+ * `stickiness` `{from: "header" | "cookie" | "query", name}` or null. One row per function, absent
+ * until the first PUT; written whole, so a blue-green switch is one write.
+ */
+export const functionTraffic = pgTable("function_traffic", {
+  functionId: integer("function_id")
+    .primaryKey()
+    .references(() => functions.id, { onDelete: "cascade" }),
+  targets: jsonb("targets").$type<unknown[]>().notNull(),
+  stickiness: jsonb("stickiness").$type<unknown>(),
+  updatedAt: updatedAt(),
+});
