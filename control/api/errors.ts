@@ -162,7 +162,8 @@ export function renderError(error: unknown, c: Context, logger: Logger): Respons
   const state = sqlState(error);
   // The API checks uniqueness and references first; these are backstops for races it cannot see.
   if (state === "23505") return c.json({ error: "conflict", message: "already exists" }, 409);
-  if (state === "23503") {
+  // 23503 foreign_key_violation; 23001 restrict_violation (an ON DELETE RESTRICT reference).
+  if (state === "23503" || state === "23001") {
     return c.json({ error: "conflict", message: "still referenced by another resource" }, 409);
   }
   logger.error({ err: error, method: c.req.method, path: c.req.path }, "unhandled error");
