@@ -15,10 +15,12 @@ import {
   boolean,
   check,
   customType,
+  doublePrecision,
   index,
   integer,
   jsonb,
   pgTable,
+  primaryKey,
   serial,
   text,
   timestamp,
@@ -205,7 +207,10 @@ export const routes = pgTable(
     host: text("host").notNull().default("*"),
     path: text("path").notNull(),
     match: text("match").notNull(),
+    /** Group name (in the service) used when no policy matches; "" when the route targets a function. */
     defaultGroup: text("default_group").notNull(),
+    /** Function name (in the service) the route sends its default traffic to (issue 15); null for a group route. */
+    function: text("function"),
     policies: jsonb("policies").$type<string[]>().notNull().default([]),
     timeoutMs: integer("timeout_ms").notNull().default(15000),
     /** Most request-body bytes the gateway reads for body attributes (docs/conditions.md). */
@@ -221,6 +226,7 @@ export const routes = pgTable(
     check("routes_match_check", sql`${t.match} in ('exact', 'prefix')`),
     check("routes_timeout_ms_check", sql`${t.timeoutMs} between 1 and 300000`),
     check("routes_body_cap_bytes_check", sql`${t.bodyCapBytes} between 0 and 1048576`),
+    check("routes_target_check", sql`(${t.function} is null) <> (${t.defaultGroup} = '')`),
   ],
 );
 
@@ -429,3 +435,76 @@ export const functionTraffic = pgTable("function_traffic", {
   stickiness: jsonb("stickiness").$type<unknown>(),
   updatedAt: updatedAt(),
 });
+
+/** Lifecycle of a function instance as its agent reports it (docs/functions-runtime.md). Only `ready` receives traffic. */
+export const FUNCTION_INSTANCE_STATES = ["starting", "ready", "draining", "failed"] as const;
+
+/**
+ * A running instance of a function version (a Knative pod): a worker process started by the agent
+ * on `node`, reached through its queue-proxy at host:port. The agent's report is the node's whole
+ * set: rows it no longer lists are removed, and rows whose lease (`reported_at` + 3 × the node's
+ * report interval) lapsed are removed by control. `instance_key` is the agent's id for it.
+ */
+export const functionInstances = pgTable(
+  "function_instances",
+  {
+    id: serial("id").primaryKey(),
+    versionId: integer("version_id")
+      .notNull()
+      .references(() => functionVersions.id, { onDelete: "cascade" }),
+    node: text("node").notNull(),
+    instanceKey: text("instance_key").notNull(),
+    host: text("host").notNull(),
+    port: integer("port").notNull(),
+    state: text("state").notNull(),
+    error: text("error"),
+    startedAt: timestamp("started_at", { withTimezone: true }),
+    readyAt: timestamp("ready_at", { withTimezone: true }),
+    /** Process start to ready, ms (the instance's share of a cold start). */
+    coldStartMs: doublePrecision("cold_start_ms"),
+    reportedAt: timestamp("reported_at", { withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [
+    uniqueIndex("function_instances_node_instance_key_key").on(t.node, t.instanceKey),
+    index("function_instances_version_id_idx").on(t.versionId),
+    check("function_instances_port_check", sql`${t.port} between 1 and 65535`),
+    check("function_instances_state_check", sql`${t.state} in ('starting', 'ready', 'draining', 'failed')`),
+  ],
+);
+
+/**
+ * The autoscaler's output per version (control/functions/scaler/): instances wanted now, panic
+ * mode and why; `activation_requested_at` is the last gateway poke (Knative's activator poke),
+ * so a replica that does not hold the scaler lock can hand it to the one that does.
+ */
+export const functionScale = pgTable("function_scale", {
+  versionId: integer("version_id")
+    .primaryKey()
+    .references(() => functionVersions.id, { onDelete: "cascade" }),
+  desired: integer("desired").notNull().default(0),
+  panic: boolean("panic").notNull().default(false),
+  reason: text("reason"),
+  decidedAt: timestamp("decided_at", { withTimezone: true }),
+  activationRequestedAt: timestamp("activation_requested_at", { withTimezone: true }),
+});
+
+/**
+ * The latest load report of one source for one version: a gateway isolate (`gateway:<id>`) or a
+ * node's queue-proxies (`node:<name>`). `concurrency` is the time-weighted average of requests in
+ * flight over `interval_ms` ending at `at_ms` (Unix ms); `requests` were answered in it. The
+ * scaler sums gateways and nodes separately and scales on the larger sum.
+ */
+export const functionLoad = pgTable(
+  "function_load",
+  {
+    source: text("source").notNull(),
+    versionId: integer("version_id")
+      .notNull()
+      .references(() => functionVersions.id, { onDelete: "cascade" }),
+    atMs: bigint("at_ms", { mode: "number" }).notNull(),
+    intervalMs: integer("interval_ms").notNull(),
+    concurrency: doublePrecision("concurrency").notNull(),
+    requests: integer("requests").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.source, t.versionId] })],
+);

@@ -151,4 +151,27 @@ export interface MetricsPush {
   conditionErrors: RouteCount[];
   /** Observations dropped because the isolate had reached its series cap (METRICS_MAX_SERIES). */
   droppedSeries: number;
+  /** Load of each function version this isolate routed to since its last push (absent: none; docs/functions-runtime.md). */
+  functions?: FunctionLoadSeries[];
+}
+
+/**
+ * One function version's load in one isolate over the push interval: the autoscaler's input
+ * (Knative's activator stats) and the activator's metrics.
+ */
+export interface FunctionLoadSeries {
+  appkey: string;
+  function: string;
+  /** Version number. */
+  version: number;
+  /** Time-weighted average of this version's requests in flight in the isolate (buffered ones included) over intervalMs. */
+  concurrency: number;
+  /** Requests waiting in the activation buffer at the push. */
+  buffered: number;
+  /** Requests answered in the interval. */
+  requests: number;
+  /** Requests that had to wait for an instance (activations) in the interval. */
+  activations: number;
+  /** How long those requests waited in the buffer, seconds (`sluice_function_activation_seconds`). */
+  activationWait: HistogramDelta;
 }
