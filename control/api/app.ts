@@ -18,6 +18,7 @@ import { type ApiTokens, bearerToken, createTokenChecker, isAllowed, METRICS_PAT
 import { capBody } from "./body-limit.ts";
 import { DATABASE_RETRY_AFTER_S, renderError } from "./errors.ts";
 import { addEventRoutes } from "./events.ts";
+import { addFunctionCodeRoute } from "./function-code.ts";
 import { addFunctionTrafficRoutes } from "./function-traffic.ts";
 import { addFunctionVersionRoutes, VERSION_UPLOAD_BODY_BYTES, VERSION_UPLOAD_PATH } from "./function-versions.ts";
 import { addFunctionRoutes } from "./functions.ts";
@@ -141,6 +142,7 @@ export function createApp(options: CreateAppOptions): ApiApp {
   addTrafficCutRoutes(app, deps);
   addFunctionRoutes(app, deps);
   addFunctionVersionRoutes(app, deps);
+  addFunctionCodeRoute(app, deps);
   addFunctionTrafficRoutes(app, deps);
   addRevisionRoutes(app, deps);
   addSnapshotRoute(app, options.getSnapshot, {

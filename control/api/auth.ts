@@ -120,20 +120,25 @@ export const METRICS_PATH = "/metrics";
 /** Path of the gateway metrics push (worker/telemetry/wire.ts METRICS_PUSH_PATH). */
 export const GATEWAY_METRICS_PATH = "/v1/gateway/metrics";
 
+/** A function version's code for a gateway in Worker Loader mode (control/api/function-code.ts). */
+export const FUNCTION_CODE_PATH = /^\/v1\/gateway\/functions\/[^/]+\/[^/]+\/versions\/[0-9]+\/code$/;
+
 /** Path of the gateway request history (control/api/gateway-metrics.ts). */
 export const METRICS_HISTORY_PATH = "/v1/metrics/history";
 
 /**
  * What each role may call (fail closed: anything not listed needs admin).
  * - admin: everything (under /v1, and /metrics);
- * - gateway: GET/HEAD /v1/snapshot, POST /v1/gateway/metrics;
+ * - gateway: GET/HEAD /v1/snapshot and a function version's code (Worker Loader mode), POST /v1/gateway/metrics;
  * - metrics: GET/HEAD /metrics and /v1/metrics/history;
  * - agent: /v1/registry/* (each handler checks the token's appkeys) and GET /v1/propagation.
  */
 export function isAllowed(role: Role, method: string, path: string): boolean {
   if (role === "admin") return true;
   const read = method === "GET" || method === "HEAD";
-  if (role === "gateway") return (read && path === "/v1/snapshot") || (method === "POST" && path === GATEWAY_METRICS_PATH);
+  if (role === "gateway") {
+    return (read && (path === "/v1/snapshot" || FUNCTION_CODE_PATH.test(path))) || (method === "POST" && path === GATEWAY_METRICS_PATH);
+  }
   if (role === "metrics") return read && (path === METRICS_PATH || path === METRICS_HISTORY_PATH);
   return path.startsWith("/v1/registry/") || (read && path === "/v1/propagation");
 }
