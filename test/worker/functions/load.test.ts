@@ -26,13 +26,36 @@ const CASES: Case[] = [
   // 1 × 1000 / 1000
   { name: "one request over the whole interval", events: [[0, 1]], drainAtMs: 1000, concurrency: 1, requests: 0 },
   // (1 × 500 + 2 × 500) / 1000
-  { name: "one, then two from the middle", events: [[0, 1], [500, 1]], drainAtMs: 1000, concurrency: 1.5, requests: 0 },
+  {
+    name: "one, then two from the middle",
+    events: [
+      [0, 1],
+      [500, 1],
+    ],
+    drainAtMs: 1000,
+    concurrency: 1.5,
+    requests: 0,
+  },
   // 1 × 250 / 1000: a short request counts for its share of the interval only
-  { name: "a quarter-interval request", events: [[250, 1], [500, -1]], drainAtMs: 1000, concurrency: 0.25, requests: 1 },
+  {
+    name: "a quarter-interval request",
+    events: [
+      [250, 1],
+      [500, -1],
+    ],
+    drainAtMs: 1000,
+    concurrency: 0.25,
+    requests: 1,
+  },
   // (1 × 100 + 2 × 100 + 1 × 100) / 2000 = 400 / 2000
   {
     name: "overlapping requests in a longer interval",
-    events: [[0, 1], [100, 1], [200, -1], [300, -1]],
+    events: [
+      [0, 1],
+      [100, 1],
+      [200, -1],
+      [300, -1],
+    ],
     drainAtMs: 2000,
     concurrency: 0.2,
     requests: 2,

@@ -7,8 +7,8 @@
  * `activation_timeout`; a full buffer answers 503 `overflow`; both with `Retry-After: 1`.
  */
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import type { HotPath } from "../../../wasm/host.ts";
 import type { FunctionEntry } from "../../../wasm/functions-section.ts";
+import type { HotPath } from "../../../wasm/host.ts";
 import { parseClientIpRule } from "../../../worker/client-ip.ts";
 import type { Decided, ForwardScope } from "../../../worker/forward.ts";
 import { Activator, type VersionRef } from "../../../worker/functions/activator.ts";
@@ -118,7 +118,14 @@ function setup(snapshot: StubSnapshot, maxBuffered = 1000) {
   const serve = (atMs: number, headers: Record<string, string> = {}) => {
     const url = new URL("http://shop.example.com/hello");
     const request = new Request(url, { headers });
-    const attributes = new RequestAttributes(url, "GET", request.headers, undefined, parseClientIpRule(undefined, undefined), "sluice-lane");
+    const attributes = new RequestAttributes(
+      url,
+      "GET",
+      request.headers,
+      undefined,
+      parseClientIpRule(undefined, undefined),
+      "sluice-lane",
+    );
     const exchange = newExchange("r-1");
     const answer = router.serve(request, url, attributes, fn, 0, atMs, undefined, exchange, () => keptAlive.push(Date.now()));
     return { answer, exchange };
