@@ -35,7 +35,7 @@ function functionModel(port: number | null): ConfigModel {
         id: 0x60000002,
         appkey: "svc",
         name: "fn:hello@2",
-        balancer: "least_request",
+        balancer: "least-request",
         instances:
           port === null ? [] : [{ id: 0x40000009, host: "127.0.0.1", port, weight: 10, status: "alive", zone: "", lane: "", version: "" }],
       },
@@ -99,7 +99,7 @@ class MiniControl {
   url = "";
 
   async start(): Promise<void> {
-    this.server = http.createServer((req, res) => {
+    const server = http.createServer((req, res) => {
       const chunks: Buffer[] = [];
       req.on("data", (c: Buffer) => chunks.push(c));
       req.on("end", () => {
@@ -121,8 +121,9 @@ class MiniControl {
         }
       });
     });
-    await new Promise<void>((resolve) => this.server?.listen(0, "127.0.0.1", resolve));
-    this.url = `http://127.0.0.1:${(this.server?.address() as AddressInfo).port}`;
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    this.server = server;
+    this.url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   }
 
   publish(body: Uint8Array, version: bigint): void {
