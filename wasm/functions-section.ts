@@ -44,3 +44,25 @@ export interface FunctionEntry {
 export interface FunctionsSection {
   functions: FunctionEntry[];
 }
+
+// PLACEHOLDER until issue15-snapshot merges: the real reader (with full validation) replaces this.
+/**
+ * The FUNCTIONS section of a verified snapshot file, or null when the file has none.
+ * @throws Error when the section is not a JSON object with a `functions` array.
+ */
+export function readFunctionsSection(file: Uint8Array): FunctionsSection | null {
+  const view = new DataView(file.buffer, file.byteOffset, file.byteLength);
+  const count = view.getUint32(20, true);
+  for (let i = 0; i < count; i++) {
+    const at = 64 + i * 12;
+    if (view.getUint32(at, true) !== FUNCTIONS_SECTION_ID) continue;
+    const offset = view.getUint32(at + 4, true);
+    const length = view.getUint32(at + 8, true);
+    const parsed = JSON.parse(new TextDecoder("utf-8", { fatal: true, ignoreBOM: false }).decode(file.subarray(offset, offset + length)));
+    if (typeof parsed !== "object" || parsed === null || !Array.isArray(parsed.functions)) {
+      throw new Error("FUNCTIONS section is not {functions: [...]}");
+    }
+    return parsed as FunctionsSection;
+  }
+  return null;
+}

@@ -68,6 +68,16 @@ export interface Env {
   METRICS_PUSH_MS?: string;
   /** Most metric series an isolate keeps between two pushes (default 2000); more are dropped and counted. */
   METRICS_MAX_SERIES?: string;
+  /**
+   * While an isolate has function traffic it pushes at least this often, ms (default 1000): the
+   * autoscaler's input (docs/functions-runtime.md). Only shortens METRICS_PUSH_MS; no effect when that is 0.
+   */
+  FUNCTION_METRICS_PUSH_MS?: string;
+  /**
+   * Most requests an isolate holds in its activation buffer, waiting for an instance of a function
+   * version (default 1000); beyond, 503 `overflow` with `Retry-After: 1` (docs/functions-runtime.md).
+   */
+  FUNCTION_BUFFER_MAX?: string;
   /** `on` (default) or `off`: the access log, one JSON line per request (worker/telemetry/access-log.ts). */
   ACCESS_LOG?: string;
   /** Share of requests the access log records, 0 < ratio ≤ 1 (default 1: every one). */
@@ -117,6 +127,7 @@ export function processBindings(place: ProcessPlace): Record<string, string> {
 export const TELEMETRY_BINDINGS = [
   "METRICS_PUSH_MS",
   "METRICS_MAX_SERIES",
+  "FUNCTION_METRICS_PUSH_MS",
   "ACCESS_LOG",
   "ACCESS_LOG_SAMPLE",
   ...TRACE_BINDINGS,
@@ -152,6 +163,8 @@ export const BINDING_NAMES = Object.keys({
   PROCESS_STARTED_AT_MS: 1,
   METRICS_PUSH_MS: 1,
   METRICS_MAX_SERIES: 1,
+  FUNCTION_METRICS_PUSH_MS: 1,
+  FUNCTION_BUFFER_MAX: 1,
   ACCESS_LOG: 1,
   ACCESS_LOG_SAMPLE: 1,
   TRACE_ENDPOINT: 1,
@@ -185,6 +198,10 @@ export interface GatewayConfig {
   metricsPushMs: number;
   /** Series cap per isolate between pushes. */
   metricsMaxSeries: number;
+  /** Push interval while the isolate has function traffic, ms (> 0). */
+  functionMetricsPushMs: number;
+  /** Requests the activation buffer holds at most (0: none is buffered, each gets `overflow`). */
+  functionBufferMax: number;
   accessLog: AccessLogConfig;
   trace: TraceConfig;
 }
@@ -214,6 +231,8 @@ export function readConfig(env: Env): GatewayConfig {
     process: readProcessPlace(env),
     metricsPushMs: wholeNumber(env, "METRICS_PUSH_MS", 5000),
     metricsMaxSeries: Math.max(1, wholeNumber(env, "METRICS_MAX_SERIES", DEFAULT_MAX_SERIES)),
+    functionMetricsPushMs: Math.max(1, wholeNumber(env, "FUNCTION_METRICS_PUSH_MS", 1000)),
+    functionBufferMax: wholeNumber(env, "FUNCTION_BUFFER_MAX", 1000),
     accessLog: readAccessLog(env),
     trace: readTraceConfig({ ...env }),
   };

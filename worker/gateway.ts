@@ -1,16 +1,25 @@
 /**
  * Per-request flow of the gateway: status page, first-snapshot wait, one hot-path decision
  * (route → policies → group → instance, in WASM), then the proxy; and around it the request's
- * telemetry (X-Request-Id, metrics, access log: worker/telemetry/). One Gateway per isolate.
+ * telemetry (X-Request-Id, metrics, access log: worker/telemetry/). A decision that lands on a
+ * function's entry group goes on to the function's version (worker/functions/). One Gateway per
+ * isolate.
  */
+import { readFunctionsSection } from "../wasm/functions-section.ts";
 import { DecideStatus, HotPath } from "../wasm/host.ts";
 import { readBodyPrefix } from "./body.ts";
 import type { GatewayConfig } from "./env.ts";
 import { type ForwardScope, forward } from "./forward.ts";
+import { postActivation } from "./functions/activation-poke.ts";
+import { Activator } from "./functions/activator.ts";
+import { chooseVersion } from "./functions/choose-version.ts";
+import { FunctionLoad } from "./functions/load.ts";
+import { FunctionRouter } from "./functions/router.ts";
+import { type FunctionTable, functionTable } from "./functions/table.ts";
 import { RequestAttributes } from "./request-attributes.ts";
 import { requestTarget } from "./request-target.ts";
 import { errorResponse } from "./responses.ts";
-import { log, SnapshotSource, type WaitUntil } from "./snapshot-source.ts";
+import { log, type SnapshotLoader, SnapshotSource, type WaitUntil } from "./snapshot-source.ts";
 import { bearerMatches } from "./status-token.ts";
 import { AccessLog, isoTime } from "./telemetry/access-log.ts";
 import { type Exchange, newExchange } from "./telemetry/exchange.ts";
@@ -37,19 +46,49 @@ export class Gateway {
   private readonly pusher: TelemetryPusher;
   /** The last reason control refused a push, logged once until it changes. */
   private pushRefusal: string | null = null;
+  private readonly activator: Activator;
+  private readonly functionLoad: FunctionLoad;
+  private readonly functions: FunctionRouter;
+  /** The last reason an activation poke failed, logged once until it changes. */
+  private pokeFailure: string | null = null;
 
   constructor(config: GatewayConfig, module: WebAssembly.Module) {
     this.config = config;
     // Instantiating a precompiled module is allowed in Workers (compiling one is not).
     this.hot = new HotPath(new WebAssembly.Instance(module, {}));
     this.hot.setCaller(config.zone, config.region);
-    this.source = new SnapshotSource(config, this.hot);
+    const loader: SnapshotLoader = { load: (file) => this.loadSnapshot(file) };
+    this.source = new SnapshotSource(config, loader);
     this.metrics = new MetricsAggregator(config.metricsMaxSeries, config.metricsPushMs > 0);
     this.accessLog = new AccessLog(config.accessLog);
     this.tracer = createTracer(config.trace);
     this.scope = { hot: this.hot, waiters: new Map(), counts: new Map(), retries: 0, metrics: this.metrics };
+    this.activator = new Activator({
+      maxBuffered: config.functionBufferMax,
+      pokeIntervalMs: ACTIVATION_POKE_MS,
+      poke: (version) => {
+        void postActivation(config, this.source.state.gatewayId, version, (reason) => {
+          const message = `activation poke for ${version.appkey}/${version.function}@${version.version} failed: ${reason}`;
+          if (message !== this.pokeFailure) log("warn", message);
+          this.pokeFailure = message;
+        });
+      },
+    });
+    this.functionLoad = new FunctionLoad(Date.now());
+    this.functions = new FunctionRouter({
+      scope: this.scope,
+      activator: this.activator,
+      load: this.functionLoad,
+      choose: chooseVersion,
+      random: Math.random,
+    });
     this.pusher = new TelemetryPusher(
-      { controlUrl: config.controlUrl, gatewayToken: config.gatewayToken, pushMs: config.metricsPushMs },
+      {
+        controlUrl: config.controlUrl,
+        gatewayToken: config.gatewayToken,
+        pushMs: config.metricsPushMs,
+        functionPushMs: config.functionMetricsPushMs,
+      },
       {
         aggregator: this.metrics,
         gatewayId: () => this.source.state.gatewayId,
@@ -64,8 +103,30 @@ export class Gateway {
           if (reason !== this.pushRefusal) log("warn", reason);
           this.pushRefusal = reason;
         },
+        functions: {
+          active: () => this.functionLoad.active,
+          drain: (nowMs) => this.functionLoad.drain(nowMs, (groupId) => this.activator.bufferedOf(groupId)),
+        },
       },
     );
+  }
+
+  /**
+   * Loads a verified snapshot file: its FUNCTIONS section (a malformed one refuses the file like
+   * any invalid snapshot: the last good keeps serving), then the hot path; then the function table
+   * is swapped and the activation buffer re-checked against the new instances.
+   */
+  private loadSnapshot(file: Uint8Array<ArrayBuffer>): { ok: true } | { ok: false; reason: string } {
+    let table: FunctionTable;
+    try {
+      table = functionTable(readFunctionsSection(file));
+    } catch (error) {
+      return { ok: false, reason: `malformed FUNCTIONS section: ${(error as Error).message}` };
+    }
+    const loaded = this.hot.load(file);
+    if (!loaded.ok) return loaded;
+    this.functions.loaded(table);
+    return { ok: true };
   }
 
   /**
@@ -147,6 +208,16 @@ export class Gateway {
     }
     const group = this.hot.snapshot.groups[d.group];
     if (d.status === DecideStatus.NO_INSTANCE || !group) {
+      // A function's entry group has no instances, so it always comes back here (one Map lookup).
+      const entry = this.functions.entry(d.group);
+      if (entry) {
+        const keepAlive = () => {
+          this.source.keepAlive(ctx);
+          this.pusher.touch(ctx, Date.now());
+        };
+        const served = this.functions.serve(request, url, attributes, entry, d.route, nowMs, body, exchange, keepAlive);
+        return this.config.versionHeader ? withVersion(served, this.source.state.version) : served;
+      }
       return errorResponse("no_instance", `group '${group?.name ?? d.group}' has no available instance`);
     }
     exchange.group = group.name;
@@ -170,7 +241,7 @@ export class Gateway {
   ): void {
     const totalMs = performance.now() - started;
     const route = exchange.route < 0 ? "" : String(exchange.route);
-    this.metrics.request(route, exchange.group, "", request.method, status, totalMs / 1000);
+    this.metrics.request(route, exchange.group, exchange.functionVersion, request.method, status, totalMs / 1000);
     const version = this.source.state.version;
     const trace = exchange.trace;
     trace?.end({
@@ -273,6 +344,27 @@ export class Gateway {
   }
 
   /**
+   * The activation buffer (worker/functions/activator.ts): requests waiting now per version, and
+   * since the isolate started the requests that waited, were refused for a full buffer, or whose
+   * wait ran out.
+   */
+  private functionsStatus() {
+    const a = this.activator;
+    return {
+      buffered: a.buffered,
+      versions: a.versions().map(({ version, buffered }) => ({
+        appkey: version.appkey,
+        function: version.function,
+        version: version.version,
+        buffered,
+      })),
+      activations: a.activations,
+      overflows: a.overflows,
+      activationTimeouts: a.timeouts,
+    };
+  }
+
+  /**
    * Where the launcher put this process (worker/env.ts ProcessPlace): its slot, how many times that
    * slot has been restarted (this start included) and the cluster's restarts then, and when it was
    * started (ISO 8601). Null when no launcher of Sluice's started it (Cloudflare, wrangler).
@@ -300,6 +392,7 @@ export class Gateway {
         decisions: this.decisions,
         conditionErrors: this.conditionErrors,
         balancing: this.balancingStatus(),
+        functions: this.functionsStatus(),
         telemetry: {
           metricsPushesAnswered: this.pusher.answered,
           lastPushRefusal: this.pushRefusal,
@@ -310,6 +403,9 @@ export class Gateway {
     );
   }
 }
+
+/** Interval of repeated activation pokes while a version has buffered requests, ms (docs/functions-runtime.md: every second). */
+const ACTIVATION_POKE_MS = 1000;
 
 /** What serve() returns for an authorised status-document request (rendered after the count). */
 const STATUS_DOCUMENT_MARK = new Response(null, { status: 200 });

@@ -6,6 +6,7 @@ export const GATEWAY_ERRORS = {
   no_route: 404,
   no_instance: 503,
   overflow: 503,
+  activation_timeout: 503,
   upstream_unreachable: 502,
   upstream_timeout: 504,
   bad_request: 400,
@@ -15,7 +16,13 @@ export const GATEWAY_ERRORS = {
 
 export type GatewayError = keyof typeof GATEWAY_ERRORS;
 
-/** `{"error": code, "message": …}` with the code's status. */
-export function errorResponse(code: GatewayError, message: string): Response {
-  return Response.json({ error: code, message }, { status: GATEWAY_ERRORS[code], headers: { "cache-control": "no-store" } });
+/**
+ * `{"error": code, "message": …}` with the code's status.
+ * @param headers added to the answer, e.g. `retry-after` for the activator's 503s.
+ */
+export function errorResponse(code: GatewayError, message: string, headers?: Record<string, string>): Response {
+  return Response.json(
+    { error: code, message },
+    { status: GATEWAY_ERRORS[code], headers: headers ? { "cache-control": "no-store", ...headers } : { "cache-control": "no-store" } },
+  );
 }

@@ -109,11 +109,21 @@ export class SnapshotSource {
    * request, in or out of contact with control.
    */
   beforeRoute(ctx: WaitUntil): Promise<void> | undefined {
+    const now = this.keepAlive(ctx);
+    if (!this.syncing || now - this.lastFailureMs < this.config.pollMs) return undefined;
+    return this.nextContact(this.config.syncWaitMs);
+  }
+
+  /**
+   * A request (`ctx`) is still in the isolate — e.g. waiting in the activation buffer for the
+   * snapshot this loop brings: counts as activity, so the loop does not stop for idleness, and
+   * restarts a loop whose context ended. Never waits. @returns now, Unix ms.
+   */
+  keepAlive(ctx: WaitUntil): number {
     const now = Date.now();
     this.lastRequestMs = now;
     this.ensureLoop(ctx, now);
-    if (!this.syncing || now - this.lastFailureMs < this.config.pollMs) return undefined;
-    return this.nextContact(this.config.syncWaitMs);
+    return now;
   }
 
   /** Starts the poll loop unless one is running and beat within stuckAfterMs of `now` (Unix ms). */

@@ -1,7 +1,8 @@
 /**
  * The gateway's bindings (worker/env.ts): a process's place in its launcher's cluster goes out as
  * PROCESS_BINDINGS (processBindings) and comes back the same through readConfig; absent, there is
- * none; malformed, the gateway refuses to start, naming the binding.
+ * none; malformed, the gateway refuses to start, naming the binding. The activator's settings
+ * default and refuse malformed values the same way.
  */
 import { describe, expect, it } from "vitest";
 import { type Env, PROCESS_BINDINGS, processBindings, readConfig } from "../../worker/env.ts";
@@ -30,5 +31,25 @@ describe("a process's place (PROCESS_* bindings)", () => {
   ])("refuses %s = %j at start", (name, value) => {
     const env = { ...required, ...processBindings(place), [name]: value };
     expect(() => readConfig(env)).toThrow(new RegExp(`binding ${name} is not a whole number`));
+  });
+});
+
+describe("the activator's bindings (FUNCTION_BUFFER_MAX, FUNCTION_METRICS_PUSH_MS)", () => {
+  it("default to 1000 requests and 1000 ms", () => {
+    expect(readConfig(required)).toMatchObject({ functionBufferMax: 1000, functionMetricsPushMs: 1000 });
+  });
+
+  it("take whole numbers; a push interval of 0 is raised to 1 ms, a buffer of 0 buffers nothing", () => {
+    expect(readConfig({ ...required, FUNCTION_BUFFER_MAX: "0", FUNCTION_METRICS_PUSH_MS: "0" })).toMatchObject({
+      functionBufferMax: 0,
+      functionMetricsPushMs: 1,
+    });
+  });
+
+  it.each([
+    ["FUNCTION_BUFFER_MAX", "-5"],
+    ["FUNCTION_METRICS_PUSH_MS", "1s"],
+  ])("refuses %s = %j at start", (name, value) => {
+    expect(() => readConfig({ ...required, [name]: value })).toThrow(new RegExp(`binding ${name} is not a whole number`));
   });
 });

@@ -63,6 +63,8 @@ export interface GatewayLaunch {
   /** This gateway's zone and region, for zone-affine balancing (ZONE, REGION; default none). */
   zone?: string;
   region?: string;
+  /** Most requests an isolate buffers for function activations (FUNCTION_BUFFER_MAX; default 1000). */
+  functionBufferMax?: number;
   /** Bearer token for the status document (STATUS_TOKEN, passed through the environment); none = no status document. */
   statusToken?: string;
   /** Telemetry settings by binding name (worker/env.ts TELEMETRY_BINDINGS: METRICS_PUSH_MS, ACCESS_LOG …); unset ones take the gateway's defaults. */
@@ -85,6 +87,7 @@ export function startGateway(launch: GatewayLaunch): Promise<ProcessCluster> {
     ...(launch.clientIpHeader ? { CLIENT_IP_HEADER: launch.clientIpHeader } : {}),
     ...(launch.zone ? { ZONE: launch.zone } : {}),
     ...(launch.region ? { REGION: launch.region } : {}),
+    ...(launch.functionBufferMax !== undefined ? { FUNCTION_BUFFER_MAX: String(launch.functionBufferMax) } : {}),
     ...launch.telemetry,
   };
   const secretBindings: Record<string, string> = {

@@ -12,6 +12,8 @@ export interface Exchange {
   route: number;
   /** Group name ("" while none was decided). */
   group: string;
+  /** The function version that served it, `appkey/name@n` ("" for upstream groups; worker/functions/router.ts). */
+  functionVersion: string;
   /** `host:port` of the last instance tried, or null. */
   instance: string | null;
   /** Upstream attempts sent. */
@@ -28,5 +30,16 @@ export interface Exchange {
 
 /** A fresh record for a request with id `requestId` and trace `trace`. */
 export function newExchange(requestId: string, trace: RequestTrace | null = null): Exchange {
-  return { requestId, route: -1, group: "", instance: null, attempts: 0, upstreamMs: null, url: null, client: null, trace };
+  return {
+    requestId,
+    route: -1,
+    group: "",
+    functionVersion: "",
+    instance: null,
+    attempts: 0,
+    upstreamMs: null,
+    url: null,
+    client: null,
+    trace,
+  };
 }

@@ -1,7 +1,9 @@
 /**
  * The isolate's background telemetry loop: every METRICS_PUSH_MS (default 5 s) it pushes the
  * metrics recorded since the last push to control (wire.ts), and every LOG_FLUSH_MS it writes the
- * buffered access-log lines and exports finished trace spans.
+ * buffered access-log lines and exports finished trace spans. While the isolate has function
+ * traffic (worker/functions/load.ts) it pushes at least every FUNCTION_METRICS_PUSH_MS (default
+ * 1 s), the autoscaler's input (docs/functions-runtime.md).
  *
  * Workers run code only inside a request, so like the snapshot poll (worker/snapshot-source.ts)
  * the loop is started by a request, runs in its `waitUntil`, and stops once traffic has stopped
@@ -18,7 +20,7 @@
  */
 import type { WaitUntil } from "../snapshot-source.ts";
 import type { MetricsAggregator } from "./metrics.ts";
-import { DURATION_BUCKETS_SECONDS, METRICS_PUSH_FORMAT, METRICS_PUSH_PATH, type MetricsPush } from "./wire.ts";
+import { DURATION_BUCKETS_SECONDS, type FunctionLoadSeries, METRICS_PUSH_FORMAT, METRICS_PUSH_PATH, type MetricsPush } from "./wire.ts";
 
 /** How often buffered access-log lines and trace spans are written out, ms. */
 export const LOG_FLUSH_MS = 250;
@@ -32,6 +34,16 @@ export interface PusherConfig {
   gatewayToken: string;
   /** Push interval, ms; 0 turns pushing off (the loop then only flushes logs and traces). */
   pushMs: number;
+  /** Push interval while `functions.active`, ms, when shorter than pushMs (default: pushMs). */
+  functionPushMs?: number;
+}
+
+/** The function load a push carries (worker/functions/load.ts). */
+export interface FunctionLoadSource {
+  /** Whether some function version has load to report (then pushes come every functionPushMs). */
+  active(): boolean;
+  /** The load since the last drain, ending at `nowMs` (Unix ms). */
+  drain(nowMs: number): FunctionLoadSeries[];
 }
 
 /** What the loop needs of the gateway at each push and tick. */
@@ -46,6 +58,8 @@ export interface PusherSources {
   flush(): Promise<void> | void;
   /** Reports a push that control refused for good (4xx), with its reason. */
   refused(status: number, message: string): void;
+  /** Function load, when the isolate serves functions. */
+  functions?: FunctionLoadSource;
 }
 
 export class TelemetryPusher {
@@ -61,12 +75,14 @@ export class TelemetryPusher {
   private beatMs = 0;
   private lastRequestMs = 0;
   private readonly tickMs: number;
+  private readonly functionPushMs: number;
   private readonly stuckAfterMs: number;
 
   constructor(config: PusherConfig, sources: PusherSources) {
     this.config = config;
     this.sources = sources;
-    this.tickMs = config.pushMs > 0 ? Math.min(LOG_FLUSH_MS, config.pushMs) : LOG_FLUSH_MS;
+    this.functionPushMs = Math.min(config.pushMs, config.functionPushMs ?? config.pushMs);
+    this.tickMs = config.pushMs > 0 ? Math.min(LOG_FLUSH_MS, this.functionPushMs) : LOG_FLUSH_MS;
     this.stuckAfterMs = Math.max(this.tickMs, config.pushMs) + PUSH_TIMEOUT_MS * 2;
   }
 
@@ -97,9 +113,10 @@ export class TelemetryPusher {
           if (now - this.lastRequestMs >= LOG_FLUSH_MS) break;
           continue;
         }
-        if (now - this.lastPushMs < this.config.pushMs) continue;
+        const functions = this.sources.functions?.active() ?? false;
+        if (now - this.lastPushMs < (functions ? this.functionPushMs : this.config.pushMs)) continue;
         const quiet = now - this.lastRequestMs >= this.config.pushMs;
-        const carried = this.pending !== null || !this.sources.aggregator.empty;
+        const carried = this.pending !== null || !this.sources.aggregator.empty || functions;
         // Traffic stopped and the last push (the trailing flush) carried everything: stop.
         if (quiet && !carried) break;
         await this.push(now);
@@ -117,6 +134,7 @@ export class TelemetryPusher {
     this.lastPushMs = nowMs;
     if (!this.pending) {
       this.seq += 1;
+      const functions = this.sources.functions?.drain(nowMs) ?? [];
       this.pending = {
         format: METRICS_PUSH_FORMAT,
         gateway: this.sources.gatewayId(),
@@ -126,6 +144,7 @@ export class TelemetryPusher {
         bucketsSeconds: DURATION_BUCKETS_SECONDS,
         gauges: this.sources.gauges(),
         ...this.sources.aggregator.drain(),
+        ...(functions.length > 0 ? { functions } : {}),
       };
       this.lastCutMs = nowMs;
     }
