@@ -78,6 +78,12 @@ export interface Env {
    * version (default 1000); beyond, 503 `overflow` with `Retry-After: 1` (docs/functions-runtime.md).
    */
   FUNCTION_BUFFER_MAX?: string;
+  /**
+   * How function versions run (docs/functions-runtime.md): `instances` (default: worker processes
+   * the agents start; the gateway activates and buffers) or `loader` (in this gateway's workerd
+   * through the Worker Loader binding LOADER: Cloudflare, wrangler dev; refused where no LOADER is bound).
+   */
+  FUNCTION_RUNNER?: string;
   /** `on` (default) or `off`: the access log, one JSON line per request (worker/telemetry/access-log.ts). */
   ACCESS_LOG?: string;
   /** Share of requests the access log records, 0 < ratio ≤ 1 (default 1: every one). */
@@ -165,6 +171,7 @@ export const BINDING_NAMES = Object.keys({
   METRICS_MAX_SERIES: 1,
   FUNCTION_METRICS_PUSH_MS: 1,
   FUNCTION_BUFFER_MAX: 1,
+  FUNCTION_RUNNER: 1,
   ACCESS_LOG: 1,
   ACCESS_LOG_SAMPLE: 1,
   TRACE_ENDPOINT: 1,
@@ -202,6 +209,8 @@ export interface GatewayConfig {
   functionMetricsPushMs: number;
   /** Requests the activation buffer holds at most (0: none is buffered, each gets `overflow`). */
   functionBufferMax: number;
+  /** Where function versions run (FUNCTION_RUNNER). */
+  functionRunner: FunctionRunner;
   accessLog: AccessLogConfig;
   trace: TraceConfig;
 }
@@ -233,6 +242,7 @@ export function readConfig(env: Env): GatewayConfig {
     metricsMaxSeries: Math.max(1, wholeNumber(env, "METRICS_MAX_SERIES", DEFAULT_MAX_SERIES)),
     functionMetricsPushMs: Math.max(1, wholeNumber(env, "FUNCTION_METRICS_PUSH_MS", 1000)),
     functionBufferMax: wholeNumber(env, "FUNCTION_BUFFER_MAX", 1000),
+    functionRunner: readFunctionRunner(env),
     accessLog: readAccessLog(env),
     trace: readTraceConfig({ ...env }),
   };
@@ -245,6 +255,19 @@ function wholeNumber(env: Env, name: keyof Env, fallback: number): number {
   const n = Number(raw);
   if (!/^[0-9]+$/.test(raw) || !Number.isSafeInteger(n)) throw new Error(`binding ${name} is not a whole number ≥ 0: "${raw}"`);
   return n;
+}
+
+/** FUNCTION_RUNNER values: agents' worker processes, or the Worker Loader binding in the gateway's isolate. */
+export const FUNCTION_RUNNERS = ["instances", "loader"] as const;
+export type FunctionRunner = (typeof FUNCTION_RUNNERS)[number];
+
+/** FUNCTION_RUNNER. @throws Error naming the binding when unknown (the Gateway refuses `loader` without a LOADER binding). */
+function readFunctionRunner(env: Env): FunctionRunner {
+  const runner = env.FUNCTION_RUNNER || "instances";
+  if (!(FUNCTION_RUNNERS as readonly string[]).includes(runner)) {
+    throw new Error(`binding FUNCTION_RUNNER is not one of ${FUNCTION_RUNNERS.join(", ")}: "${runner}"`);
+  }
+  return runner as FunctionRunner;
 }
 
 /** ACCESS_LOG and ACCESS_LOG_SAMPLE. @throws Error naming the binding when malformed. */

@@ -14,6 +14,7 @@ import { postActivation } from "./functions/activation-poke.ts";
 import { Activator } from "./functions/activator.ts";
 import { chooseVersion } from "./functions/choose-version.ts";
 import { FunctionLoad } from "./functions/load.ts";
+import { controlCodeSource, type LoaderBinding, LoaderRunner } from "./functions/loader.ts";
 import { FunctionRouter } from "./functions/router.ts";
 import { type FunctionTable, functionTable } from "./functions/table.ts";
 import { RequestAttributes } from "./request-attributes.ts";
@@ -52,7 +53,15 @@ export class Gateway {
   /** The last reason an activation poke failed, logged once until it changes. */
   private pokeFailure: string | null = null;
 
-  constructor(config: GatewayConfig, module: WebAssembly.Module) {
+  /**
+   * @param loaderBinding the Worker Loader binding (env.LOADER), used when config.functionRunner
+   *   is `loader`.
+   * @throws Error when config.functionRunner is `loader` and no binding is given (Bun, Deno).
+   */
+  constructor(config: GatewayConfig, module: WebAssembly.Module, loaderBinding?: LoaderBinding) {
+    if (config.functionRunner === "loader" && !loaderBinding) {
+      throw new Error("binding FUNCTION_RUNNER=loader needs the Worker Loader binding LOADER (workerd or Cloudflare)");
+    }
     this.config = config;
     // Instantiating a precompiled module is allowed in Workers (compiling one is not).
     this.hot = new HotPath(new WebAssembly.Instance(module, {}));
@@ -81,6 +90,9 @@ export class Gateway {
       load: this.functionLoad,
       choose: chooseVersion,
       random: Math.random,
+      ...(config.functionRunner === "loader" && loaderBinding
+        ? { loader: new LoaderRunner(loaderBinding, controlCodeSource(config.controlUrl, config.gatewayToken)) }
+        : {}),
     });
     this.pusher = new TelemetryPusher(
       {

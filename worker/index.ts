@@ -5,13 +5,14 @@
  */
 import hotpathModule from "../build/hotpath.wasm";
 import { type Env, readConfig } from "./env.ts";
+import type { LoaderBinding } from "./functions/loader.ts";
 import { Gateway } from "./gateway.ts";
 
 let gateway: Gateway | undefined;
 
 export default {
   fetch(request, env, ctx) {
-    gateway ??= new Gateway(readConfig(env), hotpathModule);
+    gateway ??= new Gateway(readConfig(env), hotpathModule, env.LOADER);
     return gateway.handle(request, ctx);
   },
   /**
@@ -23,4 +24,4 @@ export default {
   async connect(socket: Socket) {
     await socket.close();
   },
-} satisfies ExportedHandler<Env> & { connect(socket: Socket): Promise<void> };
+} satisfies ExportedHandler<Env & { LOADER?: LoaderBinding }> & { connect(socket: Socket): Promise<void> };

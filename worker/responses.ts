@@ -12,6 +12,8 @@ export const GATEWAY_ERRORS = {
   bad_request: 400,
   method_not_allowed: 405,
   request_timeout: 408,
+  function_unavailable: 503,
+  function_error: 502,
 } as const;
 
 export type GatewayError = keyof typeof GATEWAY_ERRORS;

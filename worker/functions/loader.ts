@@ -28,9 +28,20 @@ export interface FunctionCode {
   modules: { name: string; type: "esm" | "wasm"; content: string }[];
 }
 
-/** The binding's surface used here (workers-types WorkerLoader). */
+/** What the loader runs (the part of workers-types' WorkerLoaderWorkerCode used here). */
+export interface LoaderWorkerCode {
+  compatibilityDate: string;
+  mainModule: string;
+  /** Module name → ES module source, or `{wasm: bytes}`. */
+  modules: Record<string, string | { wasm: Uint8Array }>;
+  env: Record<string, string>;
+  /** null: no network at all; absent: the gateway's own outbound. */
+  globalOutbound?: null;
+}
+
+/** The binding's surface used here (workers-types WorkerLoader; `LOADER` in worker/launcher/capnp.ts and wrangler.jsonc). */
 export interface LoaderBinding {
-  get(id: string, getCode: () => Promise<WorkerLoaderWorkerCode>): { getEntrypoint(): { fetch(request: Request): Promise<Response> } };
+  get(id: string, getCode: () => Promise<LoaderWorkerCode>): { getEntrypoint(): { fetch(request: Request): Promise<Response> } };
 }
 
 /** Fetches a version's code; rejects when control cannot be reached or answers other than 200. */
@@ -63,7 +74,7 @@ export function controlCodeSource(controlUrl: string, gatewayToken: string): Cod
  * The Worker Loader's code object for `code`: esm modules as source strings, wasm as bytes, env
  * vars as plain strings, and the network cut off unless allowed.
  */
-export function workerCode(code: FunctionCode): WorkerLoaderWorkerCode {
+export function workerCode(code: FunctionCode): LoaderWorkerCode {
   const modules: Record<string, string | { wasm: Uint8Array }> = {};
   for (const m of code.modules) {
     const bytes = base64Bytes(m.content);
@@ -82,11 +93,13 @@ export function workerCode(code: FunctionCode): WorkerLoaderWorkerCode {
 /** Runs function versions in loaded isolates, one per version, code fetched once per isolate of the gateway. */
 export class LoaderRunner {
   private readonly codes = new Map<string, Promise<FunctionCode>>();
+  private readonly loader: LoaderBinding;
+  private readonly source: CodeSource;
 
-  constructor(
-    private readonly loader: LoaderBinding,
-    private readonly source: CodeSource,
-  ) {}
+  constructor(loader: LoaderBinding, source: CodeSource) {
+    this.loader = loader;
+    this.source = source;
+  }
 
   /**
    * Sends `request` to version `ref`. The code is fetched before the loader is asked, so a missing

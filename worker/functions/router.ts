@@ -16,6 +16,7 @@ import { errorResponse } from "../responses.ts";
 import type { Exchange } from "../telemetry/exchange.ts";
 import type { Activator, VersionRef } from "./activator.ts";
 import type { FunctionLoad } from "./load.ts";
+import { CodeUnavailableError, type LoaderRunner } from "./loader.ts";
 import { type FunctionTable, NO_FUNCTIONS, type VersionRequest, versionRequest } from "./table.ts";
 
 /** Chooses a target of `entry` for a request (worker/functions/choose-version.ts); `random` uniform in [0, 1). */
@@ -27,6 +28,8 @@ export interface FunctionRouterDeps {
   load: FunctionLoad;
   choose: ChooseVersion;
   random: () => number;
+  /** Worker Loader mode (FUNCTION_RUNNER=loader): versions run in loaded isolates, never buffered. */
+  loader?: LoaderRunner;
 }
 
 /** The body to forward, as worker/forward.ts takes it. */
@@ -94,6 +97,7 @@ export class FunctionRouter {
     exchange.group = group.name;
     exchange.functionVersion = `${entry.appkey}/${entry.name}@${target.version}`;
     this.deps.load.begin(version, Date.now());
+    if (this.deps.loader) return this.counted(version, this.loaded_(this.deps.loader, version, request, body));
     const s = hot.select(target.group, group.id, attributes, atMs, NO_TRIED, 0);
     const answer =
       s.instance >= 0
@@ -160,6 +164,23 @@ export class FunctionRouter {
       }
       const decided = { route, group: instance.group, instance: s.instance, probe: s.probe, atMs };
       return forward(this.deps.scope, request, url, attributes, decided, attributes.peer() ?? null, body, exchange);
+    }
+  }
+
+  /**
+   * Worker Loader mode: the version's isolate answers (worker/functions/loader.ts).
+   * @returns its response, or 503 `function_unavailable` (no code from control) or 502
+   *   `function_error` (the module threw at start or in fetch), naming the version.
+   */
+  private async loaded_(loader: LoaderRunner, version: VersionRef, request: Request, body: Body): Promise<Response> {
+    const label = `${version.appkey}/${version.function}@${version.version}`;
+    // Part of the body may have been read for body attributes: send what forward() would send.
+    const forwarded = body === undefined ? request : new Request(request, { body, duplex: "half" } as RequestInit);
+    try {
+      return await loader.fetch({ appkey: version.appkey, function: version.function, version: version.version }, forwarded);
+    } catch (error) {
+      if (error instanceof CodeUnavailableError) return errorResponse("function_unavailable", error.message);
+      return errorResponse("function_error", `function ${label} failed: ${(error as Error)?.message ?? error}`);
     }
   }
 

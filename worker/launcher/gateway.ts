@@ -7,7 +7,7 @@
  * cluster (slot, restarts: worker/env.ts PROCESS_BINDINGS), shown on its status document.
  */
 import { fileURLToPath } from "node:url";
-import type { TelemetryBinding } from "../env.ts";
+import type { FunctionRunner, TelemetryBinding } from "../env.ts";
 import { launchBun } from "./bun.ts";
 import { renderWorkerdConfig } from "./capnp.ts";
 import { launchDeno } from "./deno.ts";
@@ -65,6 +65,11 @@ export interface GatewayLaunch {
   region?: string;
   /** Most requests an isolate buffers for function activations (FUNCTION_BUFFER_MAX; default 1000). */
   functionBufferMax?: number;
+  /**
+   * Where function versions run (FUNCTION_RUNNER; default `instances`): `loader` runs them in the
+   * gateway's workerd through the Worker Loader binding, and only the workerd runtime has one.
+   */
+  functionRunner?: FunctionRunner;
   /** Bearer token for the status document (STATUS_TOKEN, passed through the environment); none = no status document. */
   statusToken?: string;
   /** Telemetry settings by binding name (worker/env.ts TELEMETRY_BINDINGS: METRICS_PUSH_MS, ACCESS_LOG …); unset ones take the gateway's defaults. */
@@ -88,6 +93,7 @@ export function startGateway(launch: GatewayLaunch): Promise<ProcessCluster> {
     ...(launch.zone ? { ZONE: launch.zone } : {}),
     ...(launch.region ? { REGION: launch.region } : {}),
     ...(launch.functionBufferMax !== undefined ? { FUNCTION_BUFFER_MAX: String(launch.functionBufferMax) } : {}),
+    ...(launch.functionRunner ? { FUNCTION_RUNNER: launch.functionRunner } : {}),
     ...launch.telemetry,
   };
   const secretBindings: Record<string, string> = {
@@ -96,6 +102,9 @@ export function startGateway(launch: GatewayLaunch): Promise<ProcessCluster> {
   };
   const where = { host: launch.host, port: launch.port, processes: launch.processes, stdio: launch.stdio };
   const runtime = launch.runtime ?? DEFAULT_RUNTIME;
+  if (launch.functionRunner === "loader" && runtime !== "workerd") {
+    return Promise.reject(new Error(`function runner "loader" needs the workerd runtime (Worker Loader binding), not ${runtime}`));
+  }
   if (runtime === "bun") return launchBun({ ...where, bindings: { ...textBindings, ...secretBindings } });
   if (runtime === "deno") return launchDeno({ ...where, bindings: { ...textBindings, ...secretBindings } });
   // workerd reads each secret from SLUICE_<NAME> in its environment.

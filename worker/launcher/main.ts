@@ -8,7 +8,8 @@
  * (none: addresses or CIDRs whose X-Forwarded-For is believed for request.ip),
  * SLUICE_CLIENT_IP_HEADER (x-forwarded-for), SLUICE_ZONE and SLUICE_REGION (this gateway's
  * zone and region, for zone-affine balancing; none by default), SLUICE_STATUS_TOKEN (bearer token
- * of the status document; none by default: no status document), SLUICE_FUNCTION_BUFFER_MAX (1000:
+ * of the status document; none by default: no status document), SLUICE_FUNCTION_RUNNER (`loader`: function versions run in the
+ * gateway through the Worker Loader binding, workerd only), SLUICE_FUNCTION_BUFFER_MAX (1000:
  * requests an isolate buffers for function activations), and SLUICE_<NAME> for each
  * telemetry binding (worker/env.ts TELEMETRY_BINDINGS: SLUICE_METRICS_PUSH_MS, SLUICE_ACCESS_LOG …).
  */
@@ -43,6 +44,7 @@ const gateway = await startGateway({
   region: env.SLUICE_REGION || undefined,
   statusToken: env.SLUICE_STATUS_TOKEN || undefined,
   functionBufferMax: env.SLUICE_FUNCTION_BUFFER_MAX ? Number(env.SLUICE_FUNCTION_BUFFER_MAX) : undefined,
+  functionRunner: env.SLUICE_FUNCTION_RUNNER === "loader" ? "loader" : undefined,
   telemetry: Object.fromEntries(
     TELEMETRY_BINDINGS.filter((name) => env[`SLUICE_${name}`]).map((name) => [name, env[`SLUICE_${name}`] as string]),
   ),
