@@ -19,6 +19,8 @@ export class FakeControl {
   /** Every request's path, for asserting what the agent asked. */
   readonly requests: string[] = [];
   reportIntervalMs = 200;
+  /** While true every endpoint answers 503, as a control that is down behind its load balancer. */
+  down = false;
   private index = 1;
   // biome-ignore lint/suspicious/noExplicitAny: assignments are whatever a test wants to send.
   private assignments: any[] = [];
@@ -85,6 +87,7 @@ export class FakeControl {
   private async handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
     const url = new URL(req.url ?? "/", "http://x");
     this.requests.push(url.pathname);
+    if (this.down) return json(res, 503, { error: "unavailable" });
     if (req.headers.authorization !== `Bearer ${TOKEN}`) return json(res, 401, { error: "unauthorized" });
     if (req.method === "GET" && url.pathname === "/v1/agents/functions/assignments") {
       if (url.searchParams.get("index") === String(this.index)) {
