@@ -125,11 +125,13 @@ describe("function runtime (real workerd, fake control)", () => {
     expect(control.last).toMatchObject({ node: "node-a", zone: "z1", region: "r1", intervalMs: 200 });
     expect(ready).toMatchObject({ appkey: "com.example.shop", function: "hello", version: 1, host: "127.0.0.1", error: null, crashes: 0 });
     expect(ready.coldStartMs).toBeGreaterThan(0);
-    console.log(`start → ready (bundle fetch + config + spawn + TCP ready): ${ready.coldStartMs} ms`);
+    console.log(`start → ready (bundle fetch + config + spawn + health answer): ${ready.coldStartMs} ms`);
 
     control.setAssignments([assignment({ desired: 2 })]);
     const both = await waitFor("two ready instances", () => reported("ready").length === 2 && reported("ready"));
     expect(new Set(both.map((i) => i.port)).size).toBe(2);
+    const second = both.find((i) => i.key !== ready.key) as InstanceReport;
+    console.log(`second instance (bundle cached): start → ready ${second.coldStartMs} ms`);
     for (const i of both) expect(await (await get(i, "/")).text()).toBe("hello from hello@1");
     // Load reaches control: the request above shows up in some report as answered.
     await waitFor("a reported request", () => control.reports.some((r) => r.instances.some((i) => i.requests > 0)));
