@@ -59,7 +59,7 @@ export class Instance {
   private readonly proxy: QueueProxy;
   private proxyPort = 0;
   private process: WorkerdProcess | null = null;
-  /** The process the queue-proxy forwards to: set once it accepts connections, cleared when it exits. */
+  /** The process the queue-proxy forwards to: set once it answers, cleared when it exits. */
   private readyProcess: WorkerdProcess | null = null;
   private configPath: string | null = null;
   private stopping = false;
@@ -81,6 +81,11 @@ export class Instance {
   async start(): Promise<void> {
     try {
       this.proxyPort = await this.proxy.listen();
+      // stop() ran before the listener was up, so its close() could not close it.
+      if (this.stopping) {
+        await this.proxy.close();
+        return;
+      }
       const { dir, modules } = await this.deps.bundle(this.assignment.sha256);
       this.configPath = join(dir, `instance-${this.key}.capnp`);
       const config = renderInstanceConfig({ ...this.assignment, modules, emptyDir: this.deps.emptyDir });
