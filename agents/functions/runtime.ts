@@ -24,6 +24,7 @@ import { BundleCache } from "./bundle-cache.ts";
 import type { FunctionAssignment, FunctionsClient, NodeReport } from "./client.ts";
 import { Instance } from "./instance.ts";
 import { planReconcile, specKeyOf } from "./plan.ts";
+import { ReportScheduler } from "./report-scheduler.ts";
 
 /** The long poll's `wait`, seconds (control answers 304 after it). */
 export const LONG_POLL_WAIT_S = 25;
@@ -68,13 +69,9 @@ export class FunctionRuntime {
   private index: string | null = null;
   private reportIntervalMs = 1000;
   private stopping = false;
-  private stopped = false;
   private readonly poll = new AbortController();
   private polling: Promise<void> | null = null;
-  private reporting: Promise<void> | null = null;
-  private reportAgain = false;
-  private reportScheduled = false;
-  private reportTimer: ReturnType<typeof setTimeout> | null = null;
+  private readonly reports: ReportScheduler;
   private controlDown = false;
 
   constructor(
@@ -91,13 +88,19 @@ export class FunctionRuntime {
     this.logger = logger;
     this.bundles = new BundleCache(settings.dataDir, (sha) => client.bundle(sha));
     this.emptyDir = resolvePath(settings.dataDir, "empty");
+    // Each tick is also when failed instances are retried (reconcile forgets them after FAILED_RETRY_MS).
+    this.reports = new ReportScheduler({
+      send: () => this.sendReport(),
+      intervalMs: () => this.reportIntervalMs,
+      onTick: () => this.reconcile(),
+    });
   }
 
   /** Starts the long poll and the report loop. @throws when the data directory cannot be created. */
   start(): void {
     mkdirSync(this.emptyDir, { recursive: true });
     this.polling = this.pollLoop();
-    this.requestReport();
+    this.reports.request();
   }
 
   /** The instances running or draining now (tests, logs). */
@@ -112,11 +115,7 @@ export class FunctionRuntime {
     this.reconcile();
     await Promise.all(this.drains.values());
     await this.polling;
-    if (this.reportTimer) clearTimeout(this.reportTimer);
-    await this.reporting;
-    await this.sendReport().catch(() => undefined);
-    this.stopped = true;
-    if (this.reportTimer) clearTimeout(this.reportTimer);
+    await this.reports.close();
   }
 
   private async pollLoop(): Promise<void> {
@@ -179,7 +178,7 @@ export class FunctionRuntime {
       { instance: instance.key, version: `${assignment.appkey}/${assignment.function}@${assignment.version}` },
       "starting function instance",
     );
-    this.requestReport();
+    this.reports.request();
     void instance.start();
   }
 
@@ -188,7 +187,7 @@ export class FunctionRuntime {
       this.failedAt.set(instance.key, performance.now());
       this.logger.warn({ instance: instance.key, error: instance.error }, "function instance failed");
     }
-    this.requestReport();
+    this.reports.request();
   }
 
   /** Drops a failed instance (its process is not running; the queue-proxy is closed). */
@@ -198,7 +197,7 @@ export class FunctionRuntime {
     if (!instance) return;
     this.instances.delete(key);
     void instance.stop(0);
-    this.requestReport();
+    this.reports.request();
   }
 
   private drainInstance(instance: Instance): void {
@@ -216,7 +215,7 @@ export class FunctionRuntime {
       this.instances.delete(instance.key);
       this.drainRevisions.delete(instance.key);
       this.logger.info({ instance: instance.key, revision }, "function instance drained and stopped");
-      this.requestReport();
+      this.reports.request();
     };
     this.drains.set(
       instance.key,
@@ -243,32 +242,8 @@ export class FunctionRuntime {
     return false;
   }
 
-  /** Sends a report soon, coalescing changes of this event-loop turn and those made during a report in flight. */
-  private requestReport(): void {
-    if (this.stopped) return;
-    if (this.reporting) {
-      this.reportAgain = true;
-      return;
-    }
-    if (this.reportScheduled) return;
-    this.reportScheduled = true;
-    setImmediate(() => {
-      this.reportScheduled = false;
-      this.reporting = this.sendReport()
-        .catch(() => undefined)
-        .finally(() => {
-          this.reporting = null;
-          if (this.reportAgain) {
-            this.reportAgain = false;
-            this.requestReport();
-          }
-        });
-    });
-  }
-
+  /** One report of the whole instance set; remembers the revision answered for newly draining instances. */
   private async sendReport(): Promise<void> {
-    if (this.reportTimer) clearTimeout(this.reportTimer);
-    this.reportTimer = this.stopping && this.drains.size === 0 ? null : setTimeout(() => this.onTick(), this.reportIntervalMs);
     const instances = this.list();
     const report: NodeReport = {
       node: this.settings.node,
@@ -290,13 +265,6 @@ export class FunctionRuntime {
       this.controlDown = true;
       throw err;
     }
-  }
-
-  /** The periodic report, and the moment failed instances are retried. */
-  private onTick(): void {
-    this.reportTimer = null;
-    this.reconcile();
-    this.requestReport();
   }
 }
 
