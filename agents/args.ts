@@ -26,6 +26,9 @@ export const USAGE = `usage: sluice-agent --control URL [--token-file PATH] (--f
     [--role primary|backup] [--protocol http] [--metadata k=v]... [--warmup-seconds N]
     [--check http:/path | --check tcp] [--check-interval-ms 1000] [--check-timeout-ms 1000]
     [--healthy-successes 2] [--unhealthy-failures 5 (http) / 2 (tcp)]
+  --functions        run the function instances control assigns this node (docs/functions-runtime.md):
+    [--node NAME (hostname)] [--host 127.0.0.1 (queue-proxies listen and are reported here)]
+    [--data-dir .sluice/agent-functions] [--zone Z] [--region R] [--cell C] [--lane L] [--file PATH]
   --file PATH        several instances, YAML or JSON: {instances: [{appkey, group, port, check: {type, path}, …}]}
   --drain-timeout-ms 30000   longest wait for the gateways to drain an instance on SIGTERM
   --drain-grace-ms 1000      extra wait after they have, for requests in flight
@@ -60,8 +63,14 @@ const OPTIONS = {
   "drain-timeout-ms": { type: "string" },
   "drain-grace-ms": { type: "string" },
   "log-level": { type: "string" },
+  functions: { type: "boolean" },
+  node: { type: "string" },
+  "data-dir": { type: "string" },
   help: { type: "boolean" },
 } as const;
+
+/** Where --functions keeps bundles and instance configs unless --data-dir says otherwise. */
+export const DEFAULT_FUNCTIONS_DATA_DIR = ".sluice/agent-functions";
 
 /**
  * @returns the config; `instances` is empty when --file is given (main.ts fills it).
@@ -84,6 +93,7 @@ export function parseAgentArgs(argv: string[]): AgentConfig {
   const config: AgentConfig = {
     controlUrl: values.control,
     instances: [],
+    functions: null,
     drain: {
       timeoutMs: int(values["drain-timeout-ms"], "--drain-timeout-ms", 30_000),
       graceMs: int(values["drain-grace-ms"], "--drain-grace-ms", 1000),
@@ -92,6 +102,23 @@ export function parseAgentArgs(argv: string[]): AgentConfig {
     instancesFile: values.file ?? null,
     logLevel: values["log-level"] ?? "info",
   };
+  if (values.functions) {
+    if (values.appkey || values.group || values.port)
+      throw new UsageError("--functions takes no instance flags (use --file for services on this host)");
+    const labels = { zone: values.zone ?? "", region: values.region ?? "", cell: values.cell ?? "", lane: values.lane ?? "" };
+    for (const [name, value] of Object.entries(labels)) {
+      if (!/^[\x21-\x7e]{0,64}$/.test(value)) throw new UsageError(`--${name}: at most 64 printable ASCII characters without spaces`);
+    }
+    // main.ts fills an empty node name with the hostname.
+    config.functions = {
+      node: values.node ?? "",
+      host: values.host ?? "127.0.0.1",
+      dataDir: values["data-dir"] ?? DEFAULT_FUNCTIONS_DATA_DIR,
+      ...labels,
+    };
+    return config;
+  }
+  if (values.node || values["data-dir"]) throw new UsageError("--node and --data-dir go with --functions");
   if (values.file) {
     if (values.appkey || values.port) throw new UsageError("give either --file or the instance flags, not both");
     return config;

@@ -1,14 +1,18 @@
 /**
  * `sluice-agent` (npm run agent -- …, or npx node agents/main.ts …): the node agent daemon. Reads
  * its token (SLUICE_AGENT_TOKEN or --token-file) and instances (flags or --file), registers and
- * heartbeats them (agent.ts) until SIGTERM/SIGINT, then drains and deregisters and exits 0. A
+ * heartbeats them (agent.ts) and, with --functions, runs the function instances control assigns
+ * (functions/runtime.ts) until SIGTERM/SIGINT, then drains both and exits 0. A
  * second signal exits at once. Exit codes: 0 stopped cleanly, 1 failure, 2 usage error.
  */
 import { readFileSync } from "node:fs";
+import { hostname } from "node:os";
 import pino from "pino";
 import { Agent } from "./agent.ts";
 import { parseAgentArgs, USAGE, UsageError } from "./args.ts";
 import { ControlClient } from "./control-client.ts";
+import { FunctionsClient } from "./functions/client.ts";
+import { FunctionRuntime } from "./functions/runtime.ts";
 import { parseInstancesFile } from "./instances-file.ts";
 
 function fail(message: string, code: number): never {
@@ -29,9 +33,19 @@ try {
 }
 
 const logger = pino({ name: "sluice-agent", level: config.logLevel });
-const agent = new Agent(config, new ControlClient(config.controlUrl, token), logger);
-agent.start();
-logger.info({ control: config.controlUrl, instances: config.instances.length, pid: process.pid }, "agent started");
+const control = new ControlClient(config.controlUrl, token);
+// With --functions and no --file there is nothing to register: no registry loop at all.
+const agent = config.functions && config.instances.length === 0 ? null : new Agent(config, control, logger);
+agent?.start();
+if (config.functions && !config.functions.node) config.functions.node = hostname();
+const functions = config.functions
+  ? new FunctionRuntime(config.functions, new FunctionsClient(config.controlUrl, token), control, config.drain, logger)
+  : null;
+functions?.start();
+logger.info(
+  { control: config.controlUrl, instances: config.instances.length, functions: config.functions?.node ?? null, pid: process.pid },
+  "agent started",
+);
 
 let stopping = false;
 for (const signal of ["SIGTERM", "SIGINT"] as const) {
@@ -39,7 +53,7 @@ for (const signal of ["SIGTERM", "SIGINT"] as const) {
     if (stopping) process.exit(1);
     stopping = true;
     logger.info({ signal }, "draining before exit");
-    void agent.stop().then(() => {
+    void Promise.all([agent?.stop(), functions?.stop()]).then(() => {
       logger.info("stopped");
       logger.flush?.();
       process.exit(0);

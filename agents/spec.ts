@@ -4,6 +4,7 @@
  * control validates again and has the last word.
  */
 import { z } from "zod";
+import type { FunctionsSettings } from "./functions/runtime.ts";
 
 /** APISIX's active health check defaults: 1 s interval and timeout, 2 successes → healthy. */
 export const CHECK_DEFAULTS = { intervalMs: 1000, timeoutMs: 1000, healthySuccesses: 2 } as const;
@@ -66,6 +67,8 @@ export interface AgentConfig {
   /** Control's base URL, e.g. `http://127.0.0.1:7400`. */
   controlUrl: string;
   instances: InstanceSpec[];
+  /** `--functions`: run assigned function instances (functions/runtime.ts); null otherwise. */
+  functions: FunctionsSettings | null;
   drain: DrainSettings;
   /** Where the token comes from: SLUICE_AGENT_TOKEN or --token-file (read by main.ts). */
   tokenFile: string | null;
