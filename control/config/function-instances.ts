@@ -75,7 +75,7 @@ export async function applyNodeReport(
     const routableBefore = before
       .filter((r) => r.state === "ready" && r.reportedAt >= cutoff)
       .map((r) => ({ versionId: r.versionId, key: r.instanceKey, host: r.host, port: r.port }));
-    const wasReady = new Set(before.filter((r) => r.readyAt !== null).map((r) => r.instanceKey));
+    const readySince = new Map(before.filter((r) => r.readyAt !== null).map((r) => [r.instanceKey, r.readyAt as Date]));
 
     const keys = known.map(({ instance }) => instance.key);
     await tx
@@ -95,7 +95,11 @@ export async function applyNodeReport(
         state: instance.state,
         error: instance.error,
         startedAt: instance.startedAtMs === null ? null : new Date(instance.startedAtMs),
-        readyAt: instance.readyAtMs === null ? null : new Date(instance.readyAtMs),
+        // A ready row always has ready_at (the agent's, else when control first saw it ready): the mark of one cold start.
+        readyAt:
+          instance.readyAtMs !== null
+            ? new Date(instance.readyAtMs)
+            : (readySince.get(instance.key) ?? (instance.state === "ready" ? now : null)),
         coldStartMs: instance.coldStartMs,
         reportedAt: now,
       };
@@ -122,7 +126,7 @@ export async function applyNodeReport(
     }
     const failed = await markFailedVersions(tx, known, revisions);
     const newlyReady = known
-      .filter(({ instance }) => instance.state === "ready" && !wasReady.has(instance.key))
+      .filter(({ instance }) => instance.state === "ready" && !readySince.has(instance.key))
       .map(({ instance }) => instance.key);
     return { result: { newlyReady, failedVersions: failed }, revision: revisions };
   });
