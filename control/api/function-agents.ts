@@ -229,8 +229,7 @@ export function addFunctionAgentRoutes(app: ApiApp, deps: FunctionAgentDeps): vo
       const newlyReady = new Set(outcome.newlyReady);
       for (const instance of report.instances) {
         if (!versions.has(refKey(instance))) continue;
-        if (instance.crashes > 0) metrics.crashes.inc(labels(instance), instance.crashes);
-        if (instance.rejected > 0) metrics.rejected.inc(labels(instance), instance.rejected);
+        metrics.countReport(instance, instance);
         if (newlyReady.has(instance.key) && instance.coldStartMs !== null) metrics.observeColdStart(instance, instance.coldStartMs);
       }
     }
@@ -239,9 +238,3 @@ export function addFunctionAgentRoutes(app: ApiApp, deps: FunctionAgentDeps): vo
     return c.json({ revision: outcome.revision }, 200);
   });
 }
-
-const labels = (v: { appkey: string; function: string; version: number }) => ({
-  appkey: v.appkey,
-  function: v.function,
-  version: String(v.version),
-});

@@ -83,8 +83,9 @@ export async function versionsById(db: Queryable, ids: readonly number[]): Promi
   return new Map(rows.map((row) => [row.id, toInfo(row)]));
 }
 
-/** True when some version of a service in `appkeys` uses bundle `sha256`. */
+/** True when some version of a service in `appkeys` (null: any service) uses bundle `sha256`. */
 export async function bundleUsedBy(db: Queryable, sha256: string, appkeys: readonly string[] | null): Promise<boolean> {
+  if (appkeys !== null && appkeys.length === 0) return false;
   const [row] = await db
     .select({ one: sql<number>`1` })
     .from(functionVersions)
@@ -93,7 +94,7 @@ export async function bundleUsedBy(db: Queryable, sha256: string, appkeys: reado
     .where(
       appkeys === null
         ? eq(functionVersions.bundleSha256, sha256)
-        : and(eq(functionVersions.bundleSha256, sha256), inArray(services.appkey, appkeys.length > 0 ? [...appkeys] : [""])),
+        : and(eq(functionVersions.bundleSha256, sha256), inArray(services.appkey, [...appkeys])),
     )
     .limit(1);
   return row !== undefined;

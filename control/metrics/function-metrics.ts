@@ -127,6 +127,12 @@ export class FunctionMetrics {
     }
   }
 
+  /** Adds one instance's report counts over its interval: unexpected exits and refused requests. */
+  countReport(version: VersionLabels, counts: { crashes: number; rejected: number }): void {
+    if (counts.crashes > 0) this.crashes.inc(labelsOf(version), counts.crashes);
+    if (counts.rejected > 0) this.rejected.inc(labelsOf(version), counts.rejected);
+  }
+
   /** Records an instance's cold start (once per instance: the caller decides when it turned ready). */
   observeColdStart(version: VersionLabels, coldStartMs: number): void {
     this.coldStart.observe(labelsOf(version), coldStartMs / 1000);
