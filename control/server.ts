@@ -1,6 +1,7 @@
 /**
  * Starts control in this process: database (PGlite or PostgreSQL), tokens, signing key, the
- * snapshot builder, control's metrics (control/metrics/), the registry (view, heartbeats, health sweep under the leader lock), the
+ * snapshot builder, control's metrics (control/metrics/), the registry (view, heartbeats, health sweep under the leader lock),
+ * the function scaler (control/functions/scaler/, under its own lock), the
  * LISTEN/NOTIFY wiring between replicas, the REST API on @hono/node-server, and the background
  * backfill of stored condition IR (db/condition-ir.ts). Used by
  * control/main.ts, the demo (`npm start`), the benches and the end-to-end tests.
@@ -16,9 +17,11 @@ import { CHANGE_CHANNEL, parseChangeNotice } from "./config/write.ts";
 import { backfillConditionIr } from "./db/condition-ir.ts";
 import { openDatabase } from "./db/connect.ts";
 import { openNotifications } from "./db/notifications.ts";
+import { createFunctionRuntime, type FunctionRuntime } from "./functions/scaler/runtime.ts";
+import { DEFAULT_TICK_MS, Scaler } from "./functions/scaler/scaler.ts";
 import { type ControlMetrics, createControlMetrics } from "./metrics/registry.ts";
 import { HeartbeatGossip } from "./registry/gossip.ts";
-import { startLeadership } from "./registry/leader.ts";
+import { SCALER_LOCK_KEY, startLeadership } from "./registry/leader.ts";
 import { createRegistryRuntime, type RegistryRuntime } from "./registry/runtime.ts";
 import { Sweeper } from "./registry/sweeper.ts";
 import { SnapshotBuilder } from "./snapshot/builder.ts";
@@ -39,8 +42,12 @@ export interface ControlOptions {
   debounceMs?: number;
   /** Time between health sweeps, ms (default 1000). */
   sweepIntervalMs?: number;
-  /** How often a follower tries to become the sweep's leader, ms (default 1000). */
+  /** How often a follower tries to become the sweep's (and the scaler's) leader, ms (default 1000). */
   leaderRetryMs?: number;
+  /** Time between function scaling decisions, ms (default SLUICE_AUTOSCALER_TICK_MS, else 2000). */
+  autoscalerTickMs?: number;
+  /** Clock of the function runtime, Unix ms (tests drive it); default Date.now. */
+  now?: () => number;
   logger?: Logger;
 }
 
@@ -55,6 +62,8 @@ export interface RunningControl {
   /** This control's metrics registry (GET /metrics serves it). */
   metrics: ControlMetrics;
   sweeper: Sweeper;
+  /** Function nodes, assignments and the scaler loop (docs/functions-runtime.md). */
+  functions: FunctionRuntime & { scaler: Scaler };
   /** Random id of this replica (heartbeat gossip). */
   replicaId: string;
   /** True while this replica runs the singleton loops (PostgreSQL advisory lock; always with PGlite). */
@@ -104,6 +113,22 @@ export async function startControl(options: ControlOptions): Promise<RunningCont
   await registry.ready();
 
   const leadership = startLeadership(database.session, logger, options.leaderRetryMs);
+  const scalerLeadership = startLeadership(database.session, logger, options.leaderRetryMs, SCALER_LOCK_KEY);
+  // Function instance changes hold cold starts: rebuild the snapshot at once, not after the debounce.
+  const rebuildNow = () => builder.schedule(0);
+  const functions = createFunctionRuntime(options.now);
+  const scaler = new Scaler({
+    db: database.db,
+    deps: { db: database.db, onChange: rebuildNow, logger, onCommitted: registry.applyChange, origin: replicaId },
+    leadership: scalerLeadership,
+    nodes: functions.nodes,
+    board: functions.board,
+    metrics: metrics.functions,
+    logger,
+    tickMs: options.autoscalerTickMs ?? positiveInt(env.SLUICE_AUTOSCALER_TICK_MS, "SLUICE_AUTOSCALER_TICK_MS") ?? DEFAULT_TICK_MS,
+    now: functions.now,
+  });
+  functions.scaler = scaler;
   const app = createApp({
     db: database.db,
     auth: tokens,
@@ -114,6 +139,8 @@ export async function startControl(options: ControlOptions): Promise<RunningCont
     waitForSnapshot: (index, waitMs, signal) => builder.waitForNewer(index, waitMs, signal),
     registry,
     metrics,
+    functions,
+    onUrgentChange: rebuildNow,
   });
   const sweeper = new Sweeper({
     deps: { db: database.db, onChange: () => builder.schedule(), logger, onCommitted: registry.applyChange, origin: replicaId },
@@ -124,6 +151,7 @@ export async function startControl(options: ControlOptions): Promise<RunningCont
     intervalMs: options.sweepIntervalMs,
   });
   sweeper.start();
+  scaler.start();
 
   const host = options.host ?? "127.0.0.1";
   const server = await new Promise<ReturnType<typeof serve>>((resolve, reject) => {
@@ -146,10 +174,13 @@ export async function startControl(options: ControlOptions): Promise<RunningCont
     registry,
     metrics,
     sweeper,
+    functions: { ...functions, scaler },
     replicaId,
     isLeader: () => leadership.isLeader,
     async close() {
       await sweeper.stop();
+      await scaler.stop();
+      functions.board.close();
       stopBackfill.abort();
       await backfill;
       // Held long polls would keep server.close() waiting: answer them first.
@@ -160,10 +191,19 @@ export async function startControl(options: ControlOptions): Promise<RunningCont
       await registry.recoveries?.flush();
       await registry.tracker.flush();
       await leadership.close();
+      await scalerLeadership.close();
       await notifications.close();
       await database.close();
     },
   };
+}
+
+/** `value` as a positive integer, undefined when unset. @throws Error naming `name` when it is not one. */
+function positiveInt(value: string | undefined, name: string): number | undefined {
+  if (value === undefined || value === "") return undefined;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n <= 0) throw new Error(`${name} must be a positive integer (ms), not "${value}"`);
+  return n;
 }
 
 /** Longest wait for open connections to finish when control stops, ms. */

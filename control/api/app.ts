@@ -2,14 +2,16 @@
  * The control REST API: wires authentication, body limits, error rendering, the resource routes
  * and the OpenAPI 3.1 document (GET /v1/openapi.json) into one Hono app.
  *
- * Access: /healthz and /readyz are open; GET /v1/snapshot and POST /v1/gateway/metrics take the gateway or
- * admin token; GET /metrics and GET /v1/metrics/history take the metrics or admin token; /v1/registry/* and GET /v1/propagation take an agent token
+ * Access: /healthz and /readyz are open; GET /v1/snapshot, POST /v1/gateway/metrics and POST
+ * /v1/gateway/activations take the gateway or admin token; GET /metrics and GET /v1/metrics/history take the metrics or admin token; /v1/registry/*, /v1/agents/functions/* and GET /v1/propagation take an agent token
  * (scoped to its appkeys) or the admin token; every other path takes the admin token only (fail
  * closed: see isAllowed in auth.ts). Every request is timed into control's metrics (metrics.ts).
  */
 import { type Logger, pino } from "pino";
 import type { OnChange } from "../config/write.ts";
 import { type Database, databaseReachable, isDatabaseUnavailable } from "../db/connect.ts";
+import { recordGatewayLoad } from "../functions/scaler/gateway-load.ts";
+import { createFunctionRuntime, type FunctionRuntime } from "../functions/scaler/runtime.ts";
 import { type ControlMetrics, createControlMetrics } from "../metrics/registry.ts";
 import { RecoveryQueue } from "../registry/recoveries.ts";
 import { createRegistryRuntime, type RegistryRuntime } from "../registry/runtime.ts";
@@ -18,6 +20,8 @@ import { type ApiTokens, bearerToken, createTokenChecker, isAllowed, METRICS_PAT
 import { capBody } from "./body-limit.ts";
 import { DATABASE_RETRY_AFTER_S, renderError } from "./errors.ts";
 import { addEventRoutes } from "./events.ts";
+import { addFunctionActivationRoute } from "./function-activations.ts";
+import { addFunctionAgentRoutes } from "./function-agents.ts";
 import { addFunctionCodeRoute } from "./function-code.ts";
 import { addFunctionTrafficRoutes } from "./function-traffic.ts";
 import { addFunctionVersionRoutes, VERSION_UPLOAD_BODY_BYTES, VERSION_UPLOAD_PATH } from "./function-versions.ts";
@@ -60,6 +64,13 @@ export interface CreateAppOptions {
   replicaId?: string;
   /** Control's metrics (startControl shares them with the snapshot builder); created if absent. */
   metrics?: ControlMetrics;
+  /** The function runtime (nodes, assignments, scaler) startControl shares with its scaler; created if absent. */
+  functions?: FunctionRuntime;
+  /**
+   * Called after a write that changes which function instances gateways route to (a cold start
+   * waits on it): rebuild without the debounce. Defaults to onChange.
+   */
+  onUrgentChange?: OnChange;
 }
 
 /**
@@ -80,6 +91,7 @@ export function createApp(options: CreateAppOptions): ApiApp {
     metrics,
   };
   registry.recoveries ??= new RecoveryQueue(deps, registry.view, logger);
+  const functions = options.functions ?? createFunctionRuntime();
   const roleOf = createTokenChecker(options.auth);
   const app = createApiApp();
 
@@ -117,7 +129,9 @@ export function createApp(options: CreateAppOptions): ApiApp {
     if (!isAllowed(role, c.req.method, c.req.path)) {
       return unauthorized(
         c,
-        role === "agent" ? "agent tokens may use /v1/registry/* and /v1/propagation only" : "this endpoint needs the admin token",
+        role === "agent"
+          ? "agent tokens may use /v1/registry/*, /v1/agents/functions/* and /v1/propagation only"
+          : "this endpoint needs the admin token",
       );
     }
     c.set("role", role);
@@ -160,7 +174,11 @@ export function createApp(options: CreateAppOptions): ApiApp {
   addPropagationRoutes(app, deps);
   addEventRoutes(app, deps);
   addMetricsRoute(app, metrics);
-  addGatewayMetricsRoutes(app, metrics.gateway);
+  addGatewayMetricsRoutes(app, metrics.gateway, (push) =>
+    recordGatewayLoad({ db: options.db, logger, metrics: metrics.functions }, push, functions.now()),
+  );
+  addFunctionAgentRoutes(app, { ...deps, onChange: options.onUrgentChange ?? deps.onChange, functions });
+  addFunctionActivationRoute(app, { db: options.db, functions });
 
   app.openAPIRegistry.registerComponent("securitySchemes", "bearerAuth", { type: "http", scheme: "bearer" });
   app.doc31("/v1/openapi.json", {

@@ -3,7 +3,8 @@
  *
  * Three tokens, no defaults (APISIX CVE-2020-13945 was a default admin key):
  * - admin: full read/write on /v1, and GET /metrics;
- * - gateway: GET /v1/snapshot and POST /v1/gateway/metrics (its metrics push) only;
+ * - gateway: GET /v1/snapshot, POST /v1/gateway/metrics (its metrics push) and POST
+ *   /v1/gateway/activations only;
  * - metrics: GET /metrics and GET /v1/metrics/history only (a scraper's or console's credential:
  *   docs/metrics.md).
  * Each comes from its environment variable, else from a file in the data directory, else is
@@ -123,24 +124,35 @@ export const GATEWAY_METRICS_PATH = "/v1/gateway/metrics";
 /** A function version's code for a gateway in Worker Loader mode (control/api/function-code.ts). */
 export const FUNCTION_CODE_PATH = /^\/v1\/gateway\/functions\/[^/]+\/[^/]+\/versions\/[0-9]+\/code$/;
 
+/** Path of a gateway's function activation request (control/api/function-activations.ts). */
+export const GATEWAY_ACTIVATIONS_PATH = "/v1/gateway/activations";
+
+/** Prefix of the function agents' endpoints (control/api/function-agents.ts). */
+export const FUNCTION_AGENTS_PREFIX = "/v1/agents/functions/";
+
 /** Path of the gateway request history (control/api/gateway-metrics.ts). */
 export const METRICS_HISTORY_PATH = "/v1/metrics/history";
 
 /**
  * What each role may call (fail closed: anything not listed needs admin).
  * - admin: everything (under /v1, and /metrics);
- * - gateway: GET/HEAD /v1/snapshot and a function version's code (Worker Loader mode), POST /v1/gateway/metrics;
+ * - gateway: GET/HEAD /v1/snapshot and a function version's code (Worker Loader mode), POST /v1/gateway/metrics and
+ *   /v1/gateway/activations;
  * - metrics: GET/HEAD /metrics and /v1/metrics/history;
- * - agent: /v1/registry/* (each handler checks the token's appkeys) and GET /v1/propagation.
+ * - agent: /v1/registry/* and /v1/agents/functions/* (each handler checks the token's appkeys)
+ *   and GET /v1/propagation.
  */
 export function isAllowed(role: Role, method: string, path: string): boolean {
   if (role === "admin") return true;
   const read = method === "GET" || method === "HEAD";
   if (role === "gateway") {
-    return (read && (path === "/v1/snapshot" || FUNCTION_CODE_PATH.test(path))) || (method === "POST" && path === GATEWAY_METRICS_PATH);
+    return (
+      (read && (path === "/v1/snapshot" || FUNCTION_CODE_PATH.test(path))) ||
+      (method === "POST" && (path === GATEWAY_METRICS_PATH || path === GATEWAY_ACTIVATIONS_PATH))
+    );
   }
   if (role === "metrics") return read && (path === METRICS_PATH || path === METRICS_HISTORY_PATH);
-  return path.startsWith("/v1/registry/") || (read && path === "/v1/propagation");
+  return path.startsWith("/v1/registry/") || path.startsWith(FUNCTION_AGENTS_PREFIX) || (read && path === "/v1/propagation");
 }
 
 /**

@@ -4,13 +4,20 @@
  *   worker/telemetry/wire.ts MetricsPush (mirrored here: control may not import worker/). The
  *   body is validated whole before anything is counted; a push whose `seq` its isolate already
  *   had counted is answered `{accepted: false, duplicate: true}` and changes nothing
- *   (control/metrics/push-dedup.ts).
+ *   (control/metrics/push-dedup.ts). Its optional `functions` block (per function version: load
+ *   and activation waits) feeds the scaler (function_load) and the function metrics.
  * - GET /v1/metrics/history?route=&group= (admin or metrics token): the last hour of gateway
  *   requests per minute, with estimated latency quantiles (control/metrics/request-history.ts).
  * docs/metrics.md, "Gateway metrics", describes both and the series the pushes feed.
  */
 import { createRoute, z } from "@hono/zod-openapi";
-import { GATEWAY_PUSH_FORMAT, PUSH_ATTEMPT_OUTCOMES, PUSH_METHODS, PUSH_STATUS_CLASSES } from "../metrics/gateway-push.ts";
+import {
+  GATEWAY_PUSH_FORMAT,
+  type GatewayPush,
+  PUSH_ATTEMPT_OUTCOMES,
+  PUSH_METHODS,
+  PUSH_STATUS_CLASSES,
+} from "../metrics/gateway-push.ts";
 import type { GatewayTelemetry } from "../metrics/gateway-telemetry.ts";
 import { HTTP_DURATION_BUCKETS_S } from "../metrics/registry.ts";
 import { GATEWAY_METRICS_PATH, METRICS_HISTORY_PATH } from "./auth.ts";
@@ -93,6 +100,18 @@ export const MetricsPushSchema = z
     overflows: list(z.strictObject({ group: label, count })),
     conditionErrors: list(z.strictObject({ route: label, count })),
     droppedSeries: count,
+    functions: list(
+      z.strictObject({
+        appkey: label,
+        function: label,
+        version: z.number().int().min(1).max(2_147_483_647),
+        concurrency: count,
+        buffered: count,
+        requests: count,
+        activations: count,
+        activationWait: z.strictObject(histogramFields).superRefine(countMatchesBuckets),
+      }),
+    ).optional(),
   })
   .openapi("GatewayMetricsPush");
 
@@ -150,10 +169,20 @@ const history = createRoute({
   responses: { 200: json(HistorySchema, "Per-minute requests and latency"), ...errors(400) },
 });
 
-/** Registers POST /v1/gateway/metrics and GET /v1/metrics/history on `app`. */
-export function addGatewayMetricsRoutes(app: ApiApp, telemetry: GatewayTelemetry): void {
-  app.openapi(push, (c) => {
-    const { accepted } = telemetry.receive(c.req.valid("json"));
+/**
+ * Registers POST /v1/gateway/metrics and GET /v1/metrics/history on `app`.
+ * @param onAccepted called with each push counted (not duplicates): the function runtime's load
+ *   and activation metrics. It must not throw; the push is answered after it settles.
+ */
+export function addGatewayMetricsRoutes(
+  app: ApiApp,
+  telemetry: GatewayTelemetry,
+  onAccepted?: (push: GatewayPush) => void | Promise<void>,
+): void {
+  app.openapi(push, async (c) => {
+    const body = c.req.valid("json");
+    const { accepted } = telemetry.receive(body);
+    if (accepted) await onAccepted?.(body);
     return c.json(accepted ? { accepted } : { accepted, duplicate: true as const }, 200);
   });
 

@@ -30,6 +30,7 @@ const RevisionSchema = z
       "function",
       "function_version",
       "function_traffic",
+      "function_instance",
     ]),
     resourceId: z.string(),
     body: z.object({ before: z.unknown(), after: z.unknown() }),

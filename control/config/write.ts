@@ -40,10 +40,12 @@ export interface RevisionRecord {
     | "traffic_cut"
     | "function"
     | "function_version"
-    | "function_traffic";
+    | "function_traffic"
+    | "function_instance";
   /**
    * Natural key: `appkey`, `appkey/group`, `appkey/group/instanceId`, policy name, route id, cut id,
-   * `appkey/function`, `appkey/function/versionNumber`, `appkey/function` (its traffic).
+   * `appkey/function`, `appkey/function/versionNumber`, `appkey/function` (its traffic), node name (its routable
+   * function instances).
    */
   resourceId: string;
   before: unknown;

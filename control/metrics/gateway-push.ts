@@ -87,4 +87,23 @@ export interface GatewayPush {
   conditionErrors: { route: string; count: number }[];
   /** Observations the isolate dropped at its own series cap. */
   droppedSeries: number;
+  /** Load of each function version the isolate routed to since its last push (absent: none). */
+  functions?: PushFunctionLoad[];
+}
+
+/** One function version's load in one isolate over the interval (wire.ts FunctionLoadSeries). */
+export interface PushFunctionLoad {
+  appkey: string;
+  function: string;
+  version: number;
+  /** Time-weighted average in flight (buffered included) over intervalMs. */
+  concurrency: number;
+  /** Requests waiting in the activation buffer at the push. */
+  buffered: number;
+  /** Requests answered in the interval. */
+  requests: number;
+  /** Requests that waited for an instance in the interval. */
+  activations: number;
+  /** Their waits in the buffer, seconds. */
+  activationWait: PushHistogram;
 }

@@ -9,6 +9,7 @@
  * underscores). No label takes an unbounded value: no raw path, client address or token.
  */
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry, type RegistryContentType } from "prom-client";
+import { FunctionMetrics } from "./function-metrics.ts";
 import { registerGatewayFamilies } from "./gateway-exposition.ts";
 import { GatewayTelemetry } from "./gateway-telemetry.ts";
 import { PROPAGATION_BUCKETS_S } from "./propagation-lag.ts";
@@ -101,6 +102,13 @@ export interface ControlMetrics {
    * `readiness_check` (GET /readyz), `snapshot_build` (a rebuild that will be retried).
    */
   databaseErrors: Counter<"source">;
+  /**
+   * The function runtime's metrics (function-metrics.ts; docs/metrics.md "Functions"):
+   * `sluice_function_instances`, `sluice_function_panic`, `sluice_function_cold_start_seconds`,
+   * `sluice_function_activation_seconds`, `sluice_function_buffered_requests`,
+   * `sluice_function_instance_crashes_total`, `sluice_function_rejected_requests_total`.
+   */
+  functions: FunctionMetrics;
 }
 
 /** Creates a fresh registry with every control metric registered in it. */
@@ -170,6 +178,7 @@ export function createControlMetrics(options: ControlMetricsOptions = {}): Contr
       labelNames: ["source"],
       registers,
     }),
+    functions: new FunctionMetrics(registry, HTTP_DURATION_BUCKETS_S, options.now),
   };
   if (options.processMetrics !== false) collectDefaultMetrics({ register: registry });
   return metrics;

@@ -102,12 +102,11 @@ describe.each(backends().slice(0, 1))("functions in Worker Loader mode on $name"
   });
 
   it("runs the same under Miniflare (wrangler dev) with workerLoaders", async () => {
-    const mf = new Miniflare({
-      modules: [
-        { type: "ESModule", path: join(GATEWAY_BUILD_DIR, "worker.js") },
-        { type: "CompiledWasm", path: join(GATEWAY_BUILD_DIR, "hotpath.wasm") },
-      ],
-      modulesRoot: GATEWAY_BUILD_DIR,
+    // Miniflare 5's option types are a deep zod union; its own parser checks this object at runtime.
+    const options = {
+      scriptPath: join(GATEWAY_BUILD_DIR, "worker.js"),
+      modules: true,
+      modulesRules: [{ type: "CompiledWasm", include: ["**/*.wasm"] }],
       compatibilityDate: COMPATIBILITY_DATE,
       bindings: {
         CONTROL_URL: stack.control.url,
@@ -118,7 +117,8 @@ describe.each(backends().slice(0, 1))("functions in Worker Loader mode on $name"
         ACCESS_LOG: "off",
       },
       workerLoaders: { LOADER: {} },
-    });
+    } as unknown as ConstructorParameters<typeof Miniflare>[0];
+    const mf = new Miniflare(options);
     try {
       const url = await mf.ready;
       const base = url.origin;

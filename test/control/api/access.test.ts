@@ -83,7 +83,11 @@ describe.each(backends())("API access on $name", (backend) => {
     expect(Object.keys(paths).sort()).toEqual([
       "/v1/agent-tokens",
       "/v1/agent-tokens/{id}",
+      "/v1/agents/functions/assignments",
+      "/v1/agents/functions/bundles/{sha256}",
+      "/v1/agents/functions/report",
       "/v1/events",
+      "/v1/gateway/activations",
       "/v1/gateway/metrics",
       "/v1/gateways",
       "/v1/metrics/history",

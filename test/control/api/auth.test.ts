@@ -133,3 +133,18 @@ describe("isAllowed for the metrics scope", () => {
     expect(isAllowed("agent", "GET", "/metrics")).toBe(false);
   });
 });
+
+describe("isAllowed for the function runtime", () => {
+  const cases: { role: "gateway" | "agent" | "metrics"; method: string; path: string; want: boolean }[] = [
+    { role: "gateway", method: "POST", path: "/v1/gateway/activations", want: true },
+    { role: "gateway", method: "GET", path: "/v1/gateway/activations", want: false },
+    { role: "gateway", method: "GET", path: "/v1/agents/functions/assignments", want: false },
+    { role: "agent", method: "GET", path: "/v1/agents/functions/assignments", want: true },
+    { role: "agent", method: "POST", path: "/v1/agents/functions/report", want: true },
+    { role: "agent", method: "POST", path: "/v1/gateway/activations", want: false },
+    { role: "metrics", method: "GET", path: "/v1/agents/functions/assignments", want: false },
+  ];
+  it.each(cases)("$role $method $path → $want", ({ role, method, path, want }) => {
+    expect(isAllowed(role, method, path)).toBe(want);
+  });
+});
