@@ -88,6 +88,7 @@ describe.each(backends())("API access on $name", (backend) => {
       "/v1/agents/functions/report",
       "/v1/events",
       "/v1/gateway/activations",
+      "/v1/gateway/functions/{appkey}/{name}/versions/{version}/code",
       "/v1/gateway/metrics",
       "/v1/gateways",
       "/v1/metrics/history",
