@@ -11,7 +11,7 @@
  * No Node or Workers imports: the bench Worker uses this module too.
  */
 import { CelScalar, celEnv, celFunc, parse, plan } from "@bufbuild/cel";
-import { murmur3Utf8 } from "../control/compiler/bucket.ts";
+import { murmur3Utf8 } from "../wasm/reference/bucket.ts";
 import { compileEvaluator, type EvalRequest } from "../control/compiler/evaluate.ts";
 import { keyAttribute, lowerCondition } from "../control/compiler/index.ts";
 import type { AttributeRef } from "../control/compiler/ir.ts";

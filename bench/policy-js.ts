@@ -5,7 +5,7 @@
  * unlike Oceanus' template), for `new Function` per policy per request. JavaScript semantics
  * (doubles, NaN), not CEL's: it simulates the cost, not the answers' exactness.
  */
-import { murmur3Utf8 } from "../control/compiler/bucket.ts";
+import { murmur3Utf8 } from "../wasm/reference/bucket.ts";
 import type { AttributeRef, IrNode } from "../control/compiler/ir.ts";
 import { parseIpText } from "../wasm/ip-text.ts";
 import type { BenchRequest } from "./policy-cases.ts";

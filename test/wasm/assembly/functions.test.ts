@@ -9,7 +9,7 @@ import { isIP } from "node:net";
 import fc from "fast-check";
 import { RE2JS } from "re2js";
 import { beforeAll, describe, expect, it } from "vitest";
-import { bucketOf, murmur3Utf8 } from "../../../control/compiler/bucket.ts";
+import { bucketOf, murmur3Utf8 } from "../../../wasm/reference/bucket.ts";
 import { parseIpText } from "../../../control/compiler/cidr.ts";
 import { compileRegex, RegexError, runDfa } from "../../../control/compiler/regex/index.ts";
 import { DecideStatus, type HotPath } from "../../../wasm/host.ts";
