@@ -44,3 +44,82 @@ export interface FunctionEntry {
 export interface FunctionsSection {
   functions: FunctionEntry[];
 }
+
+/** A FUNCTIONS section that is not what control writes: the gateway refuses the whole snapshot. */
+export class FunctionsSectionError extends Error {
+  override name = "FunctionsSectionError";
+}
+
+/** The section's bytes: UTF-8 JSON of `section`, as control writes it. */
+export function encodeFunctionsSection(section: FunctionsSection): Uint8Array {
+  return new TextEncoder().encode(JSON.stringify(section));
+}
+
+const STICKY_FROM: readonly string[] = ["header", "cookie", "query"];
+
+/**
+ * Decodes and checks a FUNCTIONS section's bytes: UTF-8 JSON of the shape above, every GROUPS
+ * index below `groupCount`, percents integers 0–100 summing to 100 (when there are targets),
+ * tags and lanes unique per function. O(size).
+ * @param groupCount the GROUPS record count of the same snapshot.
+ * @throws FunctionsSectionError naming the first bad field, e.g. `functions[0].targets[1].group: 7 is not below 5`.
+ */
+export function decodeFunctionsSection(bytes: Uint8Array, groupCount: number): FunctionsSection {
+  let json: unknown;
+  try {
+    json = JSON.parse(new TextDecoder("utf-8", { fatal: true, ignoreBOM: false }).decode(bytes));
+  } catch (error) {
+    throw new FunctionsSectionError(`FUNCTIONS section is not UTF-8 JSON: ${(error as Error).message}`);
+  }
+  const fail = (at: string, why: string): never => {
+    throw new FunctionsSectionError(`FUNCTIONS section: ${at}: ${why}`);
+  };
+  const object = (v: unknown, at: string): Record<string, unknown> =>
+    typeof v === "object" && v !== null && !Array.isArray(v) ? (v as Record<string, unknown>) : fail(at, "not an object");
+  const array = (v: unknown, at: string): unknown[] => (Array.isArray(v) ? v : fail(at, "not an array"));
+  const int = (v: unknown, at: string, min: number, max: number): number =>
+    Number.isInteger(v) && (v as number) >= min && (v as number) <= max ? (v as number) : fail(at, `${JSON.stringify(v)} is not an integer in [${min}, ${max}]`);
+  const text = (v: unknown, at: string): string => (typeof v === "string" && v !== "" ? v : fail(at, "not a non-empty string"));
+  const textOrNull = (v: unknown, at: string): string | null => (v === null ? null : text(v, at));
+  const group = (v: unknown, at: string): number =>
+    Number.isInteger(v) && (v as number) >= 0 && (v as number) < groupCount ? (v as number) : fail(at, `${JSON.stringify(v)} is not below ${groupCount}`);
+
+  const root = object(json, "root");
+  const functions = array(root.functions, "functions").map((raw, i): FunctionEntry => {
+    const at = `functions[${i}]`;
+    const fn = object(raw, at);
+    let stickiness: FunctionStickiness | null = null;
+    if (fn.stickiness !== null) {
+      const s = object(fn.stickiness, `${at}.stickiness`);
+      if (!STICKY_FROM.includes(s.from as string)) fail(`${at}.stickiness.from`, `${JSON.stringify(s.from)} is not header, cookie or query`);
+      stickiness = { from: s.from as FunctionStickiness["from"], name: text(s.name, `${at}.stickiness.name`) };
+    }
+    const targets = array(fn.targets, `${at}.targets`).map((rawTarget, j): FunctionTarget => {
+      const tat = `${at}.targets[${j}]`;
+      const t = object(rawTarget, tat);
+      return {
+        version: int(t.version, `${tat}.version`, 1, 2 ** 31 - 1),
+        group: group(t.group, `${tat}.group`),
+        percent: int(t.percent, `${tat}.percent`, 0, 100),
+        tag: textOrNull(t.tag, `${tat}.tag`),
+        lane: textOrNull(t.lane, `${tat}.lane`),
+      };
+    });
+    const total = targets.reduce((sum, t) => sum + t.percent, 0);
+    if (targets.length > 0 && total !== 100) fail(`${at}.targets`, `percents sum to ${total}, not 100`);
+    for (const key of ["tag", "lane"] as const) {
+      const values = targets.map((t) => t[key]).filter((v) => v !== null);
+      if (new Set(values).size !== values.length) fail(`${at}.targets`, `a ${key} is used twice`);
+    }
+    return {
+      id: int(fn.id, `${at}.id`, 1, 2 ** 31 - 1),
+      appkey: text(fn.appkey, `${at}.appkey`),
+      name: text(fn.name, `${at}.name`),
+      entryGroup: group(fn.entryGroup, `${at}.entryGroup`),
+      activationTimeoutMs: int(fn.activationTimeoutMs, `${at}.activationTimeoutMs`, 1, 2 ** 31 - 1),
+      stickiness,
+      targets,
+    };
+  });
+  return { functions };
+}
