@@ -78,11 +78,15 @@ export function decodeFunctionsSection(bytes: Uint8Array, groupCount: number): F
     typeof v === "object" && v !== null && !Array.isArray(v) ? (v as Record<string, unknown>) : fail(at, "not an object");
   const array = (v: unknown, at: string): unknown[] => (Array.isArray(v) ? v : fail(at, "not an array"));
   const int = (v: unknown, at: string, min: number, max: number): number =>
-    Number.isInteger(v) && (v as number) >= min && (v as number) <= max ? (v as number) : fail(at, `${JSON.stringify(v)} is not an integer in [${min}, ${max}]`);
+    Number.isInteger(v) && (v as number) >= min && (v as number) <= max
+      ? (v as number)
+      : fail(at, `${JSON.stringify(v)} is not an integer in [${min}, ${max}]`);
   const text = (v: unknown, at: string): string => (typeof v === "string" && v !== "" ? v : fail(at, "not a non-empty string"));
   const textOrNull = (v: unknown, at: string): string | null => (v === null ? null : text(v, at));
   const group = (v: unknown, at: string): number =>
-    Number.isInteger(v) && (v as number) >= 0 && (v as number) < groupCount ? (v as number) : fail(at, `${JSON.stringify(v)} is not below ${groupCount}`);
+    Number.isInteger(v) && (v as number) >= 0 && (v as number) < groupCount
+      ? (v as number)
+      : fail(at, `${JSON.stringify(v)} is not below ${groupCount}`);
 
   const root = object(json, "root");
   const functions = array(root.functions, "functions").map((raw, i): FunctionEntry => {
@@ -91,7 +95,8 @@ export function decodeFunctionsSection(bytes: Uint8Array, groupCount: number): F
     let stickiness: FunctionStickiness | null = null;
     if (fn.stickiness !== null) {
       const s = object(fn.stickiness, `${at}.stickiness`);
-      if (!STICKY_FROM.includes(s.from as string)) fail(`${at}.stickiness.from`, `${JSON.stringify(s.from)} is not header, cookie or query`);
+      if (!STICKY_FROM.includes(s.from as string))
+        fail(`${at}.stickiness.from`, `${JSON.stringify(s.from)} is not header, cookie or query`);
       stickiness = { from: s.from as FunctionStickiness["from"], name: text(s.name, `${at}.stickiness.name`) };
     }
     const targets = array(fn.targets, `${at}.targets`).map((rawTarget, j): FunctionTarget => {

@@ -18,4 +18,3 @@ export const FUNCTION_REPORT_INTERVAL_MS = 1000;
  * not stored per node, so the lease assumes the interval control hands out.
  */
 export const FUNCTION_LEASE_MS = LEASE_MISSED_REPORTS * FUNCTION_REPORT_INTERVAL_MS;
-

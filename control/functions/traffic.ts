@@ -77,6 +77,31 @@ export function resolveVersion(version: TrafficVersion, latestReady: number | nu
   return version === "latest" ? latestReady : version;
 }
 
+/** A target as gateways apply it: `latest` resolved, no optional fields. */
+export interface ResolvedTarget {
+  version: number;
+  percent: number;
+  tag: string | null;
+  lane: string | null;
+}
+
+/**
+ * `targets` as a snapshot carries them (docs/functions-runtime.md "In the snapshot"): `latest`
+ * resolved to `latestReady`, in the stored order. No stored split means 100 % to latest. When
+ * `latest` cannot resolve (no ready version) the function has nothing to route to: [].
+ * @example resolveTargets(null, 4) // → [{version: 4, percent: 100, tag: null, lane: null}]
+ */
+export function resolveTargets(targets: readonly TrafficTarget[] | null, latestReady: number | null): ResolvedTarget[] {
+  const split = targets ?? [{ version: "latest", percent: 100 }];
+  const resolved: ResolvedTarget[] = [];
+  for (const target of split) {
+    const version = resolveVersion(target.version, latestReady);
+    if (version === null) return [];
+    resolved.push({ version, percent: target.percent, tag: target.tag ?? null, lane: target.lane ?? null });
+  }
+  return resolved;
+}
+
 /**
  * The entries of `targets` that route to version `number` (directly or through `latest`), with
  * their index: a version they name carries traffic, even at 0 % when tagged.

@@ -41,7 +41,13 @@ export function versionGroupName(fn: string, version: number): string {
 export function functionGroups(functions: readonly FunctionConfig[]): GroupConfig[] {
   const out: GroupConfig[] = [];
   for (const fn of functions) {
-    out.push({ id: FUNCTION_ENTRY_GROUP_ID_BASE + fn.id, appkey: fn.appkey, name: entryGroupName(fn.name), balancer: "swrr", instances: [] });
+    out.push({
+      id: FUNCTION_ENTRY_GROUP_ID_BASE + fn.id,
+      appkey: fn.appkey,
+      name: entryGroupName(fn.name),
+      balancer: "swrr",
+      instances: [],
+    });
     for (const target of fn.targets) {
       if (!fn.versions.some((v) => v.number === target.version)) {
         throw new SnapshotModelError(`function '${fn.name}' of service '${fn.appkey}': target version ${target.version} is not listed`);

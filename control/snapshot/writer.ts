@@ -68,7 +68,9 @@ export function writeSnapshot(model: ConfigModel, options: WriteOptions): Uint8A
   const str = (s: string) => pool.intern(s);
 
   // Groups (the functions' among them) and their instances, in a stable order.
-  const groups = [...model.groups, ...functionGroups(functions)].sort((a, b) => (a.appkey + "\0" + a.name < b.appkey + "\0" + b.name ? -1 : 1));
+  const groups = [...model.groups, ...functionGroups(functions)].sort((a, b) =>
+    a.appkey + "\0" + a.name < b.appkey + "\0" + b.name ? -1 : 1,
+  );
   const groupIndex = new Map(groups.map((g, i) => [groupKey(g.appkey, g.name), i]));
   const resolveGroup = (appkey: string, name: string, what: string) => {
     const gi = groupIndex.get(groupKey(appkey, name));

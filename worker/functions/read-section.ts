@@ -4,7 +4,12 @@
  * WASM skips the section; the gateway reads it once per load, next to the WASM load, and refuses
  * the snapshot when it is malformed (as WASM refuses a bad record). Pure.
  */
-import { decodeFunctionsSection, FUNCTIONS_SECTION_ID, type FunctionsSection, FunctionsSectionError } from "../../wasm/functions-section.ts";
+import {
+  decodeFunctionsSection,
+  FUNCTIONS_SECTION_ID,
+  type FunctionsSection,
+  FunctionsSectionError,
+} from "../../wasm/functions-section.ts";
 
 /** Header offsets and directory entry size from docs/snapshot-format.md. */
 const TOTAL_LENGTH_AT = 16;
