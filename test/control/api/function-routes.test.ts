@@ -113,7 +113,12 @@ describe.each(backends())("routes to functions on $name", (backend) => {
     };
     expect((await api.client.put(`${path}/traffic`, split)).status).toBe(200);
     expect((await api.client.get(`${path}/traffic`)).body).toMatchObject(split);
-    const twice = { targets: [{ version: 1, percent: 50, lane: "gray" }, { version: 2, percent: 50, lane: "gray" }] };
+    const twice = {
+      targets: [
+        { version: 1, percent: 50, lane: "gray" },
+        { version: 2, percent: 50, lane: "gray" },
+      ],
+    };
     expect(fieldsOf(await api.client.put(`${path}/traffic`, twice))).toEqual(["targets[1].lane"]);
     for (const lane of ["", "a b", "x".repeat(65)]) {
       expect(fieldsOf(await api.client.put(`${path}/traffic`, { targets: [{ version: 1, percent: 100, lane }] }))).toEqual([

@@ -34,7 +34,9 @@ describe.each(backends())("functions in the snapshot on $name", (backend) => {
     await ok(api.client.post("/v1/services", { appkey }));
     await ok(api.client.post(`/v1/services/${appkey}/groups`, { name: "main" }));
     for (const name of ["hello", "bare"]) {
-      await ok(api.client.post(`/v1/services/${appkey}/functions`, { name, scaling: name === "hello" ? { activationTimeoutMs: 2500 } : {} }));
+      await ok(
+        api.client.post(`/v1/services/${appkey}/functions`, { name, scaling: name === "hello" ? { activationTimeoutMs: 2500 } : {} }),
+      );
       await ok(api.client.post(`/v1/services/${appkey}/functions/${name}/versions`, UPLOAD));
     }
     await ok(api.client.post(`/v1/services/${appkey}/functions/hello/versions`, UPLOAD));
@@ -108,7 +110,9 @@ describe.each(backends())("functions in the snapshot on $name", (backend) => {
           {
             id: ids.v["hello@1"],
             number: 1,
-            instances: [{ id: live.live, host: "127.0.0.1", port: expect.any(Number), weight: 10, status: "alive", zone: "", lane: "", version: "1" }],
+            instances: [
+              { id: live.live, host: "127.0.0.1", port: expect.any(Number), weight: 10, status: "alive", zone: "", lane: "", version: "1" },
+            ],
           },
           { id: ids.v["hello@2"], number: 2, instances: [] },
         ],
