@@ -12,12 +12,12 @@
  */
 import { BlockList, isIP } from "node:net";
 import { type CelResult, CelScalar, celEnv, celFunc, isCelError, parse, plan } from "@bufbuild/cel";
-import { murmur3Utf8 } from "../../wasm/reference/bucket.ts";
 import { compileEvaluator, type EvalRequest } from "../../control/compiler/evaluate.ts";
 import { keyAttribute, lowerCondition, lowerExpression } from "../../control/compiler/index.ts";
 import { ERROR, parseDoubleGo, parseIntGo, parseUintGo } from "../../control/compiler/values.ts";
 import type { ConfigModel, PolicyConfig } from "../../control/snapshot/model.ts";
 import { type DecideRequest, DecideStatus, type HotPath, Source } from "../../wasm/host.ts";
+import { murmur3Utf8 } from "../../wasm/reference/bucket.ts";
 import { type Atom, type Gen, HOST, type Req } from "./condition-gen.ts";
 import { group, instance, policy, route, write } from "./wasm-fixtures.ts";
 
