@@ -12,52 +12,51 @@
  *
  * Pure: randomness is a parameter. O(targets).
  */
-import type { FunctionEntry, FunctionStickiness, FunctionTarget } from "../../wasm/functions-section.ts";
+import type { FunctionEntry, FunctionTarget } from "../../wasm/functions-section.ts";
 import { bucketOf } from "../../wasm/reference/bucket.ts";
-
-/** The request header naming a target's tag (control/functions/traffic.ts TRAFFIC_TAG_HEADER). */
-export const FUNCTION_TAG_HEADER = "sluice-function-tag";
 
 /** Buckets of the split: percents are whole, so 100. */
 const BUCKETS = 100;
 
-/** What the chooser reads of a request. */
-export interface VersionRequest {
-  /** Value of header FUNCTION_TAG_HEADER, or undefined when absent. */
-  readonly tag: string | undefined;
-  /** The request's OCTO lane (LANE_HEADER), or undefined for the main lane. */
-  readonly lane: string | undefined;
-  /**
-   * The request's value of the stickiness key: header (name as written in the traffic split; a
-   * header lookup is case-insensitive), cookie or query parameter `name`; undefined when absent.
-   * Called at most once, and only when the function has stickiness.
-   */
-  stickyValue(from: FunctionStickiness["from"], name: string): string | undefined;
+/**
+ * What the chooser reads of a request (the gateway builds it per function: worker/functions/table.ts
+ * `versionRequest`).
+ */
+export interface VersionChoiceRequest {
+  /** Value of header `sluice-function-tag`, null when absent. */
+  tag: string | null;
+  /** The request's OCTO lane (LANE_HEADER), "" for the main lane. */
+  lane: string;
+  /** The stickiness key's value when the function is sticky and the request carries it, else null. */
+  stickyKey: string | null;
 }
 
 /**
- * The target of `entry` that takes `request`; null only when `entry` has no targets.
- * @param random uniform in [0, 1) (e.g. Math.random); used only for a non-sticky split.
- * @example chooseVersion(entry, { tag: undefined, lane: "gray", stickyValue: () => undefined }, Math.random)
+ * The target of `entry` that takes `request`.
+ * @param random uniform in [0, 1) (e.g. Math.random); read only for a non-sticky split.
+ * @throws RangeError when `entry` has no targets (a function with no ready version: the caller
+ *   answers without choosing).
+ * @example chooseVersion(entry, { tag: null, lane: "gray", stickyKey: null }, Math.random)
  *   // → the target whose lane is "gray", when there is one
  */
-export function chooseVersion(entry: FunctionEntry, request: VersionRequest, random: () => number): FunctionTarget | null {
+export function chooseVersion(entry: FunctionEntry, request: VersionChoiceRequest, random: () => number): FunctionTarget {
   const { targets } = entry;
-  if (request.tag !== undefined) {
+  if (request.tag !== null) {
     const tagged = targets.find((t) => t.tag === request.tag);
     if (tagged) return tagged;
   }
-  if (request.lane) {
+  if (request.lane !== "") {
     const laned = targets.find((t) => t.lane === request.lane);
     if (laned) return laned;
   }
-  return splitTarget(targets, splitBucket(entry.stickiness, request, random));
+  const target = splitTarget(targets, splitBucket(request.stickyKey, random));
+  if (!target) throw new RangeError(`function ${entry.appkey}/${entry.name} has no traffic target`);
+  return target;
 }
 
-/** The split's bucket 0–99: the sticky key's `bucket(key, 100)` when there is one, else random. */
-export function splitBucket(stickiness: FunctionStickiness | null, request: VersionRequest, random: () => number): number {
-  const key = stickiness ? request.stickyValue(stickiness.from, stickiness.name) : undefined;
-  if (key !== undefined) return bucketOf(key, BUCKETS) as number;
+/** The split's bucket 0–99: `bucket(stickyKey, 100)` when there is a key, else random. */
+export function splitBucket(stickyKey: string | null, random: () => number): number {
+  if (stickyKey !== null) return bucketOf(stickyKey, BUCKETS) as number;
   return Math.min(BUCKETS - 1, Math.floor(random() * BUCKETS));
 }
 

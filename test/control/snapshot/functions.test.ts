@@ -2,7 +2,7 @@
  * Functions in the snapshot (docs/functions-runtime.md "In the snapshot"), from the database to
  * the WASM hot path: configuration written through the API, instances as an agent's report leaves
  * them, the model loaded in one transaction (control/db/config.ts), written by the real writer,
- * read back by the gateway's reader (worker/functions/read-section.ts) and decided by
+ * read back by the gateway's reader (wasm/functions-section.ts) and decided by
  * build/hotpath.wasm — a function route lands on its entry group with NO_INSTANCE.
  */
 import { and, eq } from "drizzle-orm";
@@ -12,8 +12,8 @@ import { functionInstances, functions, functionVersions, services } from "../../
 import { FUNCTION_LEASE_MS } from "../../../control/functions/lease.ts";
 import { sealSnapshot } from "../../../control/snapshot/seal.ts";
 import { writeSnapshot } from "../../../control/snapshot/writer.ts";
+import { readFunctionsSection } from "../../../wasm/functions-section.ts";
 import { DecideStatus } from "../../../wasm/host.ts";
-import { readFunctionsSection } from "../../../worker/functions/read-section.ts";
 import { backends } from "../../support/backends.ts";
 import { unique, useApi } from "../../support/fixture.ts";
 import { instantiate, request } from "../../support/wasm-fixtures.ts";

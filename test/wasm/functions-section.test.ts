@@ -1,20 +1,20 @@
 /**
- * The gateway's reader of the FUNCTIONS section (worker/functions/read-section.ts, decoder
- * wasm/functions-section.ts): it finds section 14 in a file the real writer made, returns null
+ * The gateway's reader of the FUNCTIONS section (wasm/functions-section.ts readFunctionsSection
+ * and its decoder): it finds section 14 in a file the real writer made, returns null
  * when there is none, and refuses — with a FunctionsSectionError naming the field — a section
  * that is not what control writes, so the gateway can refuse the snapshot.
  */
 import { describe, expect, it } from "vitest";
-import type { ConfigModel } from "../../../control/snapshot/model.ts";
-import { writeSnapshot } from "../../../control/snapshot/writer.ts";
+import type { ConfigModel } from "../../control/snapshot/model.ts";
+import { writeSnapshot } from "../../control/snapshot/writer.ts";
 import {
   decodeFunctionsSection,
   encodeFunctionsSection,
   type FunctionsSection,
   FunctionsSectionError,
-} from "../../../wasm/functions-section.ts";
-import { readFunctionsSection } from "../../../worker/functions/read-section.ts";
-import { group, instance, route, section, view } from "../../support/wasm-fixtures.ts";
+  readFunctionsSection,
+} from "../../wasm/functions-section.ts";
+import { group, instance, route, section, view } from "../support/wasm-fixtures.ts";
 
 const MODEL: ConfigModel = {
   groups: [group(1, "main", [instance(1, 10)])],
@@ -85,6 +85,10 @@ describe("readFunctionsSection", () => {
 
   it("returns null for a snapshot without functions", () => {
     expect(readFunctionsSection(write({ ...MODEL, functions: [], routes: [route(1, "*", "/")] }), 1)).toBeNull();
+  });
+
+  it("counts the groups from the file when not told", () => {
+    expect(readFunctionsSection(write(MODEL))).toEqual(readFunctionsSection(write(MODEL), GROUP_COUNT));
   });
 
   it("refuses group indices not below the snapshot's group count", () => {
