@@ -1,20 +1,17 @@
 /**
- * The lease of a function instance (docs/functions-runtime.md "Leases"): an agent reports its
- * node's whole instance set every report interval, and an instance whose last report
- * (`function_instances.reported_at`) is older than LEASE_MISSED_REPORTS intervals is gone — no
- * gateway routes to it, and control removes its row. Declared once: the snapshot loader
- * (control/db/config.ts, `reported_at > now() − FUNCTION_LEASE_MS`) and whatever sweeps expired
- * rows use these.
+ * The lease of a function instance (docs/functions-runtime.md, "Leases"): an agent reports every
+ * second, and a node silent for 3 × that interval loses its instances. Declared once: the
+ * scaler's sweep (scaler/sweep.ts) deletes expired rows, and the snapshot loader counts only
+ * instances with a live lease, by the same rule.
  */
 
-/** Missed reports after which an instance's lease lapses (Knative and Consul use 3 as well). */
-export const LEASE_MISSED_REPORTS = 3;
+/** How long an instance row stays live after its last report, ms (3 × the agents' 1 s report interval). */
+export const FUNCTION_LEASE_MS = 3000;
 
-/** The agents' report interval, ms, that assignments hand out (`reportIntervalMs`). */
-export const FUNCTION_REPORT_INTERVAL_MS = 1000;
+/** Rows whose `reported_at` is before this instant have lost their lease at `nowMs` (Unix ms). */
+export function leaseCutoff(nowMs: number): Date {
+  return new Date(nowMs - FUNCTION_LEASE_MS);
+}
 
-/**
- * How long a report keeps an instance live, ms: 3 × the report interval = 3000. The interval is
- * not stored per node, so the lease assumes the interval control hands out.
- */
-export const FUNCTION_LEASE_MS = LEASE_MISSED_REPORTS * FUNCTION_REPORT_INTERVAL_MS;
+/** How often an agent reports its instances' load, ms: control tells agents this (assignments' `reportIntervalMs`), so 3 reports fit in a lease. */
+export const REPORT_INTERVAL_MS = FUNCTION_LEASE_MS / 3;
