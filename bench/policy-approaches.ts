@@ -11,11 +11,11 @@
  * No Node or Workers imports: the bench Worker uses this module too.
  */
 import { CelScalar, celEnv, celFunc, parse, plan } from "@bufbuild/cel";
-import { murmur3Utf8 } from "../control/compiler/bucket.ts";
 import { compileEvaluator, type EvalRequest } from "../control/compiler/evaluate.ts";
 import { keyAttribute, lowerCondition } from "../control/compiler/index.ts";
 import type { AttributeRef } from "../control/compiler/ir.ts";
 import { type DecideRequest, type HotPath, Source } from "../wasm/host.ts";
+import { murmur3Utf8 } from "../wasm/reference/bucket.ts";
 import type { BenchPolicy, BenchRequest } from "./policy-cases.ts";
 import { JS_HELPERS, keyValueOf, renderJs } from "./policy-js.ts";
 

@@ -5,9 +5,10 @@
  * unlike Oceanus' template), for `new Function` per policy per request. JavaScript semantics
  * (doubles, NaN), not CEL's: it simulates the cost, not the answers' exactness.
  */
-import { murmur3Utf8 } from "../control/compiler/bucket.ts";
+
 import type { AttributeRef, IrNode } from "../control/compiler/ir.ts";
 import { parseIpText } from "../wasm/ip-text.ts";
+import { murmur3Utf8 } from "../wasm/reference/bucket.ts";
 import type { BenchRequest } from "./policy-cases.ts";
 
 const OPS = { eq: "===", ne: "!==", lt: "<", le: "<=", gt: ">", ge: ">=" } as const;

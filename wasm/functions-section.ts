@@ -2,8 +2,10 @@
  * Section 14 of the snapshot, FUNCTIONS (docs/snapshot-format.md, docs/functions-runtime.md): the
  * functions routes target, their traffic split and the GROUPS index of each version. UTF-8 JSON
  * inside the signed file; WASM skips it, the gateway's TypeScript reads it. Control writes it
- * (control/snapshot/writer.ts) with these types; this module is the one description of its shape.
+ * (control/snapshot/writer.ts) with these types; this module is the one description of its shape,
+ * and its reader: readFunctionsSection finds and checks it in a verified file.
  */
+import { GROUP_RECORD_BYTES } from "./layout/group-record.ts";
 
 /** Section id of FUNCTIONS in the section directory. */
 export const FUNCTIONS_SECTION_ID = 14;
@@ -45,24 +47,135 @@ export interface FunctionsSection {
   functions: FunctionEntry[];
 }
 
-// PLACEHOLDER until issue15-snapshot merges: the real reader (with full validation) replaces this.
+/** A FUNCTIONS section that is not what control writes: the gateway refuses the whole snapshot. */
+export class FunctionsSectionError extends Error {
+  override name = "FunctionsSectionError";
+}
+
+/** The section's bytes: UTF-8 JSON of `section`, as control writes it. */
+export function encodeFunctionsSection(section: FunctionsSection): Uint8Array {
+  return new TextEncoder().encode(JSON.stringify(section));
+}
+
+const STICKY_FROM: readonly string[] = ["header", "cookie", "query"];
+
 /**
- * The FUNCTIONS section of a verified snapshot file, or null when the file has none.
- * @throws Error when the section is not a JSON object with a `functions` array.
+ * Decodes and checks a FUNCTIONS section's bytes: UTF-8 JSON of the shape above, every GROUPS
+ * index below `groupCount`, percents integers 0–100 summing to 100 (when there are targets),
+ * tags and lanes unique per function. O(size).
+ * @param groupCount the GROUPS record count of the same snapshot.
+ * @throws FunctionsSectionError naming the first bad field, e.g. `functions[0].targets[1].group: 7 is not below 5`.
  */
-export function readFunctionsSection(file: Uint8Array): FunctionsSection | null {
-  const view = new DataView(file.buffer, file.byteOffset, file.byteLength);
-  const count = view.getUint32(20, true);
-  for (let i = 0; i < count; i++) {
-    const at = 64 + i * 12;
-    if (view.getUint32(at, true) !== FUNCTIONS_SECTION_ID) continue;
-    const offset = view.getUint32(at + 4, true);
-    const length = view.getUint32(at + 8, true);
-    const parsed = JSON.parse(new TextDecoder("utf-8", { fatal: true, ignoreBOM: false }).decode(file.subarray(offset, offset + length)));
-    if (typeof parsed !== "object" || parsed === null || !Array.isArray(parsed.functions)) {
-      throw new Error("FUNCTIONS section is not {functions: [...]}");
-    }
-    return parsed as FunctionsSection;
+export function decodeFunctionsSection(bytes: Uint8Array, groupCount: number): FunctionsSection {
+  let json: unknown;
+  try {
+    json = JSON.parse(new TextDecoder("utf-8", { fatal: true, ignoreBOM: false }).decode(bytes));
+  } catch (error) {
+    throw new FunctionsSectionError(`FUNCTIONS section is not UTF-8 JSON: ${(error as Error).message}`);
   }
-  return null;
+  const fail = (at: string, why: string): never => {
+    throw new FunctionsSectionError(`FUNCTIONS section: ${at}: ${why}`);
+  };
+  const object = (v: unknown, at: string): Record<string, unknown> =>
+    typeof v === "object" && v !== null && !Array.isArray(v) ? (v as Record<string, unknown>) : fail(at, "not an object");
+  const array = (v: unknown, at: string): unknown[] => (Array.isArray(v) ? v : fail(at, "not an array"));
+  const int = (v: unknown, at: string, min: number, max: number): number =>
+    Number.isInteger(v) && (v as number) >= min && (v as number) <= max
+      ? (v as number)
+      : fail(at, `${JSON.stringify(v)} is not an integer in [${min}, ${max}]`);
+  const text = (v: unknown, at: string): string => (typeof v === "string" && v !== "" ? v : fail(at, "not a non-empty string"));
+  const textOrNull = (v: unknown, at: string): string | null => (v === null ? null : text(v, at));
+  const group = (v: unknown, at: string): number =>
+    Number.isInteger(v) && (v as number) >= 0 && (v as number) < groupCount
+      ? (v as number)
+      : fail(at, `${JSON.stringify(v)} is not below ${groupCount}`);
+
+  const root = object(json, "root");
+  const functions = array(root.functions, "functions").map((raw, i): FunctionEntry => {
+    const at = `functions[${i}]`;
+    const fn = object(raw, at);
+    let stickiness: FunctionStickiness | null = null;
+    if (fn.stickiness !== null) {
+      const s = object(fn.stickiness, `${at}.stickiness`);
+      if (!STICKY_FROM.includes(s.from as string))
+        fail(`${at}.stickiness.from`, `${JSON.stringify(s.from)} is not header, cookie or query`);
+      stickiness = { from: s.from as FunctionStickiness["from"], name: text(s.name, `${at}.stickiness.name`) };
+    }
+    const targets = array(fn.targets, `${at}.targets`).map((rawTarget, j): FunctionTarget => {
+      const tat = `${at}.targets[${j}]`;
+      const t = object(rawTarget, tat);
+      return {
+        version: int(t.version, `${tat}.version`, 1, 2 ** 31 - 1),
+        group: group(t.group, `${tat}.group`),
+        percent: int(t.percent, `${tat}.percent`, 0, 100),
+        tag: textOrNull(t.tag, `${tat}.tag`),
+        lane: textOrNull(t.lane, `${tat}.lane`),
+      };
+    });
+    const total = targets.reduce((sum, t) => sum + t.percent, 0);
+    if (targets.length > 0 && total !== 100) fail(`${at}.targets`, `percents sum to ${total}, not 100`);
+    for (const key of ["tag", "lane"] as const) {
+      const values = targets.map((t) => t[key]).filter((v) => v !== null);
+      if (new Set(values).size !== values.length) fail(`${at}.targets`, `a ${key} is used twice`);
+    }
+    return {
+      id: int(fn.id, `${at}.id`, 1, 2 ** 31 - 1),
+      appkey: text(fn.appkey, `${at}.appkey`),
+      name: text(fn.name, `${at}.name`),
+      entryGroup: group(fn.entryGroup, `${at}.entryGroup`),
+      activationTimeoutMs: int(fn.activationTimeoutMs, `${at}.activationTimeoutMs`, 1, 2 ** 31 - 1),
+      stickiness,
+      targets,
+    };
+  });
+  return { functions };
+}
+
+/** Header offsets, directory entry size and the GROUPS id, from docs/snapshot-format.md. */
+const TOTAL_LENGTH_AT = 16;
+const SECTION_COUNT_AT = 20;
+const HEADER_BYTES = 64;
+const DIRECTORY_ENTRY_BYTES = 12;
+const GROUPS_SECTION_ID = 8;
+
+/** `{offset, length}` of every directory entry of section `id` in `file` (absolute offsets, little-endian). */
+function sectionsWithId(file: Uint8Array, id: number): { offset: number; length: number }[] {
+  if (file.byteLength < HEADER_BYTES) throw new FunctionsSectionError("snapshot shorter than its header");
+  const view = new DataView(file.buffer, file.byteOffset, file.byteLength);
+  const totalLength = view.getUint32(TOTAL_LENGTH_AT, true);
+  const directoryEnd = HEADER_BYTES + view.getUint32(SECTION_COUNT_AT, true) * DIRECTORY_ENTRY_BYTES;
+  if (totalLength > file.byteLength || directoryEnd > totalLength) throw new FunctionsSectionError("snapshot directory out of bounds");
+  const found: { offset: number; length: number }[] = [];
+  for (let entry = HEADER_BYTES; entry < directoryEnd; entry += DIRECTORY_ENTRY_BYTES) {
+    if (view.getUint32(entry, true) !== id) continue;
+    const offset = view.getUint32(entry + 4, true);
+    const length = view.getUint32(entry + 8, true);
+    if (offset < directoryEnd || offset + length > totalLength) throw new FunctionsSectionError(`section ${id} out of bounds`);
+    found.push({ offset, length });
+  }
+  return found;
+}
+
+/** GROUPS records in `file` (its directory entry's length ÷ the record size; 0 when absent). */
+function groupRecordCount(file: Uint8Array): number {
+  const [groups] = sectionsWithId(file, GROUPS_SECTION_ID);
+  return groups ? Math.floor(groups.length / GROUP_RECORD_BYTES) : 0;
+}
+
+/**
+ * The FUNCTIONS section of a verified snapshot file, or null when it has none (no route targets
+ * a function). The gateway reads it at each load, with WASM's load, and refuses the snapshot
+ * when this throws (the last good one keeps serving). O(file directory + section size).
+ * @param file the whole snapshot file (header at byte 0).
+ * @param groupCount the snapshot's GROUPS record count; every group index must be below it
+ *   (default: counted from the file's GROUPS directory entry).
+ * @throws FunctionsSectionError when the directory or the section's entry lies outside the file,
+ *   the section appears twice, or its content is malformed (decodeFunctionsSection).
+ * @example readFunctionsSection(file)?.functions[0]?.targets[0]?.group // → 13
+ */
+export function readFunctionsSection(file: Uint8Array, groupCount: number = groupRecordCount(file)): FunctionsSection | null {
+  const found = sectionsWithId(file, FUNCTIONS_SECTION_ID);
+  if (found.length > 1) throw new FunctionsSectionError("FUNCTIONS section appears twice in the directory");
+  const [section] = found;
+  return section ? decodeFunctionsSection(file.subarray(section.offset, section.offset + section.length), groupCount) : null;
 }

@@ -7,7 +7,7 @@ import { z } from "@hono/zod-openapi";
 import { ScalingSettingsSchema } from "../functions/autoscaler/settings.ts";
 import { type BundleModule, bundleProblems, MAX_MODULES, MODULE_TYPES } from "../functions/bundle.ts";
 import { MAX_TRAFFIC_TARGETS, TAG_PATTERN } from "../functions/traffic.ts";
-import { nameField, timestampField } from "./fields.ts";
+import { labelField, nameField, timestampField } from "./fields.ts";
 
 /** Scaling settings: every field optional, defaults from SCALING_DEFAULTS; unknown fields refused. */
 export const scalingField = ScalingSettingsSchema.strict().openapi("ScalingSettings");
@@ -85,6 +85,10 @@ const trafficTargetField = z.strictObject({
     .openapi({ description: "A version number, or latest (the newest ready version)" }),
   percent: z.number().int().min(0).max(100),
   tag: z.string().regex(TAG_PATTERN, `must match ${TAG_PATTERN.source}`).optional(),
+  lane: labelField
+    .min(1)
+    .optional()
+    .openapi({ description: "OCTO swimlane whose requests go to this target (as an instance's lane); at most one target per lane" }),
 });
 
 /** A whole split: targets summing to 100 (checked with the store), optional stickiness. */

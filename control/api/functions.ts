@@ -1,8 +1,8 @@
 /**
  * /v1/services/{appkey}/functions: a service's functions (issue 15) and their scaling settings
  * (Knative's names and defaults, control/functions/autoscaler/settings.ts). Deleting a function
- * deletes its versions, its traffic split and the bundles no other version uses; no route can
- * target a function yet, so nothing blocks it (docs/functions.md). Versions: function-versions.ts;
+ * deletes its versions, its traffic split and the bundles no other version uses; a function that
+ * a route targets cannot be deleted (409 naming the routes, like a targeted group). Versions: function-versions.ts;
  * traffic: function-traffic.ts.
  */
 import { createRoute, z } from "@hono/zod-openapi";
@@ -11,6 +11,7 @@ import { conflict } from "../config/errors.ts";
 import { findFunction, listVersions, readTraffic, requireFunction, toFunctionDto, toVersionDto } from "../config/function-store.ts";
 import { removeUnusedBundle } from "../config/function-versions.ts";
 import { requireService } from "../config/lookup.ts";
+import { findFunctionReferrers } from "../config/references.ts";
 import { type ConfigDeps, runWrite } from "../config/write.ts";
 import { functions } from "../db/schema.ts";
 import { ScalingSettingsSchema } from "../functions/autoscaler/settings.ts";
@@ -62,7 +63,7 @@ const deleteFunction = createRoute({
   tags,
   security: BEARER,
   request: { params: FunctionParams },
-  responses: { 204: { description: "Deleted, with its versions and traffic split" }, ...errors(400, 404) },
+  responses: { 204: { description: "Deleted, with its versions and traffic split" }, ...errors(400, 404, 409) },
 });
 
 /** Registers the function routes on `app`. */
@@ -127,6 +128,11 @@ export function addFunctionRoutes(app: ApiApp, deps: ConfigDeps): void {
     const { appkey, name } = c.req.valid("param");
     await runWrite(deps, c.var.role, async (tx) => {
       const { fn } = await requireFunction(tx, appkey, name);
+      const referrers = await findFunctionReferrers(tx, fn.serviceId, name);
+      if (referrers.length > 0) {
+        const list = referrers.map((r) => `${r.resource} ${r.id} (${r.via})`).join(", ");
+        throw conflict(`function "${name}" of service "${appkey}" is still referenced by ${list}`, referrers);
+      }
       const versions = await listVersions(tx, fn.id);
       const before = {
         ...toFunctionDto(fn, appkey),

@@ -1,6 +1,8 @@
 /**
- * /v1/routes: host + location path of a service, its default group and ordered policy list.
- * (host, path, match) is unique; references are checked as in control/config/references.ts.
+ * /v1/routes: host + location path of a service, its default target and ordered policy list.
+ * The default target is exactly one of `defaultGroup` (a group of the service) or `function` (a
+ * function of the service, docs/functions-runtime.md "In the snapshot"); policies still route to
+ * groups. (host, path, match) is unique; references are checked as in control/config/references.ts.
  */
 import { createRoute, z } from "@hono/zod-openapi";
 import { and, asc, eq, ne, sql } from "drizzle-orm";
@@ -40,13 +42,25 @@ const RouteInput = z
       .enum(["exact", "prefix"])
       .default("prefix")
       .openapi({ description: "nginx location kind: `exact` (`location =`) beats the longest `prefix`" }),
-    defaultGroup: nameField,
+    defaultGroup: nameField
+      .nullish()
+      .openapi({ description: "Group (in the service) taking the traffic no policy takes; exactly one of defaultGroup or function" }),
+    function: nameField
+      .nullish()
+      .openapi({ description: "Function (in the service) taking the traffic no policy takes; exactly one of defaultGroup or function" }),
     policies: policyListField.default([]),
     timeoutMs: timeoutMsField.default(15000),
     bodyCapBytes: bodyCapBytesField.default(65536),
     retry: retryField,
   })
   .superRefine((route, ctx) => {
+    const hasGroup = route.defaultGroup != null;
+    const hasFunction = route.function != null;
+    if (hasGroup && hasFunction) {
+      ctx.addIssue({ code: "custom", path: ["function"], message: "a route targets either defaultGroup or function, not both" });
+    } else if (!hasGroup && !hasFunction) {
+      ctx.addIssue({ code: "custom", path: ["defaultGroup"], message: "one of defaultGroup or function is required" });
+    }
     // Envoy allows a per-try timeout above the route's, but it could never fire: refuse it.
     const perTry = route.retry.perTryTimeoutMs;
     if (perTry !== undefined && perTry > route.timeoutMs) {
@@ -124,10 +138,12 @@ async function prepareRoute(db: Queryable, input: RouteInputValue, exceptId = 0)
     .from(routes)
     .where(and(eq(routes.host, input.host), eq(routes.path, input.path), eq(routes.match, input.match), ne(routes.id, exceptId)));
   if (clash) throw conflict(`route ${clash.id} already has host "${input.host}", ${input.match} path "${input.path}"`);
-  await checkRouteReferences(db, { service, defaultGroup: input.defaultGroup, policies: input.policies });
+  const target = input.function != null ? { function: input.function } : { defaultGroup: input.defaultGroup ?? "" };
+  await checkRouteReferences(db, { service, ...target, policies: input.policies });
   if (exceptId > 0) await checkRouteCut(db, exceptId, service);
-  const { appkey: _appkey, ...columns } = input;
-  return { ...columns, serviceId: service.id };
+  const { appkey: _appkey, defaultGroup: _group, function: _function, ...columns } = input;
+  // The CHECK routes_target_check: `default_group` is "" exactly when `function` is set.
+  return { ...columns, defaultGroup: input.defaultGroup ?? "", function: input.function ?? null, serviceId: service.id };
 }
 
 /** Registers the route routes on `app`. */

@@ -8,7 +8,7 @@
  *   const run = compileEvaluator(lowerCondition('int(key) % 100 < 10', {source: "query", name: "uid"}));
  *   run({ method: "GET", host: "a", path: "/", attribute: (s, n) => (n === "uid" ? "7" : undefined) }); // true
  */
-import { bucketOf } from "./bucket.ts";
+import { bucketOf } from "../../wasm/reference/bucket.ts";
 import { cidrContainsAddress, parseIpText } from "./cidr.ts";
 import type { AttributeSource, IrNode } from "./ir.ts";
 import { runDfa } from "./regex/index.ts";

@@ -6,7 +6,7 @@
 import { and, asc, desc, eq } from "drizzle-orm";
 import type { Queryable } from "../db/connect.ts";
 import { functions, functionTraffic, functionVersions } from "../db/schema.ts";
-import type { ScalingSettings } from "../functions/autoscaler/settings.ts";
+import { SCALING_DEFAULTS, type ScalingSettings } from "../functions/autoscaler/settings.ts";
 import type { Stickiness, TrafficSplit, TrafficTarget } from "../functions/traffic.ts";
 import { notFound } from "./errors.ts";
 import { requireService, type ServiceRow } from "./lookup.ts";
@@ -42,7 +42,8 @@ export function toFunctionDto(row: FunctionRow, appkey: string): FunctionDto {
   return {
     appkey,
     name: row.name,
-    scaling: row.scaling as unknown as ScalingSettings,
+    // Rows written before a setting existed lack it: it then has its default.
+    scaling: { ...SCALING_DEFAULTS, ...(row.scaling as Partial<ScalingSettings>) },
     allowOutbound: row.allowOutbound,
     createdAt: row.createdAt.toISOString(),
     updatedAt: row.updatedAt.toISOString(),

@@ -3,13 +3,14 @@
  * write lock, see write.ts) so a check and the write it guards see the same data.
  *
  * - A private policy's `group` must be a group of its own service.
- * - A route's `defaultGroup` must be a group of the route's service; every listed policy must
+ * - A route's `defaultGroup` must be a group of the route's service, or its `function` a function
+ *   of the route's service; every listed policy must
  *   exist, be public or private to the route's service, and target a group the route's service has
  *   (a policy's group is resolved within the appkey of each route that uses it: model.ts).
  * - A route traffic cut's `toGroup` must be a group of the route's service, also after the route
  *   moves to another service.
- * - A group or policy that something still refers to cannot be deleted (a conflict naming its
- *   referrers).
+ * - A group, policy or function that something still refers to cannot be deleted (a conflict
+ *   naming its referrers).
  */
 import { and, eq, inArray, sql } from "drizzle-orm";
 import type { Queryable } from "../db/connect.ts";
@@ -70,18 +71,20 @@ export async function checkPolicyUsers(db: Queryable, policy: PolicyTarget): Pro
   }
 }
 
-/** A route as the rules see it. */
-export interface RouteReferences {
-  service: ServiceRow;
-  defaultGroup: string;
-  policies: string[];
-}
+/** A route as the rules see it: its default target is a group or a function, never both. */
+export type RouteReferences = { service: ServiceRow; policies: string[] } & ({ defaultGroup: string } | { function: string });
 
-/** Checks a route's default group and policy list against its service. @throws ConfigError unprocessable */
+/** Checks a route's default target and policy list against its service. @throws ConfigError unprocessable */
 export async function checkRouteReferences(db: Queryable, route: RouteReferences): Promise<void> {
   const appkey = route.service.appkey;
   const names = await groupNames(db, route.service.id);
-  if (!names.has(route.defaultGroup)) {
+  if ("function" in route) {
+    const [fn] = await db
+      .select({ id: functions.id })
+      .from(functions)
+      .where(and(eq(functions.serviceId, route.service.id), eq(functions.name, route.function)));
+    if (!fn) throw unprocessable("function_not_found", `function "${route.function}" is not a function of service "${appkey}"`, "function");
+  } else if (!names.has(route.defaultGroup)) {
     throw unprocessable("group_not_found", `defaultGroup "${route.defaultGroup}" is not a group of service "${appkey}"`, "defaultGroup");
   }
   if (route.policies.length === 0) return;
@@ -169,6 +172,16 @@ export async function findGroupReferrers(db: Queryable, service: ServiceRow, nam
     referrers.push({ resource: "traffic_cut", id: String(cut.id), via: `forces route ${cut.routeId} to this group` });
   }
   return referrers;
+}
+
+/** Routes that send their default traffic to function `name` of service `serviceId`. */
+export async function findFunctionReferrers(db: Queryable, serviceId: number, name: string): Promise<Referrer[]> {
+  const rows = await db
+    .select({ id: routes.id })
+    .from(routes)
+    .where(and(eq(routes.serviceId, serviceId), eq(routes.function, name)))
+    .orderBy(routes.id);
+  return rows.map((row) => ({ resource: "route", id: String(row.id), via: "function" }));
 }
 
 /**

@@ -93,7 +93,10 @@ export interface RouteDto extends Timestamps {
   host: string;
   path: string;
   match: "exact" | "prefix";
-  defaultGroup: string;
+  /** The group taking the traffic no policy takes; null when the route targets a function. */
+  defaultGroup: string | null;
+  /** The function (in the route's service) taking that traffic; null when it is a group. */
+  function: string | null;
   policies: string[];
   timeoutMs: number;
   bodyCapBytes: number;
@@ -183,7 +186,8 @@ export function toRouteDto(row: typeof routes.$inferSelect, appkey: string): Rou
     host: row.host,
     path: row.path,
     match: row.match as RouteDto["match"],
-    defaultGroup: row.defaultGroup,
+    defaultGroup: row.function === null ? row.defaultGroup : null,
+    function: row.function,
     policies: row.policies,
     timeoutMs: row.timeoutMs,
     bodyCapBytes: row.bodyCapBytes,

@@ -2,13 +2,15 @@
  * Reads the whole routing configuration as the snapshot compiler's input
  * (control/snapshot/model.ts), from one consistent view of the database: groups with their
  * balancing options, instances with the registry's verdict and the traffic cuts folded in
- * (drained flags), policies with their stored condition IR, and routes with their retry policy and route cuts (forcedGroup).
+ * (drained flags), policies with their stored condition IR, routes with their retry policy and route cuts (forcedGroup),
+ * and the functions routes target (function-config.ts).
  */
 import { asc, eq } from "drizzle-orm";
 import { routingStatus } from "../registry/effective.ts";
 import type { ConfigModel, GroupConfig, InstanceStatus, Passway, PolicyConfig, RouteConfig } from "../snapshot/model.ts";
 import { type BalancerKind, type GroupBalancingInput, type RouteRetry, resolveBalancing, resolveRetry } from "../snapshot/options.ts";
 import type { Database } from "./connect.ts";
+import { loadFunctionConfigs } from "./function-config.ts";
 import { latestRevisionId } from "./revisions.ts";
 import { groups, instances, policies, routes, services, trafficCuts } from "./schema.ts";
 
@@ -24,7 +26,7 @@ export async function loadConfigModel(db: Database): Promise<ConfigModel> {
 }
 
 /**
- * Loads every group (with its instances), policy and route in one read-only REPEATABLE READ
+ * Loads every group (with its instances), policy, route and targeted function in one read-only REPEATABLE READ
  * transaction, so a concurrent API write is either wholly visible or not at all.
  * Rows come ordered by id (instances by id within their group), so identical data gives an
  * identical model — and an identical snapshot content hash.
@@ -124,14 +126,24 @@ export async function loadConfigSnapshot(db: Database): Promise<ConfigSnapshot> 
         path: route.path,
         match: route.match as RouteConfig["match"],
         defaultGroup: route.defaultGroup,
+        ...(route.function === null ? {} : { function: route.function }),
         policies: route.policies,
         timeoutMs: route.timeoutMs,
         bodyCapBytes: route.bodyCapBytes,
         retry: resolveRetry(route.retry as Partial<RouteRetry>),
         ...(forcedGroup.has(route.id) ? { forcedGroup: forcedGroup.get(route.id) } : {}),
       }));
+      const targeted = routeRows.flatMap(({ route, appkey }) =>
+        route.function === null ? [] : [{ serviceId: route.serviceId, appkey, name: route.function }],
+      );
+      const functionConfigs = await loadFunctionConfigs(tx, targeted);
       return {
-        model: { groups: [...groupById.values()], policies: policyConfigs, routes: routeConfigs },
+        model: {
+          groups: [...groupById.values()],
+          policies: policyConfigs,
+          routes: routeConfigs,
+          ...(functionConfigs.length > 0 ? { functions: functionConfigs } : {}),
+        },
         coversRevision,
       };
     },

@@ -46,10 +46,12 @@ export const SECTION = {
   INTERN: { id: 13, record: 8 },
 } as const;
 
+/**
+ * The sections every snapshot has. FUNCTIONS (14, wasm/functions-section.ts) is added when routes
+ * target functions; STRINGS is written first, right after the directory, at
+ * HEADER_BYTES + DIRECTORY_ENTRY_BYTES × the section count, so string offsets are known while compiling.
+ */
 export const SECTION_COUNT = Object.keys(SECTION).length;
-
-/** STRINGS is written first, right after the directory, so string offsets are known while compiling. */
-export const STRINGS_OFFSET = HEADER_BYTES + DIRECTORY_ENTRY_BYTES * SECTION_COUNT;
 
 /** ROUTES record field offsets. */
 export const ROUTE = {

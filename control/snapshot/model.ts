@@ -3,6 +3,7 @@
  * transaction (control/db) and handed to the pure snapshot writer (control/snapshot/writer.ts).
  * Names, not ids, link resources, as users write them in the API.
  */
+import type { FunctionStickiness } from "../../wasm/functions-section.ts";
 import type { BalancerKind, GroupBalancing, RouteRetry } from "./options.ts";
 
 /** Where a policy's key is read from: Oceanus' passway (`body`: a JSON dotted path or a form field). */
@@ -85,8 +86,13 @@ export interface RouteConfig {
   path: string;
   /** nginx precedence: `exact` (`location =`) beats the longest `prefix`. */
   match: "exact" | "prefix";
-  /** Group name (in `appkey`) used when no policy matches. */
+  /** Group name (in `appkey`) used when no policy matches; ignored when `function` is set. */
   defaultGroup: string;
+  /**
+   * Function name (in `appkey`, listed in ConfigModel.functions) that takes the traffic no policy
+   * takes: the writer points the route's default group at the function's entry group `fn:<name>`.
+   */
+  function?: string;
   /** Policy names, evaluated in order; the first enabled match wins. */
   policies: string[];
   /** Total upstream timeout in ms (Envoy's route timeout default: 15000). */
@@ -108,8 +114,47 @@ export interface RouteConfig {
 /** Default body cap per route: 64 KiB. */
 export const DEFAULT_BODY_CAP_BYTES = 65536;
 
+/** One traffic target of a function, `latest` resolved to a version number. */
+export interface FunctionTargetConfig {
+  /** function_versions.number; a version of the function's `versions`. */
+  version: number;
+  /** 0–100; the function's targets sum to 100. */
+  percent: number;
+  tag: string | null;
+  /** OCTO swimlane whose requests go to this target; null when none. */
+  lane: string | null;
+}
+
+/** A ready version of a function, with the instances that may take its traffic. */
+export interface FunctionVersionConfig {
+  /** function_versions.id (its version group's id is 0x60000000 + id). */
+  id: number;
+  /** function_versions.number. */
+  number: number;
+  /** Ready instances with a live lease, ids function_instances.id (the writer offsets them: 0x40000000 + id). */
+  instances: InstanceConfig[];
+}
+
+/** A function some route targets (docs/functions-runtime.md "In the snapshot"). */
+export interface FunctionConfig {
+  /** functions.id (its entry group's id is 0x40000000 + id). */
+  id: number;
+  appkey: string;
+  /** Unique within its appkey. */
+  name: string;
+  /** Longest wait of a request in a gateway's activation buffer, ms. */
+  activationTimeoutMs: number;
+  stickiness: FunctionStickiness | null;
+  /** In the stored order: the gateway's split is cumulative in this order. */
+  targets: FunctionTargetConfig[];
+  /** The versions the targets name, by number. */
+  versions: FunctionVersionConfig[];
+}
+
 export interface ConfigModel {
   groups: GroupConfig[];
   policies: PolicyConfig[];
   routes: RouteConfig[];
+  /** Functions that routes target (default none); written as groups plus the FUNCTIONS section. */
+  functions?: FunctionConfig[];
 }

@@ -1,14 +1,17 @@
 /**
  * Writes a policy snapshot (docs/snapshot-format.md) from a ConfigModel: groups with their
- * balancing options and instances, hosts and their routes in nginx precedence order, and
- * (compile-routes.ts) the policies compiled into one program per route. Pure and deterministic: the same model gives the same
+ * balancing options and instances, hosts and their routes in nginx precedence order,
+ * (compile-routes.ts) the policies compiled into one program per route, and (function-groups.ts)
+ * the functions routes target as groups plus the FUNCTIONS section. Pure and deterministic: the same model gives the same
  * bytes (but for version and builtAtMs), hence the same content hash. seal.ts adds the hash and
  * the signature.
  */
 
+import { encodeFunctionsSection, FUNCTIONS_SECTION_ID } from "../../wasm/functions-section.ts";
 import { GROUP_LAYOUT } from "../../wasm/layout/group-record.ts";
 import type { AttributeRef } from "../compiler/ir.ts";
 import { compilePolicies, type LowerFn, SnapshotModelError } from "./compile-routes.ts";
+import { functionGroups, functionsSection, withFunctionTargets } from "./function-groups.ts";
 import { buildHostTable } from "./host-table.ts";
 import {
   BALANCER_CODES,
@@ -18,6 +21,7 @@ import {
   GROUP_FLAG,
   HASH_KEY_NONE,
   HEADER,
+  HEADER_BYTES,
   INSTANCE,
   INSTANCE_FLAG_DRAINED,
   MAGIC,
@@ -27,7 +31,6 @@ import {
   SECTION_COUNT,
   SOURCE_CODES,
   STATUS_CODES,
-  STRINGS_OFFSET,
   TRAILER_BYTES,
 } from "./layout.ts";
 import type { ConfigModel, GroupConfig, RouteConfig } from "./model.ts";
@@ -49,7 +52,6 @@ export interface WriteOptions {
   lower?: LowerFn;
 }
 
-type SectionName = keyof typeof SECTION;
 const groupKey = (appkey: string, name: string) => `${appkey}\u0000${name}`;
 
 /**
@@ -58,11 +60,17 @@ const groupKey = (appkey: string, name: string) => `${appkey}\u0000${name}`;
  * @throws SnapshotModelError on dangling names; ConditionError on a condition the compiler refuses.
  */
 export function writeSnapshot(model: ConfigModel, options: WriteOptions): Uint8Array<ArrayBuffer> {
-  const pool = new StringPool(STRINGS_OFFSET);
+  const functions = model.functions ?? [];
+  // FUNCTIONS is written only when there are functions, so a snapshot without any stays as before.
+  const sectionCount = SECTION_COUNT + (functions.length > 0 ? 1 : 0);
+  const stringsOffset = HEADER_BYTES + DIRECTORY_ENTRY_BYTES * sectionCount;
+  const pool = new StringPool(stringsOffset);
   const str = (s: string) => pool.intern(s);
 
-  // Groups and their instances, in a stable order.
-  const groups = [...model.groups].sort((a, b) => (a.appkey + "\0" + a.name < b.appkey + "\0" + b.name ? -1 : 1));
+  // Groups (the functions' among them) and their instances, in a stable order.
+  const groups = [...model.groups, ...functionGroups(functions)].sort((a, b) =>
+    a.appkey + "\0" + a.name < b.appkey + "\0" + b.name ? -1 : 1,
+  );
   const groupIndex = new Map(groups.map((g, i) => [groupKey(g.appkey, g.name), i]));
   const resolveGroup = (appkey: string, name: string, what: string) => {
     const gi = groupIndex.get(groupKey(appkey, name));
@@ -72,7 +80,7 @@ export function writeSnapshot(model: ConfigModel, options: WriteOptions): Uint8A
 
   // Routes grouped by host, each host's routes in nginx precedence order.
   const byHost = new Map<string, RouteConfig[]>();
-  for (const route of model.routes) {
+  for (const route of withFunctionTargets(model.routes, functions)) {
     const host = route.host.toLowerCase();
     const list = byHost.get(host);
     if (list) list.push(route);
@@ -107,23 +115,27 @@ export function writeSnapshot(model: ConfigModel, options: WriteOptions): Uint8A
 
   // Layout: STRINGS first at its fixed offset (every string is interned by now), then every
   // other section 8-byte aligned.
-  const sections: [SectionName, Uint8Array][] = [
-    ["STRINGS", pool.bytes()],
-    ["HOST_TABLE", u32Bytes(hostTable)],
-    ["HOSTS", hostRecords.bytes],
-    ["ROUTES", policySections.ROUTES],
-    ["ROUTE_POLICIES", policySections.ROUTE_POLICIES],
-    ["POLICIES", policySections.POLICIES],
-    ["ROUTE_SLOTS", policySections.ROUTE_SLOTS],
-    ["GROUPS", GROUPS],
-    ["INSTANCES", INSTANCES],
-    ["ATTRIBUTES", policySections.ATTRIBUTES],
-    ["CODE", policySections.CODE],
-    ["DATA", policySections.DATA],
-    ["INTERN", policySections.INTERN],
+  const sections: [number, Uint8Array][] = [
+    [SECTION.STRINGS.id, pool.bytes()],
+    [SECTION.HOST_TABLE.id, u32Bytes(hostTable)],
+    [SECTION.HOSTS.id, hostRecords.bytes],
+    [SECTION.ROUTES.id, policySections.ROUTES],
+    [SECTION.ROUTE_POLICIES.id, policySections.ROUTE_POLICIES],
+    [SECTION.POLICIES.id, policySections.POLICIES],
+    [SECTION.ROUTE_SLOTS.id, policySections.ROUTE_SLOTS],
+    [SECTION.GROUPS.id, GROUPS],
+    [SECTION.INSTANCES.id, INSTANCES],
+    [SECTION.ATTRIBUTES.id, policySections.ATTRIBUTES],
+    [SECTION.CODE.id, policySections.CODE],
+    [SECTION.DATA.id, policySections.DATA],
+    [SECTION.INTERN.id, policySections.INTERN],
   ];
+  if (functions.length > 0) {
+    const indexOf = (appkey: string, name: string) => resolveGroup(appkey, name, `function '${name}'`);
+    sections.push([FUNCTIONS_SECTION_ID, encodeFunctionsSection(functionsSection(functions, indexOf))]);
+  }
   const offsets: number[] = [];
-  let at = STRINGS_OFFSET;
+  let at = stringsOffset;
   for (const [, bytes] of sections) {
     offsets.push(at);
     at = align8(at + bytes.length);
@@ -137,11 +149,11 @@ export function writeSnapshot(model: ConfigModel, options: WriteOptions): Uint8A
   view.setUint16(HEADER.flags, 0, true);
   view.setBigUint64(HEADER.snapshotVersion, options.version, true);
   view.setUint32(HEADER.totalLength, totalLength, true);
-  view.setUint32(HEADER.sectionCount, SECTION_COUNT, true);
+  view.setUint32(HEADER.sectionCount, sectionCount, true);
   view.setBigUint64(HEADER.builtAtMs, BigInt(Math.floor(options.builtAtMs)), true);
-  sections.forEach(([name, bytes], i) => {
-    const d = 64 + i * DIRECTORY_ENTRY_BYTES;
-    view.setUint32(d, SECTION[name].id, true);
+  sections.forEach(([id, bytes], i) => {
+    const d = HEADER_BYTES + i * DIRECTORY_ENTRY_BYTES;
+    view.setUint32(d, id, true);
     view.setUint32(d + 4, offsets[i] as number, true);
     view.setUint32(d + 8, bytes.length, true);
     file.set(bytes, offsets[i]);

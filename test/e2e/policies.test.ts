@@ -13,8 +13,8 @@
  */
 import { createHash } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { bucketOf } from "../../control/compiler/bucket.ts";
 import { startUpstream, type UpstreamServer } from "../../control/demo/upstream-server.ts";
+import { bucketOf } from "../../wasm/reference/bucket.ts";
 import { backends } from "../support/backends.ts";
 import { type Answer, eventually, gatewayStatus, ok, type Stack, send as sendTo, startStack } from "../support/stack.ts";
 

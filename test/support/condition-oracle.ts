@@ -4,7 +4,7 @@
  *   - the TypeScript reference of the same IR (control/compiler/evaluate.ts);
  *   - @bufbuild/cel as the oracle (`plan(celEnv(), parse(src))(vars)`), with `request` a Map of
  *     Maps, absent attributes absent and `key` unbound when query `key` is absent, plus two
- *     functions it lacks: bucket() (the spec'd MurmurHash3, control/compiler/bucket.ts — so the
+ *     functions it lacks: bucket() (the spec'd MurmurHash3, wasm/reference/bucket.ts — so the
  *     oracle is not independent there; the VM's hash is checked against published test vectors)
  *     and cidrContains() (node:net's BlockList, independent of Sluice's parser).
  * The VM and the reference must agree on every case; the oracle on every case outside the
@@ -12,12 +12,12 @@
  */
 import { BlockList, isIP } from "node:net";
 import { type CelResult, CelScalar, celEnv, celFunc, isCelError, parse, plan } from "@bufbuild/cel";
-import { murmur3Utf8 } from "../../control/compiler/bucket.ts";
 import { compileEvaluator, type EvalRequest } from "../../control/compiler/evaluate.ts";
 import { keyAttribute, lowerCondition, lowerExpression } from "../../control/compiler/index.ts";
 import { ERROR, parseDoubleGo, parseIntGo, parseUintGo } from "../../control/compiler/values.ts";
 import type { ConfigModel, PolicyConfig } from "../../control/snapshot/model.ts";
 import { type DecideRequest, DecideStatus, type HotPath, Source } from "../../wasm/host.ts";
+import { murmur3Utf8 } from "../../wasm/reference/bucket.ts";
 import { type Atom, type Gen, HOST, type Req } from "./condition-gen.ts";
 import { group, instance, policy, route, write } from "./wasm-fixtures.ts";
 

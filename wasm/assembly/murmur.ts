@@ -1,6 +1,6 @@
 /**
  * MurmurHash3_x86_32 (Austin Appleby, smhasher/src/MurmurHash3.cpp), seed 0, over raw bytes:
- * `bucket(x, n)` and the STRS set hash. control/compiler/bucket.ts is the TypeScript copy;
+ * `bucket(x, n)` and the STRS set hash. wasm/reference/bucket.ts is the TypeScript copy;
  * docs/conditions.md gives test vectors. Also its 32- and 64-bit finalizers (fmix), which hash
  * intern ids and integers in DATA sets.
  */

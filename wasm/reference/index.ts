@@ -5,6 +5,7 @@
  * (test/conformance/*.cases.ts). Design: docs/balancing.md. This file only re-exports.
  */
 export * from "./balancers.ts";
+export * from "./bucket.ts";
 export * from "./group-breaker.ts";
 export * from "./group-runtime.ts";
 export * from "./hash-key.ts";

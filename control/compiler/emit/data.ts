@@ -4,7 +4,7 @@
  * its offset from the start of DATA; identical objects are stored once. Also the snapshot's
  * intern table (INTERN): string constants compared only by ==/in, numbered from 1.
  */
-import { fmix32, murmur3Utf8 } from "../bucket.ts";
+import { fmix32, murmur3Utf8 } from "../../../wasm/reference/bucket.ts";
 import type { Cidr } from "../cidr.ts";
 import type { IrConst } from "../ir.ts";
 import { DATA_KIND } from "../opcodes.ts";

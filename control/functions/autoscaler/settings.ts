@@ -50,6 +50,8 @@ export interface ScalingSettings {
   targetBurstCapacity: number;
   /** How the stable and panic windows average their 1 s buckets. */
   metricAggregation: MetricAggregation;
+  /** Longest wait (ms) of a request in a gateway's activation buffer before 503 (docs/functions-runtime.md). */
+  activationTimeoutMs: number;
 }
 
 /** Knative's defaults, each declared once; the schema, the decider and docs/autoscaling.md follow from here. */
@@ -72,6 +74,7 @@ export const SCALING_DEFAULTS: Readonly<ScalingSettings> = Object.freeze({
   scaleToZeroGraceMs: 30_000,
   targetBurstCapacity: 211,
   metricAggregation: "linear",
+  activationTimeoutMs: 10_000,
 });
 
 /** Knative's bounds on the stable window (autoscaling.WindowMin/WindowMax), ms. */
@@ -79,6 +82,9 @@ export const STABLE_WINDOW_MIN_MS = 6_000;
 export const STABLE_WINDOW_MAX_MS = 3_600_000;
 /** The smallest per-instance target Knative allows (autoscaling.TargetMin). */
 export const TARGET_MIN = 0.01;
+/** Bounds of activationTimeoutMs: 100 ms to 10 min (Knative's activator waits up to its request timeout). */
+export const ACTIVATION_TIMEOUT_MIN_MS = 100;
+export const ACTIVATION_TIMEOUT_MAX_MS = 600_000;
 
 const D = SCALING_DEFAULTS;
 const wholeSeconds = (ms: number) => ms % 1000 === 0;
@@ -129,6 +135,12 @@ export const ScalingSettingsSchema = z
       .refine((v) => v >= 0 || v === -1, "targetBurstCapacity must be ≥ 0, or -1 for unlimited")
       .default(D.targetBurstCapacity),
     metricAggregation: z.enum(["linear", "weightedExponential"]).default(D.metricAggregation),
+    activationTimeoutMs: z
+      .number()
+      .int()
+      .min(ACTIVATION_TIMEOUT_MIN_MS, `activationTimeoutMs must be in [${ACTIVATION_TIMEOUT_MIN_MS}, ${ACTIVATION_TIMEOUT_MAX_MS}]`)
+      .max(ACTIVATION_TIMEOUT_MAX_MS, `activationTimeoutMs must be in [${ACTIVATION_TIMEOUT_MIN_MS}, ${ACTIVATION_TIMEOUT_MAX_MS}]`)
+      .default(D.activationTimeoutMs),
   })
   .refine((s) => s.maxInstances === 0 || s.minInstances <= s.maxInstances, {
     message: "minInstances must be ≤ maxInstances when maxInstances > 0",

@@ -547,7 +547,11 @@ describe("deterministic writer", () => {
     expect(await hashOf(shuffled)).toBe(await hashOf(MODEL));
   });
 
-  const edit = <K extends keyof ConfigModel>(part: K, index: number, patch: Partial<ConfigModel[K][number]>): ConfigModel => {
+  const edit = <K extends "groups" | "policies" | "routes">(
+    part: K,
+    index: number,
+    patch: Partial<ConfigModel[K][number]>,
+  ): ConfigModel => {
     const copy = structuredClone(MODEL);
     Object.assign(copy[part][index] as object, patch);
     return copy;

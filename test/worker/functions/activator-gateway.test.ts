@@ -49,7 +49,7 @@ function functionModel(port: number | null): ConfigModel {
 // then starts 12 bytes later, leaving the last entry free for the section this test appends.
 vi.mock("../../../control/snapshot/layout.ts", async (importOriginal) => {
   const layout = await importOriginal<typeof import("../../../control/snapshot/layout.ts")>();
-  return { ...layout, SECTION_COUNT: layout.SECTION_COUNT + 1, STRINGS_OFFSET: layout.STRINGS_OFFSET + 12 };
+  return { ...layout, SECTION_COUNT: layout.SECTION_COUNT + 1 };
 });
 
 /** `file` (writeSnapshot's output with its last directory entry free) with section `id` holding `body` appended. */
