@@ -1,21 +1,27 @@
 /**
  * Worker Loader mode (docs/functions-runtime.md): where Sluice cannot start processes, a function
  * version runs inside the gateway's workerd through the Worker Loader binding. Control in this
- * process; the gateway as a real `workerd serve` process (FUNCTION_RUNNER=loader), then the same
- * bundle under Miniflare (what `wrangler dev` runs) with `workerLoaders`.
+ * process; the gateway as a real `workerd serve` process (FUNCTION_RUNNER=loader), then under
+ * `wrangler dev` (Miniflare) with worker/wrangler.jsonc's `worker_loaders`.
  *  - a request to a function route is answered by the chosen version, with its env vars;
  *  - the loaded code has no network unless its function allows outbound;
  *  - a tag reaches its version; a module that throws at start is a 502 `function_error`;
  *  - the gateway's own bindings (its token) never reach the loaded code.
  */
+
+import { mkdtemp, rm } from "node:fs/promises";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { Miniflare } from "miniflare";
+import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { COMPATIBILITY_DATE, GATEWAY_BUILD_DIR } from "../../worker/launcher/gateway.ts";
+import { freePort } from "../../worker/launcher/ports.ts";
 import { backends } from "../support/backends.ts";
+import { spawnTracked } from "../support/processes.ts";
 import { eventually, type Stack, startStack } from "../support/stack.ts";
+
+const WRANGLER = fileURLToPath(new URL("../../node_modules/wrangler/bin/wrangler.js", import.meta.url));
 
 const APPKEY = "loadershop";
 /** Tells what it can see: its version, its env, whether it can reach `?probe=` and the gateway's token. */
@@ -101,32 +107,32 @@ describe.each(backends().slice(0, 1))("functions in Worker Loader mode on $name"
     expect(answer.body.message).toContain("bad module at start");
   });
 
-  it("runs the same under Miniflare (wrangler dev) with workerLoaders", async () => {
-    // Miniflare 5's option types are a deep zod union; its own parser checks this object at runtime.
-    const options = {
-      scriptPath: join(GATEWAY_BUILD_DIR, "worker.js"),
-      modules: true,
-      modulesRules: [{ type: "CompiledWasm", include: ["**/*.wasm"] }],
-      compatibilityDate: COMPATIBILITY_DATE,
-      bindings: {
-        CONTROL_URL: stack.control.url,
-        GATEWAY_TOKEN: stack.control.tokens.gatewayToken,
-        SNAPSHOT_PUBLIC_KEY: stack.control.signingKey.publicKeyBase64,
-        FUNCTION_RUNNER: "loader",
-        METRICS_PUSH_MS: "0",
-        ACCESS_LOG: "off",
-      },
-      workerLoaders: { LOADER: {} },
-    } as unknown as ConstructorParameters<typeof Miniflare>[0];
-    const mf = new Miniflare(options);
+  it("runs the same under wrangler dev (Miniflare) with worker_loaders", async () => {
+    const port = await freePort();
+    const persist = await mkdtemp(join(tmpdir(), "sluice-wrangler-"));
+    const vars = {
+      CONTROL_URL: stack.control.url,
+      GATEWAY_TOKEN: stack.control.tokens.gatewayToken,
+      SNAPSHOT_PUBLIC_KEY: stack.control.signingKey.publicKeyBase64,
+      METRICS_PUSH_MS: "0",
+      ACCESS_LOG: "off",
+    };
+    const wrangler = spawnTracked(
+      process.execPath,
+      [WRANGLER, "dev", "--config", "worker/wrangler.jsonc", "--local", "--ip", "127.0.0.1", "--port", String(port)]
+        .concat(["--persist-to", persist, "--show-interactive-dev-session=false"])
+        .concat(Object.entries(vars).flatMap(([k, v]) => ["--var", `${k}:${v}`])),
+      { WRANGLER_SEND_METRICS: "false", CI: "1" },
+    );
     try {
-      const url = await mf.ready;
-      const base = url.origin;
-      await eventually(async () => (await get(base, "/closed")).status === 200, 10_000, "the function route under Miniflare");
+      await wrangler.waitFor(/Ready on/, 60_000);
+      const base = `http://127.0.0.1:${port}`;
+      await eventually(async () => (await get(base, "/closed")).status === 200, 15_000, "the function route under wrangler dev");
       expect((await get(base, "/closed")).body).toEqual({ version: "1", envKeys: ["VERSION"], outbound: "not tried" });
       expect((await get(base, `/closed?probe=${encodeURIComponent(probeUrl)}`)).body.outbound).toBe("blocked");
     } finally {
-      await mf.dispose();
+      wrangler.kill("SIGTERM");
+      await rm(persist, { recursive: true, force: true });
     }
-  }, 60_000);
+  }, 90_000);
 });

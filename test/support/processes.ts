@@ -124,6 +124,11 @@ export function spawnAgent(args: string[], token: string): Child {
   );
 }
 
+/** Starts `command args` with this process's environment plus `env`, tracked like the others. */
+export function spawnTracked(command: string, args: string[], env: Record<string, string> = {}): Child {
+  return track(spawn(command, args, { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, ...env } }));
+}
+
 /** SIGKILLs every child still running that this module started (afterAll). */
 export async function stopAll(): Promise<void> {
   for (const child of started.splice(0)) {
