@@ -82,7 +82,8 @@ export class FunctionsClient {
    * @throws ControlError on no answer, a non-2xx/304 status or a malformed body.
    */
   async assignments(node: string, index: string | null, waitS: number, signal?: AbortSignal): Promise<AssignmentsAnswer | null> {
-    const query = new URLSearchParams({ node, wait: `${waitS}s`, ...(index === null ? {} : { index }) });
+    // The first poll has no index to wait on: control answers it at once.
+    const query = new URLSearchParams({ node, ...(index === null ? {} : { index, wait: `${waitS}s` }) });
     const res = await this.call("GET", `/v1/agents/functions/assignments?${query}`, undefined, waitS * 1000 + LONG_POLL_SLACK_MS, signal);
     if (res.status === 304) return null;
     const parsed = AssignmentsSchema.safeParse(res.json);
