@@ -60,6 +60,7 @@ async function main(): Promise<void> {
   const url = `${stack.gateway.url}/${NAME}?ms=100`;
   // The route is in the gateway's snapshot (a 404 would count as a failure otherwise).
   for (let i = 0; i < 200; i++) {
+    await fetch(`${stack.gateway.url}/__wake`).then((r) => r.arrayBuffer());
     const doc = await stack.status();
     if ((doc.balancing?.groups ?? []).some((g: { name: string }) => g.name === `fn:${NAME}`)) break;
     await new Promise((r) => setTimeout(r, 50));

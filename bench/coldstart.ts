@@ -55,6 +55,8 @@ async function until<T>(probe: () => Promise<T | null>, timeoutMs: number, what:
 
 /** The gateway's groups by name (from its status document). */
 async function groups(stack: FunctionStack): Promise<Map<string, { instances: { address: string }[] }>> {
+  // A routed request keeps the isolate's snapshot poll running (the status document does not).
+  await fetch(`${stack.gateway.url}/__wake`).then((r) => r.arrayBuffer());
   const doc = await stack.status();
   return new Map((doc.balancing?.groups ?? []).map((g: { name: string }) => [g.name, g]));
 }

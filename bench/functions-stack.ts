@@ -88,7 +88,8 @@ export async function startFunctionStack(options: FunctionStackOptions, stops: S
   stops.push(() => gateway.close());
 
   const agent = spawn(process.execPath, [AGENT_MAIN, "--control", control.url, "--functions", "--node", "bench-node"], {
-    stdio: ["ignore", "ignore", "inherit"],
+    // BENCH_AGENT_LOG=1: the agent's log lines (instance starts, ready times) on this stdout.
+    stdio: ["ignore", process.env.BENCH_AGENT_LOG === "1" ? "inherit" : "ignore", "inherit"],
     env: { PATH: process.env.PATH ?? "", SLUICE_AGENT_TOKEN: token },
   });
   stops.push(() => stopChild(agent));
