@@ -1,7 +1,8 @@
 /**
  * The demo configuration, created through the REST API exactly as a user would: service `demo`,
  * groups `stable` (two instances) and `canary` (one), a policy sending 10 % of users — by
- * `uid % 100 < 10` on the query parameter `uid` — to `canary`, and a route for `/` on any host.
+ * `uid % 100 < 10` on the query parameter `uid` — to `canary`, and a route for `/` on any host;
+ * plus a function `greet` (one version, at zero instances until called) routed at `/fn`.
  * Re-running it on an existing data directory updates the instances' ports.
  */
 
@@ -64,6 +65,48 @@ export async function seedDemo(controlUrl: string, adminToken: string, topology:
       policies: ["demo-canary-uid"],
     });
   }
+}
+
+/** The demo function's code: an ES module Worker (docs/functions.md). */
+const GREET = `export default {
+  fetch(request, env) {
+    return Response.json({ hello: "from a Sluice function", version: env.VERSION, path: new URL(request.url).pathname });
+  },
+};
+`;
+
+/**
+ * Creates the demo function `greet` with version 1 (once) and its route `/fn`. It starts at zero
+ * instances: the first request is a cold start (docs/functions-runtime.md).
+ */
+export async function seedDemoFunction(controlUrl: string, adminToken: string): Promise<void> {
+  const api = (method: string, path: string, body?: unknown, allow: number[] = []) =>
+    call(controlUrl, adminToken, method, path, body, allow);
+  const created = await api("POST", "/v1/services/demo/functions", { name: "greet", scaling: { initialScale: 0 } }, [409]);
+  if (created.status === 201) {
+    await api("POST", "/v1/services/demo/functions/greet/versions", {
+      modules: [{ name: "greet.js", type: "esm", content: Buffer.from(GREET).toString("base64") }],
+      main: "greet.js",
+      env: { VERSION: "1" },
+      compatibilityDate: "2025-01-01",
+    });
+  }
+  const routes = listOf((await api("GET", "/v1/routes")).json);
+  if (!routes.some((r) => r.host === "*" && r.path === "/fn")) {
+    await api("POST", "/v1/routes", { appkey: "demo", host: "*", path: "/fn", match: "prefix", function: "greet" });
+  }
+}
+
+/**
+ * A fresh agent token for the demo's function node (`demo-node`, appkey demo); an older one of
+ * that name is revoked first, since a token is shown only when minted.
+ */
+export async function demoAgentToken(controlUrl: string, adminToken: string): Promise<string> {
+  const api = (method: string, path: string, body?: unknown) => call(controlUrl, adminToken, method, path, body);
+  for (const token of listOf((await api("GET", "/v1/agent-tokens")).json)) {
+    if (token.name === "demo-node") await api("DELETE", `/v1/agent-tokens/${String(token.id)}`);
+  }
+  return (await api("POST", "/v1/agent-tokens", { name: "demo-node", appkeys: ["demo"] })).json.token as string;
 }
 
 /** API list responses are `{items: [...]}`. */

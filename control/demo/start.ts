@@ -1,19 +1,24 @@
 /**
  * `npm start`: control on the embedded database, the gateway on SLUICE_RUNTIME (`bun`, the
  * default: DEFAULT_RUNTIME; `workerd` or `deno`; one process per core), three demo upstreams on 127.0.0.1 and the demo
- * route + policy; prints how to try it. Ctrl-C stops every process it started. Ports:
+ * route + policy, a node agent running function instances (`--functions`) and the demo function
+ * `greet` at `/fn`; prints how to try it. Ctrl-C stops every process it started. Ports:
  * SLUICE_CONTROL_PORT (7400), SLUICE_GATEWAY_PORT (8080), SLUICE_DEMO_PORT (9101: stable
  * 9101–9102, canary 9103). Data: SLUICE_DATA_DIR (.sluice).
  */
+import { spawn } from "node:child_process";
+import { fileURLToPath } from "node:url";
 import { parseRuntime, startGateway } from "../../worker/launcher/gateway.ts";
 import { startControl } from "../server.ts";
-import { seedDemo } from "./seed.ts";
+import { demoAgentToken, seedDemo, seedDemoFunction } from "./seed.ts";
 import { startUpstream } from "./upstream-server.ts";
 
 const env = process.env;
 const port = (name: string, fallback: number) => Number(env[name] || fallback);
 const dataDir = env.SLUICE_DATA_DIR || ".sluice";
 const demoPort = port("SLUICE_DEMO_PORT", 9101);
+
+const AGENT_MAIN = fileURLToPath(new URL("../../agents/main.ts", import.meta.url));
 
 const stoppers: (() => Promise<void>)[] = [];
 async function stopAll(code: number): Promise<never> {
@@ -36,7 +41,26 @@ try {
     stable: [upstreams[0].port, upstreams[1].port],
     canary: [upstreams[2].port],
   });
+  await seedDemoFunction(control.url, control.tokens.adminToken);
   await control.builder.rebuild();
+  // The node agent runs the function's instances as workerd processes. Its own log goes nowhere
+  // but its errors; it talks to control only over HTTP, with an agent token.
+  const agent = spawn(
+    process.execPath,
+    [AGENT_MAIN, "--control", control.url, "--functions", "--node", "demo-node", "--data-dir", `${dataDir}/agent`],
+    {
+      stdio: ["ignore", "ignore", "inherit"],
+      env: { PATH: env.PATH ?? "", SLUICE_AGENT_TOKEN: await demoAgentToken(control.url, control.tokens.adminToken) },
+    },
+  );
+  stoppers.push(async () => {
+    if (agent.exitCode !== null || agent.signalCode !== null) return;
+    const exited = new Promise((resolve) => agent.once("exit", resolve));
+    agent.kill("SIGTERM"); // drains its instances, then exits
+    const timer = setTimeout(() => agent.kill("SIGKILL"), 5000);
+    await exited;
+    clearTimeout(timer);
+  });
   const gateway = await startGateway({
     runtime,
     controlUrl: control.url,
@@ -65,6 +89,9 @@ Try the routing (policy demo-canary-uid: int(uid) % 100 < 10 → group canary, e
   curl -s '${gateway.url}/hello?uid=7'      # uid 7 → canary-1
   curl -s '${gateway.url}/hello?uid=42'     # uid 42 → stable-1 / stable-2, round robin
   curl -s -H "authorization: Bearer $(cat ${control.tokens.admin.path ?? "$SLUICE_ADMIN_TOKEN"})" ${control.url}/v1/routes
+
+Try a function (greet, at zero instances until called; docs/functions-runtime.md):
+  curl -s '${gateway.url}/fn'            # cold start: the agent starts a workerd instance, then it answers
 
 Ctrl-C stops everything.`);
 } catch (err) {

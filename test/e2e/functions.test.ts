@@ -19,7 +19,7 @@ import { childPids, commandName } from "../../bench/proc.ts";
 import { DEFAULT_RUNTIME } from "../../worker/launcher/gateway.ts";
 import { backends } from "../support/backends.ts";
 import { startLoad } from "../support/load.ts";
-import { type Child, spawnAgent, stopAll } from "../support/processes.ts";
+import { type Child, spawnAgent, stopAll, stopGracefully } from "../support/processes.ts";
 import { eventually, gatewayStatus, type Stack, startStack } from "../support/stack.ts";
 
 const APPKEY = "fnshop";
@@ -95,7 +95,7 @@ describe.each(backends().slice(0, 1))(`functions end to end on $name, ${DEFAULT_
     expect((await stack.admin.post("/v1/routes", { appkey: APPKEY, path: "/hello", match: "prefix", function: "hello" })).status).toBe(201);
   }, 60_000);
   afterAll(async () => {
-    agent?.kill("SIGTERM");
+    if (agent) await stopGracefully(agent);
     await stack?.close();
     await stopAll();
   });

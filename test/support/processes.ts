@@ -6,6 +6,7 @@
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
+import { childPids } from "../../bench/proc.ts";
 
 const UPSTREAM_CHILD = fileURLToPath(new URL("./upstream-child.ts", import.meta.url));
 const AGENT_MAIN = fileURLToPath(new URL("../../agents/main.ts", import.meta.url));
@@ -131,8 +132,30 @@ export function spawnTracked(command: string, args: string[], env: Record<string
 
 /** SIGKILLs every child still running that this module started (afterAll). */
 export async function stopAll(): Promise<void> {
-  for (const child of started.splice(0)) {
-    child.kill("SIGKILL");
-    await child.exited;
+  for (const child of started.splice(0)) await killTree(child);
+}
+
+/**
+ * Stops `child` with SIGTERM and waits up to `graceMs` for it to exit (an agent drains its
+ * instances first); SIGKILLs it and its children when it does not.
+ */
+export async function stopGracefully(child: Child, graceMs = 10_000): Promise<void> {
+  child.kill("SIGTERM");
+  const late = new Promise<"late">((resolve) => setTimeout(() => resolve("late"), graceMs).unref());
+  if ((await Promise.race([child.exited, late])) === "late") await killTree(child);
+}
+
+/** SIGKILLs `child` and its own children (an agent's workerd instances, which its death would orphan). */
+async function killTree(child: Child): Promise<void> {
+  const running = child.process.exitCode === null && child.process.signalCode === null;
+  const grandchildren = running ? childPids(child.pid) : [];
+  child.kill("SIGKILL");
+  await child.exited;
+  for (const pid of grandchildren) {
+    try {
+      process.kill(pid, "SIGKILL");
+    } catch {
+      // already gone
+    }
   }
 }
