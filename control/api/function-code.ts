@@ -12,18 +12,8 @@ import { requireFunction, requireVersion } from "../config/function-store.ts";
 import type { ConfigDeps } from "../config/write.ts";
 import { functionBundles } from "../db/schema.ts";
 import { decodeBundle, MODULE_TYPES } from "../functions/bundle.ts";
-import { appkeyField, nameField } from "./fields.ts";
+import { VersionParams } from "./function-versions.ts";
 import { type ApiApp, BEARER, errors, json } from "./openapi.ts";
-
-const CodeParams = z.object({
-  appkey: appkeyField,
-  name: nameField,
-  version: z
-    .string()
-    .regex(/^[1-9][0-9]{0,8}$/, "must be a positive integer")
-    .transform(Number)
-    .openapi({ type: "integer", example: 1 }),
-});
 
 /** A version's code and run settings, content base64 (esm UTF-8, wasm binary). */
 export const FunctionCodeSchema = z
@@ -46,7 +36,7 @@ const getCode = createRoute({
   tags: ["functions"],
   summary: "A version's code, for a gateway running it through the Worker Loader binding",
   security: BEARER,
-  request: { params: CodeParams },
+  request: { params: VersionParams },
   responses: { 200: json(FunctionCodeSchema, "The version's modules and run settings"), ...errors(400, 401, 404) },
 });
 

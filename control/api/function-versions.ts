@@ -26,7 +26,8 @@ export const VERSION_UPLOAD_BODY_BYTES = Math.ceil(MAX_BUNDLE_BYTES / 3) * 4 + 1
 export const VERSION_UPLOAD_PATH = /^\/v1\/services\/[^/]+\/functions\/[^/]+\/versions\/?$/;
 
 const FunctionParams = z.object({ appkey: appkeyField, name: nameField });
-const VersionParams = z.object({
+/** Path parameters naming one version: `{appkey, name, version}` (a positive integer). */
+export const VersionParams = z.object({
   appkey: appkeyField,
   name: nameField,
   version: z
