@@ -60,7 +60,7 @@ const routableKey = (r: Routable) => `${r.versionId}|${r.key}|${r.host}|${r.port
 export async function applyNodeReport(
   deps: ConfigDeps,
   actor: string,
-  report: { node: string; intervalMs: number; instances: readonly ReportedInstance[] },
+  report: { node: string; intervalMs: number; zone: string; region: string; cell: string; instances: readonly ReportedInstance[] },
   versions: ReadonlyMap<string, VersionInfo>,
   nowMs: number,
 ): Promise<ReportOutcome> {
@@ -92,6 +92,9 @@ export async function applyNodeReport(
         instanceKey: instance.key,
         host: instance.host,
         port: instance.port,
+        zone: report.zone,
+        region: report.region,
+        cell: report.cell,
         state: instance.state,
         error: instance.error,
         startedAt: instance.startedAtMs === null ? null : new Date(instance.startedAtMs),

@@ -91,7 +91,10 @@ export async function loadFunctionConfigs(
                 port: i.port,
                 weight: FUNCTION_INSTANCE_WEIGHT,
                 status: "alive",
-                zone: "",
+                zone: i.zone,
+                region: i.region,
+                cell: i.cell,
+                // Lanes pick versions (traffic targets), not instances within one.
                 lane: "",
                 version: String(v.number),
               }),

@@ -456,6 +456,10 @@ export const functionInstances = pgTable(
     instanceKey: text("instance_key").notNull(),
     host: text("host").notNull(),
     port: integer("port").notNull(),
+    /** The node's OCTO zone (IDC), region and SET (cell), from its report: the balancers' zone and cell affinity. */
+    zone: text("zone").notNull().default(""),
+    region: text("region").notNull().default(""),
+    cell: text("cell").notNull().default(""),
     state: text("state").notNull(),
     error: text("error"),
     startedAt: timestamp("started_at", { withTimezone: true }),

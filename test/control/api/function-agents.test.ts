@@ -116,6 +116,8 @@ describe.each(backends())("function agents API on $name", (backend) => {
     expect(f.urgent.at(-1)).toBe(ready.body.revision);
     const [row] = await f.db.select().from(functionInstances).where(eq(functionInstances.node, node));
     expect(row.reportedAt.getTime()).toBe(f.clock.now);
+    // The node's place rides on its instances (the snapshot's zone affinity reads it there).
+    expect(row).toMatchObject({ zone: "z1", region: "", cell: "" });
 
     // A second instance starting is not routable; i1 leaving ready (draining) is.
     expect(

@@ -75,6 +75,10 @@ describe.each(backends())("functions in the snapshot on $name", (backend) => {
           instanceKey: `${versionId}-${inst.key}`,
           host: "127.0.0.1",
           port: 20000 + versionId * 10 + i,
+          // The node's place, as its report gives it: the balancers' zone and cell affinity.
+          zone: "z1",
+          region: "r1",
+          cell: "c1",
           state: inst.state,
           reportedAt: new Date(Date.now() - inst.ageMs),
         })
@@ -111,7 +115,18 @@ describe.each(backends())("functions in the snapshot on $name", (backend) => {
             id: ids.v["hello@1"],
             number: 1,
             instances: [
-              { id: live.live, host: "127.0.0.1", port: expect.any(Number), weight: 10, status: "alive", zone: "", lane: "", version: "1" },
+              {
+                id: live.live,
+                host: "127.0.0.1",
+                port: expect.any(Number),
+                weight: 10,
+                status: "alive",
+                zone: "z1",
+                region: "r1",
+                cell: "c1",
+                lane: "",
+                version: "1",
+              },
             ],
           },
           { id: ids.v["hello@2"], number: 2, instances: [] },
