@@ -23,6 +23,7 @@ import type { DrainSettings } from "../spec.ts";
 import { BundleCache } from "./bundle-cache.ts";
 import type { FunctionAssignment, FunctionsClient, NodeReport } from "./client.ts";
 import { Instance } from "./instance.ts";
+import { killOrphanInstances } from "./orphans.ts";
 import { planReconcile, specKeyOf } from "./plan.ts";
 import { ReportScheduler } from "./report-scheduler.ts";
 
@@ -99,6 +100,8 @@ export class FunctionRuntime {
   /** Starts the long poll and the report loop. @throws when the data directory cannot be created. */
   start(): void {
     mkdirSync(this.emptyDir, { recursive: true });
+    const orphans = killOrphanInstances(this.settings.dataDir);
+    if (orphans > 0) this.logger.warn({ orphans }, "ended function instances a previous agent left running");
     this.polling = this.pollLoop();
     this.reports.request();
   }
