@@ -33,10 +33,12 @@ export interface FunctionStack {
   gateway: ProcessCluster;
   agent: ChildProcess;
   /** Admin call on control: JSON in, `{status, body}` out. */
+  // biome-ignore lint/suspicious/noExplicitAny: JSON from control's API.
   admin(method: string, path: string, body?: unknown): Promise<{ status: number; body: any }>;
   /** A GET on control with the admin token, as text (e.g. /metrics). */
   adminText(path: string): Promise<string>;
   /** The gateway's status document. */
+  // biome-ignore lint/suspicious/noExplicitAny: JSON from the gateway.
   status(): Promise<any>;
   statusToken: string;
 }
