@@ -45,11 +45,14 @@ export function addFunctionActivationRoute(app: ApiApp, deps: { db: Database; fu
       );
     }
     const at = new Date(deps.functions.now());
+    // The leader places a version at zero before this stamp's round trip (Scaler.poke): the
+    // stamp is for followers, whose pokes the leader reads at its next tick.
+    const decided = deps.functions.scaler?.poke(version);
     await deps.db
       .insert(functionScale)
       .values({ versionId: version.id, activationRequestedAt: at })
       .onConflictDoUpdate({ target: functionScale.versionId, set: { activationRequestedAt: at } });
-    let desired = (await deps.functions.scaler?.poke(version.id)) ?? null;
+    let desired = (await decided) ?? null;
     if (desired === null) {
       const [row] = await deps.db
         .select({ desired: functionScale.desired })
