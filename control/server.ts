@@ -181,6 +181,7 @@ export async function startControl(options: ControlOptions): Promise<RunningCont
       await sweeper.stop();
       await scaler.stop();
       functions.board.close();
+      functions.ready.close();
       stopBackfill.abort();
       await backfill;
       // Held long polls would keep server.close() waiting: answer them first.

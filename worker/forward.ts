@@ -262,7 +262,7 @@ async function attempt(
 }
 
 /** The answer when no retry follows: the upstream's response, else a 504 or 502. */
-function finalAnswer(outcome: AttemptOutcome, target: { host: string; port: number }): Response {
+export function finalAnswer(outcome: AttemptOutcome, target: { host: string; port: number }): Response {
   if (outcome.response) return downstreamResponse(outcome.response);
   const where = `${target.host}:${target.port}`;
   if (outcome.failure === Failure.TIMEOUT) {

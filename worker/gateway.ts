@@ -76,11 +76,12 @@ export class Gateway {
       maxBuffered: config.functionBufferMax,
       pokeIntervalMs: ACTIVATION_POKE_MS,
       poke: (version) => {
-        void postActivation(config, this.source.state.gatewayId, version, (reason) => {
+        // Held at most until the next poke; an instance control names ready releases the buffer at once.
+        void postActivation(config, this.source.state.gatewayId, version, ACTIVATION_POKE_MS, (reason) => {
           const message = `activation poke for ${version.appkey}/${version.function}@${version.version} failed: ${reason}`;
           if (message !== this.pokeFailure) log("warn", message);
           this.pokeFailure = message;
-        });
+        }).then((ready) => this.activator.direct(version.groupId, ready));
       },
     });
     this.functionLoad = new FunctionLoad(Date.now());

@@ -18,6 +18,7 @@ import type { ConfigDeps } from "../config/write.ts";
 import { functionBundles } from "../db/schema.ts";
 import { decodeBundle, MODULE_TYPES } from "../functions/bundle.ts";
 import { REPORT_INTERVAL_MS } from "../functions/lease.ts";
+import type { ReadyAddress } from "../functions/scaler/ready.ts";
 import type { FunctionRuntime } from "../functions/scaler/runtime.ts";
 import { bundleUsedBy, refKey, resolveVersions } from "../functions/version-refs.ts";
 import type { FunctionMetrics } from "../metrics/function-metrics.ts";
@@ -224,9 +225,17 @@ export function addFunctionAgentRoutes(app: ApiApp, deps: FunctionAgentDeps): vo
       cell: report.cell,
       lane: report.lane,
     });
+    const newlyReady = new Set(outcome.newlyReady);
+    // Committed: held activations of these versions may send to them now (functions/scaler/ready.ts).
+    const readyByVersion = new Map<number, ReadyAddress[]>();
+    for (const instance of report.instances) {
+      const version = versions.get(refKey(instance));
+      if (!version || !newlyReady.has(instance.key)) continue;
+      readyByVersion.set(version.id, [...(readyByVersion.get(version.id) ?? []), { host: instance.host, port: instance.port }]);
+    }
+    for (const [versionId, instances] of readyByVersion) runtime.ready.announce(versionId, instances);
     const metrics = deps.metrics?.functions;
     if (metrics) {
-      const newlyReady = new Set(outcome.newlyReady);
       for (const instance of report.instances) {
         if (!versions.has(refKey(instance))) continue;
         metrics.countReport(instance, instance);

@@ -16,6 +16,7 @@
 import { and, eq, inArray, like, lt, notInArray, sql } from "drizzle-orm";
 import type { Queryable } from "../db/connect.ts";
 import { functionInstances, functionLoad, functionVersions } from "../db/schema.ts";
+import { setFromExcluded } from "../db/upsert.ts";
 import { leaseCutoff } from "../functions/lease.ts";
 import { refKey, type VersionInfo, type VersionRef } from "../functions/version-refs.ts";
 import { type ConfigDeps, type RevisionRecord, runWrite } from "./write.ts";
@@ -49,6 +50,24 @@ export interface ReportOutcome {
 
 type Routable = { versionId: number; key: string; host: string; port: number };
 const routableKey = (r: Routable) => `${r.versionId}|${r.key}|${r.host}|${r.port}`;
+
+/** What a report's upsert replaces in an existing instance row (all but its identity: node, key). */
+const INSTANCE_UPDATE = setFromExcluded(functionInstances, [
+  "versionId",
+  "host",
+  "port",
+  "zone",
+  "region",
+  "cell",
+  "state",
+  "error",
+  "startedAt",
+  "readyAt",
+  "coldStartMs",
+  "reportedAt",
+]);
+/** What a load upsert replaces (all but the key: source, version). */
+const LOAD_UPDATE = setFromExcluded(functionLoad, ["atMs", "intervalMs", "concurrency", "requests"]);
 
 /**
  * Applies `node`'s report at `nowMs`: deletes its rows the report no longer lists, upserts the
@@ -85,32 +104,31 @@ export async function applyNodeReport(
           ? and(eq(functionInstances.node, report.node), notInArray(functionInstances.instanceKey, keys))
           : eq(functionInstances.node, report.node),
       );
-    for (const { instance, version } of known) {
-      const row = {
-        versionId: version.id,
-        node: report.node,
-        instanceKey: instance.key,
-        host: instance.host,
-        port: instance.port,
-        zone: report.zone,
-        region: report.region,
-        cell: report.cell,
-        state: instance.state,
-        error: instance.error,
-        startedAt: instance.startedAtMs === null ? null : new Date(instance.startedAtMs),
-        // A ready row always has ready_at (the agent's, else when control first saw it ready): the mark of one cold start.
-        readyAt:
-          instance.readyAtMs !== null
-            ? new Date(instance.readyAtMs)
-            : (readySince.get(instance.key) ?? (instance.state === "ready" ? now : null)),
-        coldStartMs: instance.coldStartMs,
-        reportedAt: now,
-      };
-      const { node: _n, instanceKey: _k, ...update } = row;
+    const rows = known.map(({ instance, version }) => ({
+      versionId: version.id,
+      node: report.node,
+      instanceKey: instance.key,
+      host: instance.host,
+      port: instance.port,
+      zone: report.zone,
+      region: report.region,
+      cell: report.cell,
+      state: instance.state,
+      error: instance.error,
+      startedAt: instance.startedAtMs === null ? null : new Date(instance.startedAtMs),
+      // A ready row always has ready_at (the agent's, else when control first saw it ready): the mark of one cold start.
+      readyAt:
+        instance.readyAtMs !== null
+          ? new Date(instance.readyAtMs)
+          : (readySince.get(instance.key) ?? (instance.state === "ready" ? now : null)),
+      coldStartMs: instance.coldStartMs,
+      reportedAt: now,
+    }));
+    if (rows.length > 0) {
       await tx
         .insert(functionInstances)
-        .values(row)
-        .onConflictDoUpdate({ target: [functionInstances.node, functionInstances.instanceKey], set: update });
+        .values(rows)
+        .onConflictDoUpdate({ target: [functionInstances.node, functionInstances.instanceKey], set: INSTANCE_UPDATE });
     }
     await recordNodeLoad(tx, report.node, report.intervalMs, known, nowMs);
 
@@ -152,9 +170,10 @@ async function recordNodeLoad(
     sum.requests += instance.requests;
     byVersion.set(version.id, sum);
   }
-  for (const [versionId, load] of byVersion) {
-    await upsertLoad(tx, { source: `node:${node}`, versionId, atMs: nowMs, intervalMs, ...load });
-  }
+  await upsertLoads(
+    tx,
+    [...byVersion].map(([versionId, load]) => ({ source: `node:${node}`, versionId, atMs: nowMs, intervalMs, ...load })),
+  );
 }
 
 /** One row of function_load (the latest report of a source for a version). */
@@ -167,15 +186,18 @@ export interface LoadRow {
   requests: number;
 }
 
-/** Replaces the source's load row of the version. */
-export async function upsertLoad(db: Queryable, row: LoadRow): Promise<void> {
-  const { source: _s, versionId: _v, ...update } = row;
+/**
+ * Replaces each row's (source, version) load row, in one statement; of rows with the same key the
+ * last wins (one statement may not update a row twice).
+ */
+export async function upsertLoads(db: Queryable, rows: readonly LoadRow[]): Promise<void> {
+  const byKey = new Map(rows.map((row) => [`${row.source}|${row.versionId}`, { ...row, requests: Math.round(row.requests) }]));
+  if (byKey.size === 0) return;
   await db
     .insert(functionLoad)
-    .values({ ...row, requests: Math.round(row.requests) })
-    .onConflictDoUpdate({ target: [functionLoad.source, functionLoad.versionId], set: { ...update, requests: Math.round(row.requests) } });
+    .values([...byKey.values()])
+    .onConflictDoUpdate({ target: [functionLoad.source, functionLoad.versionId], set: LOAD_UPDATE });
 }
-
 /** Marks failed the `ready` versions with a failed instance here and no sign of ever having served. */
 async function markFailedVersions(
   tx: Queryable,

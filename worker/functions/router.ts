@@ -2,7 +2,8 @@
  * A request routed to a function (its decision landed on the function's entry group, which has no
  * instances: docs/functions-runtime.md): chooses the version, picks an instance of the version
  * group, and forwards as any request (worker/forward.ts) — or, when the version has no available
- * instance, waits in the activation buffer (activator.ts) for a snapshot that brings one, within
+ * instance, waits in the activation buffer (activator.ts) for a snapshot that brings one, or for
+ * control to name a ready one first (then one direct attempt, sendDirect), within
  * min(activationTimeoutMs, the route's remaining timeout). Counts the version's load (load.ts).
  *
  * Indices are of the snapshot a request was decided on; every pick and the forward() that uses it
@@ -10,10 +11,13 @@
  * fall between them. After a wait the route is found again by id.
  */
 import type { FunctionEntry, FunctionTarget } from "../../wasm/functions-section.ts";
-import { type ForwardScope, forward } from "../forward.ts";
+import { outcomeLabel, sendAttempt } from "../attempt.ts";
+import { type ForwardScope, finalAnswer, forward } from "../forward.ts";
+import { upstreamRequest } from "../proxy.ts";
 import type { RequestAttributes } from "../request-attributes.ts";
 import { errorResponse } from "../responses.ts";
 import type { Exchange } from "../telemetry/exchange.ts";
+import type { ReadyAddress } from "./activation-poke.ts";
 import type { Activator, VersionRef } from "./activator.ts";
 import type { FunctionLoad } from "./load.ts";
 import { CodeUnavailableError, type LoaderRunner } from "./loader.ts";
@@ -54,12 +58,14 @@ export class FunctionRouter {
 
   /**
    * A snapshot was loaded (call right after HotPath.load succeeded) with functions `table`: the
-   * table is swapped, then buffered requests of each version group (found by id) that now has
-   * an instance are released, FIFO.
+   * table is swapped, instances control named ahead of a snapshot are dropped (this one is the
+   * truth now), then buffered requests of each version group (found by id) that now has an
+   * instance are released, FIFO.
    */
   loaded(table: FunctionTable): void {
     this.table = table;
     const { activator, scope } = this.deps;
+    activator.snapshotLoaded();
     if (activator.buffered === 0) return;
     const ready = new Set<number>();
     for (const group of scope.hot.snapshot.groups) if (group.instanceCount > 0) ready.add(group.id);
@@ -150,9 +156,14 @@ export class FunctionRouter {
         this.deps.load.waited(version, (Date.now() - startMs) / 1000);
         return errorResponse("activation_timeout", `no instance of ${exchange.functionVersion} became ready in time`, RETRY_AFTER);
       }
-      // Released by a snapshot load: pick in the version group of the new snapshot (by id). None
-      // available after all (e.g. ejected meanwhile): wait again, within the same limit.
+      // Released by a snapshot load or by control naming a ready instance: pick in the version
+      // group of the current snapshot (by id) first. None available after all (e.g. ejected
+      // meanwhile): a named instance gets the request, else wait again, within the same limit.
       const s = hot.select(-1, version.groupId, attributes, Date.now(), NO_TRIED, 0);
+      if (s.instance < 0 && typeof outcome === "object") {
+        this.deps.load.waited(version, (Date.now() - startMs) / 1000);
+        return this.sendDirect(request, url, attributes, outcome.direct, routeId, atMs, body, exchange);
+      }
       if (s.instance < 0) continue;
       this.deps.load.waited(version, (Date.now() - startMs) / 1000);
       const snapshot = hot.snapshot;
@@ -165,6 +176,52 @@ export class FunctionRouter {
       const decided = { route, group: instance.group, instance: s.instance, probe: s.probe, atMs };
       return forward(this.deps.scope, request, url, attributes, decided, attributes.peer() ?? null, body, exchange);
     }
+  }
+
+  /**
+   * One attempt to `target`, an instance control named ready before any snapshot carries it
+   * (Activator.direct): no retry and no balancer or outlier record, since the snapshot has no
+   * such instance yet; the route's per-try and total timeouts (from `atMs`) apply. Counted in
+   * the isolate's metrics as an attempt on the version group.
+   * @returns the upstream's response, 502 `upstream_unreachable` / 504 `upstream_timeout` when
+   *   it gave none, 404 `no_route` when route `routeId` left the snapshot meanwhile.
+   */
+  private async sendDirect(
+    request: Request,
+    url: URL,
+    attributes: RequestAttributes,
+    target: ReadyAddress,
+    routeId: number,
+    atMs: number,
+    body: Body,
+    exchange: Exchange,
+  ): Promise<Response> {
+    const route = this.deps.scope.hot.snapshot.routes.find((r) => r.id === routeId);
+    if (!route) return errorResponse("no_route", `route ${routeId} left the snapshot while its request waited for an instance`);
+    const span = exchange.trace?.attempt(Date.now()) ?? null;
+    const propagated = { requestId: exchange.requestId, traceparent: span?.traceparent ?? null, tracestate: span?.tracestate ?? null };
+    const payload = body === undefined ? request.body : body;
+    const outcome = await sendAttempt(
+      (signal) => upstreamRequest(request, url, target, attributes.peer() ?? null, payload, signal, propagated),
+      request.method,
+      route.perTryTimeoutMs,
+      atMs + route.timeoutMs,
+    );
+    const address = `${target.host}:${target.port}`;
+    exchange.attempts += 1;
+    exchange.instance = address;
+    exchange.upstreamMs = outcome.latencyMs;
+    const outcomeName = outcomeLabel(outcome);
+    this.deps.scope.metrics.attempt(exchange.group, address, outcomeName, outcome.latencyMs / 1000);
+    span?.end({
+      endUnixMs: Date.now(),
+      statusCode: outcome.status,
+      outcome: outcomeName,
+      serverAddress: target.host,
+      serverPort: target.port,
+      attempt: exchange.attempts,
+    });
+    return finalAnswer(outcome, target);
   }
 
   /**

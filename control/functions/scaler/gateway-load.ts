@@ -5,7 +5,7 @@
  * happens here (a database outage loses this second of load, which the windows tolerate).
  */
 import type { Logger } from "pino";
-import { upsertLoad } from "../../config/function-instances.ts";
+import { upsertLoads } from "../../config/function-instances.ts";
 import type { Database } from "../../db/connect.ts";
 import type { FunctionMetrics } from "../../metrics/function-metrics.ts";
 import type { GatewayPush } from "../../metrics/gateway-push.ts";
@@ -22,18 +22,23 @@ export async function recordGatewayLoad(
   deps.metrics?.recordPush(push.gateway, loads);
   try {
     const versions = await resolveVersions(deps.db, loads);
-    for (const load of loads) {
-      const version = versions.get(refKey(load));
-      if (!version) continue;
-      await upsertLoad(deps.db, {
-        source: `gateway:${push.gateway}`,
-        versionId: version.id,
-        atMs: nowMs,
-        intervalMs: Math.max(1, Math.round(push.intervalMs)),
-        concurrency: load.concurrency,
-        requests: load.requests,
-      });
-    }
+    await upsertLoads(
+      deps.db,
+      loads.flatMap((load) => {
+        const version = versions.get(refKey(load));
+        if (!version) return [];
+        return [
+          {
+            source: `gateway:${push.gateway}`,
+            versionId: version.id,
+            atMs: nowMs,
+            intervalMs: Math.max(1, Math.round(push.intervalMs)),
+            concurrency: load.concurrency,
+            requests: load.requests,
+          },
+        ];
+      }),
+    );
   } catch (err) {
     deps.logger.warn({ err, gateway: push.gateway }, "could not record a gateway's function load");
   }

@@ -25,6 +25,7 @@ import { sweepExpiredInstances } from "../../config/function-instances.ts";
 import type { ConfigDeps } from "../../config/write.ts";
 import type { Database } from "../../db/connect.ts";
 import { functionInstances, functionLoad, functionScale } from "../../db/schema.ts";
+import { setFromExcluded } from "../../db/upsert.ts";
 import type { FunctionMetrics, ScaleGaugeRow } from "../../metrics/function-metrics.ts";
 import { clampToBounds, createScaleState, decideScale, type ScaleState } from "../autoscaler/decide.ts";
 import type { ScalingMetric } from "../autoscaler/settings.ts";
@@ -39,6 +40,9 @@ export const DEFAULT_TICK_MS = 2000;
 
 /** Gateway load rows silent this long are deleted, ms (gateway ids are per isolate start, so old ones never come back). */
 export const GATEWAY_LOAD_RETENTION_MS = 3_600_000;
+
+/** What a decision replaces in a version's function_scale row (activation_requested_at is the poke's). */
+const SCALE_UPDATE = setFromExcluded(functionScale, ["desired", "panic", "reason", "decidedAt"]);
 
 /** A load report counts while younger than this many of its intervals (as the instance lease: 3 reports). */
 const FRESH_INTERVALS = 3;
@@ -72,6 +76,8 @@ export class Scaler {
   private readonly options: Required<Omit<ScalerOptions, "metrics">> & Pick<ScalerOptions, "metrics">;
   private readonly tracked = new Map<number, Tracked>();
   private readonly pokes = new Set<number>();
+  /** What the board was last given: desired count (> 0) per version id, with the version it assigns. */
+  private readonly placed = new Map<number, { info: VersionInfo; desired: number }>();
   private timer: ReturnType<typeof setTimeout> | null = null;
   private running: Promise<void> | null = null;
   private rerun = false;
@@ -100,15 +106,25 @@ export class Scaler {
   }
 
   /**
-   * A gateway's activation request: decides for the version now when this replica leads.
+   * A gateway's activation request: decides for the version now when this replica leads. A
+   * version the current placement runs nowhere is first placed at its activation scale from
+   * memory — before any database round trip, in the call's synchronous part — so the agents'
+   * long polls wake at once; the tick that follows decides it from the stored load (a poke
+   * decides at least the activation scale from zero, so the tick keeps that placement) and
+   * stores the decision.
    * @returns its desired count after that decision, or null on a follower (the leader sees
    *   function_scale.activation_requested_at at its next tick).
    */
-  async poke(versionId: number): Promise<number | null> {
+  async poke(version: VersionInfo): Promise<number | null> {
     if (!this.options.leadership.isLeader) return null;
-    this.pokes.add(versionId);
+    if (version.status !== "failed" && (this.placed.get(version.id)?.desired ?? 0) === 0) {
+      const { activationScale, minInstances, maxInstances } = version.scaling;
+      this.placed.set(version.id, { info: version, desired: clampToBounds(Math.max(1, activationScale), minInstances, maxInstances) });
+      this.publishPlacement(this.options.now());
+    }
+    this.pokes.add(version.id);
     await this.tick();
-    return this.desiredOf(versionId);
+    return this.desiredOf(version.id);
   }
 
   /**
@@ -148,6 +164,7 @@ export class Scaler {
     if (!leadership.isLeader) {
       this.tracked.clear();
       this.pokes.clear();
+      this.placed.clear();
       return;
     }
     const nowMs = now();
@@ -194,9 +211,8 @@ export class Scaler {
       // Forget a version at rest: nothing wanted, running or reported.
       if (entry && decision.desired === 0 && !counts.has(info.id) && value === 0) this.tracked.delete(info.id);
     }
-    for (const row of scaleRows) {
-      const { versionId: _id, ...update } = row;
-      await db.insert(functionScale).values(row).onConflictDoUpdate({ target: functionScale.versionId, set: update });
+    if (scaleRows.length > 0) {
+      await db.insert(functionScale).values(scaleRows).onConflictDoUpdate({ target: functionScale.versionId, set: SCALE_UPDATE });
     }
     this.options.metrics?.setScale(gauges);
     this.place(infos, scaleRows, nowMs);
@@ -237,19 +253,30 @@ export class Scaler {
     return { desired, panic: decision.panic, reason };
   }
 
-  /** Spreads desired counts over the live nodes and publishes them (waking the nodes whose list changed). */
+  /**
+   * Makes `rows` (this tick's decisions) the placement and publishes it. A version poked after
+   * this tick read the database keeps its early placement: the tick that follows decides it.
+   */
   private place(infos: ReadonlyMap<number, VersionInfo>, rows: readonly { versionId: number; desired: number }[], nowMs: number): void {
-    const live = this.options.nodes.live(nowMs);
-    const demands = rows.flatMap((r) => {
+    const pending = [...this.placed].filter(([id]) => this.pokes.has(id));
+    this.placed.clear();
+    for (const r of rows) {
       const info = infos.get(r.versionId);
-      return info && r.desired > 0 ? [{ key: r.versionId, appkey: info.appkey, desired: r.desired }] : [];
-    });
-    const spread = distributeInstances(demands, live);
+      if (info && r.desired > 0) this.placed.set(r.versionId, { info, desired: r.desired });
+    }
+    for (const [id, entry] of pending) if (!this.placed.has(id)) this.placed.set(id, entry);
+    this.publishPlacement(nowMs);
+  }
+
+  /** Spreads the placement's desired counts over the live nodes and publishes them (waking the nodes whose list changed). */
+  private publishPlacement(nowMs: number): void {
+    const demands = [...this.placed].map(([key, { info, desired }]) => ({ key, appkey: info.appkey, desired }));
+    const spread = distributeInstances(demands, this.options.nodes.live(nowMs));
     const placement = new Map<string, Assignment[]>();
     for (const [node, versions] of spread) {
       placement.set(
         node,
-        [...versions].map(([id, desired]) => toAssignment(infos.get(id) as VersionInfo, desired)),
+        [...versions].map(([id, desired]) => toAssignment((this.placed.get(id) as { info: VersionInfo }).info, desired)),
       );
     }
     const changed = this.options.board.publish(placement);

@@ -9,6 +9,7 @@ import { and, eq } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
 import { functionInstances, functionLoad, revisions } from "../../../control/db/schema.ts";
 import { FUNCTION_LEASE_MS } from "../../../control/functions/lease.ts";
+import { refKey, resolveVersions } from "../../../control/functions/version-refs.ts";
 import { backends } from "../../support/backends.ts";
 import { clientFor } from "../../support/client.ts";
 import { instance, newFunction, report, useFunctionRuntime } from "../../support/function-runtime.ts";
@@ -197,5 +198,47 @@ describe.each(backends())("function agents API on $name", (backend) => {
       }),
     ]);
     expect((await f.gateway.post("/v1/gateway/activations", { appkey, function: "nope", version: 1 })).status).toBe(404);
+  });
+
+  it("places a poked version at once, before the poke's database writes, and assigns it on the node's long poll", async () => {
+    const { appkey, agent } = await newFunction(f, { activationScale: 1 });
+    const node = `node-${appkey}`;
+    await agent.post(REPORT, report(node, []));
+    const before = f.runtime.board.get(node).index;
+    const ref = { appkey, function: "hello", version: 1 };
+    const version = (await resolveVersions(f.db, [ref])).get(refKey(ref));
+    if (!version) throw new Error("version 1 not found");
+    const decided = f.scaler.poke(version);
+    // Synchronously: the board moved before any await of the poke.
+    expect(f.runtime.board.get(node).index).not.toBe(before);
+    expect(f.runtime.board.get(node).assignments).toEqual([expect.objectContaining({ appkey, version: 1, desired: 1 })]);
+    expect(await decided).toBe(1);
+    expect(f.runtime.board.get(node).assignments).toEqual([expect.objectContaining({ appkey, version: 1, desired: 1 })]);
+  });
+
+  it("holds an activation with wait until a committed report turns an instance ready, and names it; [] when the wait ends", async () => {
+    const { appkey, agent } = await newFunction(f, { activationScale: 1 });
+    const node = `node-${appkey}`;
+    await agent.post(REPORT, report(node, []));
+    const started = performance.now();
+    const none = await f.gateway.post("/v1/gateway/activations?wait=100ms", { appkey, function: "hello", version: 1 });
+    expect(none).toMatchObject({ status: 202, body: { desired: 1, ready: [] } });
+    expect(performance.now() - started).toBeGreaterThanOrEqual(90);
+
+    const held = f.gateway.post("/v1/gateway/activations?wait=10s", { appkey, function: "hello", version: 1 });
+    await new Promise((r) => setTimeout(r, 20));
+    await agent.post(REPORT, report(node, [instance(appkey, "i1", "starting")]));
+    const readyReport = await agent.post(REPORT, report(node, [instance(appkey, "i1", "ready")]));
+    expect(readyReport.body.revision).toEqual(expect.any(Number));
+    const answer = await held;
+    expect(answer).toMatchObject({ status: 202, body: { desired: 1, ready: [{ host: "127.0.0.1", port: 20001 }] } });
+    // Announced once, after the commit: the row is there; a later held poke is not answered from memory.
+    expect(await f.db.select().from(functionInstances).where(eq(functionInstances.node, node))).toEqual([
+      expect.objectContaining({ state: "ready", port: 20001 }),
+    ]);
+    const later = await f.gateway.post("/v1/gateway/activations?wait=50ms", { appkey, function: "hello", version: 1 });
+    expect(later.body.ready).toEqual([]);
+    // Without wait: answered at once, nothing named.
+    expect((await f.gateway.post("/v1/gateway/activations", { appkey, function: "hello", version: 1 })).body.ready).toEqual([]);
   });
 });

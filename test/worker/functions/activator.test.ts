@@ -1,10 +1,12 @@
 /**
  * worker/functions/activator.ts on a manual clock: the buffer's cap (overflow at once), the wait
  * limit (timeout), the poke at the first waiter of a version and every second while any waits,
- * FIFO release on a recheck that finds the version available, and nothing left scheduled after.
+ * FIFO release on a recheck that finds the version available, release to instances control named
+ * (direct: round-robin, standing for new waits until a snapshot load or DIRECT_TTL_MS), and
+ * nothing left scheduled after.
  */
 import { describe, expect, it } from "vitest";
-import { Activator, type VersionRef, type WaitOutcome } from "../../../worker/functions/activator.ts";
+import { Activator, DIRECT_TTL_MS, type VersionRef, type WaitOutcome } from "../../../worker/functions/activator.ts";
 import { FakeTimers, settle } from "./fake-timers.ts";
 
 const HELLO_2: VersionRef = { groupId: 0x60000002, appkey: "com.example.shop", function: "hello", version: 2 };
@@ -23,7 +25,7 @@ function setup(maxBuffered = 1000) {
   /** Starts a wait of `name` on `version` for `ms`; its outcome is appended to `outcomes` when it ends. */
   const wait = (name: string, version: VersionRef, ms: number, keepAlive = () => {}) =>
     activator.wait(version, timers.now() + ms, keepAlive).then((o: WaitOutcome) => {
-      outcomes.push(`${name}:${o}`);
+      outcomes.push(`${name}:${typeof o === "object" ? `direct ${o.direct.host}:${o.direct.port}` : o}`);
       return o;
     });
   return { timers, pokes, activator, outcomes, wait };
@@ -119,5 +121,55 @@ describe("Activator", () => {
     await settle();
     expect(outcomes).toEqual([]);
     expect(activator.buffered).toBe(1);
+  });
+
+  it("releases a version's waiters FIFO to the instances control named, round-robin, and only that version", async () => {
+    const { timers, activator, outcomes, wait } = setup();
+    void wait("a", HELLO_2, 10_000);
+    void wait("b", HELLO_2, 10_000);
+    void wait("c", HELLO_3, 10_000);
+    void wait("d", HELLO_2, 10_000);
+    activator.direct(HELLO_2.groupId, [
+      { host: "10.0.0.1", port: 8001 },
+      { host: "10.0.0.2", port: 8002 },
+    ]);
+    await settle();
+    expect(outcomes).toEqual(["a:direct 10.0.0.1:8001", "b:direct 10.0.0.2:8002", "d:direct 10.0.0.1:8001"]);
+    expect(activator.buffered).toBe(1);
+    expect(activator.bufferedOf(HELLO_2.groupId)).toBe(0);
+    activator.direct(HELLO_3.groupId, []); // nothing named: nothing happens
+    await settle();
+    expect(activator.bufferedOf(HELLO_3.groupId)).toBe(1);
+    activator.recheck(() => true);
+    await settle();
+    expect(timers.size).toBe(0);
+  });
+
+  it("hands named instances to the version's next requests at once, until a snapshot load or DIRECT_TTL_MS", async () => {
+    const { timers, activator, pokes, outcomes, wait } = setup();
+    activator.direct(HELLO_2.groupId, [{ host: "10.0.0.1", port: 8001 }]);
+    await wait("a", HELLO_2, 10_000);
+    expect(outcomes).toEqual(["a:direct 10.0.0.1:8001"]);
+    expect(pokes).toEqual([]);
+    // A snapshot load makes the snapshot the truth again: the next request buffers (and pokes).
+    activator.snapshotLoaded();
+    void wait("b", HELLO_2, 10_000);
+    await settle();
+    expect(activator.bufferedOf(HELLO_2.groupId)).toBe(1);
+    expect(pokes).toEqual(["hello@2"]);
+    activator.recheck(() => true);
+    await settle();
+    // Without a snapshot, named instances lapse after DIRECT_TTL_MS.
+    activator.direct(HELLO_3.groupId, [{ host: "10.0.0.3", port: 8003 }]);
+    await timers.advance(DIRECT_TTL_MS - 1);
+    await wait("c", HELLO_3, 10_000);
+    await timers.advance(1);
+    void wait("d", HELLO_3, 10_000);
+    await settle();
+    expect(outcomes.slice(-2)).toEqual(["b:released", "c:direct 10.0.0.3:8003"]);
+    expect(activator.bufferedOf(HELLO_3.groupId)).toBe(1);
+    activator.recheck(() => true);
+    await settle();
+    expect(timers.size).toBe(0);
   });
 });

@@ -4,7 +4,9 @@
  * group; a version without an instance buffers until a snapshot load brings one, and the
  * released request keeps its original deadline (decided.atMs) on the route found again by id;
  * the wait ends at min(activationTimeoutMs, the route's remaining timeout) with 503
- * `activation_timeout`; a full buffer answers 503 `overflow`; both with `Retry-After: 1`.
+ * `activation_timeout`; a full buffer answers 503 `overflow`; both with `Retry-After: 1`. An
+ * instance control names before the snapshot has one gets the buffered request and the next ones
+ * in one direct attempt (fetch stubbed), until a snapshot load.
  */
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import type { FunctionEntry } from "../../../wasm/functions-section.ts";
@@ -20,7 +22,8 @@ import { newExchange } from "../../../worker/telemetry/exchange.ts";
 import { MetricsAggregator } from "../../../worker/telemetry/metrics.ts";
 
 const forwarded = vi.hoisted(() => [] as Decided[]);
-vi.mock("../../../worker/forward.ts", () => ({
+vi.mock("../../../worker/forward.ts", async (importOriginal) => ({
+  ...(await importOriginal<typeof import("../../../worker/forward.ts")>()),
   forward: async (_scope: unknown, _request: Request, _url: URL, _attributes: unknown, decided: Decided) => {
     forwarded.push({ ...decided });
     return new Response("from the function");
@@ -205,6 +208,42 @@ describe("FunctionRouter", () => {
     expect(series?.buffered).toBe(0);
     // 2 s buffered, then answered, over a 2 s interval: an average of 1 in flight.
     expect(series?.concurrency).toBeCloseTo(1, 9);
+  });
+
+  it("sends buffered and new requests in one direct attempt to an instance control named, until a snapshot load", async () => {
+    const sent: string[] = [];
+    vi.stubGlobal("fetch", async (request: Request) => {
+      sent.push(`${request.method} ${request.url} ${request.headers.get("x-request-id")}`);
+      // No body: reading one waits on timers, which are fake here.
+      return new Response(null, { headers: { "x-from": "the named instance" } });
+    });
+    try {
+      const { serve, hot, router, activator, pokes } = setup(firstSnapshot(0));
+      const buffered = serve(Date.now());
+      expect(await settled(buffered.answer)).toBe(false);
+      activator.direct(V2_ID, [{ host: "127.0.0.1", port: 9001 }]);
+      expect((await buffered.answer).headers.get("x-from")).toBe("the named instance");
+      expect(buffered.exchange).toMatchObject({ attempts: 1, instance: "127.0.0.1:9001", group: "fn:hello@2" });
+      // The next request goes there at once: no buffering, no poke.
+      const next = serve(Date.now());
+      expect((await next.answer).headers.get("x-from")).toBe("the named instance");
+      expect(sent).toEqual(["GET http://127.0.0.1:9001/hello r-1", "GET http://127.0.0.1:9001/hello r-1"]);
+      expect(pokes).toHaveLength(1);
+      expect(forwarded).toEqual([]);
+      // Once a snapshot loads it is the truth again: without an instance there, a request buffers
+      // (and pokes); the snapshot that brings one releases it to normal forwarding.
+      router.loaded(functionTable({ functions: [entry({ entry: 0, v2: 1 })] }));
+      const after = serve(Date.now());
+      expect(await settled(after.answer)).toBe(false);
+      expect(pokes).toHaveLength(2);
+      hot.snapshot = SECOND;
+      router.loaded(functionTable({ functions: [entry({ entry: 1, v2: 2 })] }));
+      await after.answer;
+      expect(forwarded).toEqual([expect.objectContaining({ route: 1, group: 2, instance: 1 })]);
+      expect(sent).toHaveLength(2);
+    } finally {
+      vi.unstubAllGlobals();
+    }
   });
 
   it("releases FIFO", async () => {
