@@ -248,10 +248,16 @@ describe.each(GATEWAY_RUNTIMES)("kill -9 of one gateway process on %s", (runtime
 
       expect(onVictim).toHaveLength(CONCURRENCY / 2);
       expect(inFlightAtKill).toBe(CONCURRENCY / 2);
-      // Only connections of the killed process fail, each at most once, and nothing else does.
-      expect(failures.length).toBeLessThanOrEqual(inFlightAtKill);
+      // Only connections of the killed process fail, each at most once, and nothing else does —
+      // except a reconnect the kernel put in the dying listener's accept queue between the SIGKILL
+      // and the socket's teardown (SO_REUSEPORT): that one is reset at connect ("connect
+      // ECONNRESET"), seen under a loaded machine. It is the killed slot's too, and at most one
+      // per client on it.
+      const atConnect = (f: { what: string }) => /^connect /.test(f.what);
+      expect(failures.filter((f) => !atConnect(f)).length).toBeLessThanOrEqual(inFlightAtKill);
+      expect(failures.filter(atConnect).length).toBeLessThanOrEqual(inFlightAtKill);
       for (const f of failures) expect(f.slot, JSON.stringify(f)).toBe(KILLED_SLOT);
-      for (const c of clients) expect(c.failures, `client ${c.id}`).toBeLessThanOrEqual(1);
+      for (const c of clients) expect(c.failures, `client ${c.id}`).toBeLessThanOrEqual(onVictim.includes(c.id) ? 2 : 1);
       expect(statusFailures).toEqual([]);
       // The launcher restarted the slot after the first back-off, the new process serves and
       // counts the restart; the survivor was never restarted.
