@@ -43,8 +43,19 @@ try {
   });
   await seedDemoFunction(control.url, control.tokens.adminToken);
   await control.builder.rebuild();
+  const gateway = await startGateway({
+    runtime,
+    controlUrl: control.url,
+    gatewayToken: control.tokens.gatewayToken,
+    snapshotPublicKey: control.signingKey.publicKeyBase64,
+    port: port("SLUICE_GATEWAY_PORT", 8080),
+    statusToken: env.SLUICE_STATUS_TOKEN || undefined,
+  });
+  stoppers.push(gateway.close);
   // The node agent runs the function's instances as workerd processes. Its own log goes nowhere
-  // but its errors; it talks to control only over HTTP, with an agent token.
+  // but its errors; it talks to control only over HTTP, with an agent token. Started after the
+  // gateway so that it stops before it (stoppers run in reverse): its drain waits for the
+  // gateways to acknowledge, then ends its instances.
   const agent = spawn(
     process.execPath,
     [AGENT_MAIN, "--control", control.url, "--functions", "--node", "demo-node", "--data-dir", `${dataDir}/agent`],
@@ -57,19 +68,10 @@ try {
     if (agent.exitCode !== null || agent.signalCode !== null) return;
     const exited = new Promise((resolve) => agent.once("exit", resolve));
     agent.kill("SIGTERM"); // drains its instances, then exits
-    const timer = setTimeout(() => agent.kill("SIGKILL"), 5000);
+    const timer = setTimeout(() => agent.kill("SIGKILL"), 15_000);
     await exited;
     clearTimeout(timer);
   });
-  const gateway = await startGateway({
-    runtime,
-    controlUrl: control.url,
-    gatewayToken: control.tokens.gatewayToken,
-    snapshotPublicKey: control.signingKey.publicKeyBase64,
-    port: port("SLUICE_GATEWAY_PORT", 8080),
-    statusToken: env.SLUICE_STATUS_TOKEN || undefined,
-  });
-  stoppers.push(gateway.close);
   const first = await fetch(`${gateway.url}/`);
   await first.body?.cancel();
 
