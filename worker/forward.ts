@@ -13,6 +13,7 @@ import { downstreamResponse, upstreamRequest } from "./proxy.ts";
 import { errorResponse } from "./responses.ts";
 import type { Exchange } from "./telemetry/exchange.ts";
 import type { MetricsAggregator } from "./telemetry/metrics.ts";
+import type { AttemptTrace } from "./telemetry/tracer.ts";
 
 /** Largest request body kept in memory so a retry can re-send it, bytes (Envoy buffers up to its per-request limit). */
 export const RETRY_BODY_BYTES = 64 * 1024;
@@ -204,6 +205,35 @@ export async function forward(
 }
 
 /**
+ * Writes an attempt's end into `exchange` (attempts, instance, upstream time), the isolate's
+ * metrics (under `groupName`) and its trace span, if any. @returns the instance's `host:port`.
+ */
+export function recordAttempt(
+  metrics: MetricsAggregator,
+  exchange: Exchange,
+  groupName: string,
+  target: { host: string; port: number },
+  outcome: AttemptOutcome,
+  span: AttemptTrace | null,
+): string {
+  const address = `${target.host}:${target.port}`;
+  exchange.attempts += 1;
+  exchange.instance = address;
+  exchange.upstreamMs = outcome.latencyMs;
+  const outcomeName = outcomeLabel(outcome);
+  metrics.attempt(groupName, address, outcomeName, outcome.latencyMs / 1000);
+  span?.end({
+    endUnixMs: Date.now(),
+    statusCode: outcome.status,
+    outcome: outcomeName,
+    serverAddress: target.host,
+    serverPort: target.port,
+    attempt: exchange.attempts,
+  });
+  return address;
+}
+
+/**
  * One attempt on instance (`instance`, `target.id`), reported to the balancers whatever its end —
  * except a failure that reading the client's body caused (`clientBody.failed`): that one is
  * cancelled (HotPath.cancel: no outlier, breaker or latency record) and marked `clientFault`.
@@ -239,20 +269,7 @@ async function attempt(
     outcome.clientFault = true;
     return outcome;
   }
-  const address = `${target.host}:${target.port}`;
-  exchange.attempts += 1;
-  exchange.instance = address;
-  exchange.upstreamMs = outcome.latencyMs;
-  const outcomeName = outcomeLabel(outcome);
-  scope.metrics.attempt(groupName, address, outcomeName, outcome.latencyMs / 1000);
-  span?.end({
-    endUnixMs: Date.now(),
-    statusCode: outcome.status,
-    outcome: outcomeName,
-    serverAddress: target.host,
-    serverPort: target.port,
-    attempt: exchange.attempts,
-  });
+  const address = recordAttempt(scope.metrics, exchange, groupName, target, outcome, span);
   if (hot.finish(instance, target.id, outcome, probe, Date.now()) === "ejected") scope.metrics.ejection(groupName, address);
   const counts = scope.counts.get(target.id) ?? { attempts: 0, failures: 0 };
   scope.counts.set(target.id, counts);

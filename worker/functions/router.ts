@@ -11,8 +11,8 @@
  * fall between them. After a wait the route is found again by id.
  */
 import type { FunctionEntry, FunctionTarget } from "../../wasm/functions-section.ts";
-import { outcomeLabel, sendAttempt } from "../attempt.ts";
-import { type ForwardScope, finalAnswer, forward } from "../forward.ts";
+import { sendAttempt } from "../attempt.ts";
+import { type ForwardScope, finalAnswer, forward, recordAttempt } from "../forward.ts";
 import { upstreamRequest } from "../proxy.ts";
 import type { RequestAttributes } from "../request-attributes.ts";
 import { errorResponse } from "../responses.ts";
@@ -207,20 +207,7 @@ export class FunctionRouter {
       route.perTryTimeoutMs,
       atMs + route.timeoutMs,
     );
-    const address = `${target.host}:${target.port}`;
-    exchange.attempts += 1;
-    exchange.instance = address;
-    exchange.upstreamMs = outcome.latencyMs;
-    const outcomeName = outcomeLabel(outcome);
-    this.deps.scope.metrics.attempt(exchange.group, address, outcomeName, outcome.latencyMs / 1000);
-    span?.end({
-      endUnixMs: Date.now(),
-      statusCode: outcome.status,
-      outcome: outcomeName,
-      serverAddress: target.host,
-      serverPort: target.port,
-      attempt: exchange.attempts,
-    });
+    recordAttempt(this.deps.scope.metrics, exchange, exchange.group, target, outcome, span);
     return finalAnswer(outcome, target);
   }
 
