@@ -6,7 +6,7 @@ import { buildDfa, type Dfa } from "./dfa.ts";
 import { buildNfa } from "./nfa.ts";
 import { parseRegex } from "./syntax.ts";
 
-export { type Dfa, runDfa } from "./dfa.ts";
+export { type Dfa, runDfa } from "../../../wasm/reference/search-dfa.ts";
 export { RegexError } from "./syntax.ts";
 
 /**
