@@ -39,10 +39,7 @@ export type PluginKind = (typeof PLUGIN_KINDS)[number];
  * client address, as APISIX does ("if the key is missing, remote_addr is used").
  * `ip` is `request.ip` (worker/client-ip.ts: the trusted-proxy rule).
  */
-export type LimitKey =
-  | { from: "ip" }
-  | { from: "header" | "query" | "cookie"; name: string }
-  | { from: "consumer" };
+export type LimitKey = { from: "ip" } | { from: "header" | "query" | "cookie"; name: string } | { from: "consumer" };
 
 /**
  * A DFA for unanchored search (wasm/reference/search-dfa.ts Dfa, typed arrays as JSON arrays), as

@@ -8,8 +8,9 @@
  * Running it (runDfa, and the VM's MATCHES) is one table lookup per input byte: linear time in
  * the input, independent of the pattern.
  */
-import { NFA_BOL, NFA_BYTE, NFA_EOL, NFA_MATCH, NFA_SPLIT, type Nfa } from "./nfa.ts";
+
 import { DFA_ACCEPT_AT_END, DFA_DEAD, DFA_MATCH, type Dfa } from "../../../wasm/reference/search-dfa.ts";
+import { NFA_BOL, NFA_BYTE, NFA_EOL, NFA_MATCH, NFA_SPLIT, type Nfa } from "./nfa.ts";
 import { RegexError } from "./syntax.ts";
 
 export { DFA_ACCEPT_AT_END, DFA_DEAD, DFA_MATCH, type Dfa, runDfa } from "../../../wasm/reference/search-dfa.ts";
