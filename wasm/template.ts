@@ -4,7 +4,7 @@
  * literal `$`. Control parses and checks them at admission (parseTemplate); the snapshot carries
  * the parsed form (wasm/plugins-section.ts HeaderTemplate) and the gateway renders it. Pure.
  */
-import type { HeaderTemplate } from "../plugins-section.ts";
+import type { HeaderTemplate } from "./plugins-section.ts";
 
 /** Variables with a fixed name, as nginx / APISIX name them. */
 export const TEMPLATE_VARIABLES = [
@@ -25,11 +25,10 @@ export const TEMPLATE_PREFIXES = ["http_", "arg_", "cookie_"] as const;
 /** A template that cannot be parsed: `offset` is the character where the problem starts. */
 export class TemplateError extends Error {
   override name = "TemplateError";
-  constructor(
-    message: string,
-    readonly offset: number,
-  ) {
+  readonly offset: number;
+  constructor(message: string, offset: number) {
     super(message);
+    this.offset = offset;
   }
 }
 
