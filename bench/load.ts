@@ -12,7 +12,17 @@ import type { LoadGenerator, LoadResult } from "./wrk.ts";
  * only (Target.bareClient); gatewayTelemetryOff: the Sluice gateway started with TELEMETRY_OFF
  * (bench/targets.ts) beside the `gateway` row, which runs with telemetry as `npm start` has it.
  */
-export type TargetKind = "upstream" | "passthrough" | "gateway" | "gatewayBare" | "gatewayTelemetryOff" | "gateway50" | "nginx" | "oceanus";
+export type TargetKind =
+  | "upstream"
+  | "passthrough"
+  | "gateway"
+  | "gatewayBare"
+  | "gatewayTelemetryOff"
+  | "gateway50"
+  | "gatewayEdge"
+  | "gatewayEdgeCluster"
+  | "nginx"
+  | "oceanus";
 
 /** Something to put load on. */
 export interface Target {
@@ -27,6 +37,8 @@ export interface Target {
   runtime?: string;
   /** The client sends Host only, no User-Agent or Accept (wrk.ts CLIENT_FIELDS). */
   bareClient?: boolean;
+  /** Fields the client sends besides CLIENT_FIELDS (wrk.ts LoadOptions.fields). */
+  fields?: Record<string, string>;
   /** Sluice gateways: the file their stdout and stderr (access log included) are written to. */
   logFile?: string;
 }
@@ -75,14 +87,14 @@ function usPerRequest(ticks: number, requests: number): number {
 export async function measure(target: Target, settings: LoadSettings, rate: number | null): Promise<Run> {
   const { generator, connections, signal } = settings;
   if (settings.warmupSeconds > 0)
-    await generator.run(target.url, { connections, seconds: settings.warmupSeconds, rate, bareClient: target.bareClient, signal });
+    await generator.run(target.url, { connections, seconds: settings.warmupSeconds, rate, bareClient: target.bareClient, fields: target.fields, signal });
 
   const proxyBefore = cpuTicks(target.pids);
   const upstreamBefore = cpuTicks(settings.upstreamPids);
   const selfBefore = process.cpuUsage();
   const busyBefore = systemBusyTicks();
   const started = performance.now();
-  const result = await generator.run(target.url, { connections, seconds: settings.seconds, rate, bareClient: target.bareClient, signal });
+  const result = await generator.run(target.url, { connections, seconds: settings.seconds, rate, bareClient: target.bareClient, fields: target.fields, signal });
   const self = process.cpuUsage(selfBefore);
   const busyTicks = systemBusyTicks() - busyBefore;
   const elapsedSeconds = (performance.now() - started) / 1000;

@@ -19,6 +19,9 @@ export const OCEANUS_MULTIPLE = 2;
 /** Gateway CPU per request with telemetry on (metrics, access log) may exceed telemetry off by at most this many µs. */
 export const TELEMETRY_BUDGET_US = 5;
 
+/** Issue 16's budget: key-auth + a local limit-count + a header rewrite cost at most this much CPU per request over a plain route, µs. */
+export const EDGE_BUDGET_US = 10;
+
 export interface Summary {
   target: string;
   kind: TargetKind | null;
@@ -358,4 +361,66 @@ export function verdicts(runtime: string, saturation: Summary[], half: Summary[]
 /** One line per verdict: `met`, `MISSED` or `not measured`. */
 export function verdictLines(list: Verdict[]): string[] {
   return list.map((v) => `- ${v.met === null ? "not measured" : v.met ? "met" : "MISSED"}: ${v.target}: ${v.detail}`);
+}
+
+/** One edge-protection row against the plain gateway row of the same runtime and run. */
+export interface EdgeRow {
+  target: string;
+  kind: TargetKind;
+  reqPerSec: number;
+  proxyCpuUs: number | null;
+  /** Its CPU µs/req minus the plain route's. */
+  cpuDeltaUs: number | null;
+  /** Its req/s ÷ the plain route's. */
+  reqPerSecRatio: number;
+  p50Ms: number;
+  p99Ms: number;
+  /** Responses other than 2xx (a limit that rejected would show here). */
+  non2xx: number;
+  /** gatewayEdge only: cpuDeltaUs ≤ EDGE_BUDGET_US; null for the cluster row (reported, no target). */
+  met: boolean | null;
+}
+
+/** The edge-protection rows of `runtime` (saturation) against its plain gateway row; empty when either is missing. */
+export function edgeComparison(runtime: string, saturation: Summary[]): { plain: Summary; rows: EdgeRow[] } | null {
+  const plain = find(saturation, "gateway", runtime);
+  if (!plain) return null;
+  const rows = saturation
+    .filter((s) => (s.kind === "gatewayEdge" || s.kind === "gatewayEdgeCluster") && s.runtime === runtime)
+    .map((s): EdgeRow => {
+      const cpuDeltaUs = s.proxyCpuUs !== null && plain.proxyCpuUs !== null ? s.proxyCpuUs - plain.proxyCpuUs : null;
+      return {
+        target: s.target,
+        kind: s.kind as TargetKind,
+        reqPerSec: s.reqPerSec,
+        proxyCpuUs: s.proxyCpuUs,
+        cpuDeltaUs,
+        reqPerSecRatio: s.reqPerSec / plain.reqPerSec,
+        p50Ms: s.p50Ms,
+        p99Ms: s.p99Ms,
+        non2xx: s.non2xx,
+        met: s.kind === "gatewayEdge" && cpuDeltaUs !== null ? cpuDeltaUs <= EDGE_BUDGET_US : null,
+      };
+    });
+  return rows.length > 0 ? { plain, rows } : null;
+}
+
+/** "Edge protection cost": the plain route, then each edge row with its CPU difference and verdict. */
+export function edgeTable(c: { plain: Summary; rows: EdgeRow[] }): string {
+  const header = ["Route (saturation)", "req/s", "× plain req/s", "proxy CPU µs/req", "Δ CPU µs/req", "p50 ms", "p99 ms", "non-2xx", "target"];
+  const rows = [
+    [`plain: ${c.plain.target}`, int(c.plain.reqPerSec), "1.00", cpu1(c.plain.proxyCpuUs), "—", ms(c.plain.p50Ms), ms(c.plain.p99Ms), int(c.plain.non2xx), ""],
+    ...c.rows.map((r) => [
+      r.target,
+      int(r.reqPerSec),
+      r.reqPerSecRatio.toFixed(2),
+      cpu1(r.proxyCpuUs),
+      r.cpuDeltaUs === null ? "—" : signed(r.cpuDeltaUs, 1),
+      ms(r.p50Ms),
+      ms(r.p99Ms),
+      int(r.non2xx),
+      r.met === null ? "reported" : r.met ? `met (≤ +${EDGE_BUDGET_US} µs)` : `MISSED (> +${EDGE_BUDGET_US} µs)`,
+    ]),
+  ];
+  return table(header, rows);
 }

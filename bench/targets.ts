@@ -70,6 +70,18 @@ export interface SluiceControl {
   gatewayToken: string;
   publicKey: string;
   policies: number;
+  /** Row label suffix for gateways of this control (", key-auth + …"); "" for the plain demo route. */
+  label: string;
+}
+
+/** Route plugins and consumers a bench control adds to the demo route (docs/edge-protection.md). */
+export interface BenchEdge {
+  /** Row label suffix, e.g. `key-auth + limit-count (local) + header rewrite`. */
+  label: string;
+  /** The demo route's `plugins`. */
+  plugins: Record<string, unknown>;
+  /** Consumers created first (POST /v1/consumers bodies). */
+  consumers: Record<string, unknown>[];
 }
 
 /** Sends one admin API call. @throws with the API's answer unless it is 2xx. */
@@ -88,9 +100,15 @@ async function adminCall(control: string, token: string, method: string, path: s
  * Control seeded as control/demo/seed.ts does (groups `stable` and `canary` on the upstream's two
  * ports, one instance each, the demo route and its CEL policy); when `policies` holds more than
  * the demo policy, the others are created through the same API and the route's list replaced by
- * `policies` in their order. Published as a snapshot before it returns.
+ * `policies` in their order. With `edge`, its consumers are created and the demo route gets its
+ * plugins. Published as a snapshot before it returns.
  */
-export async function startSluiceControl(upstream: BenchUpstream, policies: DualPolicy[], defer: Defer): Promise<SluiceControl> {
+export async function startSluiceControl(
+  upstream: BenchUpstream,
+  policies: DualPolicy[],
+  defer: Defer,
+  edge?: BenchEdge,
+): Promise<SluiceControl> {
   const dataDir = await mkdtemp(join(tmpdir(), "sluice-bench-"));
   defer(() => rm(dataDir, { recursive: true, force: true }));
   const control = await startControl({ dataDir, port: 0, env: {}, logger: pino({ level: "warn" }) });
@@ -98,7 +116,8 @@ export async function startSluiceControl(upstream: BenchUpstream, policies: Dual
   const admin = control.tokens.adminToken;
   await seedDemo(control.url, admin, { stable: [upstream.stablePort], canary: [upstream.canaryPort] });
   const extra = policies.filter((p) => p.name !== DEMO_POLICY.name);
-  if (extra.length > 0) {
+  for (const consumer of edge?.consumers ?? []) await adminCall(control.url, admin, "POST", "/v1/consumers", consumer);
+  if (extra.length > 0 || edge) {
     for (const p of extra) {
       await adminCall(control.url, admin, "POST", "/v1/policies", {
         name: p.name,
@@ -124,6 +143,7 @@ export async function startSluiceControl(upstream: BenchUpstream, policies: Dual
       match: "prefix",
       defaultGroup: "stable",
       policies: policies.map((p) => p.name),
+      ...(edge ? { plugins: edge.plugins } : {}),
     });
   }
   await control.builder.rebuild();
@@ -132,6 +152,7 @@ export async function startSluiceControl(upstream: BenchUpstream, policies: Dual
     gatewayToken: control.tokens.gatewayToken,
     publicKey: control.signingKey.publicKeyBase64,
     policies: policies.length,
+    label: edge ? `, ${edge.label}` : "",
   };
 }
 
@@ -166,7 +187,7 @@ export async function startSluice(
 ): Promise<Target> {
   const policies = control.policies > 1 ? `, ${control.policies} policies` : "";
   const off = options.telemetryOff ? ", telemetry off" : "";
-  const name = `Sluice gateway${policies}${off}, ${runtime}`;
+  const name = `Sluice gateway${policies}${control.label}${off}, ${runtime}`;
   mkdirSync(options.logDir, { recursive: true });
   const logFile = join(options.logDir, `${name.toLowerCase().replace(/[^a-z0-9]+/g, "-")}.log`);
   const fd = openSync(logFile, "w");

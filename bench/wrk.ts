@@ -26,6 +26,8 @@ export interface LoadOptions {
   rate: number | null;
   /** Send only Host (no CLIENT_FIELDS), as wrk does by default. */
   bareClient?: boolean;
+  /** Fields sent on every request besides CLIENT_FIELDS (e.g. an `apikey` for key-auth). */
+  fields?: Record<string, string>;
   signal: AbortSignal;
 }
 
@@ -36,6 +38,11 @@ export interface LoadOptions {
  * autocannon fallback send the same.
  */
 export const CLIENT_FIELDS: Record<string, string> = { "User-Agent": "sluice-bench/1.0", Accept: "*/*" };
+
+/** The fields a run's requests carry besides Host. */
+function requestFields(options: LoadOptions): Record<string, string> {
+  return { ...(options.bareClient ? {} : CLIENT_FIELDS), ...options.fields };
+}
 
 /** One load-generator run, as the generator saw it. */
 export interface LoadResult {
@@ -82,7 +89,7 @@ function wrkGenerator(bin: string): LoadGenerator {
       const env = {
         ...process.env,
         SLUICE_WRK_RATE: options.rate === null ? "0" : String(options.rate),
-        SLUICE_WRK_FIELDS: options.bareClient ? "" : JSON.stringify(CLIENT_FIELDS),
+        SLUICE_WRK_FIELDS: JSON.stringify(requestFields(options)),
       };
       const child = spawn(bin, args, { stdio: ["ignore", "pipe", "inherit"], env });
       let out = "";
@@ -142,7 +149,7 @@ function autocannonGenerator(): LoadGenerator {
         requests: [
           {
             method: "GET",
-            headers: options.bareClient ? {} : CLIENT_FIELDS,
+            headers: requestFields(options),
             setupRequest: (request) => {
               const uid = nextUid;
               nextUid = (nextUid + 1) % 1000;

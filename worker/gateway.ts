@@ -1,6 +1,7 @@
 /**
  * Per-request flow of the gateway: status page, first-snapshot wait, one hot-path decision
- * (route → policies → group → instance, in WASM), then the proxy; and around it the request's
+ * (route → policies → group → instance, in WASM) — preceded, on a route with plugins, by its
+ * access control, limits and rewrites (worker/plugins/) — then the proxy; and around it the request's
  * telemetry (X-Request-Id, metrics, access log: worker/telemetry/). A decision that lands on a
  * function's entry group goes on to the function's version (worker/functions/). One Gateway per
  * isolate.
@@ -16,6 +17,9 @@ import { chooseVersion } from "./functions/choose-version.ts";
 import { FunctionLoad } from "./functions/load.ts";
 import { controlCodeSource, type LoaderBinding, LoaderRunner } from "./functions/loader.ts";
 import { FunctionRouter } from "./functions/router.ts";
+import { newPluginContext, type PluginContext } from "./plugins/context.ts";
+import { PluginTable, withFinishers, withResponseEdits } from "./plugins/pipeline.ts";
+import { buildPluginTable, PluginIsolate } from "./plugins/registry.ts";
 import { type FunctionTable, functionTable } from "./functions/table.ts";
 import { RequestAttributes } from "./request-attributes.ts";
 import { requestTarget } from "./request-target.ts";
@@ -52,6 +56,10 @@ export class Gateway {
   private readonly functions: FunctionRouter;
   /** The last reason an activation poke failed, logged once until it changes. */
   private pokeFailure: string | null = null;
+  /** The active snapshot's route plugins (worker/plugins/), swapped with it. */
+  private plugins: PluginTable = PluginTable.NONE;
+  /** Plugin state that outlives snapshot swaps: local limit counters, the cluster store, anti-scraping's per-client rates. */
+  private readonly pluginIsolate: PluginIsolate;
 
   /**
    * @param loaderBinding the Worker Loader binding (env.LOADER), used when config.functionRunner
@@ -85,6 +93,7 @@ export class Gateway {
       },
     });
     this.functionLoad = new FunctionLoad(Date.now());
+    this.pluginIsolate = new PluginIsolate(config);
     this.functions = new FunctionRouter({
       scope: this.scope,
       activator: this.activator,
@@ -125,9 +134,10 @@ export class Gateway {
   }
 
   /**
-   * Loads a verified snapshot file: its FUNCTIONS section (a malformed one refuses the file like
-   * any invalid snapshot: the last good keeps serving), then the hot path; then the function table
-   * is swapped and the activation buffer re-checked against the new instances.
+   * Loads a verified snapshot file: its FUNCTIONS and PLUGINS sections (a malformed one refuses
+   * the file like any invalid snapshot: the last good keeps serving), then the hot path; then the
+   * function table and the route plugins are swapped and the activation buffer re-checked
+   * against the new instances.
    */
   private loadSnapshot(file: Uint8Array<ArrayBuffer>): { ok: true } | { ok: false; reason: string } {
     let table: FunctionTable;
@@ -136,9 +146,16 @@ export class Gateway {
     } catch (error) {
       return { ok: false, reason: `malformed FUNCTIONS section: ${(error as Error).message}` };
     }
+    let plugins: PluginTable;
+    try {
+      plugins = buildPluginTable(file, this.pluginIsolate);
+    } catch (error) {
+      return { ok: false, reason: `malformed PLUGINS section: ${(error as Error).message}` };
+    }
     const loaded = this.hot.load(file);
     if (!loaded.ok) return loaded;
     this.functions.loaded(table);
+    this.plugins = plugins;
     return { ok: true };
   }
 
@@ -208,7 +225,30 @@ export class Gateway {
       }
     }
     // Read once, after any body read: the balancers' time and the start of the request's deadline.
-    const nowMs = Date.now();
+    let nowMs = Date.now();
+    // The route's plugins (docs/edge-protection.md) run before its policies, which may read the
+    // consumer they recognise. A snapshot without plugins skips all of this (one boolean).
+    let plugins: PluginContext | null = null;
+    if (!this.plugins.empty) {
+      const active = this.hot.snapshot;
+      const route = known >= 0 ? known : this.hot.route(attributes);
+      const routeId = route >= 0 ? (active.routes[route] as { id: number }).id : -1;
+      const pipeline = routeId >= 0 ? this.plugins.get(routeId) : undefined;
+      if (pipeline) {
+        const c = newPluginContext(request, url, attributes, routeId, exchange.requestId, nowMs, ctx);
+        let answer = pipeline.run(c);
+        if (answer instanceof Promise) answer = await answer;
+        exchange.route = c.routeId;
+        if (answer) return this.edited(answer, c);
+        attributes.consumer = c.consumer;
+        plugins = c;
+        // A plugin may have waited (limit-req's delay, a Redis round trip, JWT verification) or a
+        // snapshot may have come in: decide from the route found again.
+        if (this.hot.snapshot !== active) known = -1;
+        else known = route;
+        nowMs = Date.now();
+      }
+    }
     const d = known >= 0 ? this.hot.decidePolicies(known, attributes, nowMs) : this.hot.decide(attributes, nowMs);
     this.decisions += 1;
     if (d.status === DecideStatus.NO_ROUTE) return errorResponse("no_route", `no route for ${url.hostname}${url.pathname}`);
@@ -219,28 +259,41 @@ export class Gateway {
       this.conditionErrors += d.conditionErrors;
       this.metrics.conditionError(String(routeId), d.conditionErrors);
     }
-    const group = this.hot.snapshot.groups[d.group];
+    // Anti-scraping's suspect group replaces the policies' choice, balanced like any group.
+    // (select() reuses decide()'s result object: d now describes the suspect pick.)
+    const routeIndex = d.route;
+    let groupIndex = d.group;
+    if (plugins !== null && plugins.groupOverride >= 0) {
+      groupIndex = plugins.groupOverride;
+      this.hot.select(groupIndex, this.hot.snapshot.groups[groupIndex]?.id ?? -1, attributes, nowMs, [], 0);
+    }
+    const group = this.hot.snapshot.groups[groupIndex];
+    let answer: Promise<Response>;
     if (d.status === DecideStatus.NO_INSTANCE || !group) {
       // A function's entry group has no instances, so it always comes back here (one Map lookup).
-      const entry = this.functions.entry(d.group);
-      if (entry) {
-        const keepAlive = () => {
-          this.source.keepAlive(ctx);
-          this.pusher.touch(ctx, Date.now());
-        };
-        const served = this.functions.serve(request, url, attributes, entry, d.route, nowMs, body, exchange, keepAlive);
-        return this.config.versionHeader ? withVersion(served, this.source.state.version) : served;
+      const entry = this.functions.entry(groupIndex);
+      if (!entry) return this.edited(errorResponse("no_instance", `group '${group?.name ?? groupIndex}' has no available instance`), plugins);
+      const keepAlive = () => {
+        this.source.keepAlive(ctx);
+        this.pusher.touch(ctx, Date.now());
+      };
+      answer = this.functions.serve(request, url, attributes, entry, routeIndex, nowMs, body, exchange, keepAlive);
+    } else {
+      exchange.group = group.name;
+      if (d.panic) {
+        this.panics += 1;
+        this.metrics.panic(String(routeId), group.name);
       }
-      return errorResponse("no_instance", `group '${group?.name ?? d.group}' has no available instance`);
+      const target = { route: routeIndex, group: groupIndex, instance: d.instance, probe: d.probe, atMs: nowMs };
+      answer = forward(this.scope, request, url, attributes, target, attributes.peer() ?? null, body, exchange, plugins?.upstream ?? null);
     }
-    exchange.group = group.name;
-    if (d.panic) {
-      this.panics += 1;
-      this.metrics.panic(String(routeId), group.name);
-    }
-    const decided = { route: d.route, group: d.group, instance: d.instance, probe: d.probe, atMs: nowMs };
-    const proxied = forward(this.scope, request, url, attributes, decided, attributes.peer() ?? null, body, exchange);
-    return this.config.versionHeader ? withVersion(proxied, this.source.state.version) : proxied;
+    if (plugins) answer = answer.then((response) => this.edited(response, plugins));
+    return this.config.versionHeader ? withVersion(answer, this.source.state.version) : answer;
+  }
+
+  /** `response` with the route plugins' response edits and finishers (none without plugins). */
+  private edited(response: Response, plugins: PluginContext | null): Response {
+    return plugins ? withFinishers(withResponseEdits(response, plugins.responseEdits), plugins.finishers) : response;
   }
 
   /** Counts the answered request in the metrics and, when sampled, writes its access-log line. */

@@ -74,3 +74,29 @@ export function pluginResponse(
     { status, headers: headers ? { "cache-control": "no-store", ...headers } : { "cache-control": "no-store" } },
   );
 }
+
+/** A fresh context for a request on route `routeId` (no consumer, no edits yet). */
+export function newPluginContext(
+  request: Request,
+  url: URL,
+  attributes: RequestAttributes,
+  routeId: number,
+  requestId: string,
+  nowMs: number,
+  ctx: WaitUntil,
+): PluginContext {
+  return {
+    request,
+    url,
+    attributes,
+    routeId,
+    requestId,
+    nowMs,
+    ctx,
+    consumer: null,
+    groupOverride: -1,
+    upstream: null,
+    responseEdits: [],
+    finishers: [],
+  };
+}
