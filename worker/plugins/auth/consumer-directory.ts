@@ -9,6 +9,7 @@
 import { createLocalJWKSet, type JSONWebKeySet, type JWTVerifyGetKey } from "jose";
 import type { ConsumerEntry, JwtCredential } from "../../../wasm/plugins-section.ts";
 import { ISOLATE_KEY_HASHES, type KeyHashCache } from "./key-hash-cache.ts";
+import { VerifiedTokens } from "./verified-tokens.ts";
 
 /**
  * What jose's jwtVerify checks a consumer's tokens with: the HS256 secret's bytes, or the
@@ -24,6 +25,8 @@ export class ConsumerDirectory {
   private readonly byJwtKey = new Map<string, ConsumerEntry>();
   private readonly jwtKeys = new Map<ConsumerEntry, JwtVerificationKey | null>();
   private readonly hashes: KeyHashCache;
+  /** JWTs verified in this snapshot (verified-tokens.ts), shared by its jwt-auth plugins. */
+  readonly verifiedTokens = new VerifiedTokens();
 
   /**
    * @param consumers the snapshot's PLUGINS consumers. Control refuses duplicate keys (409); if

@@ -13,7 +13,7 @@
  * `WWW-Authenticate: Bearer realm="jwt"`. `anonymous`: a request without a token goes on
  * without a consumer. hideCredentials removes the token's header, parameter or cookie upstream.
  */
-import { decodeJwt, decodeProtectedHeader, errors, type JWTVerifyGetKey, type JWTVerifyOptions, jwtVerify } from "jose";
+import { decodeJwt, decodeProtectedHeader, errors, type JWTPayload, type JWTVerifyGetKey, type JWTVerifyOptions, jwtVerify } from "jose";
 import type { JwtAuthPlugin } from "../../../wasm/plugins-section.ts";
 import { Source } from "../../../wasm/snapshot-info.ts";
 import { type AccessPlugin, type PluginContext, pluginResponse } from "../context.ts";
@@ -76,16 +76,50 @@ async function verifyWithJwks(token: string, keys: JWTVerifyGetKey, options: JWT
 }
 
 /**
- * Builds a route's jwt-auth from its PLUGINS entry and the snapshot's consumers. `access` is async
- * (signature verification); it sets `c.consumer` and registers X-Consumer-Username.
+ * Builds a route's jwt-auth from its PLUGINS entry and the snapshot's consumers. `access` sets
+ * `c.consumer` and registers X-Consumer-Username; it is async (signature verification) except
+ * for a token already verified in this snapshot (verified-tokens.ts), answered synchronously.
  */
 export function createJwtAuth(config: JwtAuthPlugin, consumers: ConsumerDirectory): AccessPlugin {
   const removeHeader = headerRemover(config.header.toLowerCase());
   const removeCookie = cookieRemover(config.cookie);
   const deny = (message: string) => pluginResponse(401, "unauthorized", message, CHALLENGE);
 
+  /** Decodes, finds the consumer and verifies: null when `token` is good (c.consumer set), else the 401. */
+  const verify = async (c: PluginContext, token: string): Promise<Response | null> => {
+    let alg: string | undefined;
+    let claims: JWTPayload;
+    try {
+      alg = decodeProtectedHeader(token).alg;
+      claims = decodeJwt(token);
+    } catch {
+      return deny(JWT_INVALID);
+    }
+    const keyValue = claims[config.keyClaim];
+    if (typeof keyValue !== "string" || keyValue === "") return deny(JWT_NO_KEY_CLAIM);
+    const consumer = consumers.findByJwtKey(keyValue);
+    const credential = consumer?.jwt;
+    if (!consumer || !credential) return deny(JWT_UNKNOWN_KEY);
+    if (alg !== credential.algorithm) return deny(`${JWT_VERIFY_FAILED}: algorithm mismatch, expected ${credential.algorithm}`);
+    const key = consumers.verificationKey(consumer);
+    if (!key) return deny(JWT_VERIFY_FAILED);
+
+    const options: JWTVerifyOptions = {
+      algorithms: [credential.algorithm],
+      clockTolerance: config.clockSkewSeconds,
+      currentDate: new Date(c.nowMs),
+    };
+    if (credential.issuer !== null) options.issuer = credential.issuer;
+    if (credential.audience !== null) options.audience = credential.audience;
+    const failure = key.kind === "secret" ? await verifyWith(token, key.secret, options) : await verifyWithJwks(token, key.keys, options);
+    if (failure !== null) return deny(jwtFailureMessage(failure));
+    consumers.verifiedTokens.remember(config.keyClaim, token, consumer, claims.exp, claims.nbf);
+    c.consumer = consumer;
+    return null;
+  };
+
   return {
-    async access(c) {
+    access(c) {
       forwardConsumerName(c);
       const found = readJwtToken(c, config);
       if (!found) return config.anonymous ? null : deny(JWT_MISSING);
@@ -94,35 +128,13 @@ export function createJwtAuth(config: JwtAuthPlugin, consumers: ConsumerDirector
         else if (found.from === "query") hideQueryParameter(c, config.query);
         else upstreamEdit(c).headers.push(removeCookie);
       }
-
-      let alg: string | undefined;
-      let keyValue: unknown;
-      try {
-        alg = decodeProtectedHeader(found.token).alg;
-        keyValue = decodeJwt(found.token)[config.keyClaim];
-      } catch {
-        return deny(JWT_INVALID);
+      // A token that verified before in this snapshot, still within exp/nbf: synchronous.
+      const known = consumers.verifiedTokens.get(config.keyClaim, found.token, c.nowMs, config.clockSkewSeconds);
+      if (known) {
+        c.consumer = known;
+        return null;
       }
-      if (typeof keyValue !== "string" || keyValue === "") return deny(JWT_NO_KEY_CLAIM);
-      const consumer = consumers.findByJwtKey(keyValue);
-      const credential = consumer?.jwt;
-      if (!consumer || !credential) return deny(JWT_UNKNOWN_KEY);
-      if (alg !== credential.algorithm) return deny(`${JWT_VERIFY_FAILED}: algorithm mismatch, expected ${credential.algorithm}`);
-      const key = consumers.verificationKey(consumer);
-      if (!key) return deny(JWT_VERIFY_FAILED);
-
-      const options: JWTVerifyOptions = {
-        algorithms: [credential.algorithm],
-        clockTolerance: config.clockSkewSeconds,
-        currentDate: new Date(c.nowMs),
-      };
-      if (credential.issuer !== null) options.issuer = credential.issuer;
-      if (credential.audience !== null) options.audience = credential.audience;
-      const failure =
-        key.kind === "secret" ? await verifyWith(found.token, key.secret, options) : await verifyWithJwks(found.token, key.keys, options);
-      if (failure !== null) return deny(jwtFailureMessage(failure));
-      c.consumer = consumer;
-      return null;
+      return verify(c, found.token);
     },
   };
 }

@@ -10,6 +10,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import type { ConsumerEntry, JsonWebKeyLike, JwtAuthPlugin, JwtCredential } from "../../../../wasm/plugins-section.ts";
 import { ConsumerDirectory } from "../../../../worker/plugins/auth/consumer-directory.ts";
 import { createJwtAuth } from "../../../../worker/plugins/auth/jwt-auth.ts";
+import { VerifiedTokens } from "../../../../worker/plugins/auth/verified-tokens.ts";
 import { type AccessRequest, accessContext, runAccess, upstreamHeaders, upstreamPath } from "../access-context.ts";
 
 const NOW_S = 1_800_000_000;
@@ -364,7 +365,8 @@ const cases: Case[] = [
 
 describe("jwt-auth (APISIX t/plugin/jwt-auth.t)", () => {
   it.each(cases.map((c) => [c.name, c] as const))("%s", async (_, tc) => {
-    const plugin = createJwtAuth({ ...DEFAULTS, ...tc.config }, directory);
+    // A fresh directory per case: no case passes on a token another one verified.
+    const plugin = createJwtAuth({ ...DEFAULTS, ...tc.config }, new ConsumerDirectory(directory.consumers));
     const c = accessContext({ ...(await tc.request()), nowMs: NOW_MS });
     const answer = await runAccess(plugin, c);
     if ("message" in tc.want) {
@@ -389,5 +391,62 @@ describe("jwt-auth (APISIX t/plugin/jwt-auth.t)", () => {
     expect(text).not.toContain(HS_SECRET);
     expect(text).not.toContain(jwt.split(".")[2]);
     expect(text).not.toContain("user-key");
+  });
+});
+
+describe("jwt-auth's verified tokens (per snapshot)", () => {
+  it("answers a token verified before synchronously, X-Consumer-Username and hiding included", async () => {
+    const snapshot = new ConsumerDirectory(directory.consumers);
+    const plugin = createJwtAuth({ ...DEFAULTS, hideCredentials: true }, snapshot);
+    const jwt = await token({ key: "rsa-key", exp: NOW_S + 60 }, "rsa");
+    const first = plugin.access(accessContext({ ...bearer(jwt), nowMs: NOW_MS }));
+    expect(first).toBeInstanceOf(Promise);
+    expect(await first).toBeNull();
+    const c = accessContext({ headers: { authorization: `Bearer ${jwt}`, "x-consumer-username": "jack" }, nowMs: NOW_MS + 1000 });
+    expect(plugin.access(c)).toBeNull();
+    expect(c.consumer?.name).toBe("rose");
+    expect(Object.fromEntries(upstreamHeaders(c))).toEqual({ "x-consumer-username": "rose" });
+  });
+
+  it("re-checks exp and nbf on every hit", async () => {
+    const snapshot = new ConsumerDirectory(directory.consumers);
+    const plugin = createJwtAuth({ ...DEFAULTS, clockSkewSeconds: 5 }, snapshot);
+    const jwt = await token({ key: "user-key", nbf: NOW_S, exp: NOW_S + 10 }, "hs");
+    expect(await runAccess(plugin, accessContext({ ...bearer(jwt), nowMs: NOW_MS }))).toBeNull();
+    expect(plugin.access(accessContext({ ...bearer(jwt), nowMs: NOW_MS + 14_000 }))).toBeNull(); // within the skew, cached
+    const late = await runAccess(plugin, accessContext({ ...bearer(jwt), nowMs: NOW_MS + 15_000 }));
+    expect(late?.body.message).toBe("failed to verify jwt: token expired (exp)");
+    const early = await runAccess(plugin, accessContext({ ...bearer(jwt), nowMs: NOW_MS - 6_000 }));
+    expect(early?.body.message).toBe("failed to verify jwt: token not yet valid (nbf)");
+  });
+
+  it("is per snapshot: a consumer removed by the next snapshot is refused at once", async () => {
+    const jwt = await token({ key: "user-key" }, "hs");
+    const before = createJwtAuth(DEFAULTS, new ConsumerDirectory(directory.consumers));
+    expect(await runAccess(before, accessContext({ ...bearer(jwt), nowMs: NOW_MS }))).toBeNull();
+    const after = createJwtAuth(DEFAULTS, new ConsumerDirectory(directory.consumers.filter((c) => c.name !== "jack")));
+    expect((await runAccess(after, accessContext({ ...bearer(jwt), nowMs: NOW_MS })))?.body.message).toBe("Invalid user key in JWT token");
+  });
+
+  it("is keyed by the key claim too: a route reading another claim verifies in full", async () => {
+    const snapshot = new ConsumerDirectory(directory.consumers);
+    const jwt = await token({ key: "user-key", sub: "nobody" }, "hs");
+    expect(await runAccess(createJwtAuth(DEFAULTS, snapshot), accessContext({ ...bearer(jwt), nowMs: NOW_MS }))).toBeNull();
+    const bySub = await runAccess(
+      createJwtAuth({ ...DEFAULTS, keyClaim: "sub" }, snapshot),
+      accessContext({ ...bearer(jwt), nowMs: NOW_MS }),
+    );
+    expect(bySub?.body.message).toBe("Invalid user key in JWT token");
+  });
+
+  it("is bounded", () => {
+    const tokens = new VerifiedTokens(2);
+    const jack = directory.consumers[0] as ConsumerEntry;
+    for (const t of ["a", "b", "c"]) tokens.remember("key", t, jack, undefined, undefined);
+    expect(tokens.size).toBe(2);
+    expect(tokens.get("key", "a", NOW_MS, 0)).toBeUndefined();
+    expect(tokens.get("key", "c", NOW_MS, 0)).toBe(jack);
+    tokens.remember("key", "x".repeat(10_000), jack, undefined, undefined);
+    expect(tokens.get("key", "x".repeat(10_000), NOW_MS, 0)).toBeUndefined();
   });
 });
