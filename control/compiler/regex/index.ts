@@ -1,12 +1,14 @@
 /**
  * The `matches` compiler: RE2 pattern → Regex (syntax.ts, via regexpp) → byte NFA (nfa.ts) →
- * DFA (dfa.ts), which the snapshot carries and the VM runs in linear time.
+ * DFA (dfa.ts), which the snapshot carries and the VM runs in linear time. And the capture
+ * compiler for proxy-rewrite's `regexUri`: the same parse with groups kept → byte NFA with SAVE
+ * states, which the gateway's Pike VM (wasm/reference/pike.ts) runs in linear time.
  */
 
 import type { CaptureNfa } from "../../../wasm/plugins-section.ts";
 import { buildDfa, type Dfa } from "./dfa.ts";
 import { buildNfa } from "./nfa.ts";
-import { parseRegex, RegexError } from "./syntax.ts";
+import { parseRegex, type Regex } from "./syntax.ts";
 
 export { type Dfa, runDfa } from "../../../wasm/reference/search-dfa.ts";
 export { RegexError } from "./syntax.ts";
@@ -26,6 +28,46 @@ export function compileRegex(pattern: string): Dfa {
  * @throws RegexError (offset within the pattern) as compileRegex.
  */
 export function compileCaptureRegex(pattern: string): CaptureNfa {
-  parseRegex(pattern);
-  throw new RegexError("capture regexes are not built yet", 0);
+  const regex = parseRegex(pattern, true);
+  // Group 0 is the whole match: its SAVE states wrap the pattern.
+  const nfa = buildNfa({ t: "cap", index: 0, item: regex }, true);
+  return {
+    start: nfa.start,
+    states: nfa.states.map((s) => [s.kind, s.lo, s.hi, s.next, s.alt]),
+    groups: groupCount(regex) + 1,
+    anchored: startsAnchored(regex),
+  };
+}
+
+/** The highest capture group number in `r` (0 when none). */
+function groupCount(r: Regex): number {
+  switch (r.t) {
+    case "cat":
+    case "alt":
+      return r.items.reduce((n, item) => Math.max(n, groupCount(item)), 0);
+    case "rep":
+      return groupCount(r.item);
+    case "cap":
+      return Math.max(r.index, groupCount(r.item));
+    default:
+      return 0;
+  }
+}
+
+/** Whether every match of `r` must start at the beginning of the text (a leading `^`). */
+function startsAnchored(r: Regex): boolean {
+  switch (r.t) {
+    case "bol":
+      return true;
+    case "cat":
+      return r.items.length > 0 && startsAnchored(r.items[0] as Regex);
+    case "alt":
+      return r.items.every(startsAnchored);
+    case "cap":
+      return startsAnchored(r.item);
+    case "rep":
+      return r.min > 0 && startsAnchored(r.item);
+    default:
+      return false;
+  }
 }
