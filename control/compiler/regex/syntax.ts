@@ -109,7 +109,10 @@ const refuse = (node: AST.Node, why: string): never => {
 class Lowering {
   /** Capturing groups seen so far: the lowering visits them in order of their opening parenthesis. */
   private groups = 0;
-  constructor(private readonly captures: boolean) {}
+  private readonly captures: boolean;
+  constructor(captures: boolean) {
+    this.captures = captures;
+  }
 
   alternatives(alternatives: AST.Alternative[]): Regex {
     const items = alternatives.map((a): Regex => ({ t: "cat", items: a.elements.map((e) => this.element(e)) }));

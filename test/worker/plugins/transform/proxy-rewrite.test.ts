@@ -64,6 +64,7 @@ describe("proxy-rewrite: the path and query sent upstream", () => {
     ["uri with no args (TEST 18)", { uri: "/plugin_proxy_rewrite_args" }, "/hello", "/plugin_proxy_rewrite_args"],
     ["uri with its own query, args appended with &", { uri: "/v2?x=1" }, "/hello?q=a", "/v2?x=1&q=a"],
     ["uri from variables (proxy-rewrite3.t TEST 23: /$uri/remain)", { uri: "$uri/remain" }, "/hello", "/hello/remain"],
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: nginx variables in a template, not JS
     ["uri from a header and a query parameter", { uri: "/u/${http_x_user}/$arg_id" }, "/x?id=42", "/u/alice%20b/42?id=42"],
     [
       "regexUri with three captures (TEST 21-22)",
@@ -72,6 +73,7 @@ describe("proxy-rewrite: the path and query sent upstream", () => {
       "/plugin_proxy_rewrite",
     ],
     ["regexUri not matching keeps the path (TEST 23)", { regexUri: ["^/test/(.*)/(.*)/(.*)", "/$1_$2_$3"] }, "/test/not", "/test/not"],
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: nginx variables in a template, not JS
     ["regexUri ${1} form (TEST 24-25)", { regexUri: ["^/test/(.*)", "/${1}1"] }, "/test/hello", "/hello1"],
     ["regexUri replaces the first match only, args kept", { regexUri: ["/v1/", "/v2/"] }, "/a/v1/b/v1/c?k=v", "/a/v2/b/v1/c?k=v"],
     ["regexUri capture that did not take part is empty", { regexUri: ["^/(x)?(y)", "/($1)($2)"] }, "/y", "/()(y)"],
@@ -136,6 +138,7 @@ describe("proxy-rewrite: headers sent upstream", () => {
           "x-ip": "$remote_addr",
           "x-who": "$consumer_name",
           "x-route": "route-$route_id",
+          // biome-ignore lint/suspicious/noTemplateCurlyInString: nginx variables in a template, not JS
           "x-rid": "${request_id}",
           "x-sess": "$cookie_sess",
           "x-line": "$request_method $scheme://$host$uri?$args",
