@@ -8,7 +8,7 @@
 import type { CaptureNfa } from "../../../wasm/plugins-section.ts";
 import { buildDfa, type Dfa } from "./dfa.ts";
 import { buildNfa } from "./nfa.ts";
-import { parseRegex, type Regex } from "./syntax.ts";
+import { parseRegex, type Regex, RegexError } from "./syntax.ts";
 
 export { type Dfa, runDfa } from "../../../wasm/reference/search-dfa.ts";
 export { RegexError } from "./syntax.ts";
@@ -23,14 +23,24 @@ export function compileRegex(pattern: string): Dfa {
 }
 
 /**
+ * Most states of a capture NFA: the Pike VM's work per request is at most states × path bytes,
+ * so this bounds it (2,000 × an 8 KiB path ≈ 16 M steps in the worst case, µs for usual patterns).
+ */
+export const MAX_CAPTURE_STATES = 2000;
+
+/**
  * Compiles an RE2 `pattern` to a byte NFA with capture slots for proxy-rewrite's `regexUri`,
  * run by the gateway's Pike VM (wasm/reference/pike.ts) in linear time.
- * @throws RegexError (offset within the pattern) as compileRegex.
+ * @throws RegexError (offset within the pattern) as compileRegex, and when the automaton has
+ *   more than MAX_CAPTURE_STATES states.
  */
 export function compileCaptureRegex(pattern: string): CaptureNfa {
   const regex = parseRegex(pattern, true);
   // Group 0 is the whole match: its SAVE states wrap the pattern.
   const nfa = buildNfa({ t: "cap", index: 0, item: regex }, true);
+  if (nfa.states.length > MAX_CAPTURE_STATES) {
+    throw new RegexError(`the pattern needs more than ${MAX_CAPTURE_STATES} automaton states; use smaller repetition counts or classes`, 0);
+  }
   return {
     start: nfa.start,
     states: nfa.states.map((s) => [s.kind, s.lo, s.hi, s.next, s.alt]),
