@@ -9,6 +9,7 @@
 import type { DecideRequest, HotPath } from "../wasm/host.ts";
 import { type AttemptOutcome, Failure, outcomeLabel, sendAttempt } from "./attempt.ts";
 import { type ClientBody, watchClientBody } from "./client-body.ts";
+import type { UpstreamEdit } from "./plugins/context.ts";
 import { downstreamResponse, upstreamRequest } from "./proxy.ts";
 import { errorResponse } from "./responses.ts";
 import type { Exchange } from "./telemetry/exchange.ts";
@@ -69,6 +70,8 @@ async function beforeDeadline<T>(work: Promise<T>, deadlineMs: number): Promise<
  * @param body what to send instead of request.body when part of it was already read for body
  *   attributes (worker/body.ts; undefined forwards request.body).
  * @param exchange the request's record: its id is sent upstream, its attempts are written into it.
+ * @param edit the route's plugins' edits of the request sent upstream (PluginContext.upstream),
+ *   applied to every attempt by upstreamRequest; null (or absent) sends the client's request.
  * @returns the upstream's response (the last one when retries are exhausted or no instance is
  *   left to retry on), or a JSON 502 (no response), 504 (timeout), 503 `overflow` (group
  *   limits), 503 `no_instance`, or 408 when the client's body does not arrive in time.
@@ -82,6 +85,7 @@ export async function forward(
   clientIp: string | null,
   body: ReadableStream<Uint8Array> | Uint8Array | null | undefined,
   exchange: Exchange,
+  edit: UpstreamEdit | null = null,
 ): Promise<Response> {
   const { hot } = scope;
   const snapshot = hot.snapshot;
@@ -155,6 +159,7 @@ export async function forward(
         deadlineMs,
         group.name,
         exchange,
+        edit,
       );
       if (retryInFlight) {
         retryInFlight = false;
@@ -253,13 +258,14 @@ async function attempt(
   deadlineMs: number,
   groupName: string,
   exchange: Exchange,
+  edit: UpstreamEdit | null,
 ): Promise<AttemptOutcome> {
   const { hot } = scope;
   hot.start(instance, target.id);
   const span = exchange.trace?.attempt(Date.now()) ?? null;
   const propagated = { requestId: exchange.requestId, traceparent: span?.traceparent ?? null, tracestate: span?.tracestate ?? null };
   const outcome = await sendAttempt(
-    (signal) => upstreamRequest(request, url, target, clientIp, body, signal, propagated),
+    (signal) => upstreamRequest(request, url, target, clientIp, body, signal, propagated, edit),
     request.method,
     perTryMs,
     deadlineMs,

@@ -10,6 +10,7 @@
  * Connection and Keep-Alive itself. Responses are passed through untouched unless they carry
  * such fields, because each Headers copy costs µs of CPU per request.
  */
+import type { UpstreamEdit } from "./plugins/context.ts";
 import { REQUEST_ID_HEADER } from "./telemetry/request-id.ts";
 
 /**
@@ -55,6 +56,11 @@ export interface UpstreamTarget {
  * @param propagated what the request carries for tracing and correlation, set on it: its
  *   X-Request-Id (worker/telemetry/request-id.ts) and, when tracing is on, the attempt's
  *   `traceparent` and the `tracestate` to pass on (null: the incoming one is removed).
+ * @param edit the route's plugins' edits (worker/plugins/context.ts UpstreamEdit: proxy-rewrite,
+ *   hidden credentials, X-Consumer-Username), or null: its `pathAndQuery` replaces the client's
+ *   path and query, and its header edits run last, with `target`. A Host they set stays on the
+ *   Request, but fetch() sends the URL's authority (workerd, Node's undici and Sluice's Bun/Deno
+ *   fetch all do), so only Host = `target` reaches the upstream.
  */
 export function upstreamRequest(
   request: Request,
@@ -64,9 +70,11 @@ export function upstreamRequest(
   body: ReadableStream<Uint8Array> | Uint8Array | null,
   signal: AbortSignal,
   propagated: Propagated,
+  edit: UpstreamEdit | null = null,
 ): Request {
   const hostPart = target.host.includes(":") ? `[${target.host}]` : target.host;
-  const outgoing = new Request(`http://${hostPart}:${target.port}${url.pathname}${url.search}`, {
+  const pathAndQuery = edit?.pathAndQuery ?? `${url.pathname}${url.search}`;
+  const outgoing = new Request(`http://${hostPart}:${target.port}${pathAndQuery}`, {
     method: request.method,
     headers: request.headers,
     // Workers' and Node's BodyInit typings differ on typed arrays' buffer type; both accept these.
@@ -89,6 +97,7 @@ export function upstreamRequest(
     if (propagated.tracestate !== null) headers.set("tracestate", propagated.tracestate);
     else headers.delete("tracestate");
   }
+  if (edit !== null) for (const apply of edit.headers) apply(headers, target);
   return outgoing;
 }
 

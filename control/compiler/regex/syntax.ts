@@ -12,12 +12,17 @@ import { type AST, RegExpParser } from "@eslint-community/regexpp";
 /** Code point ranges, inclusive, sorted and disjoint. */
 export type Ranges = [number, number][];
 
-/** A regular expression over code points; `$` and `^` are text anchors (no multi-line mode). */
+/**
+ * A regular expression over code points; `$` and `^` are text anchors (no multi-line mode).
+ * `cap` (capture group `index`, from 1) appears only when parsed with captures; `lazy` marks a
+ * non-greedy repetition (`*?`), which matters only to captures (the DFA's language ignores it).
+ */
 export type Regex =
   | { t: "set"; ranges: Ranges }
   | { t: "cat"; items: Regex[] }
   | { t: "alt"; items: Regex[] }
-  | { t: "rep"; min: number; max: number; item: Regex } // max Infinity for unbounded
+  | { t: "rep"; min: number; max: number; item: Regex; lazy?: boolean } // max Infinity for unbounded
+  | { t: "cap"; index: number; item: Regex }
   | { t: "bol" }
   | { t: "eol" };
 
@@ -80,10 +85,12 @@ export function complement(ranges: Ranges): Ranges {
 }
 
 /**
- * Parses `pattern` and lowers it.
+ * Parses `pattern` and lowers it. Without `captures` (the `matches` DFA), groups are plain
+ * groupings and quantifiers carry no greediness; with it, capturing groups become `cap` nodes
+ * numbered by their opening parenthesis (RE2, ECMAScript) and non-greedy quantifiers are `lazy`.
  * @throws RegexError naming the offset in the pattern and the reason.
  */
-export function parseRegex(pattern: string): Regex {
+export function parseRegex(pattern: string, captures = false): Regex {
   let ast: AST.Pattern;
   try {
     ast = new RegExpParser({ ecmaVersion: 2025 }).parsePattern(pattern, 0, pattern.length, { unicode: true });
@@ -91,46 +98,63 @@ export function parseRegex(pattern: string): Regex {
     const e = err as { message: string; index?: number };
     throw new RegexError(`invalid regular expression: ${e.message.replace(/^Invalid regular expression: /, "")}`, e.index ?? 0);
   }
-  return lowerAlternatives(ast.alternatives);
+  return new Lowering(captures).alternatives(ast.alternatives);
 }
 
 const refuse = (node: AST.Node, why: string): never => {
   throw new RegexError(`${why} (at '${node.raw}')`, node.start);
 };
 
-function lowerAlternatives(alternatives: AST.Alternative[]): Regex {
-  const items = alternatives.map((a): Regex => ({ t: "cat", items: a.elements.map(lowerElement) }));
-  return items.length === 1 ? (items[0] as Regex) : { t: "alt", items };
-}
+/** The lowering of one pattern: whether it keeps captures and greediness. */
+class Lowering {
+  /** Capturing groups seen so far: the lowering visits them in order of their opening parenthesis. */
+  private groups = 0;
+  private readonly captures: boolean;
+  constructor(captures: boolean) {
+    this.captures = captures;
+  }
 
-function lowerElement(node: AST.Element): Regex {
-  switch (node.type) {
-    case "Character":
-      checkEscape(node);
-      return { t: "set", ranges: [[node.value, node.value]] };
-    case "CharacterSet":
-      return { t: "set", ranges: characterSet(node) };
-    case "CharacterClass":
-      return { t: "set", ranges: characterClass(node) };
-    case "Group":
-      if (node.modifiers) return refuse(node, "inline flags are not supported");
-      return lowerAlternatives(node.alternatives);
-    case "CapturingGroup":
-      return lowerAlternatives(node.alternatives);
-    case "Quantifier":
-      if (node.min > MAX_REPEAT || (node.max !== Number.POSITIVE_INFINITY && node.max > MAX_REPEAT)) {
-        return refuse(node, `repetition counts above ${MAX_REPEAT} are not RE2 syntax`);
+  alternatives(alternatives: AST.Alternative[]): Regex {
+    const items = alternatives.map((a): Regex => ({ t: "cat", items: a.elements.map((e) => this.element(e)) }));
+    return items.length === 1 ? (items[0] as Regex) : { t: "alt", items };
+  }
+
+  element(node: AST.Element): Regex {
+    switch (node.type) {
+      case "Character":
+        checkEscape(node);
+        return { t: "set", ranges: [[node.value, node.value]] };
+      case "CharacterSet":
+        return { t: "set", ranges: characterSet(node) };
+      case "CharacterClass":
+        return { t: "set", ranges: characterClass(node) };
+      case "Group":
+        if (node.modifiers) return refuse(node, "inline flags are not supported");
+        return this.alternatives(node.alternatives);
+      case "CapturingGroup": {
+        // Numbered by opening parenthesis (RE2, ECMAScript): counted before the group's insides.
+        const index = ++this.groups;
+        const item = this.alternatives(node.alternatives);
+        return this.captures ? { t: "cap", index, item } : item;
       }
-      return { t: "rep", min: node.min, max: node.max, item: lowerElement(node.element) };
-    case "Assertion":
-      if (node.kind === "start") return { t: "bol" };
-      if (node.kind === "end") return { t: "eol" };
-      if (node.kind === "word") return refuse(node, "word boundaries (\\b, \\B) are not supported");
-      return refuse(node, "lookaround has no linear-time automaton and is not RE2 syntax");
-    case "Backreference":
-      return refuse(node, "backreferences have no linear-time automaton and are not RE2 syntax");
-    default:
-      return refuse(node, "this construct is not supported");
+      case "Quantifier": {
+        if (node.min > MAX_REPEAT || (node.max !== Number.POSITIVE_INFINITY && node.max > MAX_REPEAT)) {
+          return refuse(node, `repetition counts above ${MAX_REPEAT} are not RE2 syntax`);
+        }
+        const rep: Regex = { t: "rep", min: node.min, max: node.max, item: this.element(node.element) };
+        if (this.captures && !node.greedy) rep.lazy = true;
+        return rep;
+      }
+      case "Assertion":
+        if (node.kind === "start") return { t: "bol" };
+        if (node.kind === "end") return { t: "eol" };
+        if (node.kind === "word") return refuse(node, "word boundaries (\\b, \\B) are not supported");
+        return refuse(node, "lookaround has no linear-time automaton and is not RE2 syntax");
+      case "Backreference":
+        return refuse(node, "backreferences have no linear-time automaton and are not RE2 syntax");
+      default:
+        return refuse(node, "this construct is not supported");
+    }
   }
 }
 
