@@ -1,6 +1,8 @@
 /**
  * Compiles a route's policy list into one program (docs/bytecode.md, "Route programs"): for
- * each enabled policy in order, its graylist gate, then its condition: one test per operand of a
+ * each enabled policy in order, its key gate (a policy is about its key: without the key the
+ * policy does not apply, whatever its condition, as Oceanus extracts the key before rendering the
+ * condition) or its graylist gate (which implies the key), then its condition: one test per operand of a
  * root-level && or || chain (fused where the operand is an attribute-vs-constant test), the last
  * of which returns the policy's binding when the condition is true and counts an error when it
  * errs; END when none matched. Runs of ≥ SWITCH_MIN_RUN consecutive policies that each test the same interned
@@ -41,8 +43,15 @@ type Step =
   | { kind: "policy"; policy: RoutePolicy }
   | { kind: "switch"; attr: AttributeRef; policies: { binding: number; values: string[] }[] };
 
+/**
+ * A policy a SWITCH_IDS may take: an equality test on its own key (so the switch's "absent" is the
+ * key gate's: the policy does not apply and no error is counted).
+ */
 const switchable = (p: RoutePolicy, f: Fused | undefined): f is Extract<Fused, { k: "eqStr" | "inStrs" }> =>
-  p.graylist.length === 0 && f !== undefined && ((f.k === "eqStr" && !f.negate) || f.k === "inStrs");
+  p.graylist.length === 0 &&
+  f !== undefined &&
+  ((f.k === "eqStr" && !f.negate) || f.k === "inStrs") &&
+  attributeKey(f.attr) === attributeKey(p.key);
 
 /**
  * @throws ConditionError when a condition needs more stack than the VM has, or the route reads
@@ -53,6 +62,7 @@ export function emitRoute(policies: readonly RoutePolicy[], env: EmitEnv): Route
   const plan = new SlotPlan();
   for (const p of active) {
     if (p.graylist.length > 0) plan.useGraylist(p.key);
+    else plan.useCondition({ kind: "has", type: "bool", attr: p.key });
     plan.useCondition(p.condition);
   }
   let slots: Slot[];
@@ -94,7 +104,8 @@ export function emitRoute(policies: readonly RoutePolicy[], env: EmitEnv): Route
       code.u8(OP.SWITCH_IDS);
       code.u8(plan.slotOf(step.attr).index);
       code.u32(env.data.switchTable(table));
-      code.u16(step.policies.length);
+      // Errors counted when the attribute is absent: none, it is every member's key (key gate).
+      code.u16(0);
       continue;
     }
     const members: RoutePolicy[] =
@@ -120,6 +131,9 @@ function emitPolicy(p: RoutePolicy, expr: ExprEmitter, plan: SlotPlan, env: Emit
     code.u8(slot.index);
     code.u32(ids ? env.data.ids(p.graylist.map((v) => env.intern.id(v))) : env.data.strings([...p.graylist], env.strings));
     skip = code.u32(0);
+  } else {
+    const at = expr.emitFused({ k: "has", attr: p.key }, FUSED_MODE.AND, p.binding);
+    if (at >= 0) skip = at;
   }
   // A root-level && or || chain becomes one test per operand (docs/bytecode.md, "Chains").
   const root = p.condition;

@@ -96,6 +96,8 @@ function referenceRoute(policies: GenPolicy[], req: Req): [number, number] {
   let errors = 0;
   for (const [i, p] of policies.entries()) {
     if (!p.enabled) continue;
+    // A policy is about its key: without it the policy does not apply (no error counted).
+    if (req.query.key === undefined) continue;
     if (p.graylist.length > 0 && !(req.query.key !== undefined && p.graylist.includes(req.query.key))) continue;
     const v = compileEvaluator(lowerCondition(p.condition, KEY))(view);
     if (v === true) return [i, errors];
