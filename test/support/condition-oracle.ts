@@ -7,8 +7,10 @@
  *     functions it lacks: bucket() (the spec'd MurmurHash3, wasm/reference/bucket.ts — so the
  *     oracle is not independent there; the VM's hash is checked against published test vectors)
  *     and cidrContains() (node:net's BlockList, independent of Sluice's parser).
- * The VM and the reference must agree on every case; the oracle on every case outside the
- * documented divergences of @bufbuild/cel from the CEL spec (divergence() below).
+ * The VM runs each condition as a policy keyed on query `key`, so it must agree with the
+ * reference under the key gate (routeReference(): without its key a policy does not apply, "no");
+ * the reference and the oracle judge the bare condition, on every case outside the documented
+ * divergences of @bufbuild/cel from the CEL spec (divergence() below).
  */
 import { BlockList, isIP } from "node:net";
 import { type CelResult, CelScalar, celEnv, celFunc, isCelError, parse, plan } from "@bufbuild/cel";
@@ -173,6 +175,15 @@ export function reference(src: string, req: Req, path: string): Outcome {
   return v ? "match" : "no";
 }
 
+/**
+ * The route-level reference verdict of a policy with condition `src` and key query `key`: a
+ * policy is about its key, so without it the policy does not apply ("no", no error counted)
+ * whatever the condition; with it, the condition's verdict.
+ */
+export function routeReference(src: string, req: Req, path: string): Outcome {
+  return req.query.key === undefined ? "no" : reference(src, req, path);
+}
+
 // --- The system ---
 
 /** Loads one snapshot: policy i (key = query `key`) guards exact route `/c<i>` and sends it to group `hit`. */
@@ -216,8 +227,8 @@ export function vm(hot: HotPath, req: Req, path: string): Outcome {
 export type Tally = Record<string, number>;
 
 /**
- * Checks one batch of cases (conditions loaded as one snapshot): VM = reference on every case,
- * and = oracle unless a divergence applies.
+ * Checks one batch of cases (conditions loaded as one snapshot): VM = the route-level reference
+ * (key gate) on every case, and reference = oracle unless a divergence applies.
  * @throws Error naming the condition, the request and the three verdicts on a disagreement.
  */
 export function checkBatch(hot: HotPath, cases: { condition: Gen; requests: Req[] }[], version: bigint, tally: Tally): void {
@@ -231,9 +242,11 @@ export function checkBatch(hot: HotPath, cases: { condition: Gen; requests: Req[
     const path = `/c${i + 1}`;
     for (const req of c.requests) {
       const got = vm(hot, req, path);
-      const ref = reference(c.condition.src, req, path);
-      if (got !== ref) throw new Error(`${c.condition.src}\nrequest ${JSON.stringify(req)}\nVM: ${got}, reference: ${ref}`);
+      const routeRef = routeReference(c.condition.src, req, path);
+      if (got !== routeRef) throw new Error(`${c.condition.src}\nrequest ${JSON.stringify(req)}\nVM: ${got}, reference: ${routeRef}`);
       tally.vmReference = (tally.vmReference ?? 0) + 1;
+      if (req.query.key === undefined) tally.keyAbsent = (tally.keyAbsent ?? 0) + 1;
+      const ref = reference(c.condition.src, req, path);
       const reason = divergence(c.condition, req, path);
       if (reason) {
         tally.excluded = (tally.excluded ?? 0) + 1;
@@ -241,8 +254,7 @@ export function checkBatch(hot: HotPath, cases: { condition: Gen; requests: Req[
         continue;
       }
       const want = oracle(evaluate, req, path);
-      if (got !== want)
-        throw new Error(`${c.condition.src}\nrequest ${JSON.stringify(req)}\nVM and reference: ${got}, @bufbuild/cel: ${want}`);
+      if (ref !== want) throw new Error(`${c.condition.src}\nrequest ${JSON.stringify(req)}\nreference: ${ref}, @bufbuild/cel: ${want}`);
       tally.compared = (tally.compared ?? 0) + 1;
       tally[want] = (tally[want] ?? 0) + 1;
     }

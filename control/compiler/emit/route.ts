@@ -1,12 +1,14 @@
 /**
- * Compiles a route's policy list into one program (docs/bytecode.md, "Route programs"): for
- * each enabled policy in order, its key gate (a policy is about its key: without the key the
- * policy does not apply, whatever its condition, as Oceanus extracts the key before rendering the
- * condition) or its graylist gate (which implies the key), then its condition: one test per operand of a
- * root-level && or || chain (fused where the operand is an attribute-vs-constant test), the last
- * of which returns the policy's binding when the condition is true and counts an error when it
- * errs; END when none matched. Runs of ≥ SWITCH_MIN_RUN consecutive policies that each test the same interned
- * attribute for equality with constants become one SWITCH_IDS: a hash lookup instead of n tests.
+ * Compiles a route's policy list into one program (docs/bytecode.md, "Route programs"). A policy
+ * is about its key: without the key it does not apply, whatever its condition, and counts no
+ * error (Oceanus extracts the key before rendering the condition). So each run of consecutive
+ * enabled policies sharing one key starts with one key gate (F_HAS in AND mode, skipping the whole
+ * run when the key is absent); then, per policy, its graylist gate, then its condition: one test
+ * per operand of a root-level && or || chain (fused where the operand is an attribute-vs-constant
+ * test), the last of which returns the policy's binding when the condition is true and counts an
+ * error when it errs; END when none matched. Runs of ≥ SWITCH_MIN_RUN consecutive policies that
+ * each test their own interned key for equality with constants become one SWITCH_IDS: a hash
+ * lookup instead of n tests.
  */
 import { ConditionError } from "../condition-error.ts";
 import { type AttributeRef, attributeKey, type IrNode } from "../ir.ts";
@@ -43,9 +45,12 @@ type Step =
   | { kind: "policy"; policy: RoutePolicy }
   | { kind: "switch"; attr: AttributeRef; policies: { binding: number; values: string[] }[] };
 
+/** The key a step's policies are about (a switch's attribute is its members' key). */
+const stepKey = (s: Step): AttributeRef => (s.kind === "policy" ? s.policy.key : s.attr);
+
 /**
- * A policy a SWITCH_IDS may take: an equality test on its own key (so the switch's "absent" is the
- * key gate's: the policy does not apply and no error is counted).
+ * A policy a SWITCH_IDS may take: an equality test on its own key (so the switch runs under its
+ * members' key gate and never sees the attribute absent).
  */
 const switchable = (p: RoutePolicy, f: Fused | undefined): f is Extract<Fused, { k: "eqStr" | "inStrs" }> =>
   p.graylist.length === 0 &&
@@ -92,28 +97,44 @@ export function emitRoute(policies: readonly RoutePolicy[], env: EmitEnv): Route
 
   const code = new ByteBuffer();
   const expr = new ExprEmitter(code, plan, env);
-  for (const step of steps) {
-    if (step.kind === "switch" && step.policies.length >= SWITCH_MIN_RUN) {
-      const table = new Map<number, number>();
-      for (const { binding, values } of step.policies) {
-        for (const v of values) {
-          const id = env.intern.id(v);
-          if (!table.has(id)) table.set(id, binding);
-        }
-      }
-      code.u8(OP.SWITCH_IDS);
-      code.u8(plan.slotOf(step.attr).index);
-      code.u32(env.data.switchTable(table));
-      // Errors counted when the attribute is absent: none, it is every member's key (key gate).
-      code.u16(0);
-      continue;
-    }
-    const members: RoutePolicy[] =
-      step.kind === "policy" ? [step.policy] : step.policies.map(({ binding }) => active.find((p) => p.binding === binding) as RoutePolicy);
-    for (const p of members) emitPolicy(p, expr, plan, env);
+  for (let i = 0; i < steps.length; ) {
+    // A run of steps about one key: one key gate for the run (a graylist implies its key, so a
+    // run of graylisted policies needs none).
+    const key = stepKey(steps[i] as Step);
+    let end = i + 1;
+    while (end < steps.length && attributeKey(stepKey(steps[end] as Step)) === attributeKey(key)) end++;
+    const run = steps.slice(i, end);
+    i = end;
+    const gated = run.some((s) => s.kind === "switch" || s.policy.graylist.length === 0);
+    const gate = gated ? expr.emitFused({ k: "has", attr: key }, FUSED_MODE.AND) : -1;
+    for (const step of run) emitStep(step, active, expr, plan, env);
+    if (gate >= 0) code.patchU32(gate, code.length);
   }
   code.u8(OP.END);
   return { code: code.finish(), slots, readsFields: expr.readsFields };
+}
+
+/** Emits a step (under its key gate): a SWITCH_IDS, or its policies one by one. */
+function emitStep(step: Step, active: readonly RoutePolicy[], expr: ExprEmitter, plan: SlotPlan, env: EmitEnv): void {
+  const code = expr.code;
+  if (step.kind === "switch" && step.policies.length >= SWITCH_MIN_RUN) {
+    const table = new Map<number, number>();
+    for (const { binding, values } of step.policies) {
+      for (const v of values) {
+        const id = env.intern.id(v);
+        if (!table.has(id)) table.set(id, binding);
+      }
+    }
+    code.u8(OP.SWITCH_IDS);
+    code.u8(plan.slotOf(step.attr).index);
+    code.u32(env.data.switchTable(table));
+    // Errors to count when the attribute is absent: none, the key gate has skipped the run then.
+    code.u16(0);
+    return;
+  }
+  const members: RoutePolicy[] =
+    step.kind === "policy" ? [step.policy] : step.policies.map(({ binding }) => active.find((p) => p.binding === binding) as RoutePolicy);
+  for (const p of members) emitPolicy(p, expr, plan, env);
 }
 
 /** The operands of a chain of one operator: `a && (b && c)` → [a, b, c]. */
@@ -131,9 +152,6 @@ function emitPolicy(p: RoutePolicy, expr: ExprEmitter, plan: SlotPlan, env: Emit
     code.u8(slot.index);
     code.u32(ids ? env.data.ids(p.graylist.map((v) => env.intern.id(v))) : env.data.strings([...p.graylist], env.strings));
     skip = code.u32(0);
-  } else {
-    const at = expr.emitFused({ k: "has", attr: p.key }, FUSED_MODE.AND, p.binding);
-    if (at >= 0) skip = at;
   }
   // A root-level && or || chain becomes one test per operand (docs/bytecode.md, "Chains").
   const root = p.condition;

@@ -7,7 +7,9 @@
  * requests (attributes present or absent; numbers at and past the int64/uint64 edges, lenient
  * number forms, non-ASCII, valid and invalid IP addresses). Each case's three-valued outcome
  * must agree: true ⇔ the policy matched; false ⇔ no match and no condition error; error ⇔ no
- * match and a counted condition error. Generators and evaluators: test/support/condition-*.ts;
+ * match and a counted condition error. Each condition runs in the VM as a policy keyed on query
+ * `key`, so when a request lacks `key` the VM must answer false (the policy does not apply,
+ * whatever its condition) while the reference and the oracle still judge the bare condition. Generators and evaluators: test/support/condition-*.ts;
  * `npm run fuzz:conditions` runs the same check on 100,000+ cases.
  *
  * Reproduce a failure with the seed fast-check prints: `FC_SEED=<seed> npx vitest run
@@ -63,7 +65,7 @@ beforeAll(async () => {
 
 describe("compiler + VM, the TypeScript reference and @bufbuild/cel agree", () => {
   it(`on ${RUNS} batches of ${BATCH_POLICIES} generated conditions × ${REQUESTS_PER_CONDITION} requests`, () => {
-    const tally: Tally = { compared: 0, excluded: 0, vmReference: 0, match: 0, no: 0, error: 0 };
+    const tally: Tally = { compared: 0, excluded: 0, vmReference: 0, keyAbsent: 0, match: 0, no: 0, error: 0 };
     fc.assert(
       fc.property(fc.array(caseArb(REQUESTS_PER_CONDITION), { minLength: BATCH_POLICIES, maxLength: BATCH_POLICIES }), (cases) => {
         for (const c of cases) checkCondition(c.condition.src); // a refusal is a generator/compiler disagreement
@@ -78,6 +80,9 @@ describe("compiler + VM, the TypeScript reference and @bufbuild/cel agree", () =
     const total = tally.compared + tally.excluded;
     expect(tally.vmReference).toBe(total);
     expect(tally.excluded).toBeLessThan(total * 0.25);
+    // Both sides of the key gate: most VM cases run the condition, some test the absent key.
+    expect(tally.keyAbsent).toBeGreaterThan(total * 0.05);
+    expect(tally.keyAbsent).toBeLessThan(total * 0.4);
     for (const o of ["match", "no", "error"]) expect(tally[o]).toBeGreaterThan(tally.compared * 0.05);
     if (process.env.FC_RUNS === undefined) expect(tally.compared).toBeGreaterThanOrEqual(5000);
   }, 120_000);
