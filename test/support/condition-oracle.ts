@@ -83,6 +83,10 @@ export function oracle(evaluate: Planned, req: Req, path: string): Outcome {
     ["path", path],
   ]);
   if (req.ip !== undefined) request.set("ip", req.ip);
+  // request.consumer is a map whose name (and labels) are absent when not authenticated.
+  const consumer = new Map<string, unknown>([["labels", present(req.consumer?.labels ?? {})]]);
+  if (req.consumer !== undefined) consumer.set("name", req.consumer.name);
+  request.set("consumer", consumer);
   const vars: Record<string, unknown> = { request };
   if (req.query.key !== undefined) vars.key = req.query.key;
   let result: CelResult;
@@ -153,6 +157,12 @@ export function divergence(g: Gen, req: Req, path: string): Divergence | null {
 const KEY = keyAttribute("query", "key");
 const SOURCE_MAPS = { query: "query", header: "header", cookie: "cookie", body: "body" } as const;
 
+/** Consumer attribute `name` (`name`, `labels.X`) of `req`, as worker/request-attributes.ts reads it. */
+function consumerAttribute(req: Req, name: string): string | undefined {
+  if (req.consumer === undefined) return undefined;
+  return name === "name" ? req.consumer.name : name.startsWith("labels.") ? req.consumer.labels[name.slice(7)] : undefined;
+}
+
 /** The reference's request view of `req`. */
 export function referenceRequest(req: Req, path: string): EvalRequest {
   return {
@@ -162,6 +172,7 @@ export function referenceRequest(req: Req, path: string): EvalRequest {
     attribute: (source, name) => {
       if (source === "client") return name === "ip" ? req.ip : undefined;
       if (source === "cf") return req.cf[name as keyof Req["cf"]];
+      if (source === "consumer") return consumerAttribute(req, name);
       return req[SOURCE_MAPS[source]][name];
     },
   };
@@ -209,6 +220,7 @@ export function vmRequest(req: Req, path: string): DecideRequest {
     attribute: (source, name) => {
       if (source === Source.CLIENT) return req.ip;
       if (source === Source.CF) return req.cf[name as keyof Req["cf"]];
+      if (source === Source.CONSUMER) return consumerAttribute(req, name);
       const m = VM_MAPS[source as keyof typeof VM_MAPS];
       return m === undefined ? undefined : req[m][name];
     },

@@ -146,6 +146,37 @@ describe("documented divergences", () => {
   });
 });
 
+describe("the consumer (request.consumer): VM, reference and @bufbuild/cel agree", () => {
+  const alice = { name: "alice", labels: { tier: "gold", "a.b": "x" } };
+  // [condition, consumer (undefined: not authenticated), outcome]
+  const cases: [string, Req["consumer"], Outcome][] = [
+    ['request.consumer.name == "alice"', alice, "match"],
+    ['request.consumer.name == "bob"', alice, "no"],
+    ['request.consumer.name == "alice"', undefined, "error"],
+    ["has(request.consumer.name)", alice, "match"],
+    ["has(request.consumer.name)", undefined, "no"],
+    ['request.consumer.labels.tier == "gold"', alice, "match"],
+    ['request.consumer.labels["a.b"] == "x"', alice, "match"],
+    ['request.consumer.labels.team == "core"', alice, "error"],
+    ['request.consumer.labels.tier == "gold"', undefined, "error"],
+    ["has(request.consumer.labels.tier)", alice, "match"],
+    ["has(request.consumer.labels.team)", alice, "no"],
+    ["has(request.consumer.labels.tier)", undefined, "no"],
+    ['!has(request.consumer.name) || request.consumer.labels.tier in ["gold", "platinum"]', undefined, "match"],
+    ['request.consumer.name.startsWith("al") && key == "k"', alice, "match"],
+  ];
+  for (const [condition, consumer, want] of cases) {
+    it(`${condition} with ${consumer ? "consumer alice" : "no consumer"} → ${want}`, () => {
+      version += 1n;
+      loadConditions(hot, [condition], version);
+      const req: Req = { method: "GET", query: { key: "k" }, header: {}, cookie: {}, body: {}, cf: {}, consumer };
+      expect(vm(hot, req, "/c1")).toBe(want);
+      expect(reference(condition, req, "/c1")).toBe(want);
+      expect(oracle(planOracle(condition), req, "/c1")).toBe(want);
+    });
+  }
+});
+
 describe("admission refuses what the subset does not cover", () => {
   // [condition, message pattern, the source text the position must fall within (its nth occurrence)]
   const cases: [string, RegExp, string | [string, number]][] = [
@@ -159,6 +190,10 @@ describe("admission refuses what the subset does not cover", () => {
     ['request.files.a == "x"', /unknown field/, "request.files.a"],
     ['request.query.a.b == "x"', /request.query has no nested fields/, "request.query.a.b"],
     ['request.cf.city == "x"', /request.cf has the fields country, colo and asn/, "request.cf.city"],
+    ['request.consumer.id == "x"', /request.consumer has the fields name and labels.NAME/, "request.consumer.id"],
+    ['request.consumer.labels == "x"', /request.consumer has the fields name and labels.NAME/, "request.consumer.labels"],
+    ["has(request.consumer)", /request.consumer has the fields name and labels.NAME/, "has(request.consumer)"],
+    ['request.consumer.labels.a.b == "x"', /request.consumer has the fields name and labels.NAME/, "request.consumer.labels.a.b"],
     ['request.query[key] == "x"', /indexed by a string literal/, "key"],
     ['key + "x" == "ax"', /string concatenation/, 'key + "x"'],
     ['"a" + "b" == "ab"', /string concatenation/, '"a" + "b"'],

@@ -30,7 +30,7 @@ const PATH = "/r";
 
 /** Values the routing-shaped conditions test, drawn from the request generator's own words. */
 const VALUES = ["a", "ab", "abc", "7", "42", "é", ""];
-const STRING_ATTRS = ["key", "request.query.a", 'request.header["x-a"]', "request.cookie.c"];
+const STRING_ATTRS = ["key", "request.query.a", 'request.header["x-a"]', "request.cookie.c", "request.consumer.name"];
 
 /**
  * Conditions shaped like routing policies, so consecutive ones often test one attribute for
