@@ -9,7 +9,7 @@ import { Source } from "../../wasm/snapshot-info.ts";
 import { readBodyPrefix } from "../../worker/body.ts";
 import { bodyLookup } from "../../worker/body-attributes.ts";
 import { clientIp, connectionPeer, parseClientIpRule } from "../../worker/client-ip.ts";
-import { consumerAttribute, RequestAttributes } from "../../worker/request-attributes.ts";
+import { consumerAttribute, RequestAttributes, type RequestConsumer } from "../../worker/request-attributes.ts";
 import { group, instance, instantiate, policy, route, write } from "../support/wasm-fixtures.ts";
 
 describe("client address (request.ip)", () => {
@@ -167,9 +167,9 @@ describe("RequestAttributes", () => {
 });
 
 describe("the consumer (request.consumer)", () => {
-  const alice = { name: "alice", labels: { tier: "gold", "a.b": "dotted", empty: "" } };
+  const alice: RequestConsumer = { name: "alice", labels: { tier: "gold", "a.b": "dotted", empty: "" } };
   // [consumer, attribute name, want]
-  const cases: [typeof alice | null, string, string | undefined][] = [
+  const cases: [RequestConsumer | null, string, string | undefined][] = [
     [alice, "name", "alice"],
     [alice, "labels.tier", "gold"],
     [alice, "labels.a.b", "dotted"],
@@ -207,7 +207,7 @@ describe("the consumer (request.consumer)", () => {
       1n,
     );
     expect(hot.load(file).ok).toBe(true);
-    const decide = (consumer: typeof alice | null) => {
+    const decide = (consumer: RequestConsumer | null) => {
       const a = new RequestAttributes(
         new URL("http://a.test/x?uid=7"),
         "GET",

@@ -125,7 +125,7 @@ function referenceRoute(policies: GenPolicy[], req: Req): [number, number] {
     const key = keyOf(req, p.key);
     if (key === undefined) continue;
     if (p.graylist.length > 0 && !p.graylist.includes(key)) continue;
-    const v = compileEvaluator(lowerCondition(p.condition, keyAttribute(...p.key)))(view);
+    const v = compileEvaluator(lowerCondition(p.condition, keyAttribute(p.key[0], p.key[1])))(view);
     if (v === true) return [i, errors];
     if (v === ERROR) errors++;
   }
