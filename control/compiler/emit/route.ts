@@ -6,9 +6,9 @@
  * run when the key is absent); then, per policy, its graylist gate, then its condition: one test
  * per operand of a root-level && or || chain (fused where the operand is an attribute-vs-constant
  * test), the last of which returns the policy's binding when the condition is true and counts an
- * error when it errs; END when none matched. Runs of ≥ SWITCH_MIN_RUN consecutive policies that
- * each test their own interned key for equality with constants become one SWITCH_IDS: a hash
- * lookup instead of n tests.
+ * error when it errs; END when none matched. Runs of ≥ SWITCH_MIN_RUN consecutive policies with
+ * one key that each test one interned attribute for equality with constants become one
+ * SWITCH_IDS: a hash lookup instead of n tests.
  */
 import { ConditionError } from "../condition-error.ts";
 import { type AttributeRef, attributeKey, type IrNode } from "../ir.ts";
@@ -43,20 +43,18 @@ export interface RouteProgram {
 
 type Step =
   | { kind: "policy"; policy: RoutePolicy }
-  | { kind: "switch"; attr: AttributeRef; policies: { binding: number; values: string[] }[] };
+  | { kind: "switch"; attr: AttributeRef; key: AttributeRef; policies: { binding: number; values: string[] }[] };
 
-/** The key a step's policies are about (a switch's attribute is its members' key). */
-const stepKey = (s: Step): AttributeRef => (s.kind === "policy" ? s.policy.key : s.attr);
+/** The key a step's policies are about (a switch's members share one). */
+const stepKey = (s: Step): AttributeRef => (s.kind === "policy" ? s.policy.key : s.key);
 
 /**
- * A policy a SWITCH_IDS may take: an equality test on its own key (so the switch runs under its
- * members' key gate and never sees the attribute absent).
+ * A policy a SWITCH_IDS may take: an equality test of an attribute with constants. A switch's
+ * members share the attribute and their key, so they run under one key gate; when the attribute
+ * is that key it is never absent there, otherwise its absence is an error of every member.
  */
 const switchable = (p: RoutePolicy, f: Fused | undefined): f is Extract<Fused, { k: "eqStr" | "inStrs" }> =>
-  p.graylist.length === 0 &&
-  f !== undefined &&
-  ((f.k === "eqStr" && !f.negate) || f.k === "inStrs") &&
-  attributeKey(f.attr) === attributeKey(p.key);
+  p.graylist.length === 0 && f !== undefined && ((f.k === "eqStr" && !f.negate) || f.k === "inStrs");
 
 /**
  * @throws ConditionError when a condition needs more stack than the VM has, or the route reads
@@ -85,11 +83,11 @@ export function emitRoute(policies: readonly RoutePolicy[], env: EmitEnv): Route
     const last = steps[steps.length - 1];
     if (switchable(p, f) && interned(f.attr)) {
       const values = f.k === "eqStr" ? [f.value] : f.values;
-      if (last?.kind === "switch" && attributeKey(last.attr) === attributeKey(f.attr)) {
+      if (last?.kind === "switch" && attributeKey(last.attr) === attributeKey(f.attr) && attributeKey(last.key) === attributeKey(p.key)) {
         last.policies.push({ binding: p.binding, values });
         continue;
       }
-      steps.push({ kind: "switch", attr: f.attr, policies: [{ binding: p.binding, values }] });
+      steps.push({ kind: "switch", attr: f.attr, key: p.key, policies: [{ binding: p.binding, values }] });
       continue;
     }
     steps.push({ kind: "policy", policy: p });
@@ -128,8 +126,9 @@ function emitStep(step: Step, active: readonly RoutePolicy[], expr: ExprEmitter,
     code.u8(OP.SWITCH_IDS);
     code.u8(plan.slotOf(step.attr).index);
     code.u32(env.data.switchTable(table));
-    // Errors to count when the attribute is absent: none, the key gate has skipped the run then.
-    code.u16(0);
+    // Errors to count when the attribute is absent: none when it is the members' key (the key
+    // gate has skipped the run then), else one per member (each condition errs).
+    code.u16(attributeKey(step.attr) === attributeKey(step.key) ? 0 : step.policies.length);
     return;
   }
   const members: RoutePolicy[] =
