@@ -103,6 +103,12 @@ export function emitRoute(policies: readonly RoutePolicy[], env: EmitEnv): Route
     while (end < steps.length && attributeKey(stepKey(steps[end] as Step)) === attributeKey(key)) end++;
     const run = steps.slice(i, end);
     i = end;
+    const only = run.length === 1 && run[0]?.kind === "policy" ? run[0].policy : undefined;
+    if (only && only.graylist.length === 0 && only.condition.kind === "const" && only.condition.value === true) {
+      // `true` on its own: the key gate is the whole test (MATCH mode: present → the binding).
+      expr.emitFused({ k: "has", attr: key }, FUSED_MODE.MATCH, only.binding);
+      continue;
+    }
     const gated = run.some((s) => s.kind === "switch" || s.policy.graylist.length === 0);
     const gate = gated ? expr.emitFused({ k: "has", attr: key }, FUSED_MODE.AND) : -1;
     for (const step of run) emitStep(step, active, expr, plan, env);
