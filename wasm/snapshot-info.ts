@@ -4,8 +4,11 @@
  * attribute slots — which request values the host writes for that route, and how.
  */
 
-/** Attribute sources as stored in the snapshot (ATTRIBUTES.source). */
-export const Source = { QUERY: 0, HEADER: 1, COOKIE: 2, BODY: 3, CLIENT: 4, CF: 5 } as const;
+/**
+ * Attribute sources as stored in the snapshot (ATTRIBUTES.source). CONSUMER: the authenticated
+ * consumer, name `name` or `labels.LABEL` (docs/conditions.md, "Variables").
+ */
+export const Source = { QUERY: 0, HEADER: 1, COOKIE: 2, BODY: 3, CLIENT: 4, CF: 5, CONSUMER: 6 } as const;
 /** Passways (policy key sources): the first four sources. */
 export const Passway = { QUERY: 0, HEADER: 1, COOKIE: 2, BODY: 3 } as const;
 /** Slot mode bits: what the host writes for a slot. */
@@ -73,7 +76,7 @@ export interface PolicyInfo {
   readonly name: string;
 }
 export interface AttributeInfo {
-  /** Source (query 0, header 1, cookie 2, body 3, client 4, cf 5). */
+  /** Source (query 0, header 1, cookie 2, body 3, client 4, cf 5, consumer 6). */
   readonly source: number;
   readonly name: string;
 }

@@ -1,8 +1,8 @@
 /**
  * Reads a request's routing attributes by source (Oceanus' passways query, header, cookie and
- * body, plus the client address and Cloudflare's request fields), parsing the query string, the
- * Cookie header, the client-address rule and the body at most once per request and only when a
- * policy of the matched route reads from them.
+ * body, plus the client address, Cloudflare's request fields and the authenticated consumer),
+ * parsing the query string, the Cookie header, the client-address rule and the body at most once
+ * per request and only when a policy of the matched route reads from them.
  */
 import { type DecideRequest, Source } from "../wasm/host.ts";
 import { type BodyLookup, bodyLookup } from "./body-attributes.ts";
@@ -17,11 +17,28 @@ interface CfFields {
   clientIp?: string;
 }
 
+/**
+ * Who the request is, as conditions read it (`request.consumer.name`, `request.consumer.labels.NAME`):
+ * the APISIX consumer an auth plugin recognised (wasm/plugins-section.ts ConsumerEntry fits).
+ */
+export interface RequestConsumer {
+  name: string;
+  labels: Record<string, string>;
+}
+
+/** Consumer attribute names (Source.CONSUMER) that read a label: `labels.NAME`. */
+const LABEL_PREFIX = "labels.";
+
 /** One request as the hot path sees it (wasm/host.ts DecideRequest), attributes parsed lazily. */
 export class RequestAttributes implements DecideRequest {
   readonly host: string;
   readonly path: string;
   readonly method: string;
+  /**
+   * The consumer an auth plugin (key-auth, jwt-auth) recognised, set before the route's policies
+   * run; null (the default) when the request is not authenticated: `request.consumer.*` absent.
+   */
+  consumer: RequestConsumer | null = null;
   private query: URLSearchParams | undefined;
   private cookies: Map<string, string> | undefined;
   private body: BodyLookup | undefined;
@@ -115,10 +132,24 @@ export class RequestAttributes implements DecideRequest {
         const v = this.cf?.[name as "country" | "colo" | "asn"];
         return v === undefined || v === null ? undefined : String(v);
       }
+      case Source.CONSUMER:
+        return consumerAttribute(this.consumer, name);
       default:
         return undefined;
     }
   }
+}
+
+/**
+ * Consumer attribute `name` of `consumer`: `name` → its name, `labels.X` → its label X; undefined
+ * when there is no consumer, no such label, or the name is neither.
+ */
+export function consumerAttribute(consumer: RequestConsumer | null, name: string): string | undefined {
+  if (consumer === null) return undefined;
+  if (name === "name") return consumer.name;
+  if (!name.startsWith(LABEL_PREFIX)) return undefined;
+  const label = name.slice(LABEL_PREFIX.length);
+  return Object.hasOwn(consumer.labels, label) ? consumer.labels[label] : undefined;
 }
 
 /** RFC 6265 §5.4 `Cookie` header → first value per name; quoted values are unquoted. */

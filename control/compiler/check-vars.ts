@@ -1,17 +1,34 @@
 /**
  * The variables a condition may read (docs/conditions.md, "Variables"): `key`,
  * `request.query|header|cookie.NAME` (or `["NAME"]`), `request.body.a.b` (or `["a.b"]`, a
- * dotted path into a JSON or form body), `request.ip`, `request.cf.country|colo|asn`, and
- * `request.method|host|path`. Header names are case-insensitive and stored lowercase.
+ * dotted path into a JSON or form body), `request.ip`, `request.cf.country|colo|asn`,
+ * `request.consumer.name` and `request.consumer.labels.NAME` (or `labels["NAME"]`; the APISIX
+ * consumer an auth plugin recognised, absent when none did), and `request.method|host|path`.
+ * Header names are case-insensitive and stored lowercase.
  */
 import { type CheckContext, type Expr, stringLiteral } from "./check-context.ts";
 import type { AttributeRef, AttributeSource, IrNode, RequestField } from "./ir.ts";
 
-const MAPS: Record<string, AttributeSource> = { query: "query", header: "header", cookie: "cookie", body: "body", cf: "cf" };
+const MAPS: Record<string, AttributeSource> = {
+  query: "query",
+  header: "header",
+  cookie: "cookie",
+  body: "body",
+  cf: "cf",
+  consumer: "consumer",
+};
 const FIELDS: Record<string, RequestField> = { method: "method", host: "host", path: "path" };
 const CF_FIELDS = ["country", "colo", "asn"];
 const HINT =
-  "use key, request.query, request.header, request.cookie, request.body, request.ip, request.cf, request.method, request.host or request.path";
+  "use key, request.query, request.header, request.cookie, request.body, request.ip, request.cf, request.consumer, request.method, request.host or request.path";
+const CONSUMER_FIELDS = 'request.consumer has the fields name and labels.NAME (labels["NAME"])';
+
+/** The consumer attribute `rest` names (["name"] → `name`, ["labels", "tier"] → `labels.tier`), or undefined. */
+function consumerName(rest: string[]): string | undefined {
+  if (rest.length === 1 && rest[0] === "name") return "name";
+  if (rest.length === 2 && rest[0] === "labels") return `labels.${rest[1]}`;
+  return undefined;
+}
 
 /** The path of selections under `request` (`request.body.user.id` → ["body", "user", "id"]), or undefined. */
 function requestPath(e: Expr): string[] | undefined {
@@ -28,6 +45,10 @@ function requestPath(e: Expr): string[] | undefined {
 function attribute(ctx: CheckContext, e: Expr, path: string[]): { attr: AttributeRef; asn: boolean } {
   const [map, ...rest] = path;
   const source = map !== undefined && Object.hasOwn(MAPS, map) ? MAPS[map] : undefined;
+  if (source === "consumer") {
+    const name = consumerName(rest);
+    return name === undefined ? ctx.refuse(e, CONSUMER_FIELDS) : { attr: { source, name }, asn: false };
+  }
   if (source === undefined || rest.length === 0) return ctx.refuse(e, `unknown field; ${HINT}`);
   if (source !== "body" && rest.length > 1) return ctx.refuse(e, `request.${source} has no nested fields`);
   const name = rest.join(".");
@@ -66,11 +87,12 @@ export function lowerSelect(ctx: CheckContext, e: Expr, testOnly: boolean): IrNo
   return testOnly ? { kind: "has", type: "bool", attr: a.attr } : read(a);
 }
 
-/** Lowers `request.MAP["NAME"]`. */
+/** Lowers `request.MAP["NAME"]` (and `request.consumer.labels["NAME"]`). */
 export function lowerIndex(ctx: CheckContext, e: Expr, map: Expr, index: Expr): IrNode {
   const path = requestPath(map);
   const name = stringLiteral(index);
-  if (path?.length !== 1) return ctx.refuse(e, `unknown field; ${HINT}`);
+  const labels = path?.length === 2 && path[0] === "consumer" && path[1] === "labels";
+  if (path?.length !== 1 && !labels) return ctx.refuse(e, `unknown field; ${HINT}`);
   if (name === undefined) return ctx.refuse(index, "a request map is indexed by a string literal");
-  return read(attribute(ctx, e, [path[0] as string, name]));
+  return read(attribute(ctx, e, [...(path as string[]), name]));
 }

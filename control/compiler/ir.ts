@@ -12,14 +12,19 @@ export type IrType = "bool" | "int" | "uint" | "double" | "string";
 
 /**
  * Where a request attribute comes from. `query`, `header`, `cookie`, `body` are Oceanus'
- * passways; `client` is the client address (`request.ip`); `cf` the Cloudflare request fields.
+ * passways; `client` is the client address (`request.ip`); `cf` the Cloudflare request fields;
+ * `consumer` the consumer an auth plugin recognised (APISIX consumer: `request.consumer.*`,
+ * absent when the request is not authenticated).
  */
-export type AttributeSource = "query" | "header" | "cookie" | "body" | "client" | "cf";
+export type AttributeSource = "query" | "header" | "cookie" | "body" | "client" | "cf" | "consumer";
 
 /** A request attribute a condition reads: `key`, `request.query.uid`, `request.header["x-a"]`. */
 export interface AttributeRef {
   source: AttributeSource;
-  /** Query/cookie names as written; header names lowercase; body a dotted path; client `ip`; cf `country`/`colo`/`asn`. */
+  /**
+   * Query/cookie names as written; header names lowercase; body a dotted path; client `ip`; cf
+   * `country`/`colo`/`asn`; consumer `name` or `labels.LABEL`.
+   */
   name: string;
 }
 

@@ -125,8 +125,8 @@ export const INSTANCE = {
 export const INSTANCE_FLAG_DRAINED = 1;
 
 export const PASSWAY_CODES = { query: 0, header: 1, cookie: 2, body: 3 } as const;
-/** ATTRIBUTES.source: the passways, then the client address and Cloudflare's request fields. */
-export const SOURCE_CODES = { query: 0, header: 1, cookie: 2, body: 3, client: 4, cf: 5 } as const;
+/** ATTRIBUTES.source: the passways, then the client address, Cloudflare's request fields and the consumer. */
+export const SOURCE_CODES = { query: 0, header: 1, cookie: 2, body: 3, client: 4, cf: 5, consumer: 6 } as const;
 export const STATUS_CODES = { dead: 0, starting: 1, alive: 2, stopping: 3, stopped: 4, warning: 5 } as const;
 export const MATCH_CODES = { exact: 0, prefix: 1 } as const;
 /** GROUPS.balancer: the index in BALANCER_KINDS (wasm/reference/balancer-kinds.ts). @example BALANCER_CODES["ring-hash"] // → 4 */

@@ -169,7 +169,8 @@ function runAll(
     const loaded = hot.load(file);
     if (!loaded.ok) throw new Error(`snapshot refused: ${loaded.reason}`);
     for (const { index } of chunk) {
-      const r = hot.decide(request("conformance.test", `/t${index + 1}`));
+      // The policy's key is present (a policy without its key does not apply): the condition decides.
+      const r = hot.decide(request("conformance.test", `/t${index + 1}`, { [`0:t${index}`]: "" }));
       expect(r.status).toBe(DecideStatus.OK);
       const vm = r.policy >= 0 ? "match" : r.conditionErrors > 0 ? "error" : "no";
       const v = compileEvaluator(irs.get(`t${index}`) as IrNode)({ method: "GET", host: "", path: "", attribute: () => undefined });

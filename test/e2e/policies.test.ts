@@ -108,7 +108,7 @@ describe("Oceanus scenarios through the gateway", () => {
       body: "order.regionId=440106&note=%E5%BF%AB",
     });
     expect(form.upstream).toBe("south");
-    // Over the route's 4 KiB cap the key is absent (the policy errs and does not match, no 5xx)
+    // Over the route's 4 KiB cap the key is absent (the policy does not apply, no 5xx)
     // and the whole body still reaches the upstream.
     const padding = `, "pad": "${"x".repeat(10_000)}"`;
     const big = `{"order": {"regionId": 110105, "items": [1, 2]}${padding}}`;
@@ -173,7 +173,8 @@ describe("Oceanus scenarios through the gateway", () => {
     expect((await send("/deal/cart", { headers: { "x-uid": "tester-1" } })).upstream).toBe("main"); // condition false
     await ok(stack.admin.patch("/v1/policies/checkout-v2", { graylist: [] }), 200);
     await eventually(async () => (await as("buyer-9")).upstream === "checkout-v2");
-    expect((await send("/deal/checkout/pay")).upstream).toBe("checkout-v2"); // no key needed once released
+    // Released, but still a policy about its key: a request without x-uid is not its business.
+    expect((await send("/deal/checkout/pay")).upstream).toBe("main");
   });
 
   it("6. a policy switched off sends its traffic back to the default group, and on again", async () => {
@@ -186,18 +187,27 @@ describe("Oceanus scenarios through the gateway", () => {
   });
 
   it("request.ip: X-Forwarded-For is believed from the trusted proxy (127.0.0.1), last untrusted hop first", async () => {
-    expect((await send("/deal/a", { headers: { "x-forwarded-for": "203.0.113.9" } })).upstream).toBe("office");
-    expect((await send("/deal/a", { headers: { "x-forwarded-for": "203.0.113.9, 198.51.100.4" } })).upstream).toBe("main");
-    expect((await send("/deal/a", { headers: { "x-forwarded-for": "198.51.100.4, 203.0.113.9, 127.0.0.1" } })).upstream).toBe("office");
-    expect((await send("/deal/a")).upstream).toBe("main"); // the peer, 127.0.0.1
+    // The office policy is keyed on the uid cookie: requests carry it, so request.ip decides.
+    const from = (xff?: string) =>
+      send("/deal/a", { headers: { cookie: "uid=u1", ...(xff === undefined ? {} : { "x-forwarded-for": xff }) } });
+    expect((await from("203.0.113.9")).upstream).toBe("office");
+    expect((await from("203.0.113.9, 198.51.100.4")).upstream).toBe("main");
+    expect((await from("198.51.100.4, 203.0.113.9, 127.0.0.1")).upstream).toBe("office");
+    expect((await from()).upstream).toBe("main"); // the peer, 127.0.0.1
+    // Without its key the policy does not apply, whatever the address.
+    expect((await send("/deal/a", { headers: { "x-forwarded-for": "203.0.113.9" } })).upstream).toBe("main");
   });
 
   it("condition errors are counted, never a 5xx", async () => {
     const status = async () => (await gatewayStatus(stack.gateway.url)) as { conditionErrors: number };
     const before = (await status()).conditionErrors;
-    // No region in the body and no uid cookie: region-north/-south, app-520-gray and checkout-v2's
-    // graylist do not apply or err; the request still reaches the default group.
-    const r = await send("/deal/order", { method: "POST", headers: { "content-type": "application/json" }, body: '{"order": {}}' });
+    // A region that is not a number: int(key) errs in region-north and region-south (counted);
+    // the request still reaches the default group.
+    const r = await send("/deal/order", {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: '{"order": {"regionId": "north"}}',
+    });
     expect(r.status).toBe(200);
     expect(r.upstream).toBe("main");
     expect((await status()).conditionErrors).toBeGreaterThan(before);

@@ -26,6 +26,8 @@ export interface Req {
   body: Partial<Record<string, string>>;
   ip?: string;
   cf: Partial<Record<"country" | "colo" | "asn", string>>;
+  /** The consumer an auth plugin recognised; undefined when not authenticated. */
+  consumer?: { name: string; labels: Partial<Record<string, string>> };
 }
 
 /** Values shared by string literals and request attributes, so equality and prefixes often hit. */
@@ -135,6 +137,7 @@ export const QUERY_NAMES = ["key", "a", "n"] as const;
 export const HEADER_NAMES = ["x-a", "xn"] as const;
 export const COOKIE_NAMES = ["c", "n"] as const;
 export const BODY_NAMES = ["user.id", "a"] as const;
+export const LABEL_NAMES = ["tier", "a.b"] as const;
 
 export const requestArb: fc.Arbitrary<Req> = fc
   .record({
@@ -149,6 +152,7 @@ export const requestArb: fc.Arbitrary<Req> = fc
       colo: fc.option(fc.constantFrom("SJC", "HKG"), { nil: undefined, freq: 3 }),
       asn: fc.option(fc.constantFrom("13335", "0", "4294967295", "4134"), { nil: undefined, freq: 3 }),
     }) as fc.Arbitrary<Req["cf"]>,
+    consumer: fc.option(fc.record({ name: valueArb, labels: present(LABEL_NAMES) }), { nil: undefined, freq: 3 }),
   })
   .map((req) => Object.assign(req, { [fc.toStringMethod]: () => JSON.stringify(req) }));
 
@@ -265,6 +269,9 @@ const STRING_ATTRS: { src: string; oracle?: string; read: (req: Req, path: strin
   { src: "request.body.a", read: (req) => req.body.a },
   { src: "request.ip", read: (req) => req.ip },
   { src: "request.cf.country", read: (req) => req.cf.country },
+  { src: "request.consumer.name", read: (req) => req.consumer?.name },
+  { src: "request.consumer.labels.tier", read: (req) => req.consumer?.labels.tier },
+  { src: 'request.consumer.labels["a.b"]', read: (req) => req.consumer?.labels["a.b"] },
 ];
 const FIELD_ATTRS: typeof STRING_ATTRS = [
   { src: "request.method", read: (req) => req.method },
@@ -281,6 +288,8 @@ const HAS_ATTRS = [
   "request.body.a",
   "request.ip",
   "request.cf.asn",
+  "request.consumer.name",
+  "request.consumer.labels.tier",
 ];
 const PATTERNS = [
   "^a",

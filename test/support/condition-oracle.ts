@@ -7,8 +7,10 @@
  *     functions it lacks: bucket() (the spec'd MurmurHash3, wasm/reference/bucket.ts — so the
  *     oracle is not independent there; the VM's hash is checked against published test vectors)
  *     and cidrContains() (node:net's BlockList, independent of Sluice's parser).
- * The VM and the reference must agree on every case; the oracle on every case outside the
- * documented divergences of @bufbuild/cel from the CEL spec (divergence() below).
+ * The VM runs each condition as a policy keyed on query `key`, so it must agree with the
+ * reference under the key gate (routeReference(): without its key a policy does not apply, "no");
+ * the reference and the oracle judge the bare condition, on every case outside the documented
+ * divergences of @bufbuild/cel from the CEL spec (divergence() below).
  */
 import { BlockList, isIP } from "node:net";
 import { type CelResult, CelScalar, celEnv, celFunc, isCelError, parse, plan } from "@bufbuild/cel";
@@ -81,6 +83,10 @@ export function oracle(evaluate: Planned, req: Req, path: string): Outcome {
     ["path", path],
   ]);
   if (req.ip !== undefined) request.set("ip", req.ip);
+  // request.consumer is a map whose name (and labels) are absent when not authenticated.
+  const consumer = new Map<string, unknown>([["labels", present(req.consumer?.labels ?? {})]]);
+  if (req.consumer !== undefined) consumer.set("name", req.consumer.name);
+  request.set("consumer", consumer);
   const vars: Record<string, unknown> = { request };
   if (req.query.key !== undefined) vars.key = req.query.key;
   let result: CelResult;
@@ -151,6 +157,12 @@ export function divergence(g: Gen, req: Req, path: string): Divergence | null {
 const KEY = keyAttribute("query", "key");
 const SOURCE_MAPS = { query: "query", header: "header", cookie: "cookie", body: "body" } as const;
 
+/** Consumer attribute `name` (`name`, `labels.X`) of `req`, as worker/request-attributes.ts reads it. */
+function consumerAttribute(req: Req, name: string): string | undefined {
+  if (req.consumer === undefined) return undefined;
+  return name === "name" ? req.consumer.name : name.startsWith("labels.") ? req.consumer.labels[name.slice(7)] : undefined;
+}
+
 /** The reference's request view of `req`. */
 export function referenceRequest(req: Req, path: string): EvalRequest {
   return {
@@ -160,6 +172,7 @@ export function referenceRequest(req: Req, path: string): EvalRequest {
     attribute: (source, name) => {
       if (source === "client") return name === "ip" ? req.ip : undefined;
       if (source === "cf") return req.cf[name as keyof Req["cf"]];
+      if (source === "consumer") return consumerAttribute(req, name);
       return req[SOURCE_MAPS[source]][name];
     },
   };
@@ -171,6 +184,15 @@ export function reference(src: string, req: Req, path: string): Outcome {
   if (v === ERROR) return "error";
   if (typeof v !== "boolean") throw new Error(`reference returned a non-bool ${String(v)}`);
   return v ? "match" : "no";
+}
+
+/**
+ * The route-level reference verdict of a policy with condition `src` and key query `key`: a
+ * policy is about its key, so without it the policy does not apply ("no", no error counted)
+ * whatever the condition; with it, the condition's verdict.
+ */
+export function routeReference(src: string, req: Req, path: string): Outcome {
+  return req.query.key === undefined ? "no" : reference(src, req, path);
 }
 
 // --- The system ---
@@ -198,6 +220,7 @@ export function vmRequest(req: Req, path: string): DecideRequest {
     attribute: (source, name) => {
       if (source === Source.CLIENT) return req.ip;
       if (source === Source.CF) return req.cf[name as keyof Req["cf"]];
+      if (source === Source.CONSUMER) return consumerAttribute(req, name);
       const m = VM_MAPS[source as keyof typeof VM_MAPS];
       return m === undefined ? undefined : req[m][name];
     },
@@ -216,8 +239,8 @@ export function vm(hot: HotPath, req: Req, path: string): Outcome {
 export type Tally = Record<string, number>;
 
 /**
- * Checks one batch of cases (conditions loaded as one snapshot): VM = reference on every case,
- * and = oracle unless a divergence applies.
+ * Checks one batch of cases (conditions loaded as one snapshot): VM = the route-level reference
+ * (key gate) on every case, and reference = oracle unless a divergence applies.
  * @throws Error naming the condition, the request and the three verdicts on a disagreement.
  */
 export function checkBatch(hot: HotPath, cases: { condition: Gen; requests: Req[] }[], version: bigint, tally: Tally): void {
@@ -231,9 +254,11 @@ export function checkBatch(hot: HotPath, cases: { condition: Gen; requests: Req[
     const path = `/c${i + 1}`;
     for (const req of c.requests) {
       const got = vm(hot, req, path);
-      const ref = reference(c.condition.src, req, path);
-      if (got !== ref) throw new Error(`${c.condition.src}\nrequest ${JSON.stringify(req)}\nVM: ${got}, reference: ${ref}`);
+      const routeRef = routeReference(c.condition.src, req, path);
+      if (got !== routeRef) throw new Error(`${c.condition.src}\nrequest ${JSON.stringify(req)}\nVM: ${got}, reference: ${routeRef}`);
       tally.vmReference = (tally.vmReference ?? 0) + 1;
+      if (req.query.key === undefined) tally.keyAbsent = (tally.keyAbsent ?? 0) + 1;
+      const ref = reference(c.condition.src, req, path);
       const reason = divergence(c.condition, req, path);
       if (reason) {
         tally.excluded = (tally.excluded ?? 0) + 1;
@@ -241,8 +266,7 @@ export function checkBatch(hot: HotPath, cases: { condition: Gen; requests: Req[
         continue;
       }
       const want = oracle(evaluate, req, path);
-      if (got !== want)
-        throw new Error(`${c.condition.src}\nrequest ${JSON.stringify(req)}\nVM and reference: ${got}, @bufbuild/cel: ${want}`);
+      if (ref !== want) throw new Error(`${c.condition.src}\nrequest ${JSON.stringify(req)}\nreference: ${ref}, @bufbuild/cel: ${want}`);
       tally.compared = (tally.compared ?? 0) + 1;
       tally[want] = (tally[want] ?? 0) + 1;
     }

@@ -1,14 +1,16 @@
 /**
  * The gateway's request attributes beyond query, header and cookie (worker/): the client
  * address under the trusted-proxy rule, body values from JSON and form bodies, the capped body
- * read that still forwards every byte, and Cloudflare's request.cf fields.
+ * read that still forwards every byte, Cloudflare's request.cf fields, and the consumer an auth
+ * plugin recognised (request.consumer), also through the hot path's decide().
  */
 import { describe, expect, it } from "vitest";
 import { Source } from "../../wasm/snapshot-info.ts";
 import { readBodyPrefix } from "../../worker/body.ts";
 import { bodyLookup } from "../../worker/body-attributes.ts";
 import { clientIp, connectionPeer, parseClientIpRule } from "../../worker/client-ip.ts";
-import { RequestAttributes } from "../../worker/request-attributes.ts";
+import { consumerAttribute, RequestAttributes, type RequestConsumer } from "../../worker/request-attributes.ts";
+import { group, instance, instantiate, policy, route, write } from "../support/wasm-fixtures.ts";
 
 describe("client address (request.ip)", () => {
   const rule = parseClientIpRule("10.0.0.0/8, 127.0.0.1, fd00::/8", undefined);
@@ -161,5 +163,66 @@ describe("RequestAttributes", () => {
     const a = new RequestAttributes(new URL("http://a.test/x"), "GET", new Headers(), undefined, rule);
     expect(a.attribute(Source.CF, "country")).toBeUndefined();
     expect(a.attribute(Source.CLIENT, "ip")).toBeUndefined();
+  });
+});
+
+describe("the consumer (request.consumer)", () => {
+  const alice: RequestConsumer = { name: "alice", labels: { tier: "gold", "a.b": "dotted", empty: "" } };
+  // [consumer, attribute name, want]
+  const cases: [RequestConsumer | null, string, string | undefined][] = [
+    [alice, "name", "alice"],
+    [alice, "labels.tier", "gold"],
+    [alice, "labels.a.b", "dotted"],
+    [alice, "labels.empty", ""],
+    [alice, "labels.team", undefined],
+    [alice, "labels.constructor", undefined], // own labels only, not the prototype's
+    [alice, "labels", undefined],
+    [alice, "tier", undefined],
+    [null, "name", undefined],
+    [null, "labels.tier", undefined],
+  ];
+  for (const [consumer, name, want] of cases) {
+    it(`${consumer?.name ?? "no consumer"}: ${name} → ${want === undefined ? "absent" : JSON.stringify(want)}`, () => {
+      expect(consumerAttribute(consumer, name)).toBe(want);
+    });
+  }
+
+  it("is absent until an auth plugin sets it, then read by Source.CONSUMER", () => {
+    const a = new RequestAttributes(new URL("http://a.test/x"), "GET", new Headers(), undefined, parseClientIpRule(undefined, undefined));
+    expect(a.consumer).toBeNull();
+    expect(a.attribute(Source.CONSUMER, "name")).toBeUndefined();
+    a.consumer = alice;
+    expect(a.attribute(Source.CONSUMER, "name")).toBe("alice");
+    expect(a.attribute(Source.CONSUMER, "labels.tier")).toBe("gold");
+  });
+
+  it("routes through the hot path: a policy on the consumer's label, keyed on its name", async () => {
+    const { hot } = await instantiate();
+    const file = write(
+      {
+        groups: [group(1, "main", [instance(1, 1)]), group(2, "gold", [instance(2, 1)])],
+        policies: [policy(1, 'request.consumer.labels.tier == "gold" || has(request.consumer.labels.vip)', "gold", { key: "uid" })],
+        routes: [route(1, "*", "/", { policies: ["p1"] })],
+      },
+      1n,
+    );
+    expect(hot.load(file).ok).toBe(true);
+    const decide = (consumer: RequestConsumer | null) => {
+      const a = new RequestAttributes(
+        new URL("http://a.test/x?uid=7"),
+        "GET",
+        new Headers(),
+        undefined,
+        parseClientIpRule(undefined, undefined),
+      );
+      a.consumer = consumer;
+      const r = hot.decide(a);
+      return { group: hot.snapshot.groups[r.group]?.name, errors: r.conditionErrors };
+    };
+    expect(decide(alice)).toEqual({ group: "gold", errors: 0 });
+    expect(decide({ name: "bob", labels: { tier: "silver" } })).toEqual({ group: "main", errors: 0 });
+    expect(decide({ name: "carol", labels: { vip: "" } })).toEqual({ group: "gold", errors: 0 }); // tier absent errs, vip decides
+    expect(decide({ name: "dave", labels: {} })).toEqual({ group: "main", errors: 1 }); // tier absent: an error
+    expect(decide(null)).toEqual({ group: "main", errors: 1 }); // not authenticated: absent
   });
 });

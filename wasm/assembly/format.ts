@@ -154,6 +154,6 @@ export const WEIGHT_MAX: u32 = 10000;
 export const ATTRIBUTE_BYTES: u32 = 12;
 export const ATTRIBUTE_SOURCE: usize = 0; // u8
 export const ATTRIBUTE_NAME: usize = 4;
-export const SOURCE_MAX: u8 = 5; // query header cookie body client cf
+export const SOURCE_MAX: u8 = 6; // query header cookie body client cf consumer
 export const SOURCE_BODY: u8 = 3;
 export const SOURCE_CLIENT: u8 = 4;

@@ -7,7 +7,9 @@
  * requests (attributes present or absent; numbers at and past the int64/uint64 edges, lenient
  * number forms, non-ASCII, valid and invalid IP addresses). Each case's three-valued outcome
  * must agree: true ⇔ the policy matched; false ⇔ no match and no condition error; error ⇔ no
- * match and a counted condition error. Generators and evaluators: test/support/condition-*.ts;
+ * match and a counted condition error. Each condition runs in the VM as a policy keyed on query
+ * `key`, so when a request lacks `key` the VM must answer false (the policy does not apply,
+ * whatever its condition) while the reference and the oracle still judge the bare condition. Generators and evaluators: test/support/condition-*.ts;
  * `npm run fuzz:conditions` runs the same check on 100,000+ cases.
  *
  * Reproduce a failure with the seed fast-check prints: `FC_SEED=<seed> npx vitest run
@@ -63,7 +65,7 @@ beforeAll(async () => {
 
 describe("compiler + VM, the TypeScript reference and @bufbuild/cel agree", () => {
   it(`on ${RUNS} batches of ${BATCH_POLICIES} generated conditions × ${REQUESTS_PER_CONDITION} requests`, () => {
-    const tally: Tally = { compared: 0, excluded: 0, vmReference: 0, match: 0, no: 0, error: 0 };
+    const tally: Tally = { compared: 0, excluded: 0, vmReference: 0, keyAbsent: 0, match: 0, no: 0, error: 0 };
     fc.assert(
       fc.property(fc.array(caseArb(REQUESTS_PER_CONDITION), { minLength: BATCH_POLICIES, maxLength: BATCH_POLICIES }), (cases) => {
         for (const c of cases) checkCondition(c.condition.src); // a refusal is a generator/compiler disagreement
@@ -78,6 +80,9 @@ describe("compiler + VM, the TypeScript reference and @bufbuild/cel agree", () =
     const total = tally.compared + tally.excluded;
     expect(tally.vmReference).toBe(total);
     expect(tally.excluded).toBeLessThan(total * 0.25);
+    // Both sides of the key gate: most VM cases run the condition, some test the absent key.
+    expect(tally.keyAbsent).toBeGreaterThan(total * 0.05);
+    expect(tally.keyAbsent).toBeLessThan(total * 0.4);
     for (const o of ["match", "no", "error"]) expect(tally[o]).toBeGreaterThan(tally.compared * 0.05);
     if (process.env.FC_RUNS === undefined) expect(tally.compared).toBeGreaterThanOrEqual(5000);
   }, 120_000);
@@ -141,6 +146,37 @@ describe("documented divergences", () => {
   });
 });
 
+describe("the consumer (request.consumer): VM, reference and @bufbuild/cel agree", () => {
+  const alice = { name: "alice", labels: { tier: "gold", "a.b": "x" } };
+  // [condition, consumer (undefined: not authenticated), outcome]
+  const cases: [string, Req["consumer"], Outcome][] = [
+    ['request.consumer.name == "alice"', alice, "match"],
+    ['request.consumer.name == "bob"', alice, "no"],
+    ['request.consumer.name == "alice"', undefined, "error"],
+    ["has(request.consumer.name)", alice, "match"],
+    ["has(request.consumer.name)", undefined, "no"],
+    ['request.consumer.labels.tier == "gold"', alice, "match"],
+    ['request.consumer.labels["a.b"] == "x"', alice, "match"],
+    ['request.consumer.labels.team == "core"', alice, "error"],
+    ['request.consumer.labels.tier == "gold"', undefined, "error"],
+    ["has(request.consumer.labels.tier)", alice, "match"],
+    ["has(request.consumer.labels.team)", alice, "no"],
+    ["has(request.consumer.labels.tier)", undefined, "no"],
+    ['!has(request.consumer.name) || request.consumer.labels.tier in ["gold", "platinum"]', undefined, "match"],
+    ['request.consumer.name.startsWith("al") && key == "k"', alice, "match"],
+  ];
+  for (const [condition, consumer, want] of cases) {
+    it(`${condition} with ${consumer ? "consumer alice" : "no consumer"} → ${want}`, () => {
+      version += 1n;
+      loadConditions(hot, [condition], version);
+      const req: Req = { method: "GET", query: { key: "k" }, header: {}, cookie: {}, body: {}, cf: {}, consumer };
+      expect(vm(hot, req, "/c1")).toBe(want);
+      expect(reference(condition, req, "/c1")).toBe(want);
+      expect(oracle(planOracle(condition), req, "/c1")).toBe(want);
+    });
+  }
+});
+
 describe("admission refuses what the subset does not cover", () => {
   // [condition, message pattern, the source text the position must fall within (its nth occurrence)]
   const cases: [string, RegExp, string | [string, number]][] = [
@@ -154,6 +190,10 @@ describe("admission refuses what the subset does not cover", () => {
     ['request.files.a == "x"', /unknown field/, "request.files.a"],
     ['request.query.a.b == "x"', /request.query has no nested fields/, "request.query.a.b"],
     ['request.cf.city == "x"', /request.cf has the fields country, colo and asn/, "request.cf.city"],
+    ['request.consumer.id == "x"', /request.consumer has the fields name and labels.NAME/, "request.consumer.id"],
+    ['request.consumer.labels == "x"', /request.consumer has the fields name and labels.NAME/, "request.consumer.labels"],
+    ["has(request.consumer)", /request.consumer has the fields name and labels.NAME/, "has(request.consumer)"],
+    ['request.consumer.labels.a.b == "x"', /request.consumer has the fields name and labels.NAME/, "request.consumer.labels.a.b"],
     ['request.query[key] == "x"', /indexed by a string literal/, "key"],
     ['key + "x" == "ax"', /string concatenation/, 'key + "x"'],
     ['"a" + "b" == "ab"', /string concatenation/, '"a" + "b"'],

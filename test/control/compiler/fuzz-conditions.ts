@@ -21,7 +21,7 @@ const batches = Math.ceil(cases / (BATCH_POLICIES * REQUESTS_PER_CONDITION));
 
 console.log(`fuzz:conditions: seed ${seed}, ${batches} batches of ${BATCH_POLICIES} conditions × ${REQUESTS_PER_CONDITION} requests`);
 const hot = await HotPath.instantiate(readFileSync(new URL("../../../build/hotpath.wasm", import.meta.url)));
-const tally: Tally = { compared: 0, excluded: 0, vmReference: 0, match: 0, no: 0, error: 0 };
+const tally: Tally = { compared: 0, excluded: 0, vmReference: 0, keyAbsent: 0, match: 0, no: 0, error: 0 };
 let version = 0n;
 const started = performance.now();
 const result = fc.check(

@@ -270,7 +270,7 @@ const MODEL_SLOTS: Record<number, string[]> = {
   1: ["1:x-stress"],
   2: ["0:uid", "1:x-stress"], // beta-cookie is disabled: its cookie is not read
   3: ["0:uid"],
-  4: ["1:x-region", "1:x-stress", "2:gray"], // 灰度-规则's key (body region) is read by nothing
+  4: ["1:x-region", "1:x-stress", "2:gray", "3:region"], // 灰度-规则's key (body region) by its key gate
   5: [],
   6: [], // forced: the program evaluates no policy
 };
@@ -502,8 +502,9 @@ describe("a rich model, sealed, verified and loaded", () => {
     ["a.b.example.com", "/api/v1", {}, 3, 11], // the route's default group is canary
     ["anything.test", "/pay/now", {}, 4, 20],
     ["anything.test", "/pay/now", { "1:x-stress": "1" }, 4, 21], // public policy → 支付's stress group
-    ["anything.test", "/pay/now", { "1:x-region": "北京" }, 4, 22],
-    ["anything.test", "/pay/now", { "2:gray": "" }, 4, 22],
+    ["anything.test", "/pay/now", { "3:region": "华北", "1:x-region": "北京" }, 4, 22],
+    ["anything.test", "/pay/now", { "3:region": "华北", "2:gray": "" }, 4, 22],
+    ["anything.test", "/pay/now", { "1:x-region": "北京" }, 4, 20], // 灰度-规则's key is absent: it does not apply
     ["x.test", "/café/菜单", {}, 5, 23],
     ["x.test", "/forced", {}, 6, 22], // forced to 灰度
     ["x.test", "/forced", { "1:x-stress": "1" }, 6, 22], // its policies are bypassed
@@ -651,22 +652,21 @@ const textArb = (maxLength = 8) => fc.string({ unit: fc.constantFrom(...NAME_CHA
 const STATUSES = Object.keys(SPEC_STATUS) as InstanceStatus[];
 const PASSWAYS = Object.keys(SPEC_PASSWAY) as Passway[];
 const KEYS = ["uid", "X-User", "sid", "名字", "key"];
-/** Conditions, whether they read the key, and the other attributes they read, as [source code, name]. */
-const CONDITIONS: [string, boolean, [number, string][]][] = [
-  ["true", false, []],
-  ['key == "vip"', true, []],
-  ["int(key) % 100 < 10", true, []],
-  ['request.header["X-Canary"] == "1"', false, [[1, "x-canary"]]],
+/** Conditions and the attributes they read besides the key (every enabled policy reads its key), as [source code, name]. */
+const CONDITIONS: [string, [number, string][]][] = [
+  ["true", []],
+  ['key == "vip"', []],
+  ["int(key) % 100 < 10", []],
+  ['request.header["X-Canary"] == "1"', [[1, "x-canary"]]],
   [
     'has(request.cookie.sid) && request.query["名字"] != ""',
-    false,
     [
       [2, "sid"],
       [0, "名字"],
     ],
   ],
-  ['request.path.startsWith("/a") || request.query.uid in ["1", "2"]', false, [[0, "uid"]]],
-  ['bucket(key, 100) < 50 && request.body["user.id"] != ""', true, [[3, "user.id"]]],
+  ['request.path.startsWith("/a") || request.query.uid in ["1", "2"]', [[0, "uid"]]],
+  ['bucket(key, 100) < 50 && request.body["user.id"] != ""', [[3, "user.id"]]],
 ];
 const HOSTS = ["api.example.com", "API.Example.COM", "*.example.com", "*", "shop.test", "*.test"];
 const PATHS = ["/", "/a", "/a/b", "/api", "/café", "/菜单/子"];
@@ -713,13 +713,13 @@ function randomModel(g: fc.GeneratorValue): { model: ConfigModel; slots: Record<
   const reads = new Map<string, string[]>(); // policy name → what it reads when enabled
   for (let i = g(fc.integer, { min: 0, max: 6 }); i > 0; i--) {
     const appkey = g(fc.boolean) ? null : g(() => fc.constantFrom(...appkeys));
-    const [condition, usesKey, conditionReads] = g(() => fc.constantFrom(...CONDITIONS));
+    const [condition, conditionReads] = g(() => fc.constantFrom(...CONDITIONS));
     const passway = g(() => fc.constantFrom(...PASSWAYS));
     const key = g(() => fc.constantFrom(...KEYS));
     const graylist = g(() => fc.array(textArb(), { maxLength: 3 }));
     const name = `${i}:${g(textArb)}`;
     const keyRead = `${SPEC_PASSWAY[passway]}:${passway === "header" ? key.toLowerCase() : key}`;
-    reads.set(name, [...(usesKey || graylist.length > 0 ? [keyRead] : []), ...conditionReads.map(([p, n]) => `${p}:${n}`)]);
+    reads.set(name, [keyRead, ...conditionReads.map(([p, n]) => `${p}:${n}`)]);
     policies.push({
       id: nextId(),
       name,

@@ -64,9 +64,9 @@ describe("policy selection", () => {
       want: { group: "main", policy: null, errors: 0 },
     },
     {
-      name: "absent key: graylisted policy skipped, not an error",
-      attributes: { "1:x-canary": "1" },
-      want: { group: "canary", policy: "p3", errors: 0 },
+      name: "absent key: no policy keyed on it applies, whatever its condition, and no error is counted",
+      attributes: { "1:x-canary": "1", "2:beta": "yes" },
+      want: { group: "main", policy: null, errors: 0 },
     },
     {
       name: "graylist compares UTF-8 bytes",
@@ -75,12 +75,12 @@ describe("policy selection", () => {
     },
     {
       name: "first matching policy in route order wins",
-      attributes: { "1:x-canary": "1", "2:beta": "yes" },
+      attributes: { "0:uid": "5", "1:x-canary": "1", "2:beta": "yes" },
       want: { group: "canary", policy: "p3", errors: 0 },
     },
     {
       name: "absent attribute errors: not matched, counted, next policy evaluated",
-      attributes: { "2:beta": "yes" },
+      attributes: { "0:uid": "5", "2:beta": "yes" },
       want: { group: "beta", policy: "p4", errors: 1 },
     },
   ];
@@ -91,7 +91,13 @@ describe("policy selection", () => {
   }
 
   it("a disabled policy is skipped although its condition is true", () => {
-    expect(decide({}).group).not.toBe("off");
+    expect(decide({ "0:k": "" }).group).not.toBe("off");
+  });
+
+  it("a policy whose condition is `true` applies only when its key is present", () => {
+    // /big: p3 (key uid) errs on the absent header; p5 (`true`, key big) decides.
+    expect(decide({ "0:uid": "5" }, "/big")).toEqual({ group: "main", policy: null, errors: 1 });
+    expect(decide({ "0:uid": "5", "0:big": "" }, "/big")).toEqual({ group: "canary", policy: "p5", errors: 1 });
   });
 });
 
@@ -99,8 +105,8 @@ describe("attributes in the frame", () => {
   it("asks the request only for the matched route's slots, each once, with source and name", () => {
     const asked: string[] = [];
     hot.decide({ host: "a.test", path: "/big", method: "GET", attribute: (source, name) => void asked.push(`${source}:${name}`) });
-    // Route /big lists p3 (header x-canary) and p5 (`true`, key big — read by nothing).
-    expect(asked).toEqual(["1:x-canary"]);
+    // Route /big lists p3 (key uid, header x-canary) and p5 (`true`, key big — read by its key gate).
+    expect(asked.sort()).toEqual(["0:big", "0:uid", "1:x-canary"]);
     asked.length = 0;
     hot.decide({ host: "a.test", path: "/", method: "GET", attribute: (source, name) => void asked.push(`${source}:${name}`) });
     expect(asked.sort()).toEqual(["0:uid", "1:x-canary", "2:beta"]);
@@ -108,14 +114,19 @@ describe("attributes in the frame", () => {
   });
 
   it("passes a value that does not fit the 1 MiB byte area as absent", () => {
-    expect(decide({ "1:x-long": "1".repeat(1000) }, "/long")).toEqual({ group: "beta", policy: "p6", errors: 0 });
+    const keys = { "0:uid": "5", "0:big": "" };
+    expect(decide({ ...keys, "1:x-long": "1".repeat(1000) }, "/long")).toEqual({ group: "beta", policy: "p6", errors: 0 });
     // x-long too big for the frame: absent, so p6 errors and p5 matches.
-    expect(decide({ "1:x-long": "1".repeat(1_100_000) }, "/long")).toEqual({ group: "canary", policy: "p5", errors: 1 });
+    expect(decide({ ...keys, "1:x-long": "1".repeat(1_100_000) }, "/long")).toEqual({ group: "canary", policy: "p5", errors: 1 });
   });
 
   it("an interned value (compared only with constants) is never copied, so its size does not matter", () => {
     expect(hot.snapshot.slots.find((s) => s.name === "x-canary")?.mode).toBe(2);
-    expect(decide({ "1:x-canary": "1".repeat(1_100_000) }, "/big")).toEqual({ group: "canary", policy: "p5", errors: 0 });
+    expect(decide({ "0:uid": "5", "0:big": "", "1:x-canary": "1".repeat(1_100_000) }, "/big")).toEqual({
+      group: "canary",
+      policy: "p5",
+      errors: 0,
+    });
   });
 
   it("non-ASCII values go through TextEncoder", () => {

@@ -37,10 +37,10 @@ const WITH_FUNCTIONS: ConfigModel = {
   routes: [...BASE.routes, route(3, "*", "/fn", { defaultGroup: "", function: "hello", policies: ["p1"] })],
 };
 
-/** Requests on the routes both configurations share; `x-canary` is header source 1. */
+/** Requests on the routes both configurations share; `x-canary` is header source 1, p1's key `uid` query source 0. */
 const SHARED = [
   request("a.test", "/"),
-  request("a.test", "/deep/path", { "1:x-canary": "1" }),
+  request("a.test", "/deep/path", { "0:uid": "5", "1:x-canary": "1" }),
   request("a.test", "/exact"),
   request("b.test", "/exact/not"),
 ];
@@ -85,7 +85,7 @@ describe("a snapshot with a FUNCTIONS section", () => {
     const entry = withFunctions.snapshot.groups.findIndex((g) => g.name === "fn:hello");
     expect(withFunctions.snapshot.groups[entry]).toMatchObject({ id: 0x40000000 + 3, instanceCount: 0 });
     expect(withFunctions.decide(request("a.test", "/fn/x"), 1000)).toMatchObject({ status: DecideStatus.NO_INSTANCE, group: entry });
-    const canary = withFunctions.decide(request("a.test", "/fn", { "1:x-canary": "1" }), 1000);
+    const canary = withFunctions.decide(request("a.test", "/fn", { "0:uid": "5", "1:x-canary": "1" }), 1000);
     expect(canary.status).toBe(DecideStatus.OK);
     expect(withFunctions.snapshot.groups[canary.group].name).toBe("canary");
   });

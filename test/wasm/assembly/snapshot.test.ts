@@ -284,8 +284,8 @@ describe("refused files", () => {
       code: LoadError.BAD_VALUE,
     },
     {
-      name: "attribute source 6",
-      file: () => damaged((f, v) => v.setUint8(record(f, SECTION.ATTRIBUTES, RECORD.ATTRIBUTES, 0), 6)),
+      name: "attribute source 7",
+      file: () => damaged((f, v) => v.setUint8(record(f, SECTION.ATTRIBUTES, RECORD.ATTRIBUTES, 0), 7)),
       code: LoadError.BAD_VALUE,
     },
     {

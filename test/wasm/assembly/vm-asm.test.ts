@@ -54,7 +54,7 @@ const BASE = write(
     policies: [
       policy(1, PLACEHOLDER, "hit"),
       policy(2, DATA_ROUTE, "hit"),
-      ...[3, 4, 5].map((id) => policy(id, `request.header["x-i"] == "v${id}"`, "hit")),
+      ...[3, 4, 5].map((id) => policy(id, `request.header["x-i"] == "v${id}"`, "hit", { passway: "header", key: "x-i" })),
     ],
     routes: [
       route(1, "*", "/", { policies: ["p1"] }),
@@ -294,17 +294,25 @@ describe("hand-assembled programs run as docs/bytecode.md says", () => {
     });
   }
 
-  it("SWITCH_IDS returns the binding its table maps the id to, and counts every error when the slot is absent", () => {
-    const r = (attributes: Record<string, string>) => ({ ...hot.decide(request("a.test", "/switch", attributes)) });
-    version += 1n;
-    hot.load(withVersion(BASE, version));
-    // The compiled /switch program is one SWITCH_IDS (three equality tests on one interned slot) and END.
+  it("SWITCH_IDS returns the binding its table maps the id to, and counts its count of errors when the slot is absent", () => {
+    const r = (attributes: Record<string, string>, file = BASE) => {
+      version += 1n;
+      expect(hot.load(withVersion(file, version)).ok).toBe(true);
+      return { ...hot.decide(request("a.test", "/switch", attributes)) };
+    };
+    // The compiled /switch program (ROUTES index 0: three equality tests of their own key, an
+    // interned header) is the key gate, one SWITCH_IDS that counts no errors, and END.
     const v = new DataView(BASE.buffer, BASE.byteOffset);
     const at = sectionOf(11).offset + v.getUint32(sectionOf(4).offset + 32, true);
-    expect([BASE[at], BASE[at + 8]]).toEqual([OP.SWITCH_IDS, OP.END]);
+    expect([BASE[at], BASE[at + 6], BASE[at + 14]]).toEqual([OP.F_HAS + 64, OP.SWITCH_IDS, OP.END]);
+    expect(v.getUint16(at + 12, true)).toBe(0);
     expect(hot.snapshot.policies[r({ "1:x-i": "v4" }).policy]?.name).toBe("p4");
     expect(r({ "1:x-i": "v9" })).toMatchObject({ policy: -1, conditionErrors: 0 });
-    expect(r({})).toMatchObject({ policy: -1, conditionErrors: 3 });
+    expect(r({})).toMatchObject({ policy: -1, conditionErrors: 0 });
+    // Without the gate, a SWITCH_IDS of count 3 counts 3 errors when its slot is absent.
+    const bare = asm(OP.SWITCH_IDS, 0, u32(v.getUint32(at + 8, true)), u16(3), OP.END);
+    expect(hot.snapshot.policies[r({ "1:x-i": "v5" }, withRouteProgram(BASE, 0, bare)).policy]?.name).toBe("p5");
+    expect(r({}, withRouteProgram(BASE, 0, bare))).toMatchObject({ policy: -1, conditionErrors: 3 });
   });
 });
 

@@ -2,9 +2,11 @@
  * Differential test of whole routes: a route's policy list compiled into one program (SWITCH_IDS
  * runs, graylist gates, root-level && / || chains, stack code) and run by the WASM VM must pick
  * the same policy, and count the same condition errors, as the route semantics written out with
- * the TypeScript reference evaluator: in route order, skip a disabled policy, and a graylisted
- * one whose key is absent or not listed; the first condition that is true wins; each condition
- * that errs before the winner counts one error (docs/bytecode.md, "Running a route").
+ * the TypeScript reference evaluator: in route order, skip a disabled policy, one whose key is
+ * absent (a policy is about its key), and a graylisted one whose key is not listed; the first
+ * condition that is true wins; each condition that errs before the winner counts one error
+ * (docs/bytecode.md, "Running a route"). Policies draw their key from a few passways, in runs, so
+ * key gates shared by a run of policies and gates between runs are both exercised.
  * test/control/compiler/evaluate.test.ts checks single conditions against @bufbuild/cel; this file
  * checks what only a route has: order, errors across policies, and the compiler's route-level
  * forms. Reproduce a failure with `FC_SEED=<seed> npx vitest run test/control/compiler/emit/route.test.ts`.
@@ -28,7 +30,7 @@ const PATH = "/r";
 
 /** Values the routing-shaped conditions test, drawn from the request generator's own words. */
 const VALUES = ["a", "ab", "abc", "7", "42", "é", ""];
-const STRING_ATTRS = ["key", "request.query.a", 'request.header["x-a"]', "request.cookie.c"];
+const STRING_ATTRS = ["key", "request.query.a", 'request.header["x-a"]', "request.cookie.c", "request.consumer.name"];
 
 /**
  * Conditions shaped like routing policies, so consecutive ones often test one attribute for
@@ -52,14 +54,29 @@ const conditionArb: fc.Arbitrary<string> = fc.oneof(
   { weight: 2, arbitrary: boolE(2).map((g) => g.src) },
 );
 
+/** Policy keys: [passway, key name], as the request generator fills them. */
+const KEYS = [
+  ["query", "key"],
+  ["query", "a"],
+  ["header", "x-a"],
+  ["cookie", "c"],
+] as const;
+type GenKey = (typeof KEYS)[number];
+const keyArb: fc.Arbitrary<GenKey> = fc.oneof(
+  { weight: 4, arbitrary: fc.constant(KEYS[0]) },
+  { weight: 1, arbitrary: fc.constantFrom(...KEYS.slice(1)) },
+);
+
 interface GenPolicy {
   condition: string;
+  key: GenKey;
   enabled: boolean;
   graylist: string[];
 }
 
 const policyArb: fc.Arbitrary<GenPolicy> = fc.record({
   condition: conditionArb,
+  key: keyArb,
   enabled: fc.oneof({ weight: 6, arbitrary: fc.constant(true) }, { weight: 1, arbitrary: fc.constant(false) }),
   graylist: fc.oneof(
     { weight: 4, arbitrary: fc.constant([] as string[]) },
@@ -67,15 +84,20 @@ const policyArb: fc.Arbitrary<GenPolicy> = fc.record({
   ),
 });
 
-/** A run of policies testing one attribute for equality: what SWITCH_IDS compiles. */
+/**
+ * A run of policies testing one attribute for equality: what SWITCH_IDS compiles when the
+ * attribute is the policies' own key (`key`, or the key named in full).
+ */
 const switchRunArb: fc.Arbitrary<GenPolicy[]> = fc
   .tuple(
     fc.constantFrom(...STRING_ATTRS),
+    keyArb,
     fc.array(fc.subarray(VALUES, { minLength: 1, maxLength: 2 }), { minLength: SWITCH_MIN_RUN, maxLength: 5 }),
   )
-  .map(([a, lists]) =>
+  .map(([a, key, lists]) =>
     lists.map((vs) => ({
       condition: vs.length === 1 ? `${a} == ${JSON.stringify(vs[0])}` : `${a} in [${vs.map((v) => JSON.stringify(v)).join(", ")}]`,
+      key,
       enabled: true,
       graylist: [],
     })),
@@ -88,7 +110,10 @@ const routeArb: fc.Arbitrary<GenPolicy[]> = fc
   })
   .map((parts) => parts.flat());
 
-const KEY = keyAttribute("query", "key");
+/** The value of policy key `key` in `req`. */
+function keyOf(req: Req, [passway, name]: GenKey): string | undefined {
+  return req[passway][name];
+}
 
 /** The route semantics, on the reference evaluator: [winning policy index or −1, errors counted]. */
 function referenceRoute(policies: GenPolicy[], req: Req): [number, number] {
@@ -96,8 +121,11 @@ function referenceRoute(policies: GenPolicy[], req: Req): [number, number] {
   let errors = 0;
   for (const [i, p] of policies.entries()) {
     if (!p.enabled) continue;
-    if (p.graylist.length > 0 && !(req.query.key !== undefined && p.graylist.includes(req.query.key))) continue;
-    const v = compileEvaluator(lowerCondition(p.condition, KEY))(view);
+    // A policy is about its key: without it the policy does not apply (no error counted).
+    const key = keyOf(req, p.key);
+    if (key === undefined) continue;
+    if (p.graylist.length > 0 && !p.graylist.includes(key)) continue;
+    const v = compileEvaluator(lowerCondition(p.condition, keyAttribute(p.key[0], p.key[1])))(view);
     if (v === true) return [i, errors];
     if (v === ERROR) errors++;
   }
@@ -120,14 +148,14 @@ beforeAll(async () => {
 
 describe("a route's program agrees with the route semantics on the reference evaluator", () => {
   it(`on ${RUNS} generated routes × ${REQUESTS_PER_ROUTE} requests: the same policy wins and the same errors are counted`, () => {
-    const seen = { match: 0, none: 0, errors: 0 };
+    const seen = { match: 0, none: 0, errors: 0, keyAbsent: 0 };
     fc.assert(
       fc.property(
         routeArb,
         fc.array(requestArb, { minLength: REQUESTS_PER_ROUTE, maxLength: REQUESTS_PER_ROUTE }),
         (generated, requests) => {
           const policies: PolicyConfig[] = generated.map((p, i) =>
-            policy(i + 1, p.condition, "hit", { key: "key", enabled: p.enabled, graylist: p.graylist }),
+            policy(i + 1, p.condition, "hit", { passway: p.key[0], key: p.key[1], enabled: p.enabled, graylist: p.graylist }),
           );
           version += 1n;
           const loaded = hot.load(
@@ -152,16 +180,19 @@ describe("a route's program agrees with the route semantics on the reference eva
             if (want[0] >= 0) seen.match++;
             else seen.none++;
             if (want[1] > 0) seen.errors++;
+            if (generated.some((p) => p.enabled && keyOf(req, p.key) === undefined)) seen.keyAbsent++;
           }
         },
       ),
       { numRuns: RUNS, seed: SEED },
     );
     console.log(`route differential: ${JSON.stringify(seen)}`);
-    // The generator must keep producing every outcome: matches, no match, and counted errors.
+    // The generator must keep producing every outcome: matches, no match, counted errors, and
+    // policies that do not apply for want of their key.
     const total = RUNS * REQUESTS_PER_ROUTE;
     expect(seen.match).toBeGreaterThan(total * 0.1);
     expect(seen.none).toBeGreaterThan(total * 0.1);
     expect(seen.errors).toBeGreaterThan(total * 0.1);
+    expect(seen.keyAbsent).toBeGreaterThan(total * 0.1);
   });
 });
