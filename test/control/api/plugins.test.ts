@@ -57,7 +57,10 @@ const VALID: Record<string, { given: Record<string, unknown>; read: Record<strin
       headers: { set: { "X-User": "$consumer_name" }, remove: ["cookie"] },
     },
   },
-  "response-rewrite": { given: { headers: { add: { "x-route": "${route_id}" } } }, read: { headers: { add: { "x-route": "${route_id}" } } } },
+  "response-rewrite": {
+    given: { headers: { add: { "x-route": "route-$route_id" } } },
+    read: { headers: { add: { "x-route": "route-$route_id" } } },
+  },
   cors: {
     given: { allowOrigins: ["https://a.example"], allowOriginsByRegex: ["^https://.*\\.b\\.example$"], allowCredentials: true },
     read: {
@@ -168,7 +171,13 @@ describe.each(backends())("plugin admission on $name", (backend) => {
   it.each(INVALID)("$name → 400 naming $field; nothing written", async ({ plugins, field, position }) => {
     const { appkey, routeId } = await setUp();
     const before = await state(appkey, routeId);
-    const reply = await api.client.put(`/v1/routes/${routeId}`, { appkey, host: `${appkey}.test`, path: "/", defaultGroup: "main", plugins });
+    const reply = await api.client.put(`/v1/routes/${routeId}`, {
+      appkey,
+      host: `${appkey}.test`,
+      path: "/",
+      defaultGroup: "main",
+      plugins,
+    });
     expect(reply.status).toBe(400);
     expect(reply.body.error).toBe("bad_request");
     const named = reply.body.fields.find((f: { path: string }) => f.path === field);
@@ -185,7 +194,13 @@ describe.each(backends())("plugin admission on $name", (backend) => {
     const { appkey, routeId } = await setUp();
     const before = await state(appkey, routeId);
     const plugins = { "anti-scraping": { rules: [{ name: "r", userAgent: "bot", action: "suspect" }], suspectGroup: "nope" } };
-    const route = await api.client.put(`/v1/routes/${routeId}`, { appkey, host: `${appkey}.test`, path: "/", defaultGroup: "main", plugins });
+    const route = await api.client.put(`/v1/routes/${routeId}`, {
+      appkey,
+      host: `${appkey}.test`,
+      path: "/",
+      defaultGroup: "main",
+      plugins,
+    });
     expect(route.status).toBe(422);
     expect(route.body).toMatchObject({ reason: "group_not_found", field: "plugins.anti-scraping.suspectGroup" });
     const service = await api.client.put(`/v1/services/${appkey}`, { description: "changed", plugins });
