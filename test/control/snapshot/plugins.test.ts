@@ -8,12 +8,12 @@
  * round-trips through encode → decode, and decode refuses malformed content naming the path.
  */
 import { eq } from "drizzle-orm";
-import { beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { loadConfigModel } from "../../../control/db/config.ts";
 import { routes } from "../../../control/db/schema.ts";
 import { canonicalPrefix } from "../../../control/snapshot/plugins.ts";
 import { writeSnapshot } from "../../../control/snapshot/writer.ts";
-import type { DecideResult, HotPath } from "../../../wasm/host.ts";
+import type { DecideResult } from "../../../wasm/host.ts";
 import {
   decodePluginsSection,
   encodePluginsSection,
@@ -26,11 +26,6 @@ import { type Dfa, runDfa } from "../../../wasm/reference/search-dfa.ts";
 import { backends } from "../../support/backends.ts";
 import { unique, useApi } from "../../support/fixture.ts";
 import { instantiate, request, section } from "../../support/wasm-fixtures.ts";
-
-let hot: HotPath;
-beforeAll(async () => {
-  ({ hot } = await instantiate());
-});
 
 /** A section DFA back as typed arrays, as the gateway rebuilds it. */
 const dfaOf = (d: { stateCount: number; classCount: number; classMap: number[]; flags: number[]; next: number[] }): Dfa => ({
@@ -123,6 +118,7 @@ describe.each(backends())("plugins in the snapshot on $name", (backend) => {
     const { host, ids, consumer } = await configure();
     const model = await loadConfigModel(api.db);
     const file = writeSnapshot(model, { version: 3n, builtAtMs: 1_700_000_000_000 });
+    const { hot } = await instantiate();
     expect(hot.load(file)).toMatchObject({ ok: true });
     const groups = hot.snapshot.groups;
     const read = readPluginsSection(file, groups.length);
