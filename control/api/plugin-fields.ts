@@ -6,7 +6,8 @@
  * templates parsed (wasm/template.ts), CIDRs parsed (wasm/ip-text.ts). Fields with a default are
  * optional: the admin's form is stored as given and control/snapshot/plugin-options.ts fills the
  * defaults when read (as groups.balancing). What needs stored state (anti-scraping's suspectGroup
- * must be a group of the service) is checked at write by checkPluginReferences. Pure: zod rules only.
+ * must be a group of the service) is checked at write by checkPluginGroups
+ * (control/config/references.ts). Pure: zod rules only.
  */
 import { z } from "@hono/zod-openapi";
 import { parsePrefixText } from "../../wasm/ip-text.ts";
@@ -160,11 +161,28 @@ const antiScraping = z
     }
   });
 
+/** Refuses names that differ only in case (header names are case-insensitive; compiled lowercase). */
+const distinctIgnoringCase = (names: string[], ctx: z.RefinementCtx, at: (name: string, index: number) => PropertyKey) => {
+  const seen = new Set<string>();
+  names.forEach((name, i) => {
+    if (seen.has(name.toLowerCase()))
+      ctx.addIssue({ code: "custom", path: [at(name, i)], message: `"${name}" is listed twice (header names ignore case)` });
+    seen.add(name.toLowerCase());
+  });
+};
+const headerTemplates = z
+  .record(headerName, template())
+  .superRefine((record, ctx) => distinctIgnoringCase(Object.keys(record), ctx, (name) => name));
+
 /** Header edits: values are templates; names are lowercased when compiled. */
 const headerEdits = z.strictObject({
-  set: z.record(headerName, template()).optional(),
-  add: z.record(headerName, template()).optional(),
-  remove: z.array(headerName).max(64).optional(),
+  set: headerTemplates.optional(),
+  add: headerTemplates.optional(),
+  remove: z
+    .array(headerName)
+    .max(64)
+    .superRefine((names, ctx) => distinctIgnoringCase(names, ctx, (_name, i) => i))
+    .optional(),
 });
 
 const proxyRewrite = z

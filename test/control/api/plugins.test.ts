@@ -127,6 +127,11 @@ const INVALID: { name: string; plugins: Record<string, unknown>; field: string; 
     plugins: { "proxy-rewrite": { uri: "/x", stripPrefix: "/api" } },
     field: "plugins.proxy-rewrite.stripPrefix",
   },
+  {
+    name: "a header set twice (case differs)",
+    plugins: { "response-rewrite": { headers: { set: { "X-A": "1", "x-a": "2" } } } },
+    field: "plugins.response-rewrite.headers.set.x-a",
+  },
   { name: "passHost rewrite without host", plugins: { "proxy-rewrite": { passHost: "rewrite" } }, field: "plugins.proxy-rewrite.host" },
 ];
 
