@@ -2,7 +2,8 @@
  * `sluice-control`: runs control alone. Environment: SLUICE_DATA_DIR (default `.sluice`),
  * DATABASE_URL (PostgreSQL instead of the embedded PGlite), SLUICE_CONTROL_HOST (127.0.0.1),
  * SLUICE_CONTROL_PORT (7400), SLUICE_ADMIN_TOKEN, SLUICE_GATEWAY_TOKEN, SLUICE_METRICS_TOKEN,
- * SLUICE_SIGNING_KEY, SLUICE_AUTOSCALER_TICK_MS (time between function scaling decisions, default 2000).
+ * SLUICE_SIGNING_KEY, SLUICE_AUTOSCALER_TICK_MS (time between function scaling decisions, default 2000),
+ * JWKS_REFRESH_MS (time between refreshes of consumers' JWKS URLs, default 300000).
  */
 import { startControl } from "./server.ts";
 

@@ -1,7 +1,8 @@
 /**
  * Starts control in this process: database (PGlite or PostgreSQL), tokens, signing key, the
  * snapshot builder, control's metrics (control/metrics/), the registry (view, heartbeats, health sweep under the leader lock),
- * the function scaler (control/functions/scaler/, under its own lock), the
+ * the function scaler (control/functions/scaler/, under its own lock), the consumers' JWKS
+ * refresher (control/config/jwks-refresher.ts, under the registry's leader lock), the
  * LISTEN/NOTIFY wiring between replicas, the REST API on @hono/node-server, and the background
  * backfill of stored condition IR (db/condition-ir.ts). Used by
  * control/main.ts, the demo (`npm start`), the benches and the end-to-end tests.
@@ -13,6 +14,7 @@ import { serve } from "@hono/node-server";
 import pino, { type Logger } from "pino";
 import { createApp } from "./api/app.ts";
 import { type ResolvedTokens, resolveTokens } from "./api/auth.ts";
+import { JwksRefresher, jwksRefreshMs } from "./config/jwks-refresher.ts";
 import { CHANGE_CHANNEL, parseChangeNotice } from "./config/write.ts";
 import { backfillConditionIr } from "./db/condition-ir.ts";
 import { openDatabase } from "./db/connect.ts";
@@ -46,6 +48,8 @@ export interface ControlOptions {
   leaderRetryMs?: number;
   /** Time between function scaling decisions, ms (default SLUICE_AUTOSCALER_TICK_MS, else 2000). */
   autoscalerTickMs?: number;
+  /** Time between refreshes of consumers' JWKS URLs, ms (default JWKS_REFRESH_MS, else 300000). */
+  jwksRefreshMs?: number;
   /** Clock of the function runtime, Unix ms (tests drive it); default Date.now. */
   now?: () => number;
   logger?: Logger;
@@ -62,6 +66,8 @@ export interface RunningControl {
   /** This control's metrics registry (GET /metrics serves it). */
   metrics: ControlMetrics;
   sweeper: Sweeper;
+  /** Refreshes consumers' JWKS URLs (docs/edge-protection.md "Consumers"). */
+  jwksRefresher: JwksRefresher;
   /** Function nodes, assignments and the scaler loop (docs/functions-runtime.md). */
   functions: FunctionRuntime & { scaler: Scaler };
   /** Random id of this replica (heartbeat gossip). */
@@ -152,6 +158,13 @@ export async function startControl(options: ControlOptions): Promise<RunningCont
   });
   sweeper.start();
   scaler.start();
+  const jwksRefresher = new JwksRefresher({
+    deps: { db: database.db, onChange: () => builder.schedule(), logger, onCommitted: registry.applyChange, origin: replicaId },
+    logger,
+    intervalMs: options.jwksRefreshMs ?? jwksRefreshMs(env.JWKS_REFRESH_MS),
+    isLeader: () => leadership.isLeader,
+  });
+  jwksRefresher.start();
 
   const host = options.host ?? "127.0.0.1";
   const server = await new Promise<ReturnType<typeof serve>>((resolve, reject) => {
@@ -174,12 +187,14 @@ export async function startControl(options: ControlOptions): Promise<RunningCont
     registry,
     metrics,
     sweeper,
+    jwksRefresher,
     functions: { ...functions, scaler },
     replicaId,
     isLeader: () => leadership.isLeader,
     async close() {
       await sweeper.stop();
       await scaler.stop();
+      await jwksRefresher.stop();
       functions.board.close();
       functions.ready.close();
       stopBackfill.abort();

@@ -5,7 +5,7 @@
  * (control/snapshot/writer.ts) with these types; this module is the one description of its shape,
  * and its reader: readFunctionsSection finds and checks it in a verified file.
  */
-import { GROUP_RECORD_BYTES } from "./layout/group-record.ts";
+import { groupRecordCount, sectionBytes } from "./section-directory.ts";
 
 /** Section id of FUNCTIONS in the section directory. */
 export const FUNCTIONS_SECTION_ID = 14;
@@ -131,36 +131,7 @@ export function decodeFunctionsSection(bytes: Uint8Array, groupCount: number): F
   return { functions };
 }
 
-/** Header offsets, directory entry size and the GROUPS id, from docs/snapshot-format.md. */
-const TOTAL_LENGTH_AT = 16;
-const SECTION_COUNT_AT = 20;
-const HEADER_BYTES = 64;
-const DIRECTORY_ENTRY_BYTES = 12;
-const GROUPS_SECTION_ID = 8;
-
-/** `{offset, length}` of every directory entry of section `id` in `file` (absolute offsets, little-endian). */
-function sectionsWithId(file: Uint8Array, id: number): { offset: number; length: number }[] {
-  if (file.byteLength < HEADER_BYTES) throw new FunctionsSectionError("snapshot shorter than its header");
-  const view = new DataView(file.buffer, file.byteOffset, file.byteLength);
-  const totalLength = view.getUint32(TOTAL_LENGTH_AT, true);
-  const directoryEnd = HEADER_BYTES + view.getUint32(SECTION_COUNT_AT, true) * DIRECTORY_ENTRY_BYTES;
-  if (totalLength > file.byteLength || directoryEnd > totalLength) throw new FunctionsSectionError("snapshot directory out of bounds");
-  const found: { offset: number; length: number }[] = [];
-  for (let entry = HEADER_BYTES; entry < directoryEnd; entry += DIRECTORY_ENTRY_BYTES) {
-    if (view.getUint32(entry, true) !== id) continue;
-    const offset = view.getUint32(entry + 4, true);
-    const length = view.getUint32(entry + 8, true);
-    if (offset < directoryEnd || offset + length > totalLength) throw new FunctionsSectionError(`section ${id} out of bounds`);
-    found.push({ offset, length });
-  }
-  return found;
-}
-
-/** GROUPS records in `file` (its directory entry's length ÷ the record size; 0 when absent). */
-function groupRecordCount(file: Uint8Array): number {
-  const [groups] = sectionsWithId(file, GROUPS_SECTION_ID);
-  return groups ? Math.floor(groups.length / GROUP_RECORD_BYTES) : 0;
-}
+const sectionError = (message: string) => new FunctionsSectionError(message);
 
 /**
  * The FUNCTIONS section of a verified snapshot file, or null when it has none (no route targets
@@ -173,9 +144,7 @@ function groupRecordCount(file: Uint8Array): number {
  *   the section appears twice, or its content is malformed (decodeFunctionsSection).
  * @example readFunctionsSection(file)?.functions[0]?.targets[0]?.group // → 13
  */
-export function readFunctionsSection(file: Uint8Array, groupCount: number = groupRecordCount(file)): FunctionsSection | null {
-  const found = sectionsWithId(file, FUNCTIONS_SECTION_ID);
-  if (found.length > 1) throw new FunctionsSectionError("FUNCTIONS section appears twice in the directory");
-  const [section] = found;
-  return section ? decodeFunctionsSection(file.subarray(section.offset, section.offset + section.length), groupCount) : null;
+export function readFunctionsSection(file: Uint8Array, groupCount: number = groupRecordCount(file, sectionError)): FunctionsSection | null {
+  const bytes = sectionBytes(file, FUNCTIONS_SECTION_ID, "FUNCTIONS", sectionError);
+  return bytes ? decodeFunctionsSection(bytes, groupCount) : null;
 }

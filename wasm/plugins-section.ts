@@ -9,6 +9,7 @@
  * Everything here is already checked and compiled by control (regexes to automata, CIDRs to
  * canonical prefixes, JWKS fetched), so the gateway only builds its per-route objects from it.
  */
+import { groupRecordCount, sectionBytes } from "./section-directory.ts";
 
 /** Section id of PLUGINS in the section directory. */
 export const PLUGINS_SECTION_ID = 15;
@@ -266,4 +267,290 @@ export interface PluginsSection {
   /** Routes (routes.id) with at least one effective plugin. */
   routes: { route: number; plugins: RoutePlugins }[];
   consumers: ConsumerEntry[];
+}
+
+/** A PLUGINS section that is not what control writes: the gateway refuses the whole snapshot. */
+export class PluginsSectionError extends Error {
+  override name = "PluginsSectionError";
+}
+
+/** The section's bytes: UTF-8 JSON of `section`, as control writes it (control/snapshot/plugins.ts). */
+export function encodePluginsSection(section: PluginsSection): Uint8Array {
+  return new TextEncoder().encode(JSON.stringify(section));
+}
+
+/** Largest DFA / NFA the decoder accepts (control refuses larger automata at admission). */
+const MAX_AUTOMATON_STATES = 65536;
+
+/**
+ * Decodes and checks a PLUGINS section's bytes: UTF-8 JSON of the shape above — every field of
+ * every plugin present with its type and range, plugin names from PLUGIN_KINDS, DFA tables of
+ * consistent sizes with targets below stateCount, NFA states in range, suspect group indices below
+ * `groupCount` (or -1), route ids unique, consumer names unique. O(size).
+ * @param groupCount the GROUPS record count of the same snapshot.
+ * @throws PluginsSectionError naming the first bad field, e.g.
+ *   `PLUGINS section: routes[0].plugins.limit-count.count: 0 is not an integer in [1, 1000000000]`.
+ */
+export function decodePluginsSection(bytes: Uint8Array, groupCount: number): PluginsSection {
+  let json: unknown;
+  try {
+    json = JSON.parse(new TextDecoder("utf-8", { fatal: true, ignoreBOM: false }).decode(bytes));
+  } catch (error) {
+    throw new PluginsSectionError(`PLUGINS section is not UTF-8 JSON: ${(error as Error).message}`);
+  }
+  const fail = (at: string, why: string): never => {
+    throw new PluginsSectionError(`PLUGINS section: ${at}: ${why}`);
+  };
+  const object = (v: unknown, at: string): Record<string, unknown> =>
+    typeof v === "object" && v !== null && !Array.isArray(v) ? (v as Record<string, unknown>) : fail(at, "not an object");
+  const array = (v: unknown, at: string): unknown[] => (Array.isArray(v) ? v : fail(at, "not an array"));
+  const int = (v: unknown, at: string, min: number, max: number): number =>
+    Number.isInteger(v) && (v as number) >= min && (v as number) <= max
+      ? (v as number)
+      : fail(at, `${JSON.stringify(v)} is not an integer in [${min}, ${max}]`);
+  const num = (v: unknown, at: string, min: number): number =>
+    typeof v === "number" && Number.isFinite(v) && v >= min ? v : fail(at, `${JSON.stringify(v)} is not a number ≥ ${min}`);
+  const bool = (v: unknown, at: string): boolean => (typeof v === "boolean" ? v : fail(at, "not a boolean"));
+  const str = (v: unknown, at: string): string => (typeof v === "string" ? v : fail(at, "not a string"));
+  const text = (v: unknown, at: string): string => (typeof v === "string" && v !== "" ? v : fail(at, "not a non-empty string"));
+  const textOrNull = (v: unknown, at: string): string | null => (v === null ? null : text(v, at));
+  const texts = (v: unknown, at: string): string[] => array(v, at).map((x, i) => text(x, `${at}[${i}]`));
+  const oneOf = <T extends string>(v: unknown, at: string, values: readonly T[]): T =>
+    values.includes(v as T) ? (v as T) : fail(at, `${JSON.stringify(v)} is not one of ${values.join(", ")}`);
+
+  const dfa = (v: unknown, at: string): SearchDfa => {
+    const d = object(v, at);
+    const stateCount = int(d.stateCount, `${at}.stateCount`, 1, MAX_AUTOMATON_STATES);
+    const classCount = int(d.classCount, `${at}.classCount`, 1, 256);
+    const classMap = array(d.classMap, `${at}.classMap`).map((x, i) => int(x, `${at}.classMap[${i}]`, 0, classCount - 1));
+    if (classMap.length !== 256) fail(`${at}.classMap`, `has ${classMap.length} entries, not 256`);
+    const flags = array(d.flags, `${at}.flags`).map((x, i) => int(x, `${at}.flags[${i}]`, 0, 7));
+    if (flags.length !== stateCount) fail(`${at}.flags`, `has ${flags.length} entries, not stateCount ${stateCount}`);
+    const next = array(d.next, `${at}.next`).map((x, i) => int(x, `${at}.next[${i}]`, 0, stateCount - 1));
+    if (next.length !== stateCount * classCount) fail(`${at}.next`, `has ${next.length} entries, not ${stateCount * classCount}`);
+    return { stateCount, classCount, classMap, flags, next };
+  };
+  const nfa = (v: unknown, at: string): CaptureNfa => {
+    const n = object(v, at);
+    const states = array(n.states, `${at}.states`);
+    if (states.length === 0 || states.length > MAX_AUTOMATON_STATES) fail(`${at}.states`, `${states.length} states`);
+    const groups = int(n.groups, `${at}.groups`, 1, 1000);
+    const last = states.length - 1;
+    const checked = states.map((raw, i): [number, number, number, number, number] => {
+      const sat = `${at}.states[${i}]`;
+      const s = array(raw, sat);
+      if (s.length !== 5) fail(sat, "not [kind, lo, hi, next, alt]");
+      return [
+        int(s[0], `${sat}[0]`, 0, 5),
+        int(s[1], `${sat}[1]`, 0, Math.max(255, 2 * groups - 1)),
+        int(s[2], `${sat}[2]`, 0, 255),
+        int(s[3], `${sat}[3]`, 0, last),
+        int(s[4], `${sat}[4]`, 0, last),
+      ];
+    });
+    return { start: int(n.start, `${at}.start`, 0, last), states: checked, groups, anchored: bool(n.anchored, `${at}.anchored`) };
+  };
+  const template = (v: unknown, at: string): HeaderTemplate =>
+    array(v, at).map((part, i) => {
+      if (typeof part === "string") return part;
+      return { variable: text(object(part, `${at}[${i}]`).variable, `${at}[${i}].variable`) };
+    });
+  const pairs = (v: unknown, at: string): [string, HeaderTemplate][] =>
+    array(v, at).map((raw, i) => {
+      const p = array(raw, `${at}[${i}]`);
+      if (p.length !== 2) fail(`${at}[${i}]`, "not [name, template]");
+      return [text(p[0], `${at}[${i}][0]`), template(p[1], `${at}[${i}][1]`)];
+    });
+  const headerEdits = (v: unknown, at: string): ResponseRewritePlugin["headers"] => {
+    const h = object(v, at);
+    return { set: pairs(h.set, `${at}.set`), add: pairs(h.add, `${at}.add`), remove: texts(h.remove, `${at}.remove`) };
+  };
+  const limitKey = (v: unknown, at: string): LimitKey => {
+    const k = object(v, at);
+    const from = oneOf(k.from, `${at}.from`, ["ip", "header", "query", "cookie", "consumer"] as const);
+    if (from === "ip" || from === "consumer") return { from };
+    return { from, name: text(k.name, `${at}.name`) };
+  };
+  const rejection = (p: Record<string, unknown>, at: string) => ({
+    key: limitKey(p.key, `${at}.key`),
+    rejectedCode: int(p.rejectedCode, `${at}.rejectedCode`, 200, 599),
+    rejectedMessage: str(p.rejectedMessage, `${at}.rejectedMessage`),
+    scope: text(p.scope, `${at}.scope`),
+  });
+
+  const decoders: { [K in PluginKind]: (p: Record<string, unknown>, at: string) => NonNullable<RoutePlugins[K]> } = {
+    cors: (p, at) => ({
+      allowOrigins: texts(p.allowOrigins, `${at}.allowOrigins`),
+      allowOriginsByRegex: array(p.allowOriginsByRegex, `${at}.allowOriginsByRegex`).map((d, i) =>
+        dfa(d, `${at}.allowOriginsByRegex[${i}]`),
+      ),
+      allowMethods: texts(p.allowMethods, `${at}.allowMethods`),
+      allowHeaders: texts(p.allowHeaders, `${at}.allowHeaders`),
+      exposeHeaders: texts(p.exposeHeaders, `${at}.exposeHeaders`),
+      maxAgeSeconds: int(p.maxAgeSeconds, `${at}.maxAgeSeconds`, -1, 2 ** 31 - 1),
+      allowCredentials: bool(p.allowCredentials, `${at}.allowCredentials`),
+    }),
+    "ip-restriction": (p, at) => ({
+      allow: texts(p.allow, `${at}.allow`),
+      deny: texts(p.deny, `${at}.deny`),
+      message: str(p.message, `${at}.message`),
+    }),
+    "jwt-auth": (p, at) => ({
+      header: text(p.header, `${at}.header`),
+      query: text(p.query, `${at}.query`),
+      cookie: text(p.cookie, `${at}.cookie`),
+      keyClaim: text(p.keyClaim, `${at}.keyClaim`),
+      hideCredentials: bool(p.hideCredentials, `${at}.hideCredentials`),
+      clockSkewSeconds: int(p.clockSkewSeconds, `${at}.clockSkewSeconds`, 0, 86_400),
+      anonymous: bool(p.anonymous, `${at}.anonymous`),
+    }),
+    "key-auth": (p, at) => ({
+      header: text(p.header, `${at}.header`),
+      query: text(p.query, `${at}.query`),
+      hideCredentials: bool(p.hideCredentials, `${at}.hideCredentials`),
+      anonymous: bool(p.anonymous, `${at}.anonymous`),
+    }),
+    "anti-scraping": (p, at) => {
+      const rules = array(p.rules, `${at}.rules`).map((raw, i): AntiScrapingRule => {
+        const rat = `${at}.rules[${i}]`;
+        const r = object(raw, rat);
+        let rate: AntiScrapingRule["rate"] = null;
+        if (r.rate !== null) {
+          const q = object(r.rate, `${rat}.rate`);
+          rate = {
+            count: int(q.count, `${rat}.rate.count`, 1, 2 ** 31 - 1),
+            windowSeconds: int(q.windowSeconds, `${rat}.rate.windowSeconds`, 1, 86_400),
+          };
+        }
+        return {
+          name: text(r.name, `${rat}.name`),
+          userAgent: r.userAgent === null ? null : dfa(r.userAgent, `${rat}.userAgent`),
+          missingHeaders: texts(r.missingHeaders, `${rat}.missingHeaders`),
+          rate,
+          action: oneOf(r.action, `${rat}.action`, ["block", "challenge", "suspect"] as const),
+        };
+      });
+      const suspectGroup = int(p.suspectGroup, `${at}.suspectGroup`, -1, groupCount - 1);
+      if (suspectGroup < 0 && rules.some((r) => r.action === "suspect"))
+        fail(`${at}.suspectGroup`, "a rule suspects but there is no group");
+      return { rules, suspectGroup, exemptConsumers: bool(p.exemptConsumers, `${at}.exemptConsumers`) };
+    },
+    "proxy-rewrite": (p, at) => {
+      let path: ProxyRewritePlugin["path"] = null;
+      if (p.path !== null) {
+        const pat = `${at}.path`;
+        const q = object(p.path, pat);
+        const kind = oneOf(q.kind, `${pat}.kind`, ["strip", "regex", "set"] as const);
+        if (kind === "strip") path = { kind, prefix: text(q.prefix, `${pat}.prefix`) };
+        else if (kind === "regex")
+          path = { kind, nfa: nfa(q.nfa, `${pat}.nfa`), replacement: template(q.replacement, `${pat}.replacement`) };
+        else path = { kind, path: template(q.path, `${pat}.path`) };
+      }
+      const passHost = oneOf(p.passHost, `${at}.passHost`, ["pass", "node", "rewrite"] as const);
+      const host = textOrNull(p.host, `${at}.host`);
+      if ((passHost === "rewrite") !== (host !== null)) fail(`${at}.host`, "set exactly when passHost is rewrite");
+      const query = object(p.query, `${at}.query`);
+      return {
+        path,
+        passHost,
+        host,
+        headers: headerEdits(p.headers, `${at}.headers`),
+        query: { add: pairs(query.add, `${at}.query.add`), remove: texts(query.remove, `${at}.query.remove`) },
+      };
+    },
+    "limit-conn": (p, at) => ({
+      conn: int(p.conn, `${at}.conn`, 1, 2 ** 31 - 1),
+      burst: int(p.burst, `${at}.burst`, 0, 2 ** 31 - 1),
+      delayMs: int(p.delayMs, `${at}.delayMs`, 0, 2 ** 31 - 1),
+      ...rejection(p, at),
+    }),
+    "limit-count": (p, at) => ({
+      count: int(p.count, `${at}.count`, 1, 1_000_000_000),
+      windowSeconds: int(p.windowSeconds, `${at}.windowSeconds`, 1, 86_400),
+      window: oneOf(p.window, `${at}.window`, ["fixed", "sliding"] as const),
+      policy: oneOf(p.policy, `${at}.policy`, ["local", "cluster"] as const),
+      failOpen: bool(p.failOpen, `${at}.failOpen`),
+      showHeaders: bool(p.showHeaders, `${at}.showHeaders`),
+      ...rejection(p, at),
+    }),
+    "limit-req": (p, at) => {
+      const rate = num(p.rate, `${at}.rate`, 0);
+      if (rate === 0) fail(`${at}.rate`, "must be > 0");
+      return { rate, burst: num(p.burst, `${at}.burst`, 0), nodelay: bool(p.nodelay, `${at}.nodelay`), ...rejection(p, at) };
+    },
+    "response-rewrite": (p, at) => ({ headers: headerEdits(p.headers, `${at}.headers`) }),
+  };
+
+  const root = object(json, "root");
+  const seenRoutes = new Set<number>();
+  const routes = array(root.routes, "routes").map((raw, i) => {
+    const at = `routes[${i}]`;
+    const entry = object(raw, at);
+    const route = int(entry.route, `${at}.route`, 1, 2 ** 31 - 1);
+    if (seenRoutes.has(route)) fail(`${at}.route`, `route ${route} is listed twice`);
+    seenRoutes.add(route);
+    const given = object(entry.plugins, `${at}.plugins`);
+    const plugins: RoutePlugins = {};
+    for (const name of Object.keys(given)) {
+      if (!(PLUGIN_KINDS as readonly string[]).includes(name)) fail(`${at}.plugins.${name}`, "not a plugin kind");
+    }
+    for (const kind of PLUGIN_KINDS) {
+      if (given[kind] === undefined) continue;
+      const pat = `${at}.plugins.${kind}`;
+      (plugins as Record<string, unknown>)[kind] = decoders[kind](object(given[kind], pat), pat);
+    }
+    return { route, plugins };
+  });
+  const seenConsumers = new Set<string>();
+  const consumers = array(root.consumers, "consumers").map((raw, i): ConsumerEntry => {
+    const at = `consumers[${i}]`;
+    const c = object(raw, at);
+    const name = text(c.name, `${at}.name`);
+    if (seenConsumers.has(name)) fail(`${at}.name`, `"${name}" is listed twice`);
+    seenConsumers.add(name);
+    const labels = object(c.labels, `${at}.labels`);
+    for (const [key, value] of Object.entries(labels)) str(value, `${at}.labels.${key}`);
+    const keyHash = c.keyHash === null ? null : str(c.keyHash, `${at}.keyHash`);
+    if (keyHash !== null && !/^[0-9a-f]{64}$/.test(keyHash)) fail(`${at}.keyHash`, "not a lowercase hex SHA-256");
+    let jwt: JwtCredential | null = null;
+    if (c.jwt !== null) {
+      const jat = `${at}.jwt`;
+      const j = object(c.jwt, jat);
+      const algorithm = oneOf(j.algorithm, `${jat}.algorithm`, ["HS256", "RS256", "ES256"] as const);
+      const secret = textOrNull(j.secret, `${jat}.secret`);
+      const jwks = array(j.jwks, `${jat}.jwks`).map((k, n): JsonWebKeyLike => {
+        const key = object(k, `${jat}.jwks[${n}]`);
+        text(key.kty, `${jat}.jwks[${n}].kty`);
+        return key as unknown as JsonWebKeyLike;
+      });
+      if ((algorithm === "HS256") !== (secret !== null)) fail(`${jat}.secret`, "set exactly when the algorithm is HS256");
+      jwt = {
+        key: text(j.key, `${jat}.key`),
+        algorithm,
+        secret,
+        jwks,
+        issuer: textOrNull(j.issuer, `${jat}.issuer`),
+        audience: textOrNull(j.audience, `${jat}.audience`),
+      };
+    }
+    return { name, labels: labels as Record<string, string>, keyHash, jwt };
+  });
+  return { routes, consumers };
+}
+
+const sectionError = (message: string) => new PluginsSectionError(message);
+
+/**
+ * The PLUGINS section of a verified snapshot file, or null when it has none (no route has a
+ * plugin and there is no consumer). The gateway reads it at each load and refuses the snapshot
+ * when this throws (the last good one keeps serving). O(file directory + section size).
+ * @param file the whole snapshot file (header at byte 0).
+ * @param groupCount the snapshot's GROUPS record count (default: counted from the file's directory).
+ * @throws PluginsSectionError when the directory or the section's entry lies outside the file,
+ *   the section appears twice, or its content is malformed (decodePluginsSection).
+ * @example readPluginsSection(file)?.routes[0]?.plugins["limit-count"]?.count // → 100
+ */
+export function readPluginsSection(file: Uint8Array, groupCount: number = groupRecordCount(file, sectionError)): PluginsSection | null {
+  const bytes = sectionBytes(file, PLUGINS_SECTION_ID, "PLUGINS", sectionError);
+  return bytes ? decodePluginsSection(bytes, groupCount) : null;
 }

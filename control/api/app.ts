@@ -8,6 +8,7 @@
  * closed: see isAllowed in auth.ts). Every request is timed into control's metrics (metrics.ts).
  */
 import { type Logger, pino } from "pino";
+import type { FetchText } from "../config/jwt-keys.ts";
 import type { OnChange } from "../config/write.ts";
 import { type Database, databaseReachable, isDatabaseUnavailable } from "../db/connect.ts";
 import { recordGatewayLoad } from "../functions/scaler/gateway-load.ts";
@@ -18,6 +19,7 @@ import { createRegistryRuntime, type RegistryRuntime } from "../registry/runtime
 import { addAgentTokenRoutes } from "./agent-tokens.ts";
 import { type ApiTokens, bearerToken, createTokenChecker, isAllowed, METRICS_PATH, type Role, unauthorized } from "./auth.ts";
 import { capBody } from "./body-limit.ts";
+import { addConsumerRoutes } from "./consumers.ts";
 import { DATABASE_RETRY_AFTER_S, renderError } from "./errors.ts";
 import { addEventRoutes } from "./events.ts";
 import { addFunctionActivationRoute } from "./function-activations.ts";
@@ -71,6 +73,8 @@ export interface CreateAppOptions {
    * waits on it): rebuild without the debounce. Defaults to onChange.
    */
   onUrgentChange?: OnChange;
+  /** How consumers' JWKS URLs are fetched at admission (default: fetch with a timeout; tests substitute it). */
+  fetchJwks?: FetchText;
 }
 
 /**
@@ -153,6 +157,7 @@ export function createApp(options: CreateAppOptions): ApiApp {
   addInstanceRoutes(app, deps);
   addPolicyRoutes(app, deps);
   addRouteRoutes(app, deps);
+  addConsumerRoutes(app, deps, options.fetchJwks);
   addTrafficCutRoutes(app, deps);
   addFunctionRoutes(app, deps);
   addFunctionVersionRoutes(app, deps);

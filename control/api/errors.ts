@@ -58,7 +58,9 @@ export const ErrorBodySchema = z
     reason: z.string().optional(),
     field: z.string().optional(),
     referrers: z
-      .array(z.object({ resource: z.enum(["route", "policy", "group", "traffic_cut", "function"]), id: z.string(), via: z.string() }))
+      .array(
+        z.object({ resource: z.enum(["route", "policy", "group", "traffic_cut", "function", "service"]), id: z.string(), via: z.string() }),
+      )
       .optional(),
   })
   .openapi("Error");

@@ -10,6 +10,7 @@ import { ENVIRONMENTS, INSTANCE_ROLES, INSTANCE_STATUSES, REGISTRATIONS, TRAFFIC
 import { BALANCER_KINDS } from "../snapshot/options.ts";
 import { BalancingSchema, RetrySchema } from "./balancing-fields.ts";
 import { timestampField } from "./fields.ts";
+import { RoutePluginsSchema, ServicePluginsSchema } from "./plugin-fields.ts";
 
 const timestamps = { createdAt: timestampField, updatedAt: timestampField };
 
@@ -21,6 +22,7 @@ export const ServiceSchema = z
     unhealthyAfterMs: z.number().int(),
     removeAfterMs: z.number().int(),
     protectThresholdPct: z.number().int(),
+    plugins: ServicePluginsSchema,
     ...timestamps,
   })
   .openapi("Service");
@@ -86,6 +88,7 @@ export const RouteSchema = z
     timeoutMs: z.number().int(),
     bodyCapBytes: z.number().int(),
     retry: RetrySchema,
+    plugins: RoutePluginsSchema,
     ...timestamps,
   })
   .openapi("Route");

@@ -31,6 +31,7 @@ const RevisionSchema = z
       "function_version",
       "function_traffic",
       "function_instance",
+      "consumer",
     ]),
     resourceId: z.string(),
     body: z.object({ before: z.unknown(), after: z.unknown() }),

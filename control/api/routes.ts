@@ -3,12 +3,13 @@
  * The default target is exactly one of `defaultGroup` (a group of the service) or `function` (a
  * function of the service, docs/functions-runtime.md "In the snapshot"); policies still route to
  * groups. (host, path, match) is unique; references are checked as in control/config/references.ts.
+ * `plugins` (docs/edge-protection.md) override the service's per plugin; null turns one off.
  */
 import { createRoute, z } from "@hono/zod-openapi";
 import { and, asc, eq, ne, sql } from "drizzle-orm";
 import { conflict, notFound, unprocessable } from "../config/errors.ts";
 import { findService } from "../config/lookup.ts";
-import { checkRouteCut, checkRouteReferences } from "../config/references.ts";
+import { checkPluginGroups, checkRouteCut, checkRouteReferences } from "../config/references.ts";
 import { toRouteDto } from "../config/representations.ts";
 import { withCascadedCuts } from "../config/traffic-cuts.ts";
 import { type ConfigDeps, runWrite } from "../config/write.ts";
@@ -17,6 +18,7 @@ import { routes, services } from "../db/schema.ts";
 import { retryField } from "./balancing-fields.ts";
 import { appkeyField, bodyCapBytesField, idParam, nameField, pathField, routeHostField, timeoutMsField } from "./fields.ts";
 import { type ApiApp, BEARER, errors, json, jsonBody, listOf } from "./openapi.ts";
+import { routePluginsField } from "./plugin-fields.ts";
 import { RouteSchema } from "./resource-schemas.ts";
 
 /** Most policies one route may list. */
@@ -52,6 +54,7 @@ const RouteInput = z
     timeoutMs: timeoutMsField.default(15000),
     bodyCapBytes: bodyCapBytesField.default(65536),
     retry: retryField,
+    plugins: routePluginsField,
   })
   .superRefine((route, ctx) => {
     const hasGroup = route.defaultGroup != null;
@@ -140,6 +143,7 @@ async function prepareRoute(db: Queryable, input: RouteInputValue, exceptId = 0)
   if (clash) throw conflict(`route ${clash.id} already has host "${input.host}", ${input.match} path "${input.path}"`);
   const target = input.function != null ? { function: input.function } : { defaultGroup: input.defaultGroup ?? "" };
   await checkRouteReferences(db, { service, ...target, policies: input.policies });
+  await checkPluginGroups(db, service, input.plugins);
   if (exceptId > 0) await checkRouteCut(db, exceptId, service);
   const { appkey: _appkey, defaultGroup: _group, function: _function, ...columns } = input;
   // The CHECK routes_target_check: `default_group` is "" exactly when `function` is set.

@@ -1,19 +1,22 @@
 /**
  * /v1/services: services named by appkey, with their registry settings (heartbeat timings and
  * protect threshold, defaults as Nacos). Deleting a service deletes its groups and instances,
- * and is refused (409) while routes, private policies or functions still belong to it.
+ * and is refused (409) while routes, private policies or functions still belong to it. `plugins`
+ * are the default plugins of its routes (docs/edge-protection.md); a new service has no groups
+ * yet, so an anti-scraping suspectGroup can only be set by a PUT.
  */
 import { createRoute, z } from "@hono/zod-openapi";
 import { asc, eq, inArray, sql } from "drizzle-orm";
 import { conflict } from "../config/errors.ts";
 import { findService, requireService } from "../config/lookup.ts";
-import { findServiceReferrers } from "../config/references.ts";
+import { checkPluginGroups, findServiceReferrers } from "../config/references.ts";
 import { toGroupDto, toInstanceDto, toServiceDto } from "../config/representations.ts";
 import { withCascadedCuts } from "../config/traffic-cuts.ts";
 import { type ConfigDeps, runWrite } from "../config/write.ts";
 import { groups, instances, services } from "../db/schema.ts";
 import { appkeyField } from "./fields.ts";
 import { type ApiApp, BEARER, errors, json, jsonBody, listOf } from "./openapi.ts";
+import { servicePluginsField } from "./plugin-fields.ts";
 import { ServiceSchema } from "./resource-schemas.ts";
 
 const descriptionField = z.string().max(1024);
@@ -54,11 +57,11 @@ function checkTimings<T extends { heartbeatIntervalMs: number; unhealthyAfterMs:
 }
 
 const ServiceCreate = z
-  .strictObject({ appkey: appkeyField, description: descriptionField.default(""), ...registrySettings })
+  .strictObject({ appkey: appkeyField, description: descriptionField.default(""), ...registrySettings, plugins: servicePluginsField })
   .superRefine(checkTimings)
   .openapi("ServiceCreate");
 const ServiceReplace = z
-  .strictObject({ description: descriptionField, ...registrySettings })
+  .strictObject({ description: descriptionField, ...registrySettings, plugins: servicePluginsField })
   .superRefine(checkTimings)
   .openapi("ServiceReplace");
 const AppkeyParams = z.object({ appkey: appkeyField });
@@ -112,6 +115,7 @@ export function addServiceRoutes(app: ApiApp, deps: ConfigDeps): void {
     const { result } = await runWrite(deps, c.var.role, async (tx) => {
       if (await findService(tx, input.appkey)) throw conflict(`service "${input.appkey}" already exists`);
       const [row] = await tx.insert(services).values(input).returning();
+      await checkPluginGroups(tx, row, input.plugins);
       const after = toServiceDto(row);
       return {
         result: after,
@@ -135,7 +139,9 @@ export function addServiceRoutes(app: ApiApp, deps: ConfigDeps): void {
     const { appkey } = c.req.valid("param");
     const input = c.req.valid("json");
     const { result } = await runWrite(deps, c.var.role, async (tx) => {
-      const before = toServiceDto(await requireService(tx, appkey));
+      const current = await requireService(tx, appkey);
+      await checkPluginGroups(tx, current, input.plugins);
+      const before = toServiceDto(current);
       const [row] = await tx
         .update(services)
         .set({ ...input, updatedAt: sql`now()` })

@@ -7,8 +7,8 @@
 
 /** Something that uses a resource and so blocks its deletion or change. */
 export interface Referrer {
-  resource: "route" | "policy" | "group" | "traffic_cut" | "function";
-  /** Route id, policy name, group name, traffic cut id or function name. */
+  resource: "route" | "policy" | "group" | "traffic_cut" | "function" | "service";
+  /** Route id, policy name, group name, traffic cut id, function name or appkey. */
   id: string;
   /** Why it refers, e.g. `defaultGroup` or `policy "beta" targets group "green"`. */
   via: string;

@@ -9,12 +9,15 @@
  *   (a policy's group is resolved within the appkey of each route that uses it: model.ts).
  * - A route traffic cut's `toGroup` must be a group of the route's service, also after the route
  *   moves to another service.
+ * - anti-scraping's `suspectGroup` (on a route, or on a service as its routes' default) must be a
+ *   group of the route's (the) service.
  * - A group, policy or function that something still refers to cannot be deleted (a conflict
  *   naming its referrers).
  */
 import { and, eq, inArray, sql } from "drizzle-orm";
 import type { Queryable } from "../db/connect.ts";
 import { functions, groups, policies, routes, services, trafficCuts } from "../db/schema.ts";
+import { pluginGroupReferences } from "../snapshot/plugin-options.ts";
 import { type Referrer, unprocessable } from "./errors.ts";
 import type { ServiceRow } from "./lookup.ts";
 
@@ -127,13 +130,34 @@ export async function findPolicyReferrers(db: Queryable, name: string): Promise<
 }
 
 /**
+ * The groups a `plugins` object names (anti-scraping's suspectGroup) must be groups of `service`.
+ * @throws ConfigError unprocessable `group_not_found` naming the field (`plugins.anti-scraping.suspectGroup`).
+ */
+export async function checkPluginGroups(db: Queryable, service: ServiceRow, plugins: Record<string, unknown>): Promise<void> {
+  const references = pluginGroupReferences(plugins);
+  if (references.length === 0) return;
+  const names = await groupNames(db, service.id);
+  for (const [field, group] of references) {
+    if (!names.has(group)) {
+      throw unprocessable("group_not_found", `group "${group}" does not exist in service "${service.appkey}"`, field);
+    }
+  }
+}
+
+/** The suspect group a stored `plugins` object names, or undefined. */
+function suspectGroupOf(plugins: Record<string, unknown>): string | undefined {
+  const scraping = plugins["anti-scraping"] as { suspectGroup?: string } | null | undefined;
+  return scraping?.suspectGroup;
+}
+
+/**
  * What refers to group `name` of `service`: its routes' defaultGroup, its private policies'
  * group, and its routes that list a (public) policy targeting that group name.
  */
 export async function findGroupReferrers(db: Queryable, service: ServiceRow, name: string): Promise<Referrer[]> {
   const referrers: Referrer[] = [];
   const serviceRoutes = await db
-    .select({ id: routes.id, defaultGroup: routes.defaultGroup, policies: routes.policies })
+    .select({ id: routes.id, defaultGroup: routes.defaultGroup, policies: routes.policies, plugins: routes.plugins })
     .from(routes)
     .where(eq(routes.serviceId, service.id))
     .orderBy(routes.id);
@@ -141,6 +165,13 @@ export async function findGroupReferrers(db: Queryable, service: ServiceRow, nam
     if (route.defaultGroup === name) {
       referrers.push({ resource: "route", id: String(route.id), via: "defaultGroup" });
     }
+    if (suspectGroupOf(route.plugins) === name) {
+      referrers.push({ resource: "route", id: String(route.id), via: "plugins.anti-scraping.suspectGroup" });
+    }
+  }
+  const [owner] = await db.select({ plugins: services.plugins }).from(services).where(eq(services.id, service.id));
+  if (owner && suspectGroupOf(owner.plugins) === name) {
+    referrers.push({ resource: "service", id: service.appkey, via: "plugins.anti-scraping.suspectGroup" });
   }
   const privatePolicies = await db
     .select({ name: policies.name })

@@ -4,6 +4,7 @@
  * Field names are camelCase; timestamps ISO 8601 strings; names, not database ids, link resources
  * (instances and routes, which have no natural name, expose their id).
  */
+
 import type {
   ENVIRONMENTS,
   groups,
@@ -24,6 +25,12 @@ import {
   resolveBalancing,
   resolveRetry,
 } from "../snapshot/options.ts";
+import {
+  type RoutePluginsInput,
+  resolveRoutePlugins,
+  resolveServicePlugins,
+  type ServicePluginsInput,
+} from "../snapshot/plugin-options.ts";
 
 /** Creation and last-change times, ISO 8601. */
 interface Timestamps {
@@ -38,6 +45,8 @@ export interface ServiceDto extends Timestamps {
   unhealthyAfterMs: number;
   removeAfterMs: number;
   protectThresholdPct: number;
+  /** Default plugins of its routes, each with every default filled in. */
+  plugins: ServicePluginsInput;
 }
 
 export interface GroupDto extends Timestamps {
@@ -102,6 +111,8 @@ export interface RouteDto extends Timestamps {
   bodyCapBytes: number;
   /** Every default filled in. */
   retry: Omit<RouteRetry, "retryOn"> & { retryOn: RetryOn[] };
+  /** The route's own plugins (null: the service's turned off), each with every default filled in. */
+  plugins: RoutePluginsInput;
 }
 
 type Stamped = { createdAt: Date; updatedAt: Date };
@@ -119,6 +130,7 @@ export function toServiceDto(row: typeof services.$inferSelect): ServiceDto {
     unhealthyAfterMs: row.unhealthyAfterMs,
     removeAfterMs: row.removeAfterMs,
     protectThresholdPct: row.protectThresholdPct,
+    plugins: resolveServicePlugins(row.plugins),
     ...iso(row),
   };
 }
@@ -192,6 +204,7 @@ export function toRouteDto(row: typeof routes.$inferSelect, appkey: string): Rou
     timeoutMs: row.timeoutMs,
     bodyCapBytes: row.bodyCapBytes,
     retry: retryDto(resolveRetry(row.retry as Partial<RouteRetry>)),
+    plugins: resolveRoutePlugins(row.plugins),
     ...iso(row),
   };
 }

@@ -41,11 +41,12 @@ export interface RevisionRecord {
     | "function"
     | "function_version"
     | "function_traffic"
-    | "function_instance";
+    | "function_instance"
+    | "consumer";
   /**
    * Natural key: `appkey`, `appkey/group`, `appkey/group/instanceId`, policy name, route id, cut id,
    * `appkey/function`, `appkey/function/versionNumber`, `appkey/function` (its traffic), node name (its routable
-   * function instances).
+   * function instances), consumer name.
    */
   resourceId: string;
   before: unknown;

@@ -3,13 +3,16 @@
  * (control/snapshot/model.ts), from one consistent view of the database: groups with their
  * balancing options, instances with the registry's verdict and the traffic cuts folded in
  * (drained flags), policies with their stored condition IR, routes with their retry policy and route cuts (forcedGroup),
- * and the functions routes target (function-config.ts).
+ * the functions routes target (function-config.ts), each route's effective plugins (its service's
+ * merged under its own) and the consumers (consumer-config.ts).
  */
 import { asc, eq } from "drizzle-orm";
 import { routingStatus } from "../registry/effective.ts";
 import type { ConfigModel, GroupConfig, InstanceStatus, Passway, PolicyConfig, RouteConfig } from "../snapshot/model.ts";
 import { type BalancerKind, type GroupBalancingInput, type RouteRetry, resolveBalancing, resolveRetry } from "../snapshot/options.ts";
+import { type EffectivePlugins, effectivePlugins } from "../snapshot/plugin-options.ts";
 import type { Database } from "./connect.ts";
+import { loadConsumerEntries } from "./consumer-config.ts";
 import { loadFunctionConfigs } from "./function-config.ts";
 import { latestRevisionId } from "./revisions.ts";
 import { groups, instances, policies, routes, services, trafficCuts } from "./schema.ts";
@@ -64,7 +67,7 @@ export async function loadConfigSnapshot(db: Database): Promise<ConfigSnapshot> 
         .leftJoin(services, eq(policies.serviceId, services.id))
         .orderBy(asc(policies.id));
       const routeRows = await tx
-        .select({ route: routes, appkey: services.appkey })
+        .select({ route: routes, appkey: services.appkey, servicePlugins: services.plugins })
         .from(routes)
         .innerJoin(services, eq(routes.serviceId, services.id))
         .orderBy(asc(routes.id));
@@ -119,7 +122,7 @@ export async function loadConfigSnapshot(db: Database): Promise<ConfigSnapshot> 
       const forcedGroup = new Map(
         cutRows.filter((c) => c.routeId !== null && c.toGroup !== null).map((c) => [c.routeId, c.toGroup as string]),
       );
-      const routeConfigs: RouteConfig[] = routeRows.map(({ route, appkey }) => ({
+      const routeConfigs: RouteConfig[] = routeRows.map(({ route, appkey, servicePlugins }) => ({
         id: route.id,
         appkey,
         host: route.host,
@@ -132,17 +135,20 @@ export async function loadConfigSnapshot(db: Database): Promise<ConfigSnapshot> 
         bodyCapBytes: route.bodyCapBytes,
         retry: resolveRetry(route.retry as Partial<RouteRetry>),
         ...(forcedGroup.has(route.id) ? { forcedGroup: forcedGroup.get(route.id) } : {}),
+        ...withPlugins(effectivePlugins(servicePlugins, route.plugins)),
       }));
       const targeted = routeRows.flatMap(({ route, appkey }) =>
         route.function === null ? [] : [{ serviceId: route.serviceId, appkey, name: route.function }],
       );
       const functionConfigs = await loadFunctionConfigs(tx, targeted);
+      const consumerEntries = await loadConsumerEntries(tx);
       return {
         model: {
           groups: [...groupById.values()],
           policies: policyConfigs,
           routes: routeConfigs,
           ...(functionConfigs.length > 0 ? { functions: functionConfigs } : {}),
+          ...(consumerEntries.length > 0 ? { consumers: consumerEntries } : {}),
         },
         coversRevision,
       };
@@ -167,4 +173,9 @@ function drainedBy(cuts: readonly (typeof trafficCuts.$inferSelect)[]) {
   }
   return (instanceId: number, groupId: number, serviceId: number, zone: string): boolean =>
     instanceIds.has(instanceId) || groupIds.has(groupId) || (zone !== "" && (zones.has(`*/${zone}`) || zones.has(`${serviceId}/${zone}`)));
+}
+
+/** `{plugins}` when the route has any effective plugin, else nothing (the model then equals a plugin-free one). */
+function withPlugins(plugins: EffectivePlugins): { plugins?: EffectivePlugins } {
+  return Object.keys(plugins).length > 0 ? { plugins } : {};
 }

@@ -57,6 +57,11 @@ export const services = pgTable(
     unhealthyAfterMs: integer("unhealthy_after_ms").notNull().default(15000),
     removeAfterMs: integer("remove_after_ms").notNull().default(30000),
     protectThresholdPct: integer("protect_threshold_pct").notNull().default(50),
+    /**
+     * Default edge-protection plugins of the service's routes (docs/edge-protection.md), keyed by
+     * plugin name, as the admin gave them (control/api/plugin-fields.ts); defaults filled when read.
+     */
+    plugins: jsonb("plugins").$type<Record<string, unknown>>().notNull().default({}),
     createdAt: createdAt(),
     updatedAt: updatedAt(),
   },
@@ -217,6 +222,11 @@ export const routes = pgTable(
     bodyCapBytes: integer("body_cap_bytes").notNull().default(65536),
     /** Retry policy as the admin gave it (partial; control/snapshot/options.ts resolveRetry fills the defaults). */
     retry: jsonb("retry").$type<Record<string, unknown>>().notNull().default({}),
+    /**
+     * The route's own plugins, keyed by plugin name, as the admin gave them: each replaces the
+     * service's plugin of that name; a null value turns the service's off for this route.
+     */
+    plugins: jsonb("plugins").$type<Record<string, unknown>>().notNull().default({}),
     createdAt: createdAt(),
     updatedAt: updatedAt(),
   },
@@ -511,4 +521,61 @@ export const functionLoad = pgTable(
     requests: integer("requests").notNull(),
   },
   (t) => [primaryKey({ columns: [t.source, t.versionId] })],
+);
+
+/**
+ * A consumer (APISIX consumer, docs/edge-protection.md "Consumers"): who a request is once an auth
+ * plugin recognised it. `key_auth_hash` is the lowercase hex SHA-256 of its key-auth key (the key
+ * itself is never stored), unique across consumers; null when it has no key-auth credential.
+ */
+export const consumers = pgTable(
+  "consumers",
+  {
+    id: serial("id").primaryKey(),
+    name: text("name").notNull().unique(),
+    description: text("description").notNull().default(""),
+    labels: jsonb("labels").$type<Record<string, string>>().notNull().default({}),
+    keyAuthHash: text("key_auth_hash").unique(),
+    createdAt: createdAt(),
+    updatedAt: updatedAt(),
+  },
+  (t) => [check("consumers_key_auth_hash_check", sql`${t.keyAuthHash} ~ '^[0-9a-f]{64}$'`)],
+);
+
+/** jwt-auth algorithms a consumer may use (APISIX jwt-auth's HS256, RS256, ES256). */
+export const JWT_ALGORITHMS = ["HS256", "RS256", "ES256"] as const;
+
+/**
+ * A consumer's jwt-auth credential (one per consumer, removed with it). `key` (the token's key
+ * claim) is unique across consumers. HS256 has `secret` (write-only: never in the API or
+ * revisions); RS256/ES256 have `public_keys` (JWKs converted at admission) and/or `jwks_url`,
+ * whose last fetched key set is `jwks` (refreshed by control/config/jwks-refresher.ts).
+ */
+export const consumerJwtCredentials = pgTable(
+  "consumer_jwt_credentials",
+  {
+    consumerId: integer("consumer_id")
+      .primaryKey()
+      .references(() => consumers.id, { onDelete: "cascade" }),
+    key: text("key").notNull().unique(),
+    algorithm: text("algorithm").notNull(),
+    secret: text("secret"),
+    publicKeys: jsonb("public_keys").$type<Record<string, unknown>[]>().notNull().default([]),
+    jwksUrl: text("jwks_url"),
+    /** The key set last fetched from `jwks_url` (public keys only); [] when none. */
+    jwks: jsonb("jwks").$type<Record<string, unknown>[]>().notNull().default([]),
+    jwksFetchedAt: timestamp("jwks_fetched_at", { withTimezone: true }),
+    issuer: text("issuer"),
+    audience: text("audience"),
+    createdAt: createdAt(),
+    updatedAt: updatedAt(),
+  },
+  (t) => [
+    check("consumer_jwt_credentials_algorithm_check", sql`${t.algorithm} in ('HS256', 'RS256', 'ES256')`),
+    check(
+      "consumer_jwt_credentials_key_material_check",
+      sql`case when ${t.algorithm} = 'HS256' then ${t.secret} is not null and ${t.jwksUrl} is null
+        else ${t.secret} is null and (${t.jwksUrl} is not null or jsonb_array_length(${t.publicKeys}) > 0) end`,
+    ),
+  ],
 );

@@ -4,7 +4,9 @@
  * Names, not ids, link resources, as users write them in the API.
  */
 import type { FunctionStickiness } from "../../wasm/functions-section.ts";
+import type { ConsumerEntry } from "../../wasm/plugins-section.ts";
 import type { BalancerKind, GroupBalancing, RouteRetry } from "./options.ts";
+import type { EffectivePlugins } from "./plugin-options.ts";
 
 /** Where a policy's key is read from: Oceanus' passway (`body`: a JSON dotted path or a form field). */
 export type Passway = "query" | "header" | "cookie" | "body";
@@ -109,6 +111,11 @@ export interface RouteConfig {
    * The route's policies are then bypassed, as if the route listed none.
    */
   forcedGroup?: string;
+  /**
+   * The route's effective plugins (its service's merged under its own, defaults filled:
+   * control/snapshot/plugin-options.ts effectivePlugins); absent or empty: none. Written to section 15.
+   */
+  plugins?: EffectivePlugins;
 }
 
 /** Default body cap per route: 64 KiB. */
@@ -157,4 +164,6 @@ export interface ConfigModel {
   routes: RouteConfig[];
   /** Functions that routes target (default none); written as groups plus the FUNCTIONS section. */
   functions?: FunctionConfig[];
+  /** Consumers the auth plugins recognise (default none); written to the PLUGINS section. */
+  consumers?: ConsumerEntry[];
 }

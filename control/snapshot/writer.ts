@@ -2,13 +2,15 @@
  * Writes a policy snapshot (docs/snapshot-format.md) from a ConfigModel: groups with their
  * balancing options and instances, hosts and their routes in nginx precedence order,
  * (compile-routes.ts) the policies compiled into one program per route, and (function-groups.ts)
- * the functions routes target as groups plus the FUNCTIONS section. Pure and deterministic: the same model gives the same
+ * the functions routes target as groups plus the FUNCTIONS section, and (plugins.ts) the routes'
+ * plugins and the consumers as the PLUGINS section. Pure and deterministic: the same model gives the same
  * bytes (but for version and builtAtMs), hence the same content hash. seal.ts adds the hash and
  * the signature.
  */
 
 import { encodeFunctionsSection, FUNCTIONS_SECTION_ID } from "../../wasm/functions-section.ts";
 import { GROUP_LAYOUT } from "../../wasm/layout/group-record.ts";
+import { encodePluginsSection, PLUGINS_SECTION_ID } from "../../wasm/plugins-section.ts";
 import type { AttributeRef } from "../compiler/ir.ts";
 import { compilePolicies, type LowerFn, SnapshotModelError } from "./compile-routes.ts";
 import { functionGroups, functionsSection, withFunctionTargets } from "./function-groups.ts";
@@ -35,6 +37,7 @@ import {
 } from "./layout.ts";
 import type { ConfigModel, GroupConfig, RouteConfig } from "./model.ts";
 import { GROUP_BALANCING_DEFAULTS, type GroupBalancing, type HashKeySource } from "./options.ts";
+import { hasPlugins, pluginsSection } from "./plugins.ts";
 import { align8, Records, u32Bytes } from "./records.ts";
 import { StringPool } from "./string-pool.ts";
 
@@ -61,8 +64,11 @@ const groupKey = (appkey: string, name: string) => `${appkey}\u0000${name}`;
  */
 export function writeSnapshot(model: ConfigModel, options: WriteOptions): Uint8Array<ArrayBuffer> {
   const functions = model.functions ?? [];
-  // FUNCTIONS is written only when there are functions, so a snapshot without any stays as before.
-  const sectionCount = SECTION_COUNT + (functions.length > 0 ? 1 : 0);
+  const consumers = model.consumers ?? [];
+  // FUNCTIONS and PLUGINS are written only when there is something in them, so a snapshot
+  // without functions or plugins stays as before.
+  const withPlugins = hasPlugins(model.routes, consumers);
+  const sectionCount = SECTION_COUNT + (functions.length > 0 ? 1 : 0) + (withPlugins ? 1 : 0);
   const stringsOffset = HEADER_BYTES + DIRECTORY_ENTRY_BYTES * sectionCount;
   const pool = new StringPool(stringsOffset);
   const str = (s: string) => pool.intern(s);
@@ -133,6 +139,10 @@ export function writeSnapshot(model: ConfigModel, options: WriteOptions): Uint8A
   if (functions.length > 0) {
     const indexOf = (appkey: string, name: string) => resolveGroup(appkey, name, `function '${name}'`);
     sections.push([FUNCTIONS_SECTION_ID, encodeFunctionsSection(functionsSection(functions, indexOf))]);
+  }
+  if (withPlugins) {
+    const indexOf = (appkey: string, name: string) => resolveGroup(appkey, name, "anti-scraping suspectGroup");
+    sections.push([PLUGINS_SECTION_ID, encodePluginsSection(pluginsSection(model.routes, consumers, indexOf))]);
   }
   const offsets: number[] = [];
   let at = stringsOffset;

@@ -86,6 +86,8 @@ describe.each(backends())("API access on $name", (backend) => {
       "/v1/agents/functions/assignments",
       "/v1/agents/functions/bundles/{sha256}",
       "/v1/agents/functions/report",
+      "/v1/consumers",
+      "/v1/consumers/{name}",
       "/v1/events",
       "/v1/gateway/activations",
       "/v1/gateway/functions/{appkey}/{name}/versions/{version}/code",
