@@ -169,7 +169,10 @@ describe("admitLeaky (resty.limit.req)", () => {
         (rate, gaps) => {
           const bucket = { excess: 0, lastMs: Number.NaN };
           let now = 0;
-          for (const gap of gaps) admitLeaky(bucket, rate, 5, (now += gap));
+          for (const gap of gaps) {
+            now += gap;
+            admitLeaky(bucket, rate, 5, now);
+          }
           const at = leakyForgettableAtMs(bucket, rate);
           const copy = { ...bucket };
           const d = admitLeaky(copy, rate, 5, Math.ceil(at));
