@@ -4,6 +4,7 @@
  * never the admin token, never the signing key.
  */
 import { type ClientIpRule, parseClientIpRule } from "./client-ip.ts";
+import { parseRedisUrl, type RedisEndpoint } from "./plugins/limits/redis-client.ts";
 import type { AccessLogConfig } from "./telemetry/access-log.ts";
 import { DEFAULT_MAX_SERIES } from "./telemetry/metrics.ts";
 import { readTraceConfig, TRACE_BINDINGS, type TraceConfig } from "./telemetry/trace-config.ts";
@@ -96,6 +97,13 @@ export interface Env {
   TRACE_PROTOCOL?: string;
   /** The spans' `service.name` (default `sluice-gateway`). */
   TRACE_SERVICE_NAME?: string;
+  /**
+   * The Redis of limit-count's `cluster` policy, `redis://[:password@]host:port[/db]` (a secret
+   * when it has a password; default none: cluster limits fail as each is configured, failOpen).
+   */
+  REDIS_URL?: string;
+  /** Most time one cluster limit check may take, connect and script included, ms (default 50); slower → failOpen. */
+  REDIS_TIMEOUT_MS?: string;
 }
 
 /** A gateway process's place in the cluster its launcher supervises. */
@@ -178,6 +186,8 @@ export const BINDING_NAMES = Object.keys({
   TRACE_SAMPLE_RATIO: 1,
   TRACE_PROTOCOL: 1,
   TRACE_SERVICE_NAME: 1,
+  REDIS_URL: 1,
+  REDIS_TIMEOUT_MS: 1,
 } satisfies Record<keyof Env, 1>) as (keyof Env)[];
 
 export interface GatewayConfig {
@@ -213,6 +223,10 @@ export interface GatewayConfig {
   functionRunner: FunctionRunner;
   accessLog: AccessLogConfig;
   trace: TraceConfig;
+  /** limit-count's cluster store (REDIS_URL); null when unset. */
+  redis: RedisEndpoint | null;
+  /** Per cluster check, ms (REDIS_TIMEOUT_MS, ≥ 1). */
+  redisTimeoutMs: number;
 }
 
 /** Parses bindings, applying defaults. @throws Error naming a missing or malformed binding. */
@@ -245,8 +259,13 @@ export function readConfig(env: Env): GatewayConfig {
     functionRunner: readFunctionRunner(env),
     accessLog: readAccessLog(env),
     trace: readTraceConfig({ ...env }),
+    redis: env.REDIS_URL ? parseRedisUrl(env.REDIS_URL) : null,
+    redisTimeoutMs: Math.max(1, wholeNumber(env, "REDIS_TIMEOUT_MS", DEFAULT_REDIS_TIMEOUT_MS)),
   };
 }
+
+/** REDIS_TIMEOUT_MS's default, ms: a local Redis answers a script in well under 1 ms. */
+export const DEFAULT_REDIS_TIMEOUT_MS = 50;
 
 /** The binding as a whole number ≥ 0, `fallback` when unset or empty. @throws Error naming the binding when malformed. */
 function wholeNumber(env: Env, name: keyof Env, fallback: number): number {

@@ -2,7 +2,7 @@
  * The gateway's bindings (worker/env.ts): a process's place in its launcher's cluster goes out as
  * PROCESS_BINDINGS (processBindings) and comes back the same through readConfig; absent, there is
  * none; malformed, the gateway refuses to start, naming the binding. The activator's settings
- * default and refuse malformed values the same way.
+ * default and refuse malformed values the same way, as do the cluster limits' Redis settings.
  */
 import { describe, expect, it } from "vitest";
 import { type Env, PROCESS_BINDINGS, processBindings, readConfig } from "../../worker/env.ts";
@@ -51,5 +51,26 @@ describe("the activator's bindings (FUNCTION_BUFFER_MAX, FUNCTION_METRICS_PUSH_M
     ["FUNCTION_METRICS_PUSH_MS", "1s"],
   ])("refuses %s = %j at start", (name, value) => {
     expect(() => readConfig({ ...required, [name]: value })).toThrow(new RegExp(`binding ${name} is not a whole number`));
+  });
+});
+
+describe("the cluster limits' bindings (REDIS_URL, REDIS_TIMEOUT_MS)", () => {
+  it("default to no Redis and 50 ms", () => {
+    expect(readConfig(required)).toMatchObject({ redis: null, redisTimeoutMs: 50 });
+  });
+
+  it("parse the URL and the timeout", () => {
+    expect(readConfig({ ...required, REDIS_URL: "redis://:pw@127.0.0.1:6380/2", REDIS_TIMEOUT_MS: "20" })).toMatchObject({
+      redis: { host: "127.0.0.1", port: 6380, password: "pw", db: 2 },
+      redisTimeoutMs: 20,
+    });
+  });
+
+  it.each([
+    ["REDIS_URL", "127.0.0.1:6379", /binding REDIS_URL/],
+    ["REDIS_URL", "redis://h/db", /binding REDIS_URL/],
+    ["REDIS_TIMEOUT_MS", "50ms", /binding REDIS_TIMEOUT_MS is not a whole number/],
+  ])("refuses %s = %j at start, naming it", (name, value, message) => {
+    expect(() => readConfig({ ...required, [name]: value })).toThrow(message);
   });
 });

@@ -29,6 +29,8 @@ export async function bundleWorker(entry: string, outDir: string): Promise<void>
     minify: false,
     sourcemap: false,
     logLevel: "warning",
+    // workerd's own modules (`cloudflare:sockets` for the cluster limits' Redis): workerd provides them.
+    external: ["cloudflare:*"],
     plugins: [
       {
         name: "wasm-module",

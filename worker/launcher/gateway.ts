@@ -72,6 +72,13 @@ export interface GatewayLaunch {
   functionRunner?: FunctionRunner;
   /** Bearer token for the status document (STATUS_TOKEN, passed through the environment); none = no status document. */
   statusToken?: string;
+  /**
+   * limit-count's cluster store, `redis://[:password@]host:port[/db]` (REDIS_URL, passed through
+   * the environment as it may hold a password); none: cluster limits fail as configured.
+   */
+  redisUrl?: string;
+  /** Per cluster limit check, ms (REDIS_TIMEOUT_MS; default 50). */
+  redisTimeoutMs?: number;
   /** Telemetry settings by binding name (worker/env.ts TELEMETRY_BINDINGS: METRICS_PUSH_MS, ACCESS_LOG …); unset ones take the gateway's defaults. */
   telemetry?: Partial<Record<TelemetryBinding, string>>;
   /** Where the processes' stdout/stderr go (default: inherit; ProcessOutput). */
@@ -94,11 +101,13 @@ export function startGateway(launch: GatewayLaunch): Promise<ProcessCluster> {
     ...(launch.region ? { REGION: launch.region } : {}),
     ...(launch.functionBufferMax !== undefined ? { FUNCTION_BUFFER_MAX: String(launch.functionBufferMax) } : {}),
     ...(launch.functionRunner ? { FUNCTION_RUNNER: launch.functionRunner } : {}),
+    ...(launch.redisTimeoutMs !== undefined ? { REDIS_TIMEOUT_MS: String(launch.redisTimeoutMs) } : {}),
     ...launch.telemetry,
   };
   const secretBindings: Record<string, string> = {
     GATEWAY_TOKEN: launch.gatewayToken,
     ...(launch.statusToken ? { STATUS_TOKEN: launch.statusToken } : {}),
+    ...(launch.redisUrl ? { REDIS_URL: launch.redisUrl } : {}),
   };
   const where = { host: launch.host, port: launch.port, processes: launch.processes, stdio: launch.stdio };
   const runtime = launch.runtime ?? DEFAULT_RUNTIME;

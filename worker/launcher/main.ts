@@ -10,7 +10,8 @@
  * zone and region, for zone-affine balancing; none by default), SLUICE_STATUS_TOKEN (bearer token
  * of the status document; none by default: no status document), SLUICE_FUNCTION_RUNNER (`loader`: function versions run in the
  * gateway through the Worker Loader binding, workerd only), SLUICE_FUNCTION_BUFFER_MAX (1000:
- * requests an isolate buffers for function activations), and SLUICE_<NAME> for each
+ * requests an isolate buffers for function activations), SLUICE_REDIS_URL and SLUICE_REDIS_TIMEOUT_MS
+ * (limit-count's cluster store and its per-check timeout, 50 ms: REDIS_URL, REDIS_TIMEOUT_MS), and SLUICE_<NAME> for each
  * telemetry binding (worker/env.ts TELEMETRY_BINDINGS: SLUICE_METRICS_PUSH_MS, SLUICE_ACCESS_LOG …).
  */
 import { TELEMETRY_BINDINGS } from "../env.ts";
@@ -45,6 +46,8 @@ const gateway = await startGateway({
   statusToken: env.SLUICE_STATUS_TOKEN || undefined,
   functionBufferMax: env.SLUICE_FUNCTION_BUFFER_MAX ? Number(env.SLUICE_FUNCTION_BUFFER_MAX) : undefined,
   functionRunner: env.SLUICE_FUNCTION_RUNNER === "loader" ? "loader" : undefined,
+  redisUrl: env.SLUICE_REDIS_URL || undefined,
+  redisTimeoutMs: env.SLUICE_REDIS_TIMEOUT_MS ? Number(env.SLUICE_REDIS_TIMEOUT_MS) : undefined,
   telemetry: Object.fromEntries(
     TELEMETRY_BINDINGS.filter((name) => env[`SLUICE_${name}`]).map((name) => [name, env[`SLUICE_${name}`] as string]),
   ),

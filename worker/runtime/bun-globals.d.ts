@@ -14,6 +14,23 @@ declare namespace Bun {
     /** The peer of the connection `request` came on; null when it is gone or not a socket. */
     requestIP(request: Request): SocketAddress | null;
   }
+  /** A TCP client socket (worker/runtime/bun-socket.ts). */
+  interface TcpSocket {
+    /** Bytes taken (fewer when the kernel's buffer is full: wait for `drain`); -1 when closed. */
+    write(bytes: Uint8Array): number;
+    end(): void;
+  }
+  function connect(options: {
+    hostname: string;
+    port: number;
+    socket: {
+      data(socket: TcpSocket, bytes: Uint8Array): void;
+      drain(socket: TcpSocket): void;
+      close(socket: TcpSocket): void;
+      end(socket: TcpSocket): void;
+      error(socket: TcpSocket, error: Error): void;
+    };
+  }): Promise<TcpSocket>;
   function serve(options: {
     hostname: string;
     port: number;

@@ -21,6 +21,14 @@ declare namespace Deno {
     /** The connection's peer. */
     remoteAddr: NetAddr;
   }
+  /** A TCP connection as web streams (worker/runtime/deno-socket.ts). */
+  interface TcpConn {
+    readonly readable: ReadableStream<Uint8Array>;
+    readonly writable: WritableStream<Uint8Array>;
+    close(): void;
+  }
+  /** @throws ConnectionRefused, NotCapable (no --allow-net). */
+  function connect(options: { hostname: string; port: number }): Promise<TcpConn>;
   function serve(
     options: {
       hostname: string;
