@@ -87,14 +87,28 @@ function usPerRequest(ticks: number, requests: number): number {
 export async function measure(target: Target, settings: LoadSettings, rate: number | null): Promise<Run> {
   const { generator, connections, signal } = settings;
   if (settings.warmupSeconds > 0)
-    await generator.run(target.url, { connections, seconds: settings.warmupSeconds, rate, bareClient: target.bareClient, fields: target.fields, signal });
+    await generator.run(target.url, {
+      connections,
+      seconds: settings.warmupSeconds,
+      rate,
+      bareClient: target.bareClient,
+      fields: target.fields,
+      signal,
+    });
 
   const proxyBefore = cpuTicks(target.pids);
   const upstreamBefore = cpuTicks(settings.upstreamPids);
   const selfBefore = process.cpuUsage();
   const busyBefore = systemBusyTicks();
   const started = performance.now();
-  const result = await generator.run(target.url, { connections, seconds: settings.seconds, rate, bareClient: target.bareClient, fields: target.fields, signal });
+  const result = await generator.run(target.url, {
+    connections,
+    seconds: settings.seconds,
+    rate,
+    bareClient: target.bareClient,
+    fields: target.fields,
+    signal,
+  });
   const self = process.cpuUsage(selfBefore);
   const busyTicks = systemBusyTicks() - busyBefore;
   const elapsedSeconds = (performance.now() - started) / 1000;

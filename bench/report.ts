@@ -407,9 +407,29 @@ export function edgeComparison(runtime: string, saturation: Summary[]): { plain:
 
 /** "Edge protection cost": the plain route, then each edge row with its CPU difference and verdict. */
 export function edgeTable(c: { plain: Summary; rows: EdgeRow[] }): string {
-  const header = ["Route (saturation)", "req/s", "× plain req/s", "proxy CPU µs/req", "Δ CPU µs/req", "p50 ms", "p99 ms", "non-2xx", "target"];
+  const header = [
+    "Route (saturation)",
+    "req/s",
+    "× plain req/s",
+    "proxy CPU µs/req",
+    "Δ CPU µs/req",
+    "p50 ms",
+    "p99 ms",
+    "non-2xx",
+    "target",
+  ];
   const rows = [
-    [`plain: ${c.plain.target}`, int(c.plain.reqPerSec), "1.00", cpu1(c.plain.proxyCpuUs), "—", ms(c.plain.p50Ms), ms(c.plain.p99Ms), int(c.plain.non2xx), ""],
+    [
+      `plain: ${c.plain.target}`,
+      int(c.plain.reqPerSec),
+      "1.00",
+      cpu1(c.plain.proxyCpuUs),
+      "—",
+      ms(c.plain.p50Ms),
+      ms(c.plain.p99Ms),
+      int(c.plain.non2xx),
+      "",
+    ],
     ...c.rows.map((r) => [
       r.target,
       int(r.reqPerSec),

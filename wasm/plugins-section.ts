@@ -66,7 +66,7 @@ export interface SearchDfa {
  */
 export interface CaptureNfa {
   start: number;
-  /** [kind, lo, hi, next, alt] per state. */
+  /** [kind, lo, hi, next, alt] per state; next / alt -1 where the kind has none. */
   states: [number, number, number, number, number][];
   /** Capture groups including group 0. */
   groups: number;
@@ -344,8 +344,9 @@ export function decodePluginsSection(bytes: Uint8Array, groupCount: number): Plu
         int(s[0], `${sat}[0]`, 0, 5),
         int(s[1], `${sat}[1]`, 0, Math.max(255, 2 * groups - 1)),
         int(s[2], `${sat}[2]`, 0, 255),
-        int(s[3], `${sat}[3]`, 0, last),
-        int(s[4], `${sat}[4]`, 0, last),
+        // -1: no successor (MATCH's next, every non-SPLIT's alt); the Pike VM checks each kind's use.
+        int(s[3], `${sat}[3]`, -1, last),
+        int(s[4], `${sat}[4]`, -1, last),
       ];
     });
     return { start: int(n.start, `${at}.start`, 0, last), states: checked, groups, anchored: bool(n.anchored, `${at}.anchored`) };

@@ -17,10 +17,10 @@ import { chooseVersion } from "./functions/choose-version.ts";
 import { FunctionLoad } from "./functions/load.ts";
 import { controlCodeSource, type LoaderBinding, LoaderRunner } from "./functions/loader.ts";
 import { FunctionRouter } from "./functions/router.ts";
+import { type FunctionTable, functionTable } from "./functions/table.ts";
 import { newPluginContext, type PluginContext } from "./plugins/context.ts";
 import { PluginTable, withFinishers, withResponseEdits } from "./plugins/pipeline.ts";
-import { buildPluginTable, PluginIsolate } from "./plugins/registry.ts";
-import { type FunctionTable, functionTable } from "./functions/table.ts";
+import { buildPluginTable, PluginIsolate, type RedisSocket } from "./plugins/registry.ts";
 import { RequestAttributes } from "./request-attributes.ts";
 import { requestTarget } from "./request-target.ts";
 import { errorResponse } from "./responses.ts";
@@ -64,9 +64,12 @@ export class Gateway {
   /**
    * @param loaderBinding the Worker Loader binding (env.LOADER), used when config.functionRunner
    *   is `loader`.
+   * @param redisSocket the runtime's TCP connect for cluster limits' Redis (worker/plugins/limits/
+   *   socket.ts), and whether one connection may serve several requests (not on workerd); none:
+   *   cluster limits fail as each is configured.
    * @throws Error when config.functionRunner is `loader` and no binding is given (Bun, Deno).
    */
-  constructor(config: GatewayConfig, module: WebAssembly.Module, loaderBinding?: LoaderBinding) {
+  constructor(config: GatewayConfig, module: WebAssembly.Module, loaderBinding?: LoaderBinding, redisSocket?: RedisSocket) {
     if (config.functionRunner === "loader" && !loaderBinding) {
       throw new Error("binding FUNCTION_RUNNER=loader needs the Worker Loader binding LOADER (workerd or Cloudflare)");
     }
@@ -93,7 +96,7 @@ export class Gateway {
       },
     });
     this.functionLoad = new FunctionLoad(Date.now());
-    this.pluginIsolate = new PluginIsolate(config);
+    this.pluginIsolate = new PluginIsolate(config, redisSocket?.connect ?? null, redisSocket?.reuseConnection ?? false);
     this.functions = new FunctionRouter({
       scope: this.scope,
       activator: this.activator,
@@ -272,7 +275,8 @@ export class Gateway {
     if (d.status === DecideStatus.NO_INSTANCE || !group) {
       // A function's entry group has no instances, so it always comes back here (one Map lookup).
       const entry = this.functions.entry(groupIndex);
-      if (!entry) return this.edited(errorResponse("no_instance", `group '${group?.name ?? groupIndex}' has no available instance`), plugins);
+      if (!entry)
+        return this.edited(errorResponse("no_instance", `group '${group?.name ?? groupIndex}' has no available instance`), plugins);
       const keepAlive = () => {
         this.source.keepAlive(ctx);
         this.pusher.touch(ctx, Date.now());

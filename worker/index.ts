@@ -7,12 +7,14 @@ import hotpathModule from "../build/hotpath.wasm";
 import { type Env, readConfig } from "./env.ts";
 import type { LoaderBinding } from "./functions/loader.ts";
 import { Gateway } from "./gateway.ts";
+import { workerdConnect } from "./plugins/limits/workerd-socket.ts";
 
 let gateway: Gateway | undefined;
 
 export default {
   fetch(request, env, ctx) {
-    gateway ??= new Gateway(readConfig(env), hotpathModule, env.LOADER);
+    // A workerd socket belongs to the request that opened it: one connection per cluster check.
+    gateway ??= new Gateway(readConfig(env), hotpathModule, env.LOADER, { connect: workerdConnect, reuseConnection: false });
     return gateway.handle(request, ctx);
   },
   /**

@@ -22,6 +22,12 @@ import { createCors } from "./transform/cors.ts";
 import { createProxyRewrite } from "./transform/proxy-rewrite.ts";
 import { createResponseRewrite } from "./transform/response-rewrite.ts";
 
+/** How a runtime reaches Redis: its connect, and whether a connection may outlive the request that opened it. */
+export interface RedisSocket {
+  connect: SocketConnect;
+  reuseConnection: boolean;
+}
+
 /** Plugin state of one gateway isolate, created once with it. */
 export class PluginIsolate {
   readonly limits: LimitState;

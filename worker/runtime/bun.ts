@@ -19,6 +19,7 @@
 import { type Env, readConfig } from "../env.ts";
 import { Gateway } from "../gateway.ts";
 import { backgroundContext } from "./background.ts";
+import { bunConnect } from "./bun-socket.ts";
 import { upstreamFetch } from "./upstream-fetch.ts";
 
 const wasmPath = Bun.env.SLUICE_HOTPATH_WASM || new URL("../../build/hotpath.wasm", import.meta.url).pathname;
@@ -53,7 +54,12 @@ globalThis.fetch = ((input: Request | URL | string, init?: RequestInit) => {
   return bunFetch(input, { decompress: false } as RequestInit);
 }) as typeof fetch;
 
-const gateway = new Gateway(readConfig(Bun.env as unknown as Env), await WebAssembly.compile(await Bun.file(wasmPath).arrayBuffer()));
+const gateway = new Gateway(
+  readConfig(Bun.env as unknown as Env),
+  await WebAssembly.compile(await Bun.file(wasmPath).arrayBuffer()),
+  undefined,
+  { connect: bunConnect, reuseConnection: true },
+);
 
 /** Background work (the snapshot poll loop), held until it settles. */
 const ctx = backgroundContext();

@@ -20,6 +20,7 @@
 import { BINDING_NAMES, type Env, readConfig } from "../env.ts";
 import { Gateway } from "../gateway.ts";
 import { backgroundContext } from "./background.ts";
+import { denoConnect } from "./deno-socket.ts";
 import { upstreamFetch } from "./upstream-fetch.ts";
 
 /** The variable `name`, or undefined when it is unset or this process may not read it. */
@@ -37,7 +38,12 @@ for (const name of BINDING_NAMES) {
 // Every fetch() of the Worker (proxying, snapshot polls) goes through node:http, not Deno's fetch().
 globalThis.fetch = upstreamFetch as typeof fetch;
 
-const gateway = new Gateway(readConfig(env as unknown as Env), await WebAssembly.compile((await Deno.readFile(wasmPath)).slice().buffer));
+const gateway = new Gateway(
+  readConfig(env as unknown as Env),
+  await WebAssembly.compile((await Deno.readFile(wasmPath)).slice().buffer),
+  undefined,
+  { connect: denoConnect, reuseConnection: true },
+);
 
 /** Background work (the snapshot poll loop), held until it settles. */
 const ctx = backgroundContext();
