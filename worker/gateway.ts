@@ -281,7 +281,18 @@ export class Gateway {
         this.source.keepAlive(ctx);
         this.pusher.touch(ctx, Date.now());
       };
-      answer = this.functions.serve(request, url, attributes, entry, routeIndex, nowMs, body, exchange, keepAlive);
+      answer = this.functions.serve(
+        request,
+        url,
+        attributes,
+        entry,
+        routeIndex,
+        nowMs,
+        body,
+        exchange,
+        keepAlive,
+        plugins?.upstream ?? null,
+      );
     } else {
       exchange.group = group.name;
       if (d.panic) {
@@ -463,6 +474,8 @@ export class Gateway {
         conditionErrors: this.conditionErrors,
         balancing: this.balancingStatus(),
         functions: this.functionsStatus(),
+        // Cluster limit checks answered by the fail mode (Redis down or slow), and local limit keys dropped at the cap.
+        limits: { ...this.pluginIsolate.limits.stats, keys: this.pluginIsolate.limits.size },
         telemetry: {
           metricsPushesAnswered: this.pusher.answered,
           lastPushRefusal: this.pushRefusal,

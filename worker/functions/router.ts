@@ -13,6 +13,7 @@
 import type { FunctionEntry, FunctionTarget } from "../../wasm/functions-section.ts";
 import { sendAttempt } from "../attempt.ts";
 import { type ForwardScope, finalAnswer, forward, recordAttempt } from "../forward.ts";
+import type { UpstreamEdit } from "../plugins/context.ts";
 import { upstreamRequest } from "../proxy.ts";
 import type { RequestAttributes } from "../request-attributes.ts";
 import { errorResponse } from "../responses.ts";
@@ -77,6 +78,7 @@ export class FunctionRouter {
    * on function `entry` on route `route` (indices of the active snapshot, which must not have
    * changed since the decision).
    * @param keepAlive keeps the isolate's background loops running while the request is buffered.
+   * @param edit the route plugins' edits of what is sent to the version (proxy-rewrite, auth).
    * @returns forward()'s answer, or 503 `no_instance` (no version to route to), 503 `overflow` or
    *   `activation_timeout` with `Retry-After: 1`, 404 `no_route` (the route left while waiting).
    */
@@ -90,6 +92,7 @@ export class FunctionRouter {
     body: Body,
     exchange: Exchange,
     keepAlive: () => void,
+    edit: UpstreamEdit | null = null,
   ): Promise<Response> {
     const { hot } = this.deps.scope;
     const snapshot = hot.snapshot;
@@ -103,7 +106,7 @@ export class FunctionRouter {
     exchange.group = group.name;
     exchange.functionVersion = `${entry.appkey}/${entry.name}@${target.version}`;
     this.deps.load.begin(version, Date.now());
-    if (this.deps.loader) return this.counted(version, this.loaded_(this.deps.loader, version, request, body));
+    if (this.deps.loader) return this.counted(version, this.loaded_(this.deps.loader, version, request, url, body, edit));
     const s = hot.select(target.group, group.id, attributes, atMs, NO_TRIED, 0);
     const answer =
       s.instance >= 0
@@ -116,6 +119,7 @@ export class FunctionRouter {
             attributes.peer() ?? null,
             body,
             exchange,
+            edit,
           )
         : this.buffered(
             request,
@@ -128,6 +132,7 @@ export class FunctionRouter {
             body,
             exchange,
             keepAlive,
+            edit,
           );
     return this.counted(version, answer);
   }
@@ -144,6 +149,7 @@ export class FunctionRouter {
     body: Body,
     exchange: Exchange,
     keepAlive: () => void,
+    edit: UpstreamEdit | null,
   ): Promise<Response> {
     const { hot } = this.deps.scope;
     const startMs = Date.now();
@@ -162,7 +168,7 @@ export class FunctionRouter {
       const s = hot.select(-1, version.groupId, attributes, Date.now(), NO_TRIED, 0);
       if (s.instance < 0 && typeof outcome === "object") {
         this.deps.load.waited(version, (Date.now() - startMs) / 1000);
-        return this.sendDirect(request, url, attributes, outcome.direct, routeId, atMs, body, exchange);
+        return this.sendDirect(request, url, attributes, outcome.direct, routeId, atMs, body, exchange, edit);
       }
       if (s.instance < 0) continue;
       this.deps.load.waited(version, (Date.now() - startMs) / 1000);
@@ -174,7 +180,7 @@ export class FunctionRouter {
         return errorResponse("no_route", `route ${routeId} left the snapshot while its request waited for an instance`);
       }
       const decided = { route, group: instance.group, instance: s.instance, probe: s.probe, atMs };
-      return forward(this.deps.scope, request, url, attributes, decided, attributes.peer() ?? null, body, exchange);
+      return forward(this.deps.scope, request, url, attributes, decided, attributes.peer() ?? null, body, exchange, edit);
     }
   }
 
@@ -195,6 +201,7 @@ export class FunctionRouter {
     atMs: number,
     body: Body,
     exchange: Exchange,
+    edit: UpstreamEdit | null,
   ): Promise<Response> {
     const route = this.deps.scope.hot.snapshot.routes.find((r) => r.id === routeId);
     if (!route) return errorResponse("no_route", `route ${routeId} left the snapshot while its request waited for an instance`);
@@ -202,7 +209,7 @@ export class FunctionRouter {
     const propagated = { requestId: exchange.requestId, traceparent: span?.traceparent ?? null, tracestate: span?.tracestate ?? null };
     const payload = body === undefined ? request.body : body;
     const outcome = await sendAttempt(
-      (signal) => upstreamRequest(request, url, target, attributes.peer() ?? null, payload, signal, propagated),
+      (signal) => upstreamRequest(request, url, target, attributes.peer() ?? null, payload, signal, propagated, edit),
       request.method,
       route.perTryTimeoutMs,
       atMs + route.timeoutMs,
@@ -216,10 +223,22 @@ export class FunctionRouter {
    * @returns its response, or 503 `function_unavailable` (no code from control) or 502
    *   `function_error` (the module threw at start or in fetch), naming the version.
    */
-  private async loaded_(loader: LoaderRunner, version: VersionRef, request: Request, body: Body): Promise<Response> {
+  private async loaded_(
+    loader: LoaderRunner,
+    version: VersionRef,
+    request: Request,
+    url: URL,
+    body: Body,
+    edit: UpstreamEdit | null,
+  ): Promise<Response> {
     const label = `${version.appkey}/${version.function}@${version.version}`;
     // Part of the body may have been read for body attributes: send what forward() would send.
-    const forwarded = body === undefined ? request : new Request(request, { body, duplex: "half" } as RequestInit);
+    let forwarded = body === undefined ? request : new Request(request, { body, duplex: "half" } as RequestInit);
+    if (edit) {
+      const target = edit.pathAndQuery === null ? url : new URL(edit.pathAndQuery, url);
+      forwarded = new Request(target, forwarded);
+      for (const apply of edit.headers) apply(forwarded.headers, { host: url.hostname, port: Number(url.port) || 80 });
+    }
     try {
       return await loader.fetch({ appkey: version.appkey, function: version.function, version: version.version }, forwarded);
     } catch (error) {
