@@ -9,7 +9,13 @@
  *     to control every 5 s); on the default runtime also the same gateway with telemetry off
  *     (bench/targets.ts TELEMETRY_OFF: ACCESS_LOG=off, METRICS_PUSH_MS=0: no access log, no
  *     metrics recorded or pushed), and (BENCH_POLICIES50=all: every runtime) the
- *     gateway with 50 policies on the route (49 non-matching + the demo one, last). Each
+ *     gateway with 50 policies on the route (49 non-matching + the demo one, last); on the
+ *     default runtime also (BENCH_EDGE=none skips them) the demo route with issue 16's plugins:
+ *     key-auth (the client sends its `apikey`) + a local limit-count keyed by consumer (a quota
+ *     never reached) + a proxy-rewrite header set from `$consumer_name`, and the same with the
+ *     limit-count `cluster` (Redis at BENCH_REDIS_URL, default redis://127.0.0.1:6379; skipped
+ *     with a note when it does not answer) — compared with the plain gateway row ("Edge
+ *     protection cost", target ≤ +EDGE_BUDGET_US µs CPU/req). Each
  *     gateway's stdout/stderr, access log included, is written to its own file in build/bench/
  *     (truncated per run), so log lines cost a real write;
  *   - nginx proxy_pass (same worker count) and the Oceanus-style baseline (nginx + ngx_lua
@@ -34,12 +40,14 @@
  * Environment: BENCH_SECONDS (measured window per run, default 10), BENCH_WARMUP_SECONDS (2),
  * BENCH_CONNECTIONS (32), BENCH_ROUNDS (2), BENCH_PROCESSES (1: processes per proxy, nginx
  * workers), BENCH_RUNTIMES (comma-separated subset of GATEWAY_RUNTIMES; default all),
- * BENCH_POLICIES50 (`default` | `all` | `none`), BENCH_HALF_RATE (0 skips phase 2),
+ * BENCH_POLICIES50 (`default` | `all` | `none`), BENCH_EDGE (`default` | `none`), BENCH_REDIS_URL,
+ * BENCH_HALF_RATE (0 skips phase 2),
  * BENCH_LOAD=autocannon (force autocannon). Every process started is stopped by PID at the end,
  * also on error or Ctrl-C.
  */
 import { spawnSync } from "node:child_process";
 import { mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import net from "node:net";
 import os from "node:os";
 import { dirname } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -50,6 +58,9 @@ import { oceanusMissing, startOceanus } from "./oceanus/nginx.ts";
 import { benchPolicies, DEMO_POLICY, POLICY_COUNT } from "./oceanus/policies.ts";
 import { PASSTHROUGHS, runtimeBinary, runtimeMissing } from "./passthrough.ts";
 import {
+  EDGE_BUDGET_US,
+  edgeComparison,
+  edgeTable,
   halfRateTable,
   median,
   saturationTable,
@@ -60,8 +71,48 @@ import {
   verdictLines,
   verdicts,
 } from "./report.ts";
-import { type Defer, type SluiceControl, startBenchUpstream, startSluice, startSluiceControl, TELEMETRY_OFF } from "./targets.ts";
+import {
+  type BenchEdge,
+  type Defer,
+  type SluiceControl,
+  startBenchUpstream,
+  startSluice,
+  startSluiceControl,
+  TELEMETRY_OFF,
+} from "./targets.ts";
 import { loadGenerator } from "./wrk.ts";
+
+/** The bench consumer's key-auth key (sent by the client as `apikey`). */
+const BENCH_API_KEY = "bench-consumer-key-0123456789";
+
+/** Issue 16's route: key-auth + limit-count (a quota never reached, so every request is counted and passes) + a header rewrite. */
+function benchEdge(policy: "local" | "cluster"): BenchEdge {
+  return {
+    label: `key-auth + limit-count (${policy}) + header rewrite`,
+    consumers: [{ name: "bench", credentials: { "key-auth": { key: BENCH_API_KEY } } }],
+    plugins: {
+      "key-auth": {},
+      "limit-count": { count: 1_000_000_000, windowSeconds: 60, key: { from: "consumer" }, policy },
+      "proxy-rewrite": { headers: { set: { "x-consumer": "$consumer_name" } } },
+    },
+  };
+}
+
+/** Whether a Redis answers PING at `url` within 1 s (the cluster row needs one). */
+async function redisAnswers(url: string): Promise<boolean> {
+  const { hostname, port } = new URL(url);
+  return new Promise((resolve) => {
+    const socket = net.connect({ host: hostname, port: Number(port) || 6379 });
+    const done = (ok: boolean) => {
+      socket.destroy();
+      resolve(ok);
+    };
+    socket.setTimeout(1000, () => done(false));
+    socket.once("error", () => done(false));
+    socket.once("connect", () => socket.write("PING\r\n"));
+    socket.once("data", (data) => done(data.toString().startsWith("+PONG")));
+  });
+}
 
 /** Median CPU of other processes (cores) above which the report warns that the machine was busy. */
 const BUSY_CORES = 0.2;
@@ -111,11 +162,13 @@ function binaryVersion(runtime: string): string {
  * stable. @throws naming the target, the uid and what came back.
  */
 async function checkTarget(target: Target): Promise<void> {
-  const routes = ["gateway", "gatewayBare", "gatewayTelemetryOff", "gateway50", "oceanus"].includes(target.kind ?? "");
+  const routes = ["gateway", "gatewayBare", "gatewayTelemetryOff", "gateway50", "gatewayEdge", "gatewayEdgeCluster", "oceanus"].includes(
+    target.kind ?? "",
+  );
   const uids = routes ? Array.from({ length: 100 }, (_, uid) => uid) : [1];
   for (const uid of uids) {
     const group = routes && uid % 100 < 10 ? "canary" : "stable";
-    const res = await fetch(`${target.url}/bench?uid=${uid}`);
+    const res = await fetch(`${target.url}/bench?uid=${uid}`, { headers: target.fields });
     const body = await res.text();
     if (res.status !== 200 || !body.includes(`"group":"${group}"`)) {
       throw new Error(`${target.name}: uid=${uid} should reach ${group}; got ${res.status} ${body.slice(0, 200)}`);
@@ -166,6 +219,8 @@ async function main(defer: Defer, signal: AbortSignal): Promise<void> {
   if (!["default", "all", "none"].includes(policies50))
     throw new Error(`BENCH_POLICIES50 must be default, all or none, got '${policies50}'`);
   const runtimes = benchRuntimes();
+  const edge = (process.env.BENCH_EDGE || "default") !== "none";
+  const redisUrl = process.env.BENCH_REDIS_URL || "redis://127.0.0.1:6379";
   const generator = await loadGenerator();
   const nginxBin = await findNginx();
   const notes: string[] = [];
@@ -219,6 +274,17 @@ method: ${generator.name}, ${connections} connections, ${processes} process(es) 
       // Bun proxies a request without User-Agent and Accept through node:http (worker/runtime/bun.ts): that path's own row.
       if (runtime === "bun")
         targets.push({ ...gateway, name: `${gateway.name}, client sending Host only`, kind: "gatewayBare", bareClient: true });
+      if (runtime === DEFAULT_RUNTIME && edge) {
+        const fields = { apikey: BENCH_API_KEY };
+        const local = await startSluiceControl(upstream, [DEMO_POLICY], defer, benchEdge("local"));
+        targets.push(await startSluice(local, runtime, processes, defer, { logDir: LOG_DIR, kind: "gatewayEdge", fields }));
+        if (await redisAnswers(redisUrl)) {
+          const cluster = await startSluiceControl(upstream, [DEMO_POLICY], defer, benchEdge("cluster"));
+          targets.push(
+            await startSluice(cluster, runtime, processes, defer, { logDir: LOG_DIR, kind: "gatewayEdgeCluster", fields, redisUrl }),
+          );
+        } else skip(`cluster limit-count row: no Redis answering at ${redisUrl} (BENCH_REDIS_URL)`);
+      }
       if (with50) {
         control50 ??= await startSluiceControl(upstream, benchPolicies(POLICY_COUNT), defer);
         targets.push(await startSluice(control50, runtime, processes, defer, { logDir: LOG_DIR }));
@@ -255,6 +321,7 @@ method: ${generator.name}, ${connections} connections, ${processes} process(es) 
   const verdictsByRuntime = Object.fromEntries(measuredRuntimes.map((r) => [r, verdicts(r, saturation, half)]));
   const other = allRuns.map((r) => r.otherCores);
   const telemetry = telemetryComparison(DEFAULT_RUNTIME, saturation, half);
+  const edgeCost = edgeComparison(DEFAULT_RUNTIME, saturation);
   const accessLogFile = targets.find((t) => t.kind === "gateway" && t.runtime === DEFAULT_RUNTIME)?.logFile;
   const accessLog = accessLogFile ? { file: accessLogFile, bytes: statSync(accessLogFile).size } : null;
   console.log(`
@@ -278,6 +345,16 @@ ${
 
 on: telemetry as \`npm start\` runs it (access log on, every line written to ${accessLog ? `${accessLog.file}, ${(accessLog.bytes / 2 ** 20).toFixed(1)} MiB this run` : "a file"}; metrics recorded and pushed to control every 5 s). off: ${TELEMETRY_OFF_MEANS}. Target: on ≤ off + ${TELEMETRY_BUDGET_US} µs CPU/req.`
     : `not measured: the ${DEFAULT_RUNTIME} gateway or its telemetry-off row was skipped`
+}
+
+## Edge protection cost, default runtime (${DEFAULT_RUNTIME})
+
+${
+  edgeCost
+    ? `${edgeTable(edgeCost)}
+
+Plain: the demo route (its CEL policy) with telemetry on. Edge rows add key-auth (the client sends its apikey), a limit-count keyed by consumer whose quota is never reached, and a proxy-rewrite header from $consumer_name; the cluster row checks every request in Redis (${redisUrl}). Target: local row ≤ plain + ${EDGE_BUDGET_US} µs CPU/req; the cluster row is reported.`
+    : "not measured: BENCH_EDGE=none, or the plain or edge row was skipped"
 }
 
 ## Targets, default runtime (${DEFAULT_RUNTIME})
@@ -315,6 +392,7 @@ CPU µs/req = utime+stime over the measured window ÷ responses. proxy: the targ
         halfRate: half,
         verdicts: verdictsByRuntime,
         telemetry: telemetry ? { ...telemetry, offMeans: TELEMETRY_OFF_MEANS, accessLog } : null,
+        edge: edgeCost ? { budgetUs: EDGE_BUDGET_US, plain: edgeCost.plain.target, rows: edgeCost.rows } : null,
         otherCores: { median: median(other), max: Math.max(...other) },
       },
       null,

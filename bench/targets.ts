@@ -15,7 +15,7 @@ import pino from "pino";
 import { seedDemo } from "../control/demo/seed.ts";
 import { startControl } from "../control/server.ts";
 import { type GatewayLaunch, type GatewayRuntime, startGateway } from "../worker/launcher/gateway.ts";
-import type { Target } from "./load.ts";
+import type { Target, TargetKind } from "./load.ts";
 import { startNginxUpstream } from "./nginx.ts";
 import { DEMO_POLICY, type DualPolicy } from "./oceanus/policies.ts";
 import { stopChild } from "./proc.ts";
@@ -169,6 +169,12 @@ export interface SluiceOptions {
   logDir: string;
   /** Start it with TELEMETRY_OFF; default: telemetry as `npm start` runs it (access log on, metrics pushed every 5 s). */
   telemetryOff?: boolean;
+  /** REDIS_URL of the gateway (cluster limits). */
+  redisUrl?: string;
+  /** The row's kind (default: from the control and telemetryOff). */
+  kind?: TargetKind;
+  /** Fields every request of the row carries besides CLIENT_FIELDS (an `apikey`). */
+  fields?: Record<string, string>;
 }
 
 /**
@@ -200,9 +206,10 @@ export async function startSluice(
     port: 0,
     processes,
     telemetry: options.telemetryOff ? TELEMETRY_OFF : undefined,
+    ...(options.redisUrl ? { redisUrl: options.redisUrl } : {}),
     stdio: fd,
   });
   defer(gateway.close);
-  const kind = control.policies > 1 ? "gateway50" : off ? "gatewayTelemetryOff" : "gateway";
-  return { name, url: gateway.url, pids: gateway.pids, kind, runtime, logFile };
+  const kind = options.kind ?? (control.policies > 1 ? "gateway50" : off ? "gatewayTelemetryOff" : "gateway");
+  return { name, url: gateway.url, pids: gateway.pids, kind, runtime, logFile, ...(options.fields ? { fields: options.fields } : {}) };
 }

@@ -2,7 +2,7 @@
  * The demo configuration, created through the REST API exactly as a user would: service `demo`,
  * groups `stable` (two instances) and `canary` (one), a policy sending 10 % of users — by
  * `uid % 100 < 10` on the query parameter `uid` — to `canary`, and a route for `/` on any host;
- * plus a function `greet` (one version, at zero instances until called) routed at `/fn`.
+ * a route `/limited` with a limit-count of 5 requests per 10 s per client; plus a function `greet` (one version, at zero instances until called) routed at `/fn`.
  * Re-running it on an existing data directory updates the instances' ports.
  */
 
@@ -63,6 +63,17 @@ export async function seedDemo(controlUrl: string, adminToken: string, topology:
       match: "prefix",
       defaultGroup: "stable",
       policies: ["demo-canary-uid"],
+    });
+  }
+  // Edge protection (docs/edge-protection.md): 5 requests per 10 s per client, then 429.
+  if (!routes.some((r) => r.host === "*" && r.path === "/limited")) {
+    await api("POST", "/v1/routes", {
+      appkey: "demo",
+      host: "*",
+      path: "/limited",
+      match: "prefix",
+      defaultGroup: "stable",
+      plugins: { "limit-count": { count: 5, windowSeconds: 10 }, "response-rewrite": { headers: { set: { "x-served-by": "sluice" } } } },
     });
   }
 }
