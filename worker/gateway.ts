@@ -232,11 +232,14 @@ export class Gateway {
     // The route's plugins (docs/edge-protection.md) run before its policies, which may read the
     // consumer they recognise. A snapshot without plugins skips all of this (one boolean).
     let plugins: PluginContext | null = null;
+    /** Anti-scraping's suspect group: its GROUPS index and id in the snapshot the plugins ran on. */
+    let suspect: { index: number; id: number } | null = null;
     if (!this.plugins.empty) {
       const active = this.hot.snapshot;
       const route = known >= 0 ? known : this.hot.route(attributes);
       const routeId = route >= 0 ? (active.routes[route] as { id: number }).id : -1;
       const pipeline = routeId >= 0 ? this.plugins.get(routeId) : undefined;
+      if (route >= 0) known = route; // found on the active snapshot, synchronously: no second lookup
       if (pipeline) {
         const c = newPluginContext(request, url, attributes, routeId, exchange.requestId, nowMs, ctx);
         let answer = pipeline.run(c);
@@ -245,6 +248,7 @@ export class Gateway {
         if (answer) return this.edited(answer, c);
         attributes.consumer = c.consumer;
         plugins = c;
+        if (c.groupOverride >= 0) suspect = { index: c.groupOverride, id: active.groups[c.groupOverride]?.id ?? -1 };
         // A plugin may have waited (limit-req's delay, a Redis round trip, JWT verification) or a
         // snapshot may have come in: decide from the route found again.
         if (this.hot.snapshot !== active) known = -1;
@@ -262,13 +266,15 @@ export class Gateway {
       this.conditionErrors += d.conditionErrors;
       this.metrics.conditionError(String(routeId), d.conditionErrors);
     }
-    // Anti-scraping's suspect group replaces the policies' choice, balanced like any group.
-    // (select() reuses decide()'s result object: d now describes the suspect pick.)
+    // Anti-scraping's suspect group replaces the policies' choice, balanced like any group, found
+    // by id when a snapshot came in while the plugins awaited. (select() reuses decide()'s result
+    // object: d then describes the suspect pick.)
     const routeIndex = d.route;
     let groupIndex = d.group;
-    if (plugins !== null && plugins.groupOverride >= 0) {
-      groupIndex = plugins.groupOverride;
-      this.hot.select(groupIndex, this.hot.snapshot.groups[groupIndex]?.id ?? -1, attributes, nowMs, [], 0);
+    if (suspect) {
+      const groups = this.hot.snapshot.groups;
+      groupIndex = groups[suspect.index]?.id === suspect.id ? suspect.index : groups.findIndex((g) => g.id === suspect.id);
+      this.hot.select(groupIndex, suspect.id, attributes, nowMs, [], 0);
     }
     const group = this.hot.snapshot.groups[groupIndex];
     let answer: Promise<Response>;
@@ -302,7 +308,17 @@ export class Gateway {
       const target = { route: routeIndex, group: groupIndex, instance: d.instance, probe: d.probe, atMs: nowMs };
       answer = forward(this.scope, request, url, attributes, target, attributes.peer() ?? null, body, exchange, plugins?.upstream ?? null);
     }
-    if (plugins) answer = answer.then((response) => this.edited(response, plugins));
+    if (plugins) {
+      const c = plugins;
+      answer = answer.then(
+        (response) => this.edited(response, c),
+        (error: unknown) => {
+          // A defect: the runtime answers 500. limit-conn's places are freed all the same.
+          for (const finish of c.finishers) finish();
+          throw error;
+        },
+      );
+    }
     return this.config.versionHeader ? withVersion(answer, this.source.state.version) : answer;
   }
 
