@@ -4,6 +4,8 @@
  * every gateway runtime: Bun, workerd, Deno), a
  * private redis-server and real HTTP upstreams on 127.0.0.1. APISIX's plugin scenarios as Sluice
  * settings:
+ *   - jwt-auth (jose inside the gateway bundle): HS256 and RS256 consumers, expiry, a token signed
+ *     with another key;
  *   - key-auth: 401 without or with a wrong key; the consumer's label routes (policies read
  *     `request.consumer`), the upstream sees X-Consumer-Username and not the key;
  *   - limit-count `cluster` across both gateway processes: limit 100 per window, 300 requests
@@ -17,6 +19,7 @@
  *   - bad input refused with 400 naming the field, nothing written.
  */
 import http from "node:http";
+import { exportSPKI, generateKeyPair, SignJWT } from "jose";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startUpstream, type UpstreamServer } from "../../control/demo/upstream-server.ts";
 import { GATEWAY_RUNTIMES } from "../../worker/launcher/gateway.ts";
@@ -27,6 +30,7 @@ import { eventually, ok, type Stack, startStack } from "../support/stack.ts";
 
 const ALICE_KEY = "alice-key-0123456789";
 const BOB_KEY = "bob-key-0123456789";
+const HS_SECRET = "an-hs256-secret-of-at-least-32-bytes!";
 
 /** One request on its own connection (so SO_REUSEPORT spreads them over the gateway's processes). */
 function request(
@@ -70,6 +74,7 @@ describe.each(GATEWAY_RUNTIMES)("edge protection through the gateway (%s, 2 proc
   let recorder: RecordingUpstream;
   const upstreams: Record<string, UpstreamServer> = {};
   let gateway: string;
+  let rsa: CryptoKeyPair;
 
   const route = (path: string, plugins: Record<string, unknown>, extra: Record<string, unknown> = {}) =>
     ok(stack.admin.post("/v1/routes", { appkey: "shop", path, defaultGroup: "main", plugins, ...extra }));
@@ -92,6 +97,17 @@ describe.each(GATEWAY_RUNTIMES)("edge protection through the gateway (%s, 2 proc
     await ok(admin.post("/v1/services/shop/groups/recorder/instances", { host: "127.0.0.1", port: recorder.port }));
     await ok(admin.post("/v1/consumers", { name: "alice", labels: { tier: "gold" }, credentials: { "key-auth": { key: ALICE_KEY } } }));
     await ok(admin.post("/v1/consumers", { name: "bob", labels: { tier: "basic" }, credentials: { "key-auth": { key: BOB_KEY } } }));
+    rsa = await generateKeyPair("RS256", { extractable: true });
+    await ok(
+      admin.post("/v1/consumers", { name: "carol", credentials: { "jwt-auth": { key: "carol", algorithm: "HS256", secret: HS_SECRET } } }),
+    );
+    await ok(
+      admin.post("/v1/consumers", {
+        name: "dave",
+        credentials: { "jwt-auth": { key: "dave", algorithm: "RS256", publicKey: await exportSPKI(rsa.publicKey) } },
+      }),
+    );
+    await route("/jwt", { "jwt-auth": {}, "response-rewrite": { headers: { set: { "x-consumer": "$consumer_name" } } } });
     // Keyed on the credential header, so it applies to every authenticated request.
     await ok(
       admin.post("/v1/policies", {
@@ -171,6 +187,30 @@ describe.each(GATEWAY_RUNTIMES)("edge protection through the gateway (%s, 2 proc
     expect(JSON.parse(alice.body).upstream).toBe("gold");
     const bob = await request(`${gateway}/auth/x`, { headers: { apikey: BOB_KEY } });
     expect(JSON.parse(bob.body).upstream).toBe("main");
+  });
+
+  it("jwt-auth: HS256 and RS256 tokens name their consumer; expired, foreign-signed or missing tokens get 401", async () => {
+    const hs = (claims: Record<string, unknown>, exp = "5m") =>
+      new SignJWT(claims)
+        .setProtectedHeader({ alg: "HS256" })
+        .setIssuedAt()
+        .setExpirationTime(exp)
+        .sign(new TextEncoder().encode(HS_SECRET));
+    const carol = await request(`${gateway}/jwt/x`, { headers: { authorization: `Bearer ${await hs({ key: "carol" })}` } });
+    expect(carol.status).toBe(200);
+    expect(carol.headers["x-consumer"]).toBe("carol");
+    const rs = await new SignJWT({ key: "dave" }).setProtectedHeader({ alg: "RS256" }).setExpirationTime("5m").sign(rsa.privateKey);
+    const dave = await request(`${gateway}/jwt/x?jwt=${rs}`);
+    expect(dave.status).toBe(200);
+    expect(dave.headers["x-consumer"]).toBe("dave");
+    const expired = await hs({ key: "carol" }, Math.floor(Date.now() / 1000) - 60);
+    expect((await request(`${gateway}/jwt/x`, { headers: { authorization: `Bearer ${expired}` } })).status).toBe(401);
+    // Signed with HS256 for the RS256 consumer: refused (one algorithm per consumer).
+    const confused = await hs({ key: "dave" });
+    expect((await request(`${gateway}/jwt/x`, { headers: { authorization: `Bearer ${confused}` } })).status).toBe(401);
+    const missing = await request(`${gateway}/jwt/x`);
+    expect(missing.status).toBe(401);
+    expect(JSON.parse(missing.body)).toMatchObject({ error: "unauthorized" });
   });
 
   it("limit-count cluster: 300 requests over both processes → exactly 100 allowed, the rest 429 with RateLimit fields", async () => {
