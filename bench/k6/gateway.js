@@ -23,12 +23,16 @@
  *   P99_MS                threshold on the measured p99 latency, ms (default 200: workerd's GC
  *                         pauses of 150–350 ms land in the tail)
  *   MIN_RPS               threshold on measured throughput, req/s (default 0: not checked)
+ *   APIKEY                sent as the `apikey` header (the edge-protection rows of bench/gateway.ts:
+ *                         the demo route with key-auth + limit-count + a header rewrite, consumer
+ *                         `bench`; docs/edge-protection.md); default none
  */
 import { check } from "k6";
 import exec from "k6/execution";
 import http from "k6/http";
 
 const TARGET_URL = (__ENV.TARGET_URL || "").replace(/\/+$/, "");
+const HEADERS = __ENV.APIKEY ? { apikey: __ENV.APIKEY } : {};
 if (!TARGET_URL) throw new Error("set TARGET_URL, e.g. k6 run -e TARGET_URL=http://127.0.0.1:8080 bench/k6/gateway.js");
 
 /** @returns env `name` as a non-negative integer, or `fallback`. */
@@ -77,6 +81,6 @@ export const options = {
 
 export default function () {
   const uid = exec.scenario.iterationInTest % 1000;
-  const res = http.get(`${TARGET_URL}/bench?uid=${uid}`, { tags: { name: "GET /bench?uid=N" } });
+  const res = http.get(`${TARGET_URL}/bench?uid=${uid}`, { tags: { name: "GET /bench?uid=N" }, headers: HEADERS });
   check(res, { "status is 2xx": (r) => r.status >= 200 && r.status < 300 });
 }
