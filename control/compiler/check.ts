@@ -7,6 +7,7 @@
 
 import type { AttributeRef, IrConst, IrNode, IrType } from "../../wasm/cel/ir.ts";
 import { INT64_MAX, INT64_MIN, UINT64_MAX } from "../../wasm/cel/values.ts";
+import { LIMIT_KEY_PROGRAM_TYPES } from "../../wasm/plugins-section.ts";
 import { lowerCall } from "./check-call.ts";
 import { type CheckContext, type Expr, makeContext, type ParsedExpr } from "./check-context.ts";
 import { lowerIdent, lowerSelect } from "./check-vars.ts";
@@ -74,20 +75,16 @@ export function checkParsed(parsed: ParsedExpr, key: AttributeRef, options: Chec
 }
 
 /**
- * The types a limit key expression may have (docs/edge-protection.md): a string is the key as it
- * is, an int or uint is written in decimal.
- */
-export const LIMIT_KEY_TYPES: readonly IrType[] = ["string", "int", "uint"];
-
-/**
  * Lowers `parsed` as a limit key expression: the variables of conditions but `key` and
- * `request.body`, string `+` allowed, result string, int or uint.
+ * `request.body`, string `+` allowed, result string, int or uint (LIMIT_KEY_PROGRAM_TYPES: a string
+ * is the key as it is, an integer its decimal text).
  * @throws ConditionError naming the offset and the reason (a result of another type: offset 0).
  */
 export function checkLimitKeyParsed(parsed: ParsedExpr): IrNode {
   if (!parsed.expr) throw new ConditionError("empty expression", 0);
   const root = makeContext(parsed, null, {}, lower).lower(parsed.expr);
-  if (!LIMIT_KEY_TYPES.includes(root.type)) throw new ConditionError(`a limit key must be string, int or uint, found ${root.type}`, 0);
+  if (!(LIMIT_KEY_PROGRAM_TYPES as readonly IrType[]).includes(root.type))
+    throw new ConditionError(`a limit key must be string, int or uint, found ${root.type}`, 0);
   return root;
 }
 

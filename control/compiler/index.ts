@@ -21,7 +21,6 @@ import { foldNode } from "./fold.ts";
 import { checkNesting } from "./nesting.ts";
 
 export type { AttributeRef, IrNode } from "../../wasm/cel/ir.ts";
-export { LIMIT_KEY_TYPES } from "./check.ts";
 export { ConditionError } from "./condition-error.ts";
 
 /** Longest condition source accepted, in characters. */
