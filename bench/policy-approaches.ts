@@ -4,16 +4,16 @@
  * request, doing all per-request work (reading the request's attributes in, evaluating):
  *   (a) WASM: Sluice's hot path (wasm/host.ts decide(): route, attributes into slots, one
  *       call evaluating every policy of the route, balancing);
- *   (b) the TypeScript reference evaluator of the same IR (control/compiler/evaluate.ts);
+ *   (b) the TypeScript reference evaluator of the same IR (wasm/cel/evaluate.ts);
  *   (c) @bufbuild/cel with a planned program per policy, the request as CEL maps;
  *   (d) compile per request, as Oceanus did with Lua `load()`: `new Function` per policy per
  *       request on source rendered with the key's value (bench only; workerd forbids it).
  * No Node or Workers imports: the bench Worker uses this module too.
  */
 import { CelScalar, celEnv, celFunc, parse, plan } from "@bufbuild/cel";
-import { compileEvaluator, type EvalRequest } from "../control/compiler/evaluate.ts";
 import { keyAttribute, lowerCondition } from "../control/compiler/index.ts";
-import type { AttributeRef } from "../control/compiler/ir.ts";
+import { compileEvaluator, type EvalRequest } from "../wasm/cel/evaluate.ts";
+import type { AttributeRef } from "../wasm/cel/ir.ts";
 import { type DecideRequest, type HotPath, Source } from "../wasm/host.ts";
 import { murmur3Utf8 } from "../wasm/reference/bucket.ts";
 import type { BenchPolicy, BenchRequest } from "./policy-cases.ts";

@@ -17,9 +17,9 @@ import { execFileSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import { fileURLToPath } from "node:url";
 import { clearLoweringCache, keyAttribute, lowerCondition } from "../control/compiler/index.ts";
-import { encodeStoredIr } from "../control/compiler/ir-codec.ts";
 import type { ConfigModel } from "../control/snapshot/model.ts";
 import { writeSnapshot } from "../control/snapshot/writer.ts";
+import { encodeStoredIr } from "../wasm/cel/ir-codec.ts";
 import { benchModel, benchPolicies } from "./policy-cases.ts";
 
 const POLICIES = 10_000;

@@ -6,7 +6,7 @@
  * (doubles, NaN), not CEL's: it simulates the cost, not the answers' exactness.
  */
 
-import type { AttributeRef, IrNode } from "../control/compiler/ir.ts";
+import type { AttributeRef, IrNode } from "../wasm/cel/ir.ts";
 import { parseIpText } from "../wasm/ip-text.ts";
 import { murmur3Utf8 } from "../wasm/reference/bucket.ts";
 import type { BenchRequest } from "./policy-cases.ts";

@@ -9,6 +9,8 @@
  * Everything here is already checked and compiled by control (regexes to automata, CIDRs to
  * canonical prefixes, JWKS fetched), so the gateway only builds its per-route objects from it.
  */
+import { decodeIr, type EncodedIr } from "./cel/ir-codec.ts";
+import { IrShapeError } from "./cel/ir-shape.ts";
 import { groupRecordCount, sectionBytes } from "./section-directory.ts";
 
 /** Section id of PLUGINS in the section directory. */
@@ -38,9 +40,19 @@ export type PluginKind = (typeof PLUGIN_KINDS)[number];
 /**
  * Where a limit reads its key (APISIX `key_type` + `key`). An absent value falls back to the
  * client address, as APISIX does ("if the key is missing, remote_addr is used").
- * `ip` is `request.ip` (worker/client-ip.ts: the trusted-proxy rule).
+ * `ip` is `request.ip` (worker/client-ip.ts: the trusted-proxy rule). `cel`: a CEL expression
+ * over the request attributes, lowered and folded by control (control/compiler lowerLimitKey) to
+ * IR of type string, int or uint, carried in ir-codec.ts's form (encodeIr) and run by the
+ * reference evaluator (wasm/cel/evaluate.ts); an error or absent attribute falls back too.
  */
-export type LimitKey = { from: "ip" } | { from: "header" | "query" | "cookie"; name: string } | { from: "consumer" };
+export type LimitKey =
+  | { from: "ip" }
+  | { from: "header" | "query" | "cookie"; name: string }
+  | { from: "consumer" }
+  | { from: "cel"; program: EncodedIr };
+
+/** The result types of a `cel` limit key's program (a string as it is, an integer in decimal). */
+export const LIMIT_KEY_PROGRAM_TYPES = ["string", "int", "uint"] as const;
 
 /**
  * A DFA for unanchored search (wasm/reference/search-dfa.ts Dfa, typed arrays as JSON arrays), as
@@ -368,8 +380,18 @@ export function decodePluginsSection(bytes: Uint8Array, groupCount: number): Plu
   };
   const limitKey = (v: unknown, at: string): LimitKey => {
     const k = object(v, at);
-    const from = oneOf(k.from, `${at}.from`, ["ip", "header", "query", "cookie", "consumer"] as const);
+    const from = oneOf(k.from, `${at}.from`, ["ip", "header", "query", "cookie", "consumer", "cel"] as const);
     if (from === "ip" || from === "consumer") return { from };
+    if (from === "cel") {
+      const program = object(k.program, `${at}.program`);
+      try {
+        oneOf(decodeIr(program, `${at}.program`).type, `${at}.program.type`, LIMIT_KEY_PROGRAM_TYPES);
+      } catch (error) {
+        if (error instanceof IrShapeError) throw new PluginsSectionError(`PLUGINS section: ${error.message}`);
+        throw error;
+      }
+      return { from, program };
+    }
     return { from, name: text(k.name, `${at}.name`) };
   };
   const rejection = (p: Record<string, unknown>, at: string) => ({

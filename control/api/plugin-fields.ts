@@ -13,6 +13,7 @@ import { z } from "@hono/zod-openapi";
 import { parsePrefixText } from "../../wasm/ip-text.ts";
 import { PLUGIN_KINDS, type PluginKind } from "../../wasm/plugins-section.ts";
 import { parseTemplate, TemplateError } from "../../wasm/template.ts";
+import { ConditionError, lowerLimitKey } from "../compiler/index.ts";
 import { compileCaptureRegex, compileRegex, RegexError } from "../compiler/regex/index.ts";
 import type { PluginInputs } from "../snapshot/plugin-options.ts";
 import { nameField } from "./fields.ts";
@@ -60,14 +61,41 @@ const cidr = z.string().superRefine((text, ctx) => {
   if (!parsePrefixText(text)) ctx.addIssue({ code: "custom", message: `"${text}" is not an IP address or CIDR` });
 });
 
+/**
+ * A limit key's CEL expression, lowered at admission (control/compiler lowerLimitKey, which
+ * memoises it for the snapshot build): a ConditionError → its message and position, as a
+ * policy's condition (policy-input.ts).
+ */
+const limitKeyExpression = z
+  .string()
+  .min(1)
+  .max(4096)
+  .superRefine((source, ctx) => {
+    try {
+      lowerLimitKey(source);
+    } catch (error) {
+      if (!(error instanceof ConditionError)) throw error;
+      ctx.addIssue({
+        code: "custom",
+        message: `${error.message} (at position ${error.position})`,
+        params: { position: error.position },
+      });
+    }
+  })
+  .openapi({
+    example: 'request.header["x-tenant"] + ":" + request.ip',
+    description: "CEL over the request attributes (docs/conditions.md) of type string, int or uint",
+  });
+
 /** APISIX key_type + key: where a limit reads its key. */
 const limitKey = z
   .discriminatedUnion("from", [
     z.strictObject({ from: z.literal("ip") }),
     z.strictObject({ from: z.literal("consumer") }),
     z.strictObject({ from: z.enum(["header", "query", "cookie"]), name: paramName }),
+    z.strictObject({ from: z.literal("cel"), expression: limitKeyExpression }),
   ])
-  .openapi({ description: "Where the limit's key is read; an absent value falls back to the client address" });
+  .openapi({ description: "Where the limit's key is read; an absent value (or a failing expression) falls back to the client address" });
 
 const rejection = {
   key: limitKey.optional(),

@@ -3,13 +3,14 @@
  * typing: both sides of an operator have one type (no mixed int/uint/double arithmetic or
  * comparison), `%` only on integers, unary `-` not on uint.
  */
+
+import type { ArithOp, CompareOp, IrConst, IrNode, IrType } from "../../wasm/cel/ir.ts";
+import { ERROR, parseDoubleGo } from "../../wasm/cel/values.ts";
 import { type CheckContext, type Expr, stringLiteral } from "./check-context.ts";
 import { lowerIndex } from "./check-vars.ts";
 import { parseCidrConstant } from "./cidr.ts";
 import { foldNode } from "./fold.ts";
-import type { ArithOp, CompareOp, IrConst, IrNode, IrType } from "./ir.ts";
 import { compileRegex, RegexError } from "./regex/index.ts";
-import { ERROR, parseDoubleGo } from "./values.ts";
 
 const ARITH: Record<string, ArithOp> = { "_+_": "add", "_-_": "sub", "_*_": "mul", "_/_": "div", "_%_": "mod" };
 const COMPARE: Record<string, CompareOp> = { "_==_": "eq", "_!=_": "ne", "_<_": "lt", "_<=_": "le", "_>_": "gt", "_>=_": "ge" };
@@ -26,8 +27,11 @@ export function lowerCall(ctx: CheckContext, e: Expr, fn: string, target: Expr |
   if (Object.hasOwn(ARITH, fn)) {
     const [l, r] = [arg(0), arg(1)];
     const op = ARITH[fn] as ArithOp;
-    if (l.type === "string" && r.type === "string" && op === "add")
+    if (l.type === "string" && r.type === "string" && op === "add") {
+      // The VM has no concatenation; the gateway's evaluator of limit keys (wasm/cel/evaluate.ts) has.
+      if (ctx.key === null) return { kind: "concat", type: "string", left: l, right: r };
       return ctx.refuse(e, "string concatenation is not supported in conditions");
+    }
     if (l.type !== r.type) return ctx.refuse(e, `arithmetic needs operands of one type, found ${l.type} and ${r.type}`);
     if (!NUMERIC.includes(l.type)) return ctx.refuse(e, `arithmetic operand must be int, uint or double, found ${l.type}`);
     if (l.type === "double" && op === "mod") return ctx.refuse(e, "% is defined on int and uint only");

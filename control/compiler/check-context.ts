@@ -3,15 +3,19 @@
  * positions, and `lower` for recursion. check.ts creates it; check-vars.ts and check-call.ts use it.
  */
 import type { parse } from "@bufbuild/cel";
+import type { AttributeRef, IrConst, IrNode, IrType } from "../../wasm/cel/ir.ts";
 import { ConditionError } from "./condition-error.ts";
-import type { AttributeRef, IrConst, IrNode, IrType } from "./ir.ts";
 
 export type ParsedExpr = ReturnType<typeof parse>;
 export type Expr = NonNullable<ParsedExpr["expr"]>;
 
 export interface CheckContext {
-  /** The policy's key attribute (`key`). */
-  key: AttributeRef;
+  /**
+   * The policy's key attribute (`key`); null when checking a limit key expression
+   * (docs/edge-protection.md), which has no `key` variable, may concatenate strings and may not
+   * read `request.body`.
+   */
+  key: AttributeRef | null;
   /** Extra identifiers bound to constants (the conformance runner's bindings). */
   variables: Readonly<Record<string, IrConst>>;
   lower(e: Expr): IrNode;
@@ -24,7 +28,7 @@ export interface CheckContext {
 /** Builds the context over `parsed`; `lower` is supplied by check.ts. */
 export function makeContext(
   parsed: ParsedExpr,
-  key: AttributeRef,
+  key: AttributeRef | null,
   variables: Readonly<Record<string, IrConst>>,
   lower: (ctx: CheckContext, e: Expr) => IrNode,
 ): CheckContext {

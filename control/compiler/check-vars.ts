@@ -6,8 +6,9 @@
  * consumer an auth plugin recognised, absent when none did), and `request.method|host|path`.
  * Header names are case-insensitive and stored lowercase.
  */
+
+import type { AttributeRef, AttributeSource, IrNode, RequestField } from "../../wasm/cel/ir.ts";
 import { type CheckContext, type Expr, stringLiteral } from "./check-context.ts";
-import type { AttributeRef, AttributeSource, IrNode, RequestField } from "./ir.ts";
 
 const MAPS: Record<string, AttributeSource> = {
   query: "query",
@@ -19,8 +20,10 @@ const MAPS: Record<string, AttributeSource> = {
 };
 const FIELDS: Record<string, RequestField> = { method: "method", host: "host", path: "path" };
 const CF_FIELDS = ["country", "colo", "asn"];
-const HINT =
-  "use key, request.query, request.header, request.cookie, request.body, request.ip, request.cf, request.consumer, request.method, request.host or request.path";
+const VARIABLES =
+  "request.query, request.header, request.cookie, request.body, request.ip, request.cf, request.consumer, request.method, request.host or request.path";
+/** The variables the expression may read: a limit key (ctx.key null) has no `key` and no `request.body`. */
+const hint = (ctx: CheckContext): string => (ctx.key === null ? `use ${VARIABLES.replace("request.body, ", "")}` : `use key, ${VARIABLES}`);
 const CONSUMER_FIELDS = 'request.consumer has the fields name and labels.NAME (labels["NAME"])';
 
 /** The consumer attribute `rest` names (["name"] → `name`, ["labels", "tier"] → `labels.tier`), or undefined. */
@@ -49,7 +52,9 @@ function attribute(ctx: CheckContext, e: Expr, path: string[]): { attr: Attribut
     const name = consumerName(rest);
     return name === undefined ? ctx.refuse(e, CONSUMER_FIELDS) : { attr: { source, name }, asn: false };
   }
-  if (source === undefined || rest.length === 0) return ctx.refuse(e, `unknown field; ${HINT}`);
+  if (source === undefined || rest.length === 0) return ctx.refuse(e, `unknown field; ${hint(ctx)}`);
+  // The gateway reads a body only for the policies that need it, and the limits run before them.
+  if (source === "body" && ctx.key === null) return ctx.refuse(e, "a limit key cannot read request.body");
   if (source !== "body" && rest.length > 1) return ctx.refuse(e, `request.${source} has no nested fields`);
   const name = rest.join(".");
   if (source === "cf" && !CF_FIELDS.includes(name)) return ctx.refuse(e, "request.cf has the fields country, colo and asn");
@@ -64,16 +69,20 @@ function read(a: { attr: AttributeRef; asn: boolean }): IrNode {
 
 /** Lowers an identifier: `key` or a bound variable. */
 export function lowerIdent(ctx: CheckContext, e: Expr, name: string): IrNode {
-  if (name === "key") return { kind: "attr", type: "string", attr: { ...ctx.key } };
+  if (name === "key") {
+    if (ctx.key === null)
+      return ctx.refuse(e, `a limit key has no 'key' variable; read the attribute itself, e.g. request.header["x-tenant"]`);
+    return { kind: "attr", type: "string", attr: { ...ctx.key } };
+  }
   if (Object.hasOwn(ctx.variables, name)) return { kind: "const", ...(ctx.variables[name] as NonNullable<(typeof ctx.variables)[string]>) };
-  if (name === "request") return ctx.refuse(e, `request is not a value; ${HINT}`);
-  return ctx.refuse(e, `unknown identifier '${name}'; ${HINT}`);
+  if (name === "request") return ctx.refuse(e, `request is not a value; ${hint(ctx)}`);
+  return ctx.refuse(e, `unknown identifier '${name}'; ${hint(ctx)}`);
 }
 
 /** Lowers `a.b` and `has(a.b)`. */
 export function lowerSelect(ctx: CheckContext, e: Expr, testOnly: boolean): IrNode {
   const path = requestPath(e);
-  if (!path) return ctx.refuse(e, `unknown field; ${HINT}`);
+  if (!path) return ctx.refuse(e, `unknown field; ${hint(ctx)}`);
   const [first] = path;
   if (path.length === 1 && first !== undefined && Object.hasOwn(FIELDS, first)) {
     if (testOnly) return { kind: "const", type: "bool", value: true }; // always present
@@ -92,7 +101,7 @@ export function lowerIndex(ctx: CheckContext, e: Expr, map: Expr, index: Expr): 
   const path = requestPath(map);
   const name = stringLiteral(index);
   const labels = path?.length === 2 && path[0] === "consumer" && path[1] === "labels";
-  if (path?.length !== 1 && !labels) return ctx.refuse(e, `unknown field; ${HINT}`);
+  if (path?.length !== 1 && !labels) return ctx.refuse(e, `unknown field; ${hint(ctx)}`);
   if (name === undefined) return ctx.refuse(index, "a request map is indexed by a string literal");
   return read(attribute(ctx, e, [...(path as string[]), name]));
 }

@@ -4,12 +4,14 @@
  * (docs/conditions.md) is refused here with a ConditionError at the offending node's offset.
  * Variables are in check-vars.ts, operators and functions in check-call.ts.
  */
+
+import type { AttributeRef, IrConst, IrNode, IrType } from "../../wasm/cel/ir.ts";
+import { INT64_MAX, INT64_MIN, UINT64_MAX } from "../../wasm/cel/values.ts";
+import { LIMIT_KEY_PROGRAM_TYPES } from "../../wasm/plugins-section.ts";
 import { lowerCall } from "./check-call.ts";
 import { type CheckContext, type Expr, makeContext, type ParsedExpr } from "./check-context.ts";
 import { lowerIdent, lowerSelect } from "./check-vars.ts";
 import { ConditionError } from "./condition-error.ts";
-import type { AttributeRef, IrConst, IrNode } from "./ir.ts";
-import { INT64_MAX, INT64_MIN, UINT64_MAX } from "./values.ts";
 
 export interface CheckOptions {
   /** Identifiers bound to constants (the conformance runner binds test variables this way). */
@@ -69,6 +71,20 @@ export function checkParsed(parsed: ParsedExpr, key: AttributeRef, options: Chec
   const ctx = makeContext(parsed, key, options.variables ?? {}, lower);
   const root = ctx.lower(parsed.expr);
   if (root.type !== "bool") throw new ConditionError(`a condition must be bool, found ${root.type}`, 0);
+  return root;
+}
+
+/**
+ * Lowers `parsed` as a limit key expression: the variables of conditions but `key` and
+ * `request.body`, string `+` allowed, result string, int or uint (LIMIT_KEY_PROGRAM_TYPES: a string
+ * is the key as it is, an integer its decimal text).
+ * @throws ConditionError naming the offset and the reason (a result of another type: offset 0).
+ */
+export function checkLimitKeyParsed(parsed: ParsedExpr): IrNode {
+  if (!parsed.expr) throw new ConditionError("empty expression", 0);
+  const root = makeContext(parsed, null, {}, lower).lower(parsed.expr);
+  if (!(LIMIT_KEY_PROGRAM_TYPES as readonly IrType[]).includes(root.type))
+    throw new ConditionError(`a limit key must be string, int or uint, found ${root.type}`, 0);
   return root;
 }
 

@@ -1,9 +1,10 @@
 /**
  * Sluice's `cidr("10.0.0.0/8").contains(ip)`: IP prefixes for conditions. The prefix is a
- * constant parsed here in control (validated by ipaddr.js and by parseIpText's stricter rules);
- * the address is a request value parsed at run time by the VM (wasm/assembly/ip.ts) and, in
- * the reference evaluator, by parseIpText (wasm/ip-text.ts, shared with the gateway's
- * client-address rule), which the VM's parser must agree with.
+ * constant parsed here in control (validated by ipaddr.js and by parseIpText's stricter rules)
+ * into the IR's Cidr (wasm/cel/cidr.ts, which also holds the run-time containment test); the
+ * address is a request value parsed at run time by the VM (wasm/assembly/ip.ts) and, in the
+ * reference evaluator, by parseIpText (wasm/ip-text.ts, shared with the gateway's client-address
+ * rule), which the VM's parser must agree with.
  *
  * Semantics are Go's net/netip (as Kubernetes' CEL `cidr().containsIP()`): IPv4 is four decimal
  * octets without leading zeros; IPv6 is RFC 4291 text (`::` at most once, an optional trailing
@@ -12,19 +13,8 @@
  * (`10.1.2.3/8` is `10.0.0.0/8`). A value that is not an address makes `contains` an error.
  */
 import ipaddr from "ipaddr.js";
-import { type IpAddress, parseIpText, prefixContains } from "../../wasm/ip-text.ts";
-
-export { type IpAddress, parseIpText } from "../../wasm/ip-text.ts";
-
-/** A prefix: the first `prefix` bits of `bytes` (4 bytes used for IPv4, 16 for IPv6), the rest zero. */
-export interface Cidr {
-  family: 4 | 6;
-  prefix: number;
-  /** 16 bytes; IPv4 in bytes 0–3. */
-  bytes: Uint8Array;
-  /** The source text, for error messages and the bytecode listing. */
-  text: string;
-}
+import type { Cidr } from "../../wasm/cel/cidr.ts";
+import { parseIpText } from "../../wasm/ip-text.ts";
 
 const PREFIX_LENGTH = /^(?:0|[1-9][0-9]{0,2})$/;
 
@@ -51,9 +41,4 @@ export function parseCidrConstant(text: string): Cidr | string {
     bytes[byte] = (bytes[byte] as number) | ((raw[byte] as number) & (0x80 >> (bit & 7)));
   }
   return { family: address.family, prefix, bytes, text };
-}
-
-/** Whether `address` lies in `cidr` (false across families). */
-export function cidrContainsAddress(cidr: Cidr, address: IpAddress): boolean {
-  return prefixContains(cidr, address);
 }

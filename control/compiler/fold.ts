@@ -5,9 +5,9 @@
  * when one side decides the result: `x && false` is false even when x errors (CEL's
  * commutative logic), `true && x` is x.
  */
-import { compileEvaluator, type EvalRequest } from "./evaluate.ts";
-import { forEachChild, type IrNode, mapChildren } from "./ir.ts";
-import { ERROR, valueConst } from "./values.ts";
+import { compileEvaluator, type EvalRequest } from "../../wasm/cel/evaluate.ts";
+import { forEachChild, type IrNode, mapChildren } from "../../wasm/cel/ir.ts";
+import { ERROR, valueConst } from "../../wasm/cel/values.ts";
 
 const NO_REQUEST: EvalRequest = {
   method: "",

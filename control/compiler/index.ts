@@ -12,16 +12,16 @@
  * memoised (bench/RESULTS.md, "Snapshot compile"; docs/conditions.md, "Stored IR").
  */
 import { parse } from "@bufbuild/cel";
-import { type CheckOptions, checkExpression, checkParsed } from "./check.ts";
+import type { AttributeRef, AttributeSource, IrNode } from "../../wasm/cel/ir.ts";
+import { encodeStoredIr, type StoredIr } from "../../wasm/cel/ir-codec.ts";
+import { type CheckOptions, checkExpression, checkLimitKeyParsed, checkParsed } from "./check.ts";
 import { ConditionError } from "./condition-error.ts";
 import { checkRouteProgram } from "./emit/route.ts";
 import { foldNode } from "./fold.ts";
-import type { AttributeRef, AttributeSource, IrNode } from "./ir.ts";
-import { encodeStoredIr, type StoredIr } from "./ir-codec.ts";
 import { checkNesting } from "./nesting.ts";
 
+export type { AttributeRef, IrNode } from "../../wasm/cel/ir.ts";
 export { ConditionError } from "./condition-error.ts";
-export type { AttributeRef, IrNode } from "./ir.ts";
 
 /** Longest condition source accepted, in characters. */
 export const MAX_CONDITION_LENGTH = 16 * 1024;
@@ -83,6 +83,25 @@ export function lowerCondition(source: string, key: AttributeRef = { source: "qu
 export function lowerExpression(source: string, options: LowerOptions = {}): IrNode {
   const checked = checkExpression(parseCondition(source), { source: "query", name: "key" }, options);
   return options.fold === false ? checked : foldNode(checked);
+}
+
+/**
+ * Parses, checks and folds a limit key expression (limit-count / limit-req / limit-conn
+ * `key: {from: "cel", expression}`, docs/edge-protection.md): the variables of conditions but
+ * `key` and `request.body`, string `+` allowed, result string, int or uint. Memoised as
+ * lowerCondition is, so the snapshot build after admission's check does not parse again.
+ * @returns the typed IR; do not modify it (it may be shared through the memo).
+ * @throws ConditionError with the character offset and reason: syntax errors, anything outside
+ *   the subset, type errors, a result of another type.
+ */
+export function lowerLimitKey(source: string): IrNode {
+  const cacheKey = `limit-key\u0000${source}`;
+  const hit = cache.get(cacheKey);
+  if (hit) return hit;
+  const ir = foldNode(checkLimitKeyParsed(parseCondition(source)));
+  if (cache.size >= CACHE_ENTRIES) cache.delete(cache.keys().next().value as string);
+  cache.set(cacheKey, ir);
+  return ir;
 }
 
 /**

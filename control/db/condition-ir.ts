@@ -13,8 +13,8 @@
  */
 import { and, asc, eq, gt, sql } from "drizzle-orm";
 import type { Logger } from "pino";
+import { STORED_IR_VERSION } from "../../wasm/cel/ir-codec.ts";
 import { keyAttribute, storedConditionIr } from "../compiler/index.ts";
-import { STORED_IR_VERSION } from "../compiler/ir-codec.ts";
 import type { Database } from "./connect.ts";
 import { policies } from "./schema.ts";
 

@@ -188,7 +188,7 @@ export const policies = pgTable(
     groupName: text("group_name").notNull(),
     enabled: boolean("enabled").notNull().default(true),
     graylist: jsonb("graylist").$type<string[]>().notNull().default([]),
-    /** The condition's lowered IR (control/compiler/ir-codec.ts), written with the condition; null: lower the source. */
+    /** The condition's lowered IR (wasm/cel/ir-codec.ts), written with the condition; null: lower the source. */
     conditionIr: jsonb("condition_ir").$type<unknown>(),
     createdAt: createdAt(),
     updatedAt: updatedAt(),

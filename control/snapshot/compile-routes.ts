@@ -8,11 +8,12 @@
  * traffic cut (RouteConfig.forcedGroup) is compiled as listing no policy, with the forced group as
  * its default. Each route carries its retry policy (ROUTES retry fields).
  */
+
+import { type AttributeRef, attributeKey, type IrNode } from "../../wasm/cel/ir.ts";
+import { decodeStoredIr } from "../../wasm/cel/ir-codec.ts";
 import { DataWriter, InternTable } from "../compiler/emit/data.ts";
 import { emitRoute, type RouteProgram } from "../compiler/emit/route.ts";
 import { keyAttribute, lowerCondition } from "../compiler/index.ts";
-import { type AttributeRef, attributeKey, type IrNode } from "../compiler/ir.ts";
-import { decodeStoredIr } from "../compiler/ir-codec.ts";
 import {
   MATCH_CODES,
   PASSWAY_CODES,

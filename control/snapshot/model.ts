@@ -67,7 +67,7 @@ export interface PolicyConfig {
   condition: string;
   /**
    * The condition's lowered IR as admission stored it (`policies.condition_ir`, JSON of
-   * control/compiler/ir-codec.ts). Used instead of parsing `condition` when it decodes for this
+   * wasm/cel/ir-codec.ts). Used instead of parsing `condition` when it decodes for this
    * key and compiler version; absent, stale or damaged → the source is lowered.
    */
   storedIr?: unknown;

@@ -11,9 +11,15 @@
 import type { LimitKey } from "../../wasm/plugins-section.ts";
 import { PLUGIN_KINDS, type PluginKind } from "../../wasm/plugins-section.ts";
 
+/**
+ * A limit's key as the admin gives it: the section's kinds (wasm/plugins-section.ts LimitKey),
+ * with a CEL key as its source, which plugins.ts lowers to the section's program.
+ */
+export type LimitKeyInput = Exclude<LimitKey, { from: "cel" }> | { from: "cel"; expression: string };
+
 /** Fields every limit plugin shares (APISIX key_type/key, rejected_code, rejected_msg, group). */
 interface LimitCommon {
-  key?: LimitKey;
+  key?: LimitKeyInput;
   /** 200–599. */
   rejectedCode?: number;
   rejectedMessage?: string;

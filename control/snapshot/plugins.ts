@@ -3,10 +3,13 @@
  * plugins (control/snapshot/plugin-options.ts, defaults filled) compiled into what the gateway runs —
  * regexes to search DFAs (CORS origins anchored to the whole origin, user agents unanchored),
  * regexUri to a capture NFA, CIDRs to canonical text, templates parsed, header names lowercased,
- * limit scopes (`group:<group>` when the plugin sets a group, else `route:<routes.id>`) and the
+ * limit keys (a CEL expression lowered and folded to IR, in ir-codec.ts's form), limit scopes
+ * (`group:<group>` when the plugin sets a group, else `route:<routes.id>`) and the
  * anti-scraping suspect group as a GROUPS index — plus the consumers. Admission already checked
  * all of it; a failure here is a SnapshotModelError (the rebuild fails, the last snapshot serves). Pure.
  */
+
+import { encodeIr } from "../../wasm/cel/ir-codec.ts";
 import { formatIp, type IpPrefix, parsePrefixText } from "../../wasm/ip-text.ts";
 import type {
   AntiScrapingPlugin,
@@ -20,10 +23,11 @@ import type {
   SearchDfa,
 } from "../../wasm/plugins-section.ts";
 import { parseTemplate } from "../../wasm/template.ts";
+import { ConditionError, lowerLimitKey } from "../compiler/index.ts";
 import { compileCaptureRegex, compileRegex, type Dfa } from "../compiler/regex/index.ts";
 import { SnapshotModelError } from "./compile-routes.ts";
 import type { RouteConfig } from "./model.ts";
-import type { EffectivePlugins, ResolvedPlugin } from "./plugin-options.ts";
+import type { EffectivePlugins, LimitKeyInput, ResolvedPlugin } from "./plugin-options.ts";
 
 /** A DFA's typed arrays as the JSON arrays the section carries. */
 export function searchDfaOf(dfa: Dfa): SearchDfa {
@@ -59,7 +63,21 @@ export function canonicalPrefix(text: string): string | undefined {
 const lower = (names: readonly string[]) => names.map((n) => n.toLowerCase());
 const templates = (record: Record<string, string> | undefined, lowerNames: boolean): [string, HeaderTemplate][] =>
   Object.entries(record ?? {}).map(([name, value]) => [lowerNames ? name.toLowerCase() : name, parseTemplate(value)]);
-const limitKey = (key: LimitKey): LimitKey => (key.from === "header" ? { from: "header", name: key.name.toLowerCase() } : key);
+/**
+ * A limit's key as the section carries it: header names lowercased, a CEL expression lowered
+ * (a memo hit after admission) and encoded. @throws SnapshotModelError when the expression does
+ * not lower (a stored row bypassing the API, or a compiler grown stricter).
+ */
+function limitKey(key: LimitKeyInput, where: string): LimitKey {
+  if (key.from === "header") return { from: "header", name: key.name.toLowerCase() };
+  if (key.from !== "cel") return key;
+  try {
+    return { from: "cel", program: encodeIr(lowerLimitKey(key.expression)) };
+  } catch (error) {
+    if (error instanceof ConditionError) fail(`${where}.key.expression: ${error.message} (at position ${error.position})`);
+    throw error;
+  }
+}
 const scopeOf = (routeId: number, group: string | undefined) => (group === undefined ? `route:${routeId}` : `group:${group}`);
 
 function compileCors(cors: ResolvedPlugin<"cors">): CorsPlugin {
@@ -133,7 +151,7 @@ export function compileRoutePlugins(route: RouteConfig, plugins: EffectivePlugin
       conn: conn.conn,
       burst: conn.burst,
       delayMs: conn.delayMs,
-      key: limitKey(conn.key),
+      key: limitKey(conn.key, `${where}: limit-conn`),
       rejectedCode: conn.rejectedCode,
       rejectedMessage: conn.rejectedMessage,
       scope: scopeOf(route.id, conn.group),
@@ -145,7 +163,7 @@ export function compileRoutePlugins(route: RouteConfig, plugins: EffectivePlugin
       count: count.count,
       windowSeconds: count.windowSeconds,
       window: count.window,
-      key: limitKey(count.key),
+      key: limitKey(count.key, `${where}: limit-count`),
       policy: count.policy,
       failOpen: count.failOpen,
       rejectedCode: count.rejectedCode,
@@ -160,7 +178,7 @@ export function compileRoutePlugins(route: RouteConfig, plugins: EffectivePlugin
       rate: req.rate,
       burst: req.burst,
       nodelay: req.nodelay,
-      key: limitKey(req.key),
+      key: limitKey(req.key, `${where}: limit-req`),
       rejectedCode: req.rejectedCode,
       rejectedMessage: req.rejectedMessage,
       scope: scopeOf(route.id, req.group),

@@ -8,10 +8,10 @@
  * the signature.
  */
 
+import type { AttributeRef } from "../../wasm/cel/ir.ts";
 import { encodeFunctionsSection, FUNCTIONS_SECTION_ID } from "../../wasm/functions-section.ts";
 import { GROUP_LAYOUT } from "../../wasm/layout/group-record.ts";
 import { encodePluginsSection, PLUGINS_SECTION_ID } from "../../wasm/plugins-section.ts";
-import type { AttributeRef } from "../compiler/ir.ts";
 import { compilePolicies, type LowerFn, SnapshotModelError } from "./compile-routes.ts";
 import { functionGroups, functionsSection, withFunctionTargets } from "./function-groups.ts";
 import { buildHostTable } from "./host-table.ts";

@@ -14,11 +14,11 @@
  */
 import { getConformanceSuite } from "@bufbuild/cel-spec/testdata/tests.js";
 import { beforeAll, describe, expect, it } from "vitest";
-import { compileEvaluator } from "../../control/compiler/evaluate.ts";
 import { ConditionError, type IrNode, lowerExpression } from "../../control/compiler/index.ts";
-import type { IrConst, IrType } from "../../control/compiler/ir.ts";
-import { ERROR } from "../../control/compiler/values.ts";
 import type { PolicyConfig } from "../../control/snapshot/model.ts";
+import { compileEvaluator } from "../../wasm/cel/evaluate.ts";
+import type { IrConst, IrType } from "../../wasm/cel/ir.ts";
+import { ERROR } from "../../wasm/cel/values.ts";
 import { DecideStatus, type HotPath } from "../../wasm/host.ts";
 import { group, instance, instantiate, policy, request, route, write } from "../support/wasm-fixtures.ts";
 

@@ -12,6 +12,8 @@
  *     on fresh connections → exactly 100 allowed, the rest 429 with RateLimit fields and
  *     Retry-After; Redis stopped → fail closed (503) or fail open, as each route says, and back
  *     to exact counting once it returns;
+ *   - limit-count `cluster` keyed by a CEL expression over the consumer and a header: exact per
+ *     tier and tenant across both processes; without the header, per client address;
  *   - limit-req: the burst is let through, the rest refused;
  *   - ip-restriction 403; anti-scraping block / suspect group;
  *   - proxy-rewrite (prefix strip, regexUri captures, header templates) and response-rewrite, as
@@ -125,6 +127,15 @@ describe.each(GATEWAY_RUNTIMES)("edge protection through the gateway (%s, 2 proc
     await route("/closed", { "limit-count": { count: 1000, windowSeconds: 60, policy: "cluster", failOpen: false } });
     await route("/open", { "limit-count": { count: 1000, windowSeconds: 60, policy: "cluster", failOpen: true } });
     await route("/req", { "limit-req": { rate: 1, burst: 2, nodelay: true } });
+    await route("/tenant", {
+      "key-auth": {},
+      "limit-count": {
+        count: 3,
+        windowSeconds: 60,
+        policy: "cluster",
+        key: { from: "cel", expression: 'request.consumer.labels.tier + ":" + request.header["x-tenant"]' },
+      },
+    });
     await route("/deny", { "ip-restriction": { deny: ["203.0.113.0/24"] } });
     await route("/scrape", {
       "anti-scraping": {
@@ -222,6 +233,18 @@ describe.each(GATEWAY_RUNTIMES)("edge protection through the gateway (%s, 2 proc
     expect(refused.headers["ratelimit-policy"]).toMatch(/q=100;\s*w=60/);
     expect(refused.headers.ratelimit).toMatch(/r=0/);
     expect(Number(refused.headers["retry-after"])).toBeGreaterThan(0);
+  });
+
+  it("limit-count keyed by CEL: 3 per consumer tier and tenant across both processes; no tenant → per client address", async () => {
+    const as = (apikey: string, headers: Record<string, string> = {}) => ({ apikey, ...headers });
+    const count = async (n: number, headers: Record<string, string>) =>
+      Object.fromEntries(await statuses(`${gateway}/tenant/x`, n, 4, headers));
+    expect(await count(8, as(ALICE_KEY, { "x-tenant": "acme" }))).toEqual({ 200: 3, 429: 5 });
+    expect(await count(4, as(BOB_KEY, { "x-tenant": "acme" }))).toEqual({ 200: 3, 429: 1 }); // another tier
+    expect(await count(1, as(ALICE_KEY, { "x-tenant": "globex" }))).toEqual({ 200: 1 }); // another tenant
+    // Without the header the expression errors: the client address (through the trusted proxy) is the key.
+    expect(await count(4, as(ALICE_KEY, { "x-forwarded-for": "198.51.100.7" }))).toEqual({ 200: 3, 429: 1 });
+    expect(await count(1, as(BOB_KEY, { "x-forwarded-for": "198.51.100.8" }))).toEqual({ 200: 1 });
   });
 
   it("Redis stopped → fail closed answers 503, fail open lets requests through; back to counting when it returns", async () => {

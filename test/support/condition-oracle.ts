@@ -1,7 +1,7 @@
 /**
  * The three evaluators the condition differential compares, on one generated case each:
  *   - the system: control's compiler → snapshot → the WASM VM (through wasm/host.ts);
- *   - the TypeScript reference of the same IR (control/compiler/evaluate.ts);
+ *   - the TypeScript reference of the same IR (wasm/cel/evaluate.ts);
  *   - @bufbuild/cel as the oracle (`plan(celEnv(), parse(src))(vars)`), with `request` a Map of
  *     Maps, absent attributes absent and `key` unbound when query `key` is absent, plus two
  *     functions it lacks: bucket() (the spec'd MurmurHash3, wasm/reference/bucket.ts — so the
@@ -14,10 +14,10 @@
  */
 import { BlockList, isIP } from "node:net";
 import { type CelResult, CelScalar, celEnv, celFunc, isCelError, parse, plan } from "@bufbuild/cel";
-import { compileEvaluator, type EvalRequest } from "../../control/compiler/evaluate.ts";
 import { keyAttribute, lowerCondition, lowerExpression } from "../../control/compiler/index.ts";
-import { ERROR, parseDoubleGo, parseIntGo, parseUintGo } from "../../control/compiler/values.ts";
 import type { ConfigModel, PolicyConfig } from "../../control/snapshot/model.ts";
+import { compileEvaluator, type EvalRequest } from "../../wasm/cel/evaluate.ts";
+import { ERROR, parseDoubleGo, parseIntGo, parseUintGo } from "../../wasm/cel/values.ts";
 import { type DecideRequest, DecideStatus, type HotPath, Source } from "../../wasm/host.ts";
 import { murmur3Utf8 } from "../../wasm/reference/bucket.ts";
 import { type Atom, type Gen, HOST, type Req } from "./condition-gen.ts";

@@ -1,8 +1,8 @@
 /**
  * IP address text → 16 bytes, for `cidr(…).contains(ip)`, with Go net/netip's syntax (no
  * zones): IPv4 as four decimal octets without leading zeros; IPv6 as RFC 4291 text with at most
- * one `::` and an optional trailing dotted quad. The reference is control/compiler/cidr.ts
- * parseIpText; the two must agree on every string (test/wasm/assembly/functions.test.ts).
+ * one `::` and an optional trailing dotted quad. The reference is wasm/ip-text.ts parseIpText;
+ * the two must agree on every string (test/wasm/assembly/functions.test.ts).
  */
 
 @inline function isDigit(c: u32): bool {

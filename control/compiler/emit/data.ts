@@ -4,9 +4,10 @@
  * its offset from the start of DATA; identical objects are stored once. Also the snapshot's
  * intern table (INTERN): string constants compared only by ==/in, numbered from 1.
  */
+
+import type { Cidr } from "../../../wasm/cel/cidr.ts";
+import type { IrConst } from "../../../wasm/cel/ir.ts";
 import { fmix32, murmur3Utf8 } from "../../../wasm/reference/bucket.ts";
-import type { Cidr } from "../cidr.ts";
-import type { IrConst } from "../ir.ts";
 import { DATA_KIND } from "../opcodes.ts";
 import type { Dfa } from "../regex/dfa.ts";
 import { ByteBuffer } from "./buffer.ts";

@@ -3,8 +3,9 @@
  * attribute-vs-constant tests, `&&`/`||` as short-circuit jumps that keep CEL's error
  * absorption exact, `?:` as a three-way branch. Tracks the stack depth the VM will need.
  */
+
+import type { AttributeRef, CompareOp, IrNode } from "../../../wasm/cel/ir.ts";
 import { ConditionError } from "../condition-error.ts";
-import type { AttributeRef, CompareOp, IrNode } from "../ir.ts";
 import {
   ARITH_CODE,
   CMP,
@@ -371,6 +372,9 @@ export class ExprEmitter {
         c.patchU32(end2, c.length);
         return;
       }
+      case "concat":
+        // Only limit key expressions concatenate (wasm/cel/ir.ts); the checker refuses it in conditions.
+        throw new ConditionError("string concatenation is not supported in conditions", 0);
     }
   }
 }

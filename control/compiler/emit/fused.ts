@@ -4,8 +4,8 @@
  * emitter (expr.ts) both use this, so the mode a slot gets always fits the instruction that reads it.
  * Request fields (method, host, path) compared with constants fuse too; they need no slot.
  */
-import type { Cidr } from "../cidr.ts";
-import type { ArithOp, AttributeRef, CompareOp, IrNode, RequestField, StringOp } from "../ir.ts";
+import type { Cidr } from "../../../wasm/cel/cidr.ts";
+import type { ArithOp, AttributeRef, CompareOp, IrNode, RequestField, StringOp } from "../../../wasm/cel/ir.ts";
 import type { Dfa } from "../regex/dfa.ts";
 
 export type Fused =

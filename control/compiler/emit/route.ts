@@ -10,8 +10,9 @@
  * one key that each test one interned attribute for equality with constants become one
  * SWITCH_IDS: a hash lookup instead of n tests.
  */
+
+import { type AttributeRef, attributeKey, type IrNode } from "../../../wasm/cel/ir.ts";
 import { ConditionError } from "../condition-error.ts";
-import { type AttributeRef, attributeKey, type IrNode } from "../ir.ts";
 import { FUSED_MODE, OP, SLOT_MODE } from "../opcodes.ts";
 import { ByteBuffer } from "./buffer.ts";
 import { DataWriter, InternTable } from "./data.ts";

@@ -5,7 +5,7 @@
  * host-parsed double (`double(attr)`), an int() (the host parses short decimals and writes the
  * bytes of anything else, which the VM parses), or only presence (`has()`).
  */
-import { type AttributeRef, attributeKey, forEachChild, type IrNode } from "../ir.ts";
+import { type AttributeRef, attributeKey, forEachChild, type IrNode } from "../../../wasm/cel/ir.ts";
 import { MAX_ROUTE_SLOTS, SLOT_MODE } from "../opcodes.ts";
 import { matchFused } from "./fused.ts";
 

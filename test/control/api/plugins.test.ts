@@ -3,7 +3,8 @@
  * takes a valid configuration and GET returns it with its defaults filled in; each kind of bad
  * input (unknown plugin or field, out of range, invalid regex with its offset, unknown template
  * variable, bad CIDR, `*` with credentials, a suspect rule without a group, a suspect group the
- * service lacks) is refused naming `plugins.<kind>.<field>` — and nothing is written: the route
+ * service lacks, a CEL limit key that does not parse, reads what it may not or is not a string or
+ * integer) is refused naming `plugins.<kind>.<field>` — and nothing is written: the route
  * and service rows and the revision log are unchanged. A route's `null` turns the service's plugin
  * off in the model the snapshot is compiled from.
  */
@@ -72,8 +73,82 @@ const VALID: Record<string, { given: Record<string, unknown>; read: Record<strin
   },
 };
 
-/** Bad plugin configurations on a route: each → 400 naming `field` (and `position` when given). */
-const INVALID: { name: string; plugins: Record<string, unknown>; field: string; position?: number }[] = [
+/** CEL limit keys admission accepts, on each limit: stored as given, read back with the limit's defaults. */
+const CEL_KEYS: [string, string][] = [
+  ["limit-count", 'request.header["x-tenant"] + ":" + request.ip'],
+  ["limit-count", "int(request.query.page)"],
+  ["limit-req", "request.consumer.labels.tier + '/' + request.consumer.name"],
+  ["limit-conn", "uint(request.cookie.shard) % 4u"],
+];
+
+/** A limit whose key is the CEL `expression`. */
+const celLimit = (kind: string, expression: string): Record<string, unknown> => {
+  const required: Record<string, Record<string, unknown>> = {
+    "limit-count": { count: 1, windowSeconds: 1 },
+    "limit-req": { rate: 1 },
+    "limit-conn": { conn: 1 },
+  };
+  return { [kind]: { ...required[kind], key: { from: "cel", expression } } };
+};
+
+/** Bad plugin configurations on a route: each → 400 naming `field` (and `position`, `message` when given). */
+const INVALID: { name: string; plugins: Record<string, unknown>; field: string; position?: number; message?: RegExp }[] = [
+  {
+    name: "CEL key of type bool",
+    plugins: celLimit("limit-count", 'request.header["x-a"] == "b"'),
+    field: "plugins.limit-count.key.expression",
+    position: 0,
+    message: /a limit key must be string, int or uint, found bool \(at position 0\)/,
+  },
+  {
+    name: "CEL key of type list",
+    plugins: celLimit("limit-req", "[request.ip]"),
+    field: "plugins.limit-req.key.expression",
+    message: /list/,
+  },
+  {
+    name: "CEL key of type map",
+    plugins: celLimit("limit-conn", '{"a": request.ip}'),
+    field: "plugins.limit-conn.key.expression",
+    message: /maps/,
+  },
+  {
+    name: "CEL key with a syntax error",
+    plugins: celLimit("limit-count", 'request.header["x-a"] +'),
+    field: "plugins.limit-count.key.expression",
+    position: 22,
+    message: /^syntax error/,
+  },
+  {
+    name: "CEL key reading an unknown variable",
+    plugins: celLimit("limit-count", "request.tenant"),
+    field: "plugins.limit-count.key.expression",
+    position: 7,
+    message: /unknown field/,
+  },
+  {
+    name: "CEL key reading `key`",
+    plugins: celLimit("limit-req", "key"),
+    field: "plugins.limit-req.key.expression",
+    message: /no 'key' variable/,
+  },
+  {
+    name: "CEL key reading the body",
+    plugins: celLimit("limit-conn", "request.body.user"),
+    field: "plugins.limit-conn.key.expression",
+    position: 12,
+  },
+  {
+    name: "CEL key without expression",
+    plugins: { "limit-count": { count: 1, windowSeconds: 1, key: { from: "cel" } } },
+    field: "plugins.limit-count.key.expression",
+  },
+  {
+    name: "CEL key with a name",
+    plugins: { "limit-count": { count: 1, windowSeconds: 1, key: { from: "cel", expression: "request.ip", name: "x" } } },
+    field: "plugins.limit-count.key.name",
+    message: /unknown field/,
+  },
   { name: "unknown plugin", plugins: { "rate-limit": {} }, field: "plugins.rate-limit" },
   { name: "unknown field", plugins: { "limit-count": { count: 1, windowSeconds: 1, burst: 3 } }, field: "plugins.limit-count.burst" },
   { name: "out of range", plugins: { "limit-count": { count: 1, windowSeconds: 86_401 } }, field: "plugins.limit-count.windowSeconds" },
@@ -173,7 +248,19 @@ describe.each(backends())("plugin admission on $name", (backend) => {
     expect(service.body.plugins).toEqual({ [kind]: read });
   });
 
-  it.each(INVALID)("$name → 400 naming $field; nothing written", async ({ plugins, field, position }) => {
+  it.each(CEL_KEYS)("%s: a CEL key %s round-trips as given", async (kind, expression) => {
+    const { appkey, routeId } = await setUp();
+    const plugins = celLimit(kind, expression);
+    const put = await api.client.put(`/v1/routes/${routeId}`, { appkey, host: `${appkey}.test`, path: "/", defaultGroup: "main", plugins });
+    expect(put.status, JSON.stringify(put.body)).toBe(200);
+    const read = { ...PLUGIN_DEFAULTS[kind as "limit-count"], ...(plugins[kind] as object) };
+    expect(put.body.plugins).toEqual({ [kind]: read });
+    expect((await api.client.get(`/v1/routes/${routeId}`)).body.plugins).toEqual({ [kind]: read });
+    const [row] = await api.db.select({ plugins: routes.plugins }).from(routes).where(eq(routes.id, routeId));
+    expect(row.plugins).toEqual(plugins);
+  });
+
+  it.each(INVALID)("$name → 400 naming $field; nothing written", async ({ plugins, field, position, message }) => {
     const { appkey, routeId } = await setUp();
     const before = await state(appkey, routeId);
     const reply = await api.client.put(`/v1/routes/${routeId}`, {
@@ -188,6 +275,7 @@ describe.each(backends())("plugin admission on $name", (backend) => {
     const named = reply.body.fields.find((f: { path: string }) => f.path === field);
     expect(named, JSON.stringify(reply.body.fields)).toBeDefined();
     if (position !== undefined) expect(named.position).toBe(position);
+    if (message !== undefined) expect(named.message).toMatch(message);
 
     const onService = await api.client.put(`/v1/services/${appkey}`, { description: "changed", plugins });
     expect(onService.status).toBe(400);

@@ -1,7 +1,7 @@
 /**
  * Differential test of condition semantics, three ways: control's compiler plus the WASM VM
  * (through wasm/host.ts), the TypeScript reference evaluator of the same IR
- * (control/compiler/evaluate.ts), and @bufbuild/cel as the oracle, on generated well-typed
+ * (wasm/cel/evaluate.ts), and @bufbuild/cel as the oracle, on generated well-typed
  * conditions of the whole subset (docs/conditions.md: int, uint, double, string, bool, `in`,
  * string functions, matches, cidr, bucket, conversions, every request variable) and generated
  * requests (attributes present or absent; numbers at and past the int64/uint64 edges, lenient

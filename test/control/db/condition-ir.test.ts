@@ -7,12 +7,12 @@
 import { eq } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
 import { clearLoweringCache, keyAttribute, lowerCondition } from "../../../control/compiler/index.ts";
-import { decodeStoredIr, encodeStoredIr, STORED_IR_VERSION } from "../../../control/compiler/ir-codec.ts";
 import { backfillConditionIr, storeLoweredIr } from "../../../control/db/condition-ir.ts";
 import { loadConfigModel } from "../../../control/db/config.ts";
 import { policies } from "../../../control/db/schema.ts";
 import type { Passway } from "../../../control/snapshot/model.ts";
 import { writeSnapshot } from "../../../control/snapshot/writer.ts";
+import { decodeStoredIr, encodeStoredIr, STORED_IR_VERSION } from "../../../wasm/cel/ir-codec.ts";
 import { backends } from "../../support/backends.ts";
 import { type ApiFixture, unique, useApi } from "../../support/fixture.ts";
 

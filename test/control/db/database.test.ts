@@ -9,12 +9,12 @@ import { pino } from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createApp } from "../../../control/api/app.ts";
 import { keyAttribute, lowerCondition } from "../../../control/compiler/index.ts";
-import { encodeStoredIr } from "../../../control/compiler/ir-codec.ts";
 import { loadConfigModel } from "../../../control/db/config.ts";
 import { openDatabase } from "../../../control/db/connect.ts";
 import { groups, instances, policies, routes, services, snapshots } from "../../../control/db/schema.ts";
 import type { ConfigModel } from "../../../control/snapshot/model.ts";
 import { GROUP_BALANCING_DEFAULTS, ROUTE_RETRY_DEFAULTS } from "../../../control/snapshot/options.ts";
+import { encodeStoredIr } from "../../../wasm/cel/ir-codec.ts";
 import { backends, type TestDatabase } from "../../support/backends.ts";
 import { ADMIN_TOKEN, clientFor, GATEWAY_TOKEN } from "../../support/client.ts";
 

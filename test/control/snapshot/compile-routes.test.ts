@@ -6,10 +6,10 @@
 import { describe, expect, it } from "vitest";
 import { benchModel, benchPolicies } from "../../../bench/policy-cases.ts";
 import { clearLoweringCache, keyAttribute, lowerCondition } from "../../../control/compiler/index.ts";
-import { encodeStoredIr, STORED_IR_VERSION } from "../../../control/compiler/ir-codec.ts";
 import type { LowerFn } from "../../../control/snapshot/compile-routes.ts";
 import type { ConfigModel, PolicyConfig } from "../../../control/snapshot/model.ts";
 import { writeSnapshot } from "../../../control/snapshot/writer.ts";
+import { encodeStoredIr, STORED_IR_VERSION } from "../../../wasm/cel/ir-codec.ts";
 
 const viaDatabase = (value: unknown) => JSON.parse(JSON.stringify(value));
 const build = (model: ConfigModel, lower?: LowerFn) => writeSnapshot(model, { version: 3n, builtAtMs: 1_700_000_000_000, lower });

@@ -4,15 +4,21 @@
  * gateway's reader (wasm/plugins-section.ts) — defaults filled, regexes as working search DFAs,
  * CIDRs canonical, templates parsed, scopes, the suspect group as a GROUPS index, consumers. The
  * file loads in build/hotpath.wasm and decides every request exactly as the same configuration
- * without plugins; a configuration without plugins or consumers has no section 15. The section
- * round-trips through encode → decode, and decode refuses malformed content naming the path.
+ * without plugins; a configuration without plugins or consumers has no section 15. A CEL limit key
+ * arrives as the lowered program, which the reference evaluator runs. The section round-trips
+ * through encode → decode, and decode refuses malformed content (a malformed program too) naming
+ * the path; a stored CEL key that no longer lowers fails the build naming the route and field.
  */
 import { eq } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
+import { lowerLimitKey } from "../../../control/compiler/index.ts";
 import { loadConfigModel } from "../../../control/db/config.ts";
 import { routes } from "../../../control/db/schema.ts";
+import { SnapshotModelError } from "../../../control/snapshot/compile-routes.ts";
 import { canonicalPrefix } from "../../../control/snapshot/plugins.ts";
 import { writeSnapshot } from "../../../control/snapshot/writer.ts";
+import { compileEvaluator } from "../../../wasm/cel/evaluate.ts";
+import { decodeIr, encodeIr } from "../../../wasm/cel/ir-codec.ts";
 import type { DecideResult } from "../../../wasm/host.ts";
 import {
   decodePluginsSection,
@@ -35,6 +41,9 @@ const dfaOf = (d: { stateCount: number; classCount: number; classMap: number[]; 
   flags: Uint8Array.from(d.flags),
   next: Uint16Array.from(d.next),
 });
+
+/** A CEL limit key: the tenant header and the client address. */
+const TENANT_KEY = 'request.header["X-Tenant"] + "@" + request.ip';
 
 describe.each(backends())("plugins in the snapshot on $name", (backend) => {
   const api = useApi(backend);
@@ -82,7 +91,7 @@ describe.each(backends())("plugins in the snapshot on $name", (backend) => {
               query: { add: { from: "$remote_addr" } },
             },
             "limit-count": { count: 5, windowSeconds: 1, key: { from: "header", name: "X-Tenant" } },
-            "limit-req": { rate: 10, group: "tenants" },
+            "limit-req": { rate: 10, group: "tenants", key: { from: "cel", expression: TENANT_KEY } },
             "key-auth": null,
             "response-rewrite": { headers: { remove: ["Server"] } },
           },
@@ -174,6 +183,14 @@ describe.each(backends())("plugins in the snapshot on $name", (backend) => {
       scope: `route:${ids.full}`,
     });
     expect(full["limit-req"]).toMatchObject({ rate: 10, burst: 0, nodelay: false, scope: "group:tenants" });
+    const key = full["limit-req"]?.key;
+    expect(key?.from).toBe("cel");
+    if (key?.from !== "cel") return;
+    const program = decodeIr(key.program);
+    expect(program).toEqual(lowerLimitKey(TENANT_KEY));
+    const attributes: Record<string, string> = { "header:x-tenant": "acme", "client:ip": "192.0.2.1" };
+    const evalRequest = { method: "GET", host, path: "/api", attribute: (source: string, name: string) => attributes[`${source}:${name}`] };
+    expect(compileEvaluator(program)(evalRequest)).toBe("acme@192.0.2.1");
     expect(full["response-rewrite"]).toEqual({ headers: { set: [], add: [], remove: ["server"] } });
     // The inheriting route gets the service's defaults: key-auth (header lowercased) and the shared limit.
     expect(byRoute.get(ids.inherits)).toEqual({
@@ -202,6 +219,21 @@ describe.each(backends())("plugins in the snapshot on $name", (backend) => {
     const withPlugins = await decide(file);
     expect(withPlugins.slice(0, 3).every((d) => groups[d.group]?.name === "main")).toBe(true);
     expect(await decide(bare)).toEqual(withPlugins);
+  });
+
+  it("a stored CEL key that does not lower fails the build, naming the route and the field", async () => {
+    const { ids } = await configure();
+    await api.db
+      .update(routes)
+      .set({ plugins: { "limit-conn": { conn: 1, key: { from: "cel", expression: "request.ip == 1" } } } })
+      .where(eq(routes.id, ids.plain));
+    const model = await loadConfigModel(api.db);
+    // The database is shared by this file's tests: the next build must not meet the stale key.
+    await api.db.update(routes).set({ plugins: {} }).where(eq(routes.id, ids.plain));
+    expect(() => writeSnapshot(model, { version: 6n, builtAtMs: 0 })).toThrow(SnapshotModelError);
+    expect(() => writeSnapshot(model, { version: 6n, builtAtMs: 0 })).toThrow(
+      `route ${ids.plain}: limit-conn.key.expression: cannot compare string with int (at position 11)`,
+    );
   });
 
   it("the route's own plugins are what the section carries after a PUT turns them off", async () => {
@@ -282,6 +314,15 @@ describe("decodePluginsSection", () => {
             showHeaders: false,
             scope: "route:7",
           },
+          "limit-req": {
+            rate: 2.5,
+            burst: 0,
+            nodelay: true,
+            key: { from: "cel", program: encodeIr(lowerLimitKey('request.header["x-tenant"] + ":" + string(int(request.query.page))')) },
+            rejectedCode: 429,
+            rejectedMessage: "",
+            scope: "route:7",
+          },
         },
       },
     ],
@@ -354,6 +395,27 @@ describe("decodePluginsSection", () => {
     ["HS256 without secret", (s) => (s.consumers[1].jwt.algorithm = "HS256"), "consumers[1].jwt.secret"],
     ["JWK without kty", (s) => delete s.consumers[1].jwt.jwks[0].kty, "consumers[1].jwt.jwks[0].kty"],
     ["no consumers list", (s) => delete s.consumers, "consumers"],
+    ["CEL key without program", (s) => delete s.routes[0].plugins["limit-req"].key.program, "routes[0].plugins.limit-req.key.program"],
+    [
+      "CEL program of an unknown kind",
+      (s) => (s.routes[0].plugins["limit-req"].key.program.kind = "eval"),
+      "routes[0].plugins.limit-req.key.program",
+    ],
+    [
+      "CEL program ill-typed",
+      (s) => (s.routes[0].plugins["limit-req"].key.program.right = { kind: "const", type: "bool", value: true }),
+      "routes[0].plugins.limit-req.key.program.right",
+    ],
+    [
+      "CEL program of type bool",
+      (s) => (s.routes[0].plugins["limit-req"].key.program = { kind: "const", type: "bool", value: true }),
+      "routes[0].plugins.limit-req.key.program.type",
+    ],
+    [
+      "CEL program with a damaged constant",
+      (s) => (s.routes[0].plugins["limit-req"].key.program = { kind: "const", type: "int", value: { $int: "1.5" } }),
+      "routes[0].plugins.limit-req.key.program",
+    ],
   ];
   it.each(cases)("refuses %s, naming %s", (_name, mutate, path) => {
     const copy = structuredClone(valid);

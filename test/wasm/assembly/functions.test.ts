@@ -9,9 +9,9 @@ import { isIP } from "node:net";
 import fc from "fast-check";
 import { RE2JS } from "re2js";
 import { beforeAll, describe, expect, it } from "vitest";
-import { parseIpText } from "../../../control/compiler/cidr.ts";
 import { compileRegex, RegexError, runDfa } from "../../../control/compiler/regex/index.ts";
 import { DecideStatus, type HotPath } from "../../../wasm/host.ts";
+import { parseIpText } from "../../../wasm/ip-text.ts";
 import { bucketOf, murmur3Utf8 } from "../../../wasm/reference/bucket.ts";
 import { group, instance, instantiate, policy, request, route, write } from "../../support/wasm-fixtures.ts";
 

@@ -6,8 +6,8 @@
  */
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { compileEvaluator } from "../../../control/compiler/evaluate.ts";
 import { lowerExpression } from "../../../control/compiler/index.ts";
+import { compileEvaluator } from "../../../wasm/cel/evaluate.ts";
 import type { FunctionEntry, FunctionTarget } from "../../../wasm/functions-section.ts";
 import { bucketOf } from "../../../wasm/reference/bucket.ts";
 import { chooseVersion, splitBucket, splitTarget, type VersionChoiceRequest } from "../../../worker/functions/choose-version.ts";

@@ -8,7 +8,7 @@
 import type { LimitConnPlugin } from "../../../wasm/plugins-section.ts";
 import type { AccessPlugin } from "../context.ts";
 import { type ConnCount, enterConn, leaveConn } from "./conn-counter.ts";
-import { limitKey } from "./limit-key.ts";
+import { limitKeyReader } from "./limit-key.ts";
 import { rateLimited, sleep } from "./rate-limit-fields.ts";
 import type { Expiring, LimitState } from "./state.ts";
 
@@ -18,9 +18,10 @@ const PLUGIN = "limit-conn";
 export function createLimitConn(config: LimitConnPlugin, state: LimitState): AccessPlugin {
   const { conn, burst, delayMs, rejectedCode, rejectedMessage } = config;
   const keyPrefix = `${PLUGIN}:${config.scope}\u0000`;
+  const readKey = limitKeyReader(config.key, () => state.stats.keyFallbacks++);
   return {
     access(c) {
-      const key = keyPrefix + limitKey(c, config.key);
+      const key = keyPrefix + readKey(c);
       // Never expires while requests are in flight; forgotten when the last one ends.
       const counter = state.entry<ConnCount & Expiring>(key, c.nowMs, () => ({ active: 0, expiresAtMs: Number.POSITIVE_INFINITY }));
       const decision = enterConn(counter, conn, burst, delayMs);

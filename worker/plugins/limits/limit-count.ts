@@ -10,7 +10,7 @@ import type { LimitCountPlugin } from "../../../wasm/plugins-section.ts";
 import type { AccessPlugin, PluginContext } from "../context.ts";
 import { countFixedCluster, countSlidingCluster } from "./cluster-scripts.ts";
 import { type CountDecision, countFixedWindow, type FixedWindow } from "./fixed-window.ts";
-import { limitKey } from "./limit-key.ts";
+import { limitKeyReader } from "./limit-key.ts";
 import { policyField, rateLimited, rateLimitField, retryAfterSeconds, storeUnavailable } from "./rate-limit-fields.ts";
 import { countSlidingWindow, type SlidingWindow } from "./sliding-window.ts";
 import type { Expiring, LimitState } from "./state.ts";
@@ -24,6 +24,7 @@ export function createLimitCount(config: LimitCountPlugin, state: LimitState): A
   const policy = policyField(PLUGIN, count, windowSeconds);
   // The window's kind and length are part of the key: a changed setting starts fresh counters.
   const keyPrefix = `${PLUGIN}:${config.window}:${windowMs}:${config.scope}\u0000`;
+  const readKey = limitKeyReader(config.key, () => state.stats.keyFallbacks++);
 
   /** The answer to a decision: null (with RateLimit fields on the answer) or the rejection. */
   function answer(c: PluginContext, decision: CountDecision): Response | null {
@@ -83,7 +84,7 @@ export function createLimitCount(config: LimitCountPlugin, state: LimitState): A
 
   return {
     access(c) {
-      const key = keyPrefix + limitKey(c, config.key);
+      const key = keyPrefix + readKey(c);
       if (config.policy === "cluster") return cluster(c, key);
       return answer(c, local(key, c.nowMs));
     },

@@ -7,7 +7,7 @@
 import type { LimitReqPlugin } from "../../../wasm/plugins-section.ts";
 import type { AccessPlugin } from "../context.ts";
 import { admitLeaky, type LeakyBucket, leakyForgettableAtMs } from "./leaky-bucket.ts";
-import { limitKey } from "./limit-key.ts";
+import { limitKeyReader } from "./limit-key.ts";
 import { rateLimited, retryAfterSeconds, sleep } from "./rate-limit-fields.ts";
 import type { Expiring, LimitState } from "./state.ts";
 
@@ -17,10 +17,11 @@ const PLUGIN = "limit-req";
 export function createLimitReq(config: LimitReqPlugin, state: LimitState): AccessPlugin {
   const { rate, burst, nodelay, rejectedCode, rejectedMessage } = config;
   const keyPrefix = `${PLUGIN}:${config.scope}\u0000`;
+  const readKey = limitKeyReader(config.key, () => state.stats.keyFallbacks++);
   return {
     access(c) {
       const nowMs = c.nowMs;
-      const bucket = state.entry<LeakyBucket & Expiring>(keyPrefix + limitKey(c, config.key), nowMs, () => ({
+      const bucket = state.entry<LeakyBucket & Expiring>(keyPrefix + readKey(c), nowMs, () => ({
         excess: 0,
         lastMs: Number.NaN,
         expiresAtMs: Number.POSITIVE_INFINITY,

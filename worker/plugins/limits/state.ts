@@ -27,6 +27,8 @@ export interface LimitStats {
   failedClosed: number;
   /** Keys dropped because the cap was reached. */
   droppedKeys: number;
+  /** Requests whose CEL key errored (an absent attribute, a failed conversion) or was empty: counted by the client address. */
+  keyFallbacks: number;
 }
 
 export interface LimitStateOptions {
@@ -43,7 +45,7 @@ export class LimitState {
   readonly maxKeys: number;
   readonly redis: RedisClient | null;
   readonly redisKeyPrefix: string;
-  readonly stats: LimitStats = { failedOpen: 0, failedClosed: 0, droppedKeys: 0 };
+  readonly stats: LimitStats = { failedOpen: 0, failedClosed: 0, droppedKeys: 0, keyFallbacks: 0 };
   private readonly entries = new Map<string, Expiring>();
   /** Where the sweep goes on: a Map iterator stays valid as entries come and go, so sweeping is spread over arrivals. */
   private cursor: MapIterator<[string, Expiring]> | null = null;

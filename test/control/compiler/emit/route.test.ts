@@ -14,10 +14,10 @@
 import fc from "fast-check";
 import { beforeAll, describe, expect, it } from "vitest";
 import { SWITCH_MIN_RUN } from "../../../../control/compiler/emit/route.ts";
-import { compileEvaluator } from "../../../../control/compiler/evaluate.ts";
 import { keyAttribute, lowerCondition } from "../../../../control/compiler/index.ts";
-import { ERROR } from "../../../../control/compiler/values.ts";
 import type { PolicyConfig } from "../../../../control/snapshot/model.ts";
+import { compileEvaluator } from "../../../../wasm/cel/evaluate.ts";
+import { ERROR } from "../../../../wasm/cel/values.ts";
 import { DecideStatus, type HotPath } from "../../../../wasm/host.ts";
 import { boolE, HOST, type Req, requestArb } from "../../../support/condition-gen.ts";
 import { referenceRequest, vmRequest } from "../../../support/condition-oracle.ts";

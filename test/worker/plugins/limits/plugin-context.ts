@@ -15,6 +15,8 @@ export interface RequestSpec {
   /** Path and query (default `/`). */
   path?: string;
   consumer?: string;
+  /** The consumer's labels (default none). */
+  labels?: Record<string, string>;
   /** Default Date.now(). */
   nowMs?: number;
 }
@@ -23,7 +25,9 @@ export function pluginContext(spec: RequestSpec = {}): PluginContext {
   const request = new Request(`http://gw.test${spec.path ?? "/"}`, { headers: spec.headers });
   const url = new URL(request.url);
   const cf = { clientIp: `${spec.ip ?? "192.0.2.1"}:40000` };
-  const consumer: ConsumerEntry | null = spec.consumer ? { name: spec.consumer, labels: {}, keyHash: null, jwt: null } : null;
+  const consumer: ConsumerEntry | null = spec.consumer
+    ? { name: spec.consumer, labels: spec.labels ?? {}, keyHash: null, jwt: null }
+    : null;
   return {
     request,
     url,

@@ -2,12 +2,15 @@
  * The limit plugins (worker/plugins/limits/limit-count.ts, limit-req.ts, limit-conn.ts) on real
  * Requests: APISIX's limit-count.t / limit-req.t / limit-conn.t scenarios as Sluice settings —
  * the rate_limited body and code, the IETF RateLimit fields and Retry-After, keys and their
- * fallback to the client address, shared scopes, counters surviving a rebuild of the plugin (a
+ * fallback to the client address, CEL keys (per tenant, per consumer tier; a failing expression
+ * counted by the address), shared scopes, counters surviving a rebuild of the plugin (a
  * snapshot swap), the synchronous path, real delays, the finisher, bounded keys, and a cluster
  * limit without a store failing as configured.
  */
 import { describe, expect, it } from "vitest";
-import type { LimitConnPlugin, LimitCountPlugin, LimitReqPlugin } from "../../../../wasm/plugins-section.ts";
+import { lowerLimitKey } from "../../../../control/compiler/index.ts";
+import { encodeIr } from "../../../../wasm/cel/ir-codec.ts";
+import type { LimitConnPlugin, LimitCountPlugin, LimitKey, LimitReqPlugin } from "../../../../wasm/plugins-section.ts";
 import type { PluginContext } from "../../../../worker/plugins/context.ts";
 import { createLimitConn } from "../../../../worker/plugins/limits/limit-conn.ts";
 import { createLimitCount } from "../../../../worker/plugins/limits/limit-count.ts";
@@ -27,6 +30,12 @@ const countConfig = (over: Partial<LimitCountPlugin> = {}): LimitCountPlugin => 
   showHeaders: true,
   scope: "route:1",
   ...over,
+});
+
+/** A `cel` key as control writes it into the PLUGINS section (lowered, encoded, through JSON). */
+const celKey = (expression: string): LimitKey => ({
+  from: "cel",
+  program: JSON.parse(JSON.stringify(encodeIr(lowerLimitKey(expression)))),
 });
 
 /** Runs a plugin that must answer synchronously. */
@@ -142,6 +151,37 @@ describe("limit-count (local)", () => {
     expect(runSync(plugin, pluginContext({ ip: "192.0.2.4" }))?.status).toBe(429);
   });
 
+  it("a CEL key limits per tenant: addresses share their tenant's quota; requests without a tenant count per address", () => {
+    const state = new LimitState();
+    const plugin = createLimitCount(countConfig({ count: 2, key: celKey('"tenant:" + request.header["x-tenant"]') }), state);
+    const status = (spec: RequestSpec) => runSync(plugin, pluginContext({ nowMs: 1_000, ...spec }))?.status ?? 200;
+    const acme = (ip: string) => ({ ip, headers: { "x-tenant": "acme" } });
+    expect([status(acme("192.0.2.1")), status(acme("192.0.2.2")), status(acme("192.0.2.3"))]).toEqual([200, 200, 429]);
+    expect(status({ ip: "192.0.2.1", headers: { "x-tenant": "globex" } })).toBe(200);
+    expect(status({ ip: "192.0.2.1", headers: { "x-tenant": "globex" } })).toBe(200);
+    expect(status({ ip: "192.0.2.9", headers: { "x-tenant": "globex" } })).toBe(429);
+    expect(state.stats.keyFallbacks).toBe(0);
+    // Without the header the expression errors: each address has its own quota, and it is counted.
+    expect([status({ ip: "198.51.100.1" }), status({ ip: "198.51.100.1" }), status({ ip: "198.51.100.1" })]).toEqual([200, 200, 429]);
+    expect(status({ ip: "198.51.100.2" })).toBe(200);
+    expect(state.stats.keyFallbacks).toBe(4);
+    // A tenant named like an address does not spend that address's quota.
+    expect(status({ ip: "198.51.100.3", headers: { "x-tenant": "198.51.100.2" } })).toBe(200);
+  });
+
+  it("a CEL key over the consumer: one quota per tier, with an int key per shard", () => {
+    const byTier = createLimitCount(countConfig({ count: 1, key: celKey("request.consumer.labels.tier") }), new LimitState());
+    const gold = (name: string) => pluginContext({ consumer: name, labels: { tier: "gold" } });
+    expect(runSync(byTier, gold("alice"))).toBeNull();
+    expect(runSync(byTier, gold("bob"))?.status).toBe(429);
+    expect(runSync(byTier, pluginContext({ consumer: "carol", labels: { tier: "free" } }))).toBeNull();
+
+    const byShard = createLimitCount(countConfig({ count: 1, key: celKey("int(request.query.user) % 2") }), new LimitState());
+    expect(runSync(byShard, pluginContext({ path: "/?user=1", ip: "192.0.2.1" }))).toBeNull();
+    expect(runSync(byShard, pluginContext({ path: "/?user=3", ip: "192.0.2.2" }))?.status).toBe(429);
+    expect(runSync(byShard, pluginContext({ path: "/?user=4", ip: "192.0.2.3" }))).toBeNull();
+  });
+
   it("forgets expired windows as new keys arrive", () => {
     const state = new LimitState();
     const plugin = createLimitCount(countConfig({ windowSeconds: 1 }), state);
@@ -178,6 +218,14 @@ const reqConfig = (over: Partial<LimitReqPlugin> = {}): LimitReqPlugin => ({
 });
 
 describe("limit-req", () => {
+  it("a CEL key gives each tenant its own bucket", () => {
+    const plugin = createLimitReq(reqConfig({ key: celKey('request.query.tenant + "/" + request.method') }), new LimitState());
+    const status = (path: string, ip: string) => runSync(plugin, pluginContext({ nowMs: 0, path, ip }))?.status ?? 200;
+    expect([status("/?tenant=a", "192.0.2.1"), status("/?tenant=a", "192.0.2.2"), status("/?tenant=b", "192.0.2.1")]).toEqual([
+      200, 503, 200,
+    ]);
+  });
+
   it("rate 1 burst 0 (limit-req.t): the second request within a second is rejected with Retry-After", async () => {
     const plugin = createLimitReq(reqConfig(), new LimitState());
     expect(runSync(plugin, pluginContext({ nowMs: 0 }))).toBeNull();
@@ -252,6 +300,13 @@ describe("limit-conn", () => {
     fourth.finishers[0]?.();
     expect(state.size).toBe(0);
     expect(runSync(plugin, pluginContext())).toBeNull();
+  });
+
+  it("counts per CEL key", () => {
+    const plugin = createLimitConn(connConfig({ burst: 0, key: celKey('request.header["x-tenant"]') }), new LimitState());
+    expect(runSync(plugin, pluginContext({ ip: "192.0.2.1", headers: { "x-tenant": "a" } }))).toBeNull();
+    expect(runSync(plugin, pluginContext({ ip: "192.0.2.1", headers: { "x-tenant": "b" } }))).toBeNull();
+    expect(runSync(plugin, pluginContext({ ip: "192.0.2.2", headers: { "x-tenant": "a" } }))?.status).toBe(503);
   });
 
   it("counts per key", () => {

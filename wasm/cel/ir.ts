@@ -1,11 +1,13 @@
 /**
- * The validated, typed intermediate form of a condition: what check.ts makes of the CEL syntax
- * tree, fold.ts simplifies, evaluate.ts runs (the TypeScript reference) and emit/ turns into
- * bytecode. Every node's static type is known, so the VM needs no type checks beyond the ones
- * CEL makes dynamic (absent attributes, failed conversions, overflow).
+ * The validated, typed intermediate form of a CEL expression: what control/compiler/check.ts
+ * makes of the CEL syntax tree, control/compiler/fold.ts simplifies, evaluate.ts runs (the
+ * TypeScript reference, and the gateway's evaluator of limit key expressions) and
+ * control/compiler/emit/ turns into bytecode for policy conditions. Every node's static type is
+ * known, so the VM needs no type checks beyond the ones CEL makes dynamic (absent attributes,
+ * failed conversions, overflow). Pure types and tree walks.
  */
+import type { Dfa } from "../reference/search-dfa.ts";
 import type { Cidr } from "./cidr.ts";
-import type { Dfa } from "./regex/dfa.ts";
 
 /** CEL's scalar types that conditions use (docs/conditions.md, "Types"). */
 export type IrType = "bool" | "int" | "uint" | "double" | "string";
@@ -65,7 +67,12 @@ export type IrNode =
   | { kind: "size"; type: "int"; arg: IrNode }
   | { kind: "matches"; type: "bool"; arg: IrNode; pattern: string; dfa: Dfa }
   | { kind: "cidr"; type: "bool"; arg: IrNode; cidr: Cidr }
-  | { kind: "bucket"; type: "int"; arg: IrNode; n: IrNode };
+  | { kind: "bucket"; type: "int"; arg: IrNode; n: IrNode }
+  /**
+   * String `+` (CEL's concatenation). Only limit key expressions may use it: the VM has no
+   * concatenation, so the checker refuses it in conditions and emit/ never sees it.
+   */
+  | { kind: "concat"; type: "string"; left: IrNode; right: IrNode };
 
 /**
  * The fields of each node kind that hold child nodes, in evaluation order: the one description of
@@ -87,6 +94,7 @@ const CHILD_FIELDS: { readonly [K in IrNode["kind"]]: readonly string[] } = {
   inList: ["arg"],
   bucket: ["arg", "n"],
   arith: ["left", "right"],
+  concat: ["left", "right"],
   compare: ["left", "right"],
   and: ["left", "right"],
   or: ["left", "right"],

@@ -7,7 +7,7 @@
  * (|v| ≤ 2^53 − 1), else a bigint — always normalised, so `===` is equality and mixed
  * number/bigint `<` is exact; double → number; string → string; an error → ERROR.
  */
-import { parseGoFloat } from "../../wasm/go-float.ts";
+import { parseGoFloat } from "../go-float.ts";
 import type { IrConst, IrType } from "./ir.ts";
 
 /** The one error value: CEL errors carry messages, conditions only need to know one happened. */

@@ -1,6 +1,8 @@
 /**
- * Stored IR: a lowered condition (check.ts + fold.ts output) as plain JSON, so control can keep
- * it with the policy at admission and a snapshot build never parses CEL again. Parsing is the
+ * Stored IR: a lowered condition (control/compiler check.ts + fold.ts output) as plain JSON, so
+ * control can keep it with the policy at admission and a snapshot build never parses CEL again;
+ * and the same form without the envelope for a limit key expression in the snapshot's PLUGINS
+ * section (encodeIr / decodeIr, which checks the tree's shape: ir-shape.ts). Parsing is the
  * compiler's dominant cost (@bufbuild/cel: ~100–150 µs per condition); decoding stored IR is a
  * tree walk (bench/RESULTS.md, "Snapshot compile").
  *
@@ -15,6 +17,7 @@
  * lowering the source — a stale or damaged row costs a parse, never a wrong program.
  */
 import type { AttributeRef, IrNode } from "./ir.ts";
+import { checkIrShape, IrShapeError } from "./ir-shape.ts";
 
 /**
  * The stored form's version. Bump it whenever check.ts or fold.ts change the IR they produce for
@@ -55,6 +58,7 @@ const KINDS = new Set([
   "matches",
   "cidr",
   "bucket",
+  "concat",
 ]);
 
 function toBase64(bytes: Uint8Array): string {
@@ -70,7 +74,8 @@ function fromBase64(text: string): Uint8Array {
   return out;
 }
 
-class Damaged extends Error {}
+/** A stored value that does not decode: decodeStoredIr answers null, decodeIr throws it. */
+const Damaged = IrShapeError;
 
 /** U+0000 or an unpaired surrogate: what jsonb cannot store in a string. */
 const JSONB_UNSAFE = /[\0\p{Cs}]/u;
@@ -157,4 +162,32 @@ export function decodeStoredIr(stored: unknown, key: AttributeRef): IrNode | nul
   } catch {
     return null;
   }
+}
+
+/** An IR tree in the stored form, without the envelope: JSON (the PLUGINS section's limit key `program`). */
+export type EncodedIr = { [field: string]: unknown };
+
+/**
+ * `ir` in the stored form (bigints as `{"$int": …}`, DFA tables base64…), for JSON.stringify.
+ * Example: `request.header["x-tenant"]` → `{kind: "attr", type: "string", attr: {source: "header", name: "x-tenant"}}`.
+ */
+export function encodeIr(ir: IrNode): EncodedIr {
+  return encodeValue(ir) as EncodedIr;
+}
+
+/**
+ * The IR tree `encoded` (encodeIr's output after a JSON round trip) holds, checked node by node
+ * (ir-shape.ts checkIrShape).
+ * @param at the value's name in error messages.
+ * @throws IrShapeError naming the first bad field, when `encoded` is not such a tree.
+ */
+export function decodeIr(encoded: unknown, at = "ir"): IrNode {
+  let decoded: unknown;
+  try {
+    decoded = decodeValue(encoded);
+  } catch (error) {
+    // A bad $int (BigInt's SyntaxError) or base64 table (atob's DOMException) is damage too.
+    throw new IrShapeError(`${at}: ${(error as Error).message}`);
+  }
+  return checkIrShape(decoded, at);
 }

@@ -1,17 +1,19 @@
 /**
  * The TypeScript reference evaluator: runs checked IR with the same semantics as the VM
- * (docs/conditions.md), for the differential tests, constant folding (fold.ts) and the
- * benchmark. It turns the tree into nested closures once (never JS source: nothing is
- * `eval`ed), then each call walks no tree.
+ * (docs/conditions.md), for the differential tests, constant folding (control/compiler/fold.ts),
+ * the benchmark, and the gateway's limit key expressions (worker/plugins/limits/limit-key.ts).
+ * It turns the tree into nested closures once (never JS source: nothing is `eval`ed), then each
+ * call walks no tree. Pure.
  *
  * @example
  *   const run = compileEvaluator(lowerCondition('int(key) % 100 < 10', {source: "query", name: "uid"}));
  *   run({ method: "GET", host: "a", path: "/", attribute: (s, n) => (n === "uid" ? "7" : undefined) }); // true
  */
-import { bucketOf } from "../../wasm/reference/bucket.ts";
-import { cidrContainsAddress, parseIpText } from "./cidr.ts";
+import { parseIpText } from "../ip-text.ts";
+import { bucketOf } from "../reference/bucket.ts";
+import { runDfa } from "../reference/search-dfa.ts";
+import { cidrContainsAddress } from "./cidr.ts";
 import type { AttributeSource, IrNode } from "./ir.ts";
-import { runDfa } from "./regex/index.ts";
 import { codePointCount, compareValues, constValue, convert, ERROR, integerArith, intNegate, type Num, type Value } from "./values.ts";
 
 /** A request as the reference sees it: absent attributes are undefined. */
@@ -146,6 +148,15 @@ export function compileEvaluator(node: IrNode): Evaluator {
       return (req) => {
         const v = arg(req);
         return v === ERROR ? ERROR : set.has(v);
+      };
+    }
+    case "concat": {
+      const [l, r] = [compileEvaluator(node.left), compileEvaluator(node.right)];
+      return (req) => {
+        const a = l(req);
+        if (a === ERROR) return ERROR;
+        const b = r(req);
+        return b === ERROR ? ERROR : (a as string) + (b as string);
       };
     }
     case "string": {
