@@ -5,7 +5,9 @@
  * (control/snapshot/writer.ts) with these types; this module is the one description of its shape,
  * and its reader: readFunctionsSection finds and checks it in a verified file.
  */
+
 import { groupRecordCount, sectionBytes } from "./section-directory.ts";
+import { readSectionJson } from "./section-json.ts";
 
 /** Section id of FUNCTIONS in the section directory. */
 export const FUNCTIONS_SECTION_ID = 14;
@@ -67,24 +69,8 @@ const STICKY_FROM: readonly string[] = ["header", "cookie", "query"];
  * @throws FunctionsSectionError naming the first bad field, e.g. `functions[0].targets[1].group: 7 is not below 5`.
  */
 export function decodeFunctionsSection(bytes: Uint8Array, groupCount: number): FunctionsSection {
-  let json: unknown;
-  try {
-    json = JSON.parse(new TextDecoder("utf-8", { fatal: true, ignoreBOM: false }).decode(bytes));
-  } catch (error) {
-    throw new FunctionsSectionError(`FUNCTIONS section is not UTF-8 JSON: ${(error as Error).message}`);
-  }
-  const fail = (at: string, why: string): never => {
-    throw new FunctionsSectionError(`FUNCTIONS section: ${at}: ${why}`);
-  };
-  const object = (v: unknown, at: string): Record<string, unknown> =>
-    typeof v === "object" && v !== null && !Array.isArray(v) ? (v as Record<string, unknown>) : fail(at, "not an object");
-  const array = (v: unknown, at: string): unknown[] => (Array.isArray(v) ? v : fail(at, "not an array"));
-  const int = (v: unknown, at: string, min: number, max: number): number =>
-    Number.isInteger(v) && (v as number) >= min && (v as number) <= max
-      ? (v as number)
-      : fail(at, `${JSON.stringify(v)} is not an integer in [${min}, ${max}]`);
-  const text = (v: unknown, at: string): string => (typeof v === "string" && v !== "" ? v : fail(at, "not a non-empty string"));
-  const textOrNull = (v: unknown, at: string): string | null => (v === null ? null : text(v, at));
+  const { json, read } = readSectionJson(bytes, "FUNCTIONS", (message) => new FunctionsSectionError(message));
+  const { fail, object, array, int, text, textOrNull } = read;
   const group = (v: unknown, at: string): number =>
     Number.isInteger(v) && (v as number) >= 0 && (v as number) < groupCount
       ? (v as number)

@@ -9,9 +9,11 @@
  * Everything here is already checked and compiled by control (regexes to automata, CIDRs to
  * canonical prefixes, JWKS fetched), so the gateway only builds its per-route objects from it.
  */
+
 import { decodeIr, type EncodedIr } from "./cel/ir-codec.ts";
 import { IrShapeError } from "./cel/ir-shape.ts";
 import { groupRecordCount, sectionBytes } from "./section-directory.ts";
+import { readSectionJson } from "./section-json.ts";
 
 /** Section id of PLUGINS in the section directory. */
 export const PLUGINS_SECTION_ID = 15;
@@ -304,31 +306,8 @@ const MAX_AUTOMATON_STATES = 65536;
  *   `PLUGINS section: routes[0].plugins.limit-count.count: 0 is not an integer in [1, 1000000000]`.
  */
 export function decodePluginsSection(bytes: Uint8Array, groupCount: number): PluginsSection {
-  let json: unknown;
-  try {
-    json = JSON.parse(new TextDecoder("utf-8", { fatal: true, ignoreBOM: false }).decode(bytes));
-  } catch (error) {
-    throw new PluginsSectionError(`PLUGINS section is not UTF-8 JSON: ${(error as Error).message}`);
-  }
-  const fail = (at: string, why: string): never => {
-    throw new PluginsSectionError(`PLUGINS section: ${at}: ${why}`);
-  };
-  const object = (v: unknown, at: string): Record<string, unknown> =>
-    typeof v === "object" && v !== null && !Array.isArray(v) ? (v as Record<string, unknown>) : fail(at, "not an object");
-  const array = (v: unknown, at: string): unknown[] => (Array.isArray(v) ? v : fail(at, "not an array"));
-  const int = (v: unknown, at: string, min: number, max: number): number =>
-    Number.isInteger(v) && (v as number) >= min && (v as number) <= max
-      ? (v as number)
-      : fail(at, `${JSON.stringify(v)} is not an integer in [${min}, ${max}]`);
-  const num = (v: unknown, at: string, min: number): number =>
-    typeof v === "number" && Number.isFinite(v) && v >= min ? v : fail(at, `${JSON.stringify(v)} is not a number ≥ ${min}`);
-  const bool = (v: unknown, at: string): boolean => (typeof v === "boolean" ? v : fail(at, "not a boolean"));
-  const str = (v: unknown, at: string): string => (typeof v === "string" ? v : fail(at, "not a string"));
-  const text = (v: unknown, at: string): string => (typeof v === "string" && v !== "" ? v : fail(at, "not a non-empty string"));
-  const textOrNull = (v: unknown, at: string): string | null => (v === null ? null : text(v, at));
-  const texts = (v: unknown, at: string): string[] => array(v, at).map((x, i) => text(x, `${at}[${i}]`));
-  const oneOf = <T extends string>(v: unknown, at: string, values: readonly T[]): T =>
-    values.includes(v as T) ? (v as T) : fail(at, `${JSON.stringify(v)} is not one of ${values.join(", ")}`);
+  const { json, read } = readSectionJson(bytes, "PLUGINS", (message) => new PluginsSectionError(message));
+  const { fail, object, array, int, num, bool, str, text, textOrNull, texts, oneOf } = read;
 
   const dfa = (v: unknown, at: string): SearchDfa => {
     const d = object(v, at);

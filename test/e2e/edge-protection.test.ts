@@ -201,7 +201,7 @@ describe.each(GATEWAY_RUNTIMES)("edge protection through the gateway (%s, 2 proc
   });
 
   it("jwt-auth: HS256 and RS256 tokens name their consumer; expired, foreign-signed or missing tokens get 401", async () => {
-    const hs = (claims: Record<string, unknown>, exp = "5m") =>
+    const hs = (claims: Record<string, unknown>, exp: string | number = "5m") =>
       new SignJWT(claims)
         .setProtectedHeader({ alg: "HS256" })
         .setIssuedAt()

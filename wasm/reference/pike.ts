@@ -7,6 +7,7 @@
  * `(a+)+$` included. Threads are kept in priority order and a match cuts off the threads below
  * it, which gives the leftmost-first submatches of RE2 and Perl. Pure: no clock, no I/O.
  */
+import { utf8WithIndex } from "./utf8-index.ts";
 
 /** State kinds (CaptureNfa `kind`). */
 export const PIKE_BYTE = 0; // consumes a byte in [lo, hi] → next
@@ -76,44 +77,6 @@ export function pikeProgram(nfa: CaptureAutomaton): PikeProgram {
     program.alt[i] = alt;
   });
   return program;
-}
-
-/**
- * The UTF-8 bytes of `s` (lone surrogates as U+FFFD, as runDfa reads them) and, for each byte
- * offset that starts a character (and the end), the string index it came from.
- */
-function utf8WithIndex(s: string): { bytes: Uint8Array; index: Int32Array; length: number } {
-  const bytes = new Uint8Array(s.length * 3 + 1);
-  const index = new Int32Array(s.length * 3 + 2);
-  let n = 0;
-  for (let i = 0; i < s.length; i++) {
-    const at = i;
-    let c = s.charCodeAt(i);
-    if (c >= 0xd800 && c <= 0xdfff) {
-      const d = s.charCodeAt(i + 1);
-      if (c <= 0xdbff && d >= 0xdc00 && d <= 0xdfff) {
-        c = 0x10000 + ((c - 0xd800) << 10) + (d - 0xdc00);
-        i++;
-      } else c = 0xfffd;
-    }
-    index[n] = at;
-    if (c < 0x80) bytes[n++] = c;
-    else if (c < 0x800) {
-      bytes[n++] = 0xc0 | (c >> 6);
-      bytes[n++] = 0x80 | (c & 0x3f);
-    } else if (c < 0x10000) {
-      bytes[n++] = 0xe0 | (c >> 12);
-      bytes[n++] = 0x80 | ((c >> 6) & 0x3f);
-      bytes[n++] = 0x80 | (c & 0x3f);
-    } else {
-      bytes[n++] = 0xf0 | (c >> 18);
-      bytes[n++] = 0x80 | ((c >> 12) & 0x3f);
-      bytes[n++] = 0x80 | ((c >> 6) & 0x3f);
-      bytes[n++] = 0x80 | (c & 0x3f);
-    }
-  }
-  index[n] = s.length;
-  return { bytes, index, length: n };
 }
 
 /** A list of threads in priority order: state ids and their capture slots. */
