@@ -22,7 +22,7 @@ import { newExchange } from "../../worker/telemetry/exchange.ts";
 import { MetricsAggregator } from "../../worker/telemetry/metrics.ts";
 import { type Received, type RecordingUpstream, startRecordingUpstream } from "../support/recording-upstream.ts";
 import { group, instantiate, request, route, write } from "../support/wasm-fixtures.ts";
-import { pluginContext } from "./plugins/transform/plugin-context.ts";
+import { pluginContext } from "./plugins/plugin-context.ts";
 
 let first: RecordingUpstream;
 let second: RecordingUpstream;
@@ -129,7 +129,7 @@ describe("forward() with an UpstreamEdit", () => {
     const res = await send(c, [instanceOn(1, first.port), instanceOn(2, second.port)]);
     expect(res.status).toBe(200);
     const all = [...first.received, ...second.received];
-    expect(all.map((r) => r.target)).toEqual(["/x/v1?from=", "/x/v1?from="]);
+    expect(all.map((r) => r.target)).toEqual(["/x/v1?from=192.0.2.1", "/x/v1?from=192.0.2.1"]);
     expect(all.map((r) => field(r, "x-trace-tag"))).toEqual([["edge"], ["edge"]]); // once per attempt, not accumulated
     expect(seen.sort()).toEqual(
       [`127.0.0.1:${first.port}=127.0.0.1:${first.port}`, `127.0.0.1:${second.port}=127.0.0.1:${second.port}`].sort(),

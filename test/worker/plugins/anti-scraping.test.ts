@@ -12,7 +12,7 @@ import type { AntiScrapingPlugin, AntiScrapingRule, SearchDfa } from "../../../w
 import { createAntiScraping } from "../../../worker/plugins/anti-scraping.ts";
 import { AntiScrapingState, ClientWindow, createAntiScrapingState } from "../../../worker/plugins/anti-scraping-state.ts";
 import { dfaFromSection } from "../../../worker/plugins/search-dfa.ts";
-import { type AccessRequest, accessContext, runAccess } from "./access-context.ts";
+import { pluginContext, runAccess, type TestRequest } from "./plugin-context.ts";
 
 /** The pattern as control writes it into the section (typed arrays → JSON arrays). */
 function sectionDfa(pattern: string): SearchDfa {
@@ -47,8 +47,8 @@ const T0 = 1_800_000_000_000; // a multiple of 10 s
 
 type Outcome = null | { status: number; rule: string; retryAfter?: string } | { group: number };
 
-async function outcome(config: AntiScrapingPlugin, state: AntiScrapingState, req: AccessRequest, consumer = false): Promise<Outcome> {
-  const c = accessContext({ peer: "203.0.113.7:1", nowMs: T0, ...req });
+async function outcome(config: AntiScrapingPlugin, state: AntiScrapingState, req: TestRequest, consumer = false): Promise<Outcome> {
+  const c = pluginContext({ peer: "203.0.113.7:1", nowMs: T0, ...req });
   if (consumer) c.consumer = { name: "alice", labels: {}, keyHash: null, jwt: null };
   const answer = await runAccess(createAntiScraping(config, state), c);
   if (answer) {
@@ -60,7 +60,7 @@ async function outcome(config: AntiScrapingPlugin, state: AntiScrapingState, req
 }
 
 const BOTS = rule("bots", { userAgent: "python-requests|curl/|[Ss]crapy" });
-const cases: [string, AntiScrapingPlugin, AccessRequest, Outcome, boolean?][] = [
+const cases: [string, AntiScrapingPlugin, TestRequest, Outcome, boolean?][] = [
   ["user agent matches → block", plugin([BOTS]), { headers: { "user-agent": "python-requests/2.31" } }, { status: 403, rule: "bots" }],
   [
     "unanchored search in the user agent",
@@ -125,7 +125,7 @@ describe("anti-scraping rules", () => {
 
   it("answers synchronously", () => {
     const answer = createAntiScraping(plugin([BOTS]), createAntiScrapingState()).access(
-      accessContext({ headers: { "user-agent": "curl/8" } }),
+      pluginContext({ headers: { "user-agent": "curl/8" } }),
     );
     expect(answer).toBeInstanceOf(Response);
   });

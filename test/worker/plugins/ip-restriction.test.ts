@@ -8,7 +8,7 @@
 import { describe, expect, it } from "vitest";
 import type { IpRestrictionPlugin } from "../../../wasm/plugins-section.ts";
 import { createIpRestriction, ipAllowed, parsePrefixList } from "../../../worker/plugins/ip-restriction.ts";
-import { accessContext, runAccess } from "./access-context.ts";
+import { pluginContext, runAccess } from "./plugin-context.ts";
 
 const MESSAGE = "Your IP address is not allowed";
 const WHITELIST = ["127.0.0.0/24", "113.74.26.106"]; // TEST 7
@@ -44,7 +44,7 @@ const cases: [string, string[], string[], { xff?: string; peer?: string }, boole
 describe("ip-restriction (APISIX t/plugin/ip-restriction.t)", () => {
   it.each(cases)("%s", async (_, allow, deny, from, allowed) => {
     const config: IpRestrictionPlugin = { allow, deny, message: MESSAGE };
-    const c = accessContext({
+    const c = pluginContext({
       peer: from.peer ?? "127.0.0.1:5000",
       trustedProxies: "127.0.0.1",
       headers: from.xff ? { "x-forwarded-for": from.xff } : {},
@@ -60,7 +60,7 @@ describe("ip-restriction (APISIX t/plugin/ip-restriction.t)", () => {
 
   it("TEST 26–30: the user-defined message", async () => {
     const plugin = createIpRestriction({ allow: ["10.0.0.0/8"], deny: [], message: "Do you know where you are?" });
-    const answer = await runAccess(plugin, accessContext({ peer: "114.114.114.114:1" }));
+    const answer = await runAccess(plugin, pluginContext({ peer: "114.114.114.114:1" }));
     expect(answer?.body).toEqual({ error: "forbidden", message: "Do you know where you are?" });
   });
 
@@ -70,7 +70,7 @@ describe("ip-restriction (APISIX t/plugin/ip-restriction.t)", () => {
   });
 
   it("answers synchronously", () => {
-    const answer = createIpRestriction({ allow: [], deny: ["127.0.0.1"], message: MESSAGE }).access(accessContext({ peer: "127.0.0.1:1" }));
+    const answer = createIpRestriction({ allow: [], deny: ["127.0.0.1"], message: MESSAGE }).access(pluginContext({ peer: "127.0.0.1:1" }));
     expect(answer).toBeInstanceOf(Response);
   });
 

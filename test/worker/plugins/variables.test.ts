@@ -6,7 +6,7 @@
 import { describe, expect, it } from "vitest";
 import { parseTemplate } from "../../../wasm/template.ts";
 import { renderTemplate } from "../../../worker/plugins/variables.ts";
-import { pluginContext } from "./transform/plugin-context.ts";
+import { pluginContext } from "./plugin-context.ts";
 
 const c = pluginContext({
   url: "https://Shop.Example:8443/a%20b/c?x=1&y=%C3%A9&x=2",
@@ -15,6 +15,7 @@ const c = pluginContext({
   peer: "192.0.2.1:3000",
   consumer: "bob",
   routeId: 42,
+  requestId: "req-16",
 });
 c.request.headers.append("x-multi", "b");
 
@@ -41,6 +42,6 @@ describe("renderTemplate", () => {
   });
 
   it("an unauthenticated request and no peer render as empty", () => {
-    expect(renderTemplate(parseTemplate("[$consumer_name][$remote_addr]"), pluginContext())).toBe("[][]");
+    expect(renderTemplate(parseTemplate("[$consumer_name][$remote_addr]"), pluginContext({ peer: "" }))).toBe("[][]");
   });
 });

@@ -11,7 +11,7 @@ import type { ConsumerEntry, JsonWebKeyLike, JwtAuthPlugin, JwtCredential } from
 import { ConsumerDirectory } from "../../../../worker/plugins/auth/consumer-directory.ts";
 import { createJwtAuth } from "../../../../worker/plugins/auth/jwt-auth.ts";
 import { VerifiedTokens } from "../../../../worker/plugins/auth/verified-tokens.ts";
-import { type AccessRequest, accessContext, runAccess, upstreamHeaders, upstreamPath } from "../access-context.ts";
+import { pluginContext, runAccess, type TestRequest, upstreamHeaders, upstreamTarget } from "../plugin-context.ts";
 
 const NOW_S = 1_800_000_000;
 const NOW_MS = NOW_S * 1000;
@@ -88,7 +88,7 @@ interface Case {
   name: string;
   config?: Partial<JwtAuthPlugin>;
   /** Builds the request (tokens are async). */
-  request: () => Promise<AccessRequest>;
+  request: () => Promise<TestRequest>;
   want: { message: string } | { consumer: string | null };
   upstream?: Record<string, string | null>;
   upstreamPath?: string;
@@ -367,7 +367,7 @@ describe("jwt-auth (APISIX t/plugin/jwt-auth.t)", () => {
   it.each(cases.map((c) => [c.name, c] as const))("%s", async (_, tc) => {
     // A fresh directory per case: no case passes on a token another one verified.
     const plugin = createJwtAuth({ ...DEFAULTS, ...tc.config }, new ConsumerDirectory(directory.consumers));
-    const c = accessContext({ ...(await tc.request()), nowMs: NOW_MS });
+    const c = pluginContext({ ...(await tc.request()), nowMs: NOW_MS });
     const answer = await runAccess(plugin, c);
     if ("message" in tc.want) {
       expect(answer?.status).toBe(401);
@@ -380,13 +380,13 @@ describe("jwt-auth (APISIX t/plugin/jwt-auth.t)", () => {
     expect(c.consumer?.name ?? null).toBe(tc.want.consumer);
     const headers = upstreamHeaders(c);
     for (const [name, value] of Object.entries(tc.upstream ?? {})) expect(headers.get(name), name).toBe(value);
-    if (tc.upstreamPath !== undefined) expect(upstreamPath(c)).toBe(tc.upstreamPath);
+    if (tc.upstreamPath !== undefined) expect(upstreamTarget(c)).toBe(tc.upstreamPath);
   });
 
   it("never puts the secret or the token in a 401", async () => {
     const plugin = createJwtAuth(DEFAULTS, directory);
     const jwt = await token({ key: "user-key", exp: NOW_S - 5 }, "hs");
-    const answer = await plugin.access(accessContext({ ...bearer(jwt), nowMs: NOW_MS }));
+    const answer = await plugin.access(pluginContext({ ...bearer(jwt), nowMs: NOW_MS }));
     const text = await (answer as Response).text();
     expect(text).not.toContain(HS_SECRET);
     expect(text).not.toContain(jwt.split(".")[2]);
@@ -399,10 +399,10 @@ describe("jwt-auth's verified tokens (per snapshot)", () => {
     const snapshot = new ConsumerDirectory(directory.consumers);
     const plugin = createJwtAuth({ ...DEFAULTS, hideCredentials: true }, snapshot);
     const jwt = await token({ key: "rsa-key", exp: NOW_S + 60 }, "rsa");
-    const first = plugin.access(accessContext({ ...bearer(jwt), nowMs: NOW_MS }));
+    const first = plugin.access(pluginContext({ ...bearer(jwt), nowMs: NOW_MS }));
     expect(first).toBeInstanceOf(Promise);
     expect(await first).toBeNull();
-    const c = accessContext({ headers: { authorization: `Bearer ${jwt}`, "x-consumer-username": "jack" }, nowMs: NOW_MS + 1000 });
+    const c = pluginContext({ headers: { authorization: `Bearer ${jwt}`, "x-consumer-username": "jack" }, nowMs: NOW_MS + 1000 });
     expect(plugin.access(c)).toBeNull();
     expect(c.consumer?.name).toBe("rose");
     expect(Object.fromEntries(upstreamHeaders(c))).toEqual({ "x-consumer-username": "rose" });
@@ -412,29 +412,29 @@ describe("jwt-auth's verified tokens (per snapshot)", () => {
     const snapshot = new ConsumerDirectory(directory.consumers);
     const plugin = createJwtAuth({ ...DEFAULTS, clockSkewSeconds: 5 }, snapshot);
     const jwt = await token({ key: "user-key", nbf: NOW_S, exp: NOW_S + 10 }, "hs");
-    expect(await runAccess(plugin, accessContext({ ...bearer(jwt), nowMs: NOW_MS }))).toBeNull();
-    expect(plugin.access(accessContext({ ...bearer(jwt), nowMs: NOW_MS + 14_000 }))).toBeNull(); // within the skew, cached
-    const late = await runAccess(plugin, accessContext({ ...bearer(jwt), nowMs: NOW_MS + 15_000 }));
+    expect(await runAccess(plugin, pluginContext({ ...bearer(jwt), nowMs: NOW_MS }))).toBeNull();
+    expect(plugin.access(pluginContext({ ...bearer(jwt), nowMs: NOW_MS + 14_000 }))).toBeNull(); // within the skew, cached
+    const late = await runAccess(plugin, pluginContext({ ...bearer(jwt), nowMs: NOW_MS + 15_000 }));
     expect(late?.body.message).toBe("failed to verify jwt: token expired (exp)");
-    const early = await runAccess(plugin, accessContext({ ...bearer(jwt), nowMs: NOW_MS - 6_000 }));
+    const early = await runAccess(plugin, pluginContext({ ...bearer(jwt), nowMs: NOW_MS - 6_000 }));
     expect(early?.body.message).toBe("failed to verify jwt: token not yet valid (nbf)");
   });
 
   it("is per snapshot: a consumer removed by the next snapshot is refused at once", async () => {
     const jwt = await token({ key: "user-key" }, "hs");
     const before = createJwtAuth(DEFAULTS, new ConsumerDirectory(directory.consumers));
-    expect(await runAccess(before, accessContext({ ...bearer(jwt), nowMs: NOW_MS }))).toBeNull();
+    expect(await runAccess(before, pluginContext({ ...bearer(jwt), nowMs: NOW_MS }))).toBeNull();
     const after = createJwtAuth(DEFAULTS, new ConsumerDirectory(directory.consumers.filter((c) => c.name !== "jack")));
-    expect((await runAccess(after, accessContext({ ...bearer(jwt), nowMs: NOW_MS })))?.body.message).toBe("Invalid user key in JWT token");
+    expect((await runAccess(after, pluginContext({ ...bearer(jwt), nowMs: NOW_MS })))?.body.message).toBe("Invalid user key in JWT token");
   });
 
   it("is keyed by the key claim too: a route reading another claim verifies in full", async () => {
     const snapshot = new ConsumerDirectory(directory.consumers);
     const jwt = await token({ key: "user-key", sub: "nobody" }, "hs");
-    expect(await runAccess(createJwtAuth(DEFAULTS, snapshot), accessContext({ ...bearer(jwt), nowMs: NOW_MS }))).toBeNull();
+    expect(await runAccess(createJwtAuth(DEFAULTS, snapshot), pluginContext({ ...bearer(jwt), nowMs: NOW_MS }))).toBeNull();
     const bySub = await runAccess(
       createJwtAuth({ ...DEFAULTS, keyClaim: "sub" }, snapshot),
-      accessContext({ ...bearer(jwt), nowMs: NOW_MS }),
+      pluginContext({ ...bearer(jwt), nowMs: NOW_MS }),
     );
     expect(bySub?.body.message).toBe("Invalid user key in JWT token");
   });

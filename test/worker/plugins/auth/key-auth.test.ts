@@ -11,7 +11,7 @@ import type { ConsumerEntry, KeyAuthPlugin } from "../../../../wasm/plugins-sect
 import { ConsumerDirectory } from "../../../../worker/plugins/auth/consumer-directory.ts";
 import { createKeyAuth } from "../../../../worker/plugins/auth/key-auth.ts";
 import { KeyHashCache } from "../../../../worker/plugins/auth/key-hash-cache.ts";
-import { type AccessRequest, accessContext, runAccess, upstreamHeaders, upstreamPath } from "../access-context.ts";
+import { pluginContext, runAccess, type TestRequest, upstreamHeaders, upstreamTarget } from "../plugin-context.ts";
 
 const sha256 = (key: string) => createHash("sha256").update(key).digest("hex");
 const consumer = (name: string, key: string): ConsumerEntry => ({ name, labels: { tier: "gold" }, keyHash: sha256(key), jwt: null });
@@ -22,7 +22,7 @@ const DEFAULTS: KeyAuthPlugin = { header: "apikey", query: "apikey", hideCredent
 interface Case {
   name: string;
   config?: Partial<KeyAuthPlugin>;
-  request: AccessRequest;
+  request: TestRequest;
   /** The 401 message, or the consumer's name when the request goes on (null: anonymous). */
   want: { status: 401; message: string } | { consumer: string | null };
   /** Upstream headers that must be present (value) or absent (null). */
@@ -144,7 +144,7 @@ describe("key-auth (APISIX t/plugin/key-auth.t)", () => {
   const directory = new ConsumerDirectory(CONSUMERS, new KeyHashCache());
   it.each(cases.map((c) => [c.name, c] as const))("%s", async (_, tc) => {
     const plugin = createKeyAuth({ ...DEFAULTS, ...tc.config }, directory);
-    const c = accessContext(tc.request);
+    const c = pluginContext(tc.request);
     const answer = await runAccess(plugin, c);
     if ("status" in tc.want) {
       expect(answer?.status).toBe(401);
@@ -157,7 +157,7 @@ describe("key-auth (APISIX t/plugin/key-auth.t)", () => {
     expect(c.consumer?.name ?? null).toBe(tc.want.consumer);
     const headers = upstreamHeaders(c);
     for (const [name, value] of Object.entries(tc.upstream ?? {})) expect(headers.get(name), name).toBe(value);
-    if (tc.upstreamPath !== undefined) expect(upstreamPath(c)).toBe(tc.upstreamPath);
+    if (tc.upstreamPath !== undefined) expect(upstreamTarget(c)).toBe(tc.upstreamPath);
   });
 });
 
@@ -166,10 +166,10 @@ describe("key-auth's presented-key cache", () => {
     const cache = new KeyHashCache();
     const plugin = createKeyAuth(DEFAULTS, new ConsumerDirectory(CONSUMERS, cache));
     for (const key of ["auth-one", "unknown"]) {
-      const first = plugin.access(accessContext({ headers: { apikey: key } }));
+      const first = plugin.access(pluginContext({ headers: { apikey: key } }));
       expect(first).toBeInstanceOf(Promise);
       await first;
-      const c = accessContext({ headers: { apikey: key } });
+      const c = pluginContext({ headers: { apikey: key } });
       const second = plugin.access(c);
       expect(second instanceof Promise).toBe(false);
       expect(second === null ? "ok" : (second as Response).status).toBe(key === "auth-one" ? "ok" : 401);
@@ -179,16 +179,16 @@ describe("key-auth's presented-key cache", () => {
   it("is not stale across snapshots: a consumer removed from the next snapshot is refused", async () => {
     const cache = new KeyHashCache();
     const before = createKeyAuth(DEFAULTS, new ConsumerDirectory(CONSUMERS, cache));
-    expect(await runAccess(before, accessContext({ headers: { apikey: "auth-one" } }))).toBeNull();
+    expect(await runAccess(before, pluginContext({ headers: { apikey: "auth-one" } }))).toBeNull();
     const after = createKeyAuth(DEFAULTS, new ConsumerDirectory(CONSUMERS.slice(1), cache));
-    const c = accessContext({ headers: { apikey: "auth-one" } });
+    const c = pluginContext({ headers: { apikey: "auth-one" } });
     const answer = after.access(c);
     expect(answer instanceof Promise).toBe(false); // still the cached hash …
     expect((answer as Response).status).toBe(401); // … looked up in the new consumers
     // A key added in the next snapshot is found too.
     const added = createKeyAuth(DEFAULTS, new ConsumerDirectory([...CONSUMERS, consumer("new", "unknown-before")], cache));
-    await runAccess(before, accessContext({ headers: { apikey: "unknown-before" } }));
-    const c2 = accessContext({ headers: { apikey: "unknown-before" } });
+    await runAccess(before, pluginContext({ headers: { apikey: "unknown-before" } }));
+    const c2 = pluginContext({ headers: { apikey: "unknown-before" } });
     expect(await runAccess(added, c2)).toBeNull();
     expect(c2.consumer?.name).toBe("new");
   });

@@ -8,7 +8,7 @@ import { createLimitCount } from "../../../../worker/plugins/limits/limit-count.
 import { parseRedisUrl } from "../../../../worker/plugins/limits/redis-client.ts";
 import type { SocketConnect } from "../../../../worker/plugins/limits/socket.ts";
 import { createLimitState } from "../../../../worker/plugins/limits/state.ts";
-import { pluginContext } from "./plugin-context.ts";
+import { pluginContext } from "../plugin-context.ts";
 
 export interface ProbeSpec {
   runtime: string;

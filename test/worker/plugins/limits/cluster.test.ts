@@ -15,7 +15,7 @@ import { createLimitState, LimitState } from "../../../../worker/plugins/limits/
 import { nodeConnect } from "../../../support/node-socket.ts";
 import { stopAll } from "../../../support/processes.ts";
 import { startTestRedis, type TestRedis } from "../../../support/redis-server.ts";
-import { editedHeaders, pluginContext } from "./plugin-context.ts";
+import { answerHeaders, pluginContext } from "../plugin-context.ts";
 
 let redis: TestRedis;
 const cli = (...args: string[]) => execFileSync("redis-cli", ["-p", String(redis.port), ...args], { encoding: "utf8" }).trim();
@@ -153,7 +153,7 @@ describe("limit-count cluster plugin", () => {
     const answers = [];
     for (const c of contexts) answers.push(await plugin.access(c));
     expect(answers.slice(0, 3)).toEqual([null, null, null]);
-    expect(editedHeaders(contexts[2] as ReturnType<typeof pluginContext>).get("ratelimit")).toBe('"limit-count";r=0;t=60');
+    expect(answerHeaders(contexts[2] as ReturnType<typeof pluginContext>).get("ratelimit")).toBe('"limit-count";r=0;t=60');
     const rejected = answers[3] as Response;
     expect(rejected.status).toBe(429);
     expect(await rejected.json()).toMatchObject({ error: "rate_limited", plugin: "limit-count" });

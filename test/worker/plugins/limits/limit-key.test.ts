@@ -10,13 +10,13 @@ import { lowerLimitKey } from "../../../../control/compiler/index.ts";
 import { encodeIr } from "../../../../wasm/cel/ir-codec.ts";
 import type { LimitKey } from "../../../../wasm/plugins-section.ts";
 import { limitKeyReader } from "../../../../worker/plugins/limits/limit-key.ts";
-import { pluginContext, type RequestSpec } from "./plugin-context.ts";
+import { pluginContext, type TestRequest } from "../plugin-context.ts";
 
 /** A `cel` key as the section carries it. */
 const cel = (expression: string): LimitKey => ({ from: "cel", program: JSON.parse(JSON.stringify(encodeIr(lowerLimitKey(expression)))) });
 
 describe("limitKeyReader", () => {
-  it.each<[string, LimitKey, RequestSpec, string, boolean]>([
+  it.each<[string, LimitKey, TestRequest, string, boolean]>([
     // [case, key, request, counter key, fell back]
     ["ip", { from: "ip" }, { ip: "192.0.2.7" }, "192.0.2.7", false],
     ["header", { from: "header", name: "x-user" }, { headers: { "x-user": "u1" } }, "=u1", false],

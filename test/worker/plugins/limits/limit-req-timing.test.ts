@@ -8,7 +8,7 @@ import { describe, expect, it } from "vitest";
 import type { LimitReqPlugin } from "../../../../wasm/plugins-section.ts";
 import { createLimitReq } from "../../../../worker/plugins/limits/limit-req.ts";
 import { LimitState } from "../../../../worker/plugins/limits/state.ts";
-import { pluginContext } from "./plugin-context.ts";
+import { pluginContext } from "../plugin-context.ts";
 
 const config = (over: Partial<LimitReqPlugin>): LimitReqPlugin => ({
   rate: 1,

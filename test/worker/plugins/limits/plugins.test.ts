@@ -16,7 +16,7 @@ import { createLimitConn } from "../../../../worker/plugins/limits/limit-conn.ts
 import { createLimitCount } from "../../../../worker/plugins/limits/limit-count.ts";
 import { createLimitReq } from "../../../../worker/plugins/limits/limit-req.ts";
 import { LimitState } from "../../../../worker/plugins/limits/state.ts";
-import { editedHeaders, pluginContext, type RequestSpec } from "./plugin-context.ts";
+import { answerHeaders, pluginContext, type TestRequest } from "../plugin-context.ts";
 
 const countConfig = (over: Partial<LimitCountPlugin> = {}): LimitCountPlugin => ({
   count: 2,
@@ -51,13 +51,13 @@ describe("limit-count (local)", () => {
     const t0 = 1_000_000;
     const first = pluginContext({ nowMs: t0 });
     expect(runSync(plugin, first)).toBeNull();
-    expect(Object.fromEntries(editedHeaders(first))).toEqual({
+    expect(Object.fromEntries(answerHeaders(first))).toEqual({
       "ratelimit-policy": '"limit-count";q=2;w=60',
       ratelimit: '"limit-count";r=1;t=60',
     });
     const second = pluginContext({ nowMs: t0 + 10_500 });
     expect(runSync(plugin, second)).toBeNull();
-    expect(editedHeaders(second).get("ratelimit")).toBe('"limit-count";r=0;t=50');
+    expect(answerHeaders(second).get("ratelimit")).toBe('"limit-count";r=0;t=50');
 
     const third = pluginContext({ nowMs: t0 + 20_000 });
     const rejected = runSync(plugin, third) as Response;
@@ -86,7 +86,7 @@ describe("limit-count (local)", () => {
     expect(rejected.headers.get("retry-after")).toBe("60");
   });
 
-  it.each<[string, LimitCountPlugin["key"], RequestSpec, RequestSpec, boolean]>([
+  it.each<[string, LimitCountPlugin["key"], TestRequest, TestRequest, boolean]>([
     // [case, key, request A, request B, B shares A's counter]
     ["ip: other address", { from: "ip" }, { ip: "192.0.2.1" }, { ip: "192.0.2.2" }, false],
     ["ip: same address", { from: "ip" }, { ip: "192.0.2.1" }, { ip: "192.0.2.1" }, true],
@@ -154,7 +154,7 @@ describe("limit-count (local)", () => {
   it("a CEL key limits per tenant: addresses share their tenant's quota; requests without a tenant count per address", () => {
     const state = new LimitState();
     const plugin = createLimitCount(countConfig({ count: 2, key: celKey('"tenant:" + request.header["x-tenant"]') }), state);
-    const status = (spec: RequestSpec) => runSync(plugin, pluginContext({ nowMs: 1_000, ...spec }))?.status ?? 200;
+    const status = (spec: TestRequest) => runSync(plugin, pluginContext({ nowMs: 1_000, ...spec }))?.status ?? 200;
     const acme = (ip: string) => ({ ip, headers: { "x-tenant": "acme" } });
     expect([status(acme("192.0.2.1")), status(acme("192.0.2.2")), status(acme("192.0.2.3"))]).toEqual([200, 200, 429]);
     expect(status({ ip: "192.0.2.1", headers: { "x-tenant": "globex" } })).toBe(200);

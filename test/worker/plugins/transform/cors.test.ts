@@ -8,7 +8,7 @@ import { describe, expect, it } from "vitest";
 import { compileRegex } from "../../../../control/compiler/regex/index.ts";
 import type { CorsPlugin, SearchDfa } from "../../../../wasm/plugins-section.ts";
 import { createCors, isPreflight } from "../../../../worker/plugins/transform/cors.ts";
-import { answerHeaders, pluginContext } from "./plugin-context.ts";
+import { answerHeaders, pluginContext } from "../plugin-context.ts";
 
 /** An origin regex as control compiles it for CORS: a full-string match, as the SearchDfa JSON. */
 function originDfa(pattern: string): SearchDfa {

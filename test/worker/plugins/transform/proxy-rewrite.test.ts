@@ -9,7 +9,7 @@ import { compileCaptureRegex } from "../../../../control/compiler/regex/index.ts
 import type { ProxyRewritePlugin } from "../../../../wasm/plugins-section.ts";
 import { parseTemplate } from "../../../../wasm/template.ts";
 import { createProxyRewrite, nodeHost } from "../../../../worker/plugins/transform/proxy-rewrite.ts";
-import { pluginContext, type TestRequest, upstreamOf, upstreamTarget } from "./plugin-context.ts";
+import { pluginContext, type TestRequest, upstreamOf, upstreamTarget } from "../plugin-context.ts";
 
 /** The settings as admission would compile them (`regexUri` → capture automaton, values → templates). */
 interface Settings {
@@ -46,7 +46,7 @@ function compile(s: Settings): ProxyRewritePlugin {
 
 /** Runs the plugin on `req` and returns the attempt Request forward() would send to 127.0.0.1:1980. */
 function rewrite(settings: Settings, req: TestRequest) {
-  const c = pluginContext(req);
+  const c = pluginContext({ routeId: 7, requestId: "req-16", ...req });
   expect(createProxyRewrite(compile(settings)).access(c)).toBeNull();
   return { c, target: upstreamTarget(c), headers: upstreamOf(c).headers };
 }

@@ -7,7 +7,7 @@ import { describe, expect, it } from "vitest";
 import type { ResponseRewritePlugin } from "../../../../wasm/plugins-section.ts";
 import { parseTemplate } from "../../../../wasm/template.ts";
 import { createResponseRewrite } from "../../../../worker/plugins/transform/response-rewrite.ts";
-import { answerHeaders, pluginContext } from "./plugin-context.ts";
+import { answerHeaders, pluginContext } from "../plugin-context.ts";
 
 const config = (h: { set?: Record<string, string>; add?: Record<string, string>; remove?: string[] }): ResponseRewritePlugin => ({
   headers: {
@@ -31,7 +31,7 @@ describe("response-rewrite", () => {
     ["set then remove on one name: removed", { set: { "x-a": "set" }, remove: ["x-a"] }, { "x-a": "up" }, { "x-a": null }],
     ["templates from the request", { set: { "x-route": "$route_id/$request_method/$arg_v" } }, {}, { "x-route": "7/GET/9" }],
   ])("%s", (_name, h, upstream, want) => {
-    const c = pluginContext({ url: "/p?v=9" });
+    const c = pluginContext({ url: "/p?v=9", routeId: 7 });
     expect(createResponseRewrite(config(h)).access(c)).toBeNull();
     const headers = answerHeaders(c, upstream);
     for (const [name, value] of Object.entries(want)) expect(headers.get(name), name).toBe(value);
