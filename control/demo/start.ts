@@ -92,8 +92,8 @@ Try the routing (policy demo-canary-uid: int(uid) % 100 < 10 → group canary, e
   curl -s '${gateway.url}/hello?uid=42'     # uid 42 → stable-1 / stable-2, round robin
   curl -s -H "authorization: Bearer $(cat ${control.tokens.admin.path ?? "$SLUICE_ADMIN_TOKEN"})" ${control.url}/v1/routes
 
-Try a rate limit (route /limited: limit-count 5 per 10 s per client; docs/edge-protection.md):
-  for i in 1 2 3 4 5 6; do curl -s -o /dev/null -w '%{http_code} ' '${gateway.url}/limited'; done; echo   # 200 ×5, then 429
+Try a rate limit (route /limited: limit-count 5 per 10 s per client, counted per gateway process — ${gateway.pids.length} here; docs/edge-protection.md):
+  for i in $(seq 12); do curl -s -o /dev/null -w '%{http_code} ' '${gateway.url}/limited'; done; echo   # 200 up to ${5 * gateway.pids.length} times, then 429
 
 Try a function (greet, at zero instances until called; docs/functions-runtime.md):
   curl -s '${gateway.url}/fn'            # cold start: the agent starts a workerd instance, then it answers
