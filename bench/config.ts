@@ -132,8 +132,8 @@ async function main(): Promise<void> {
   await admin(a.url, token, "POST", "/v1/services", { appkey: APPKEY });
   await admin(a.url, token, "POST", "/v1/config/namespaces", { appkey: APPKEY, env: ENV, name: NAMESPACE, format: "properties" });
   const publish = async (n: number): Promise<{ id: number; sentMs: number }> => {
-    const sentMs = performance.now();
     await admin(a.url, token, "PUT", `/v1/config/namespaces/${APPKEY}/${ENV}/${NAMESPACE}/draft`, { content: `feature.level=${n}\n` });
+    const sentMs = performance.now();
     const release = (await admin(a.url, token, "POST", `/v1/config/namespaces/${APPKEY}/${ENV}/${NAMESPACE}/releases`, {
       comment: `bench ${n}`,
     })) as { id: number };
