@@ -99,6 +99,15 @@ describe.each(backends())("config center API on $name", (backend) => {
     expect(props.body.fields[0]).toMatchObject({ pointer: "/port" });
   });
 
+  it("keeps a service with namespaces from being deleted", async () => {
+    const { appkey, path } = await namespace("text", { content: "x" });
+    const refused = await api.client.del(`/v1/services/${appkey}`);
+    expect(refused.status).toBe(409);
+    expect((await api.client.get(path)).status).toBe(200);
+    expect((await api.client.del(path)).status).toBe(204);
+    expect((await api.client.del(`/v1/services/${appkey}`)).status).toBe(204);
+  });
+
   it("refuses content over 1 MiB", async () => {
     const { path } = await namespace("text");
     const big = await api.client.put(`${path}/draft`, { content: "x".repeat(1024 * 1024 + 1) });

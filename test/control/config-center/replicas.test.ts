@@ -3,7 +3,8 @@
  * DATABASE_URL): a release published through replica A wakes a watch held by replica B (the
  * release's `sluice_config` NOTIFY, sent in its transaction); a change B is never told of (written
  * straight to the database, as if B's LISTEN connection had missed it) still reaches B's watch by
- * its periodic re-check (CONFIG_WATCH_RECHECK_MS, here 400 ms); both replicas fetch the same.
+ * its periodic re-check (CONFIG_WATCH_RECHECK_MS, here 400 ms); B fetches what A released; a
+ * watch whose client went away is dropped at once (no waiter leaks).
  */
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -16,6 +17,7 @@ import { configNamespaces, configReleases, services } from "../../../control/db/
 import { type RunningControl, startControl } from "../../../control/server.ts";
 import { backends, type TestDatabase } from "../../support/backends.ts";
 import { type Client, clientFor, httpTarget } from "../../support/client.ts";
+import { eventually } from "../../support/stack.ts";
 
 const postgres = backends().find((b) => b.name === "postgres");
 const RECHECK_MS = 400;
@@ -53,6 +55,8 @@ describe.skipIf(!postgres)("config watch across control replicas on PostgreSQL",
     expect((await adminA.post(`${path}/releases`, {})).status).toBe(201);
     const token = (await adminA.post("/v1/agent-tokens", { name: "cfgrep", appkeys: ["cfgrep"] })).body.token;
     agentB = clientFor(httpTarget(b.url), token);
+    // B learns of the new token through the write's notification.
+    await eventually(async () => (await agentB.get("/v1/config/fetch?appkey=cfgrep&env=prod")).status === 200, 3000);
   }, 60_000);
 
   afterAll(async () => {
@@ -74,8 +78,7 @@ describe.skipIf(!postgres)("config watch across control replicas on PostgreSQL",
   it("a release through A wakes a watch held by B", async () => {
     const known = await currentRelease();
     const held = watchOnB(known);
-    await new Promise((r) => setTimeout(r, 300));
-    expect(b.configWatch.size).toBe(1);
+    await eventually(async () => b.configWatch.size === 1, 2000);
     await adminA.put(`${path}/draft`, { content: "v2" });
     const published = await adminA.post(`${path}/releases`, {});
     const publishedAt = Date.now();
@@ -107,5 +110,18 @@ describe.skipIf(!postgres)("config watch across control replicas on PostgreSQL",
     const reply = await held;
     expect(reply.body.changed).toEqual([{ namespace: "app", release: row.id }]);
     expect(reply.at - writtenAt).toBeLessThan(RECHECK_MS + 500);
+  });
+
+  it("forgets a watch whose client went away", async () => {
+    const known = await currentRelease();
+    const cut = new AbortController();
+    const held = fetch(`${b.url}/v1/config/watch?appkey=cfgrep&env=prod&known=app:${known}&wait=60`, {
+      headers: { authorization: `Bearer ${b.tokens.adminToken}` },
+      signal: cut.signal,
+    }).catch((error: Error) => error.name);
+    await eventually(async () => b.configWatch.size === 1, 2000);
+    cut.abort();
+    expect(await held).toBe("AbortError");
+    await eventually(async () => b.configWatch.size === 0, 2000);
   });
 });
