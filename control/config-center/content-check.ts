@@ -25,13 +25,19 @@ export interface ContentProblem {
 export function checkContent(format: ConfigFormat, content: string, schema: SchemaCheck | null): ContentProblem | null {
   const bytes = Buffer.byteLength(content, "utf8");
   if (bytes > MAX_CONTENT_BYTES) return { message: `content is ${bytes} bytes, over the ${MAX_CONTENT_BYTES}-byte limit` };
-  const parsed = parseContent(format, content);
-  if (!parsed.ok) {
-    const { line, column, message } = parsed.problem;
-    return { message: `invalid ${format} at line ${line}, column ${column}: ${message}`, line, column };
+  try {
+    const parsed = parseContent(format, content);
+    if (!parsed.ok) {
+      const { line, column, message } = parsed.problem;
+      return { message: `invalid ${format} at line ${line}, column ${column}: ${message}`, line, column };
+    }
+    if (!schema || format === "text") return null;
+    const violation = schema(parsed.value);
+    if (!violation) return null;
+    return { message: `${violation.pointer || "/"}: ${violation.message}`, pointer: violation.pointer };
+  } catch (error) {
+    // Nesting deep enough to exhaust the stack (a YAML document's conversion, a recursive schema).
+    if (error instanceof RangeError) return { message: "content nests too deeply" };
+    throw error;
   }
-  if (!schema || format === "text") return null;
-  const violation = schema(parsed.value);
-  if (!violation) return null;
-  return { message: `${violation.pointer || "/"}: ${violation.message}`, pointer: violation.pointer };
 }

@@ -56,6 +56,18 @@ describe("checkContent with a schema", () => {
     expect(problem?.pointer ?? null).toBe(pointer);
   });
 
+  it("refuses content nested deeper than the stack (400, not 500)", () => {
+    const deep = `${"[".repeat(200_000)}${"]".repeat(200_000)}`;
+    const recursive = compileSchema({
+      $defs: { node: { type: "array", items: { $ref: "#/$defs/node" } } },
+      $ref: "#/$defs/node",
+    }) as SchemaCheck;
+    for (const format of ["json", "yaml"] as const) {
+      const problem = checkContent(format, deep, recursive);
+      expect(problem?.message).toEqual(expect.any(String));
+    }
+  });
+
   it("refuses an invalid schema, and content over 1 MiB", () => {
     expect(compileSchema({ type: "nope" })).toHaveProperty("error");
     expect(checkContent("text", "x".repeat(MAX_CONTENT_BYTES), null)).toBeNull();
