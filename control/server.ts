@@ -16,6 +16,8 @@ import { createApp } from "./api/app.ts";
 import { type ResolvedTokens, resolveTokens } from "./api/auth.ts";
 import { JwksRefresher, jwksRefreshMs } from "./config/jwks-refresher.ts";
 import { CHANGE_CHANNEL, parseChangeNotice } from "./config/write.ts";
+import { CONFIG_CHANNEL, loadDelivery, parseConfigNotice } from "./config-center/store.ts";
+import { CONFIG_WATCH_RECHECK_MS, ConfigWatchHub } from "./config-center/watch-hub.ts";
 import { backfillConditionIr } from "./db/condition-ir.ts";
 import { openDatabase } from "./db/connect.ts";
 import { openNotifications } from "./db/notifications.ts";
@@ -50,6 +52,11 @@ export interface ControlOptions {
   autoscalerTickMs?: number;
   /** Time between refreshes of consumers' JWKS URLs, ms (default JWKS_REFRESH_MS, else 300000). */
   jwksRefreshMs?: number;
+  /**
+   * Period of the config center's re-check of held watches, ms (default CONFIG_WATCH_RECHECK_MS
+   * from `env`, else 10000): how late a watch converges when its replica missed a notification.
+   */
+  configWatchRecheckMs?: number;
   /** Clock of the function runtime, Unix ms (tests drive it); default Date.now. */
   now?: () => number;
   logger?: Logger;
@@ -70,6 +77,8 @@ export interface RunningControl {
   jwksRefresher: JwksRefresher;
   /** Function nodes, assignments and the scaler loop (docs/functions-runtime.md). */
   functions: FunctionRuntime & { scaler: Scaler };
+  /** The config center's held watches on this replica (docs/config-center.md "Delivery API"). */
+  configWatch: ConfigWatchHub;
   /** Random id of this replica (heartbeat gossip). */
   replicaId: string;
   /** True while this replica runs the singleton loops (PostgreSQL advisory lock; always with PGlite). */
@@ -111,7 +120,20 @@ export async function startControl(options: ControlOptions): Promise<RunningCont
     builder.schedule(builder.followDelayMs);
   });
   await notifications.listen(SNAPSHOT_CHANNEL, (payload) => void builder.adopt(payload));
+  // Config releases through any replica wake this replica's watches; its own were woken at commit.
+  const configWatch = new ConfigWatchHub({
+    load: (appkey, env, names) => loadDelivery(database.db, appkey, env, names),
+    logger,
+    recheckMs:
+      options.configWatchRecheckMs ?? positiveInt(env.CONFIG_WATCH_RECHECK_MS, "CONFIG_WATCH_RECHECK_MS") ?? CONFIG_WATCH_RECHECK_MS,
+  });
+  await notifications.listen(CONFIG_CHANNEL, (payload) => {
+    const notice = parseConfigNotice(payload);
+    if (!notice || notice.origin === replicaId) return;
+    configWatch.notify(notice.appkey, notice.env, notice.namespace);
+  });
   notifications.onResync(() => {
+    configWatch.recheckAll();
     registry.resync();
     builder.schedule();
   });
@@ -147,6 +169,7 @@ export async function startControl(options: ControlOptions): Promise<RunningCont
     metrics,
     functions,
     onUrgentChange: rebuildNow,
+    configWatch,
   });
   const sweeper = new Sweeper({
     deps: { db: database.db, onChange: () => builder.schedule(), logger, onCommitted: registry.applyChange, origin: replicaId },
@@ -189,6 +212,7 @@ export async function startControl(options: ControlOptions): Promise<RunningCont
     sweeper,
     jwksRefresher,
     functions: { ...functions, scaler },
+    configWatch,
     replicaId,
     isLeader: () => leadership.isLeader,
     async close() {
@@ -201,6 +225,7 @@ export async function startControl(options: ControlOptions): Promise<RunningCont
       await backfill;
       // Held long polls would keep server.close() waiting: answer them first.
       await builder.stop();
+      configWatch.close();
       registry.stop();
       await closeServer(server as unknown as HttpServer);
       await registry.gossip?.close();

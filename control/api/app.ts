@@ -3,13 +3,15 @@
  * and the OpenAPI 3.1 document (GET /v1/openapi.json) into one Hono app.
  *
  * Access: /healthz and /readyz are open; GET /v1/snapshot, POST /v1/gateway/metrics and POST
- * /v1/gateway/activations take the gateway or admin token; GET /metrics and GET /v1/metrics/history take the metrics or admin token; /v1/registry/*, /v1/agents/functions/* and GET /v1/propagation take an agent token
+ * /v1/gateway/activations take the gateway or admin token; GET /metrics and GET /v1/metrics/history take the metrics or admin token; /v1/registry/*, /v1/agents/functions/*, GET /v1/propagation and GET /v1/config/fetch|watch take an agent token
  * (scoped to its appkeys) or the admin token; every other path takes the admin token only (fail
  * closed: see isAllowed in auth.ts). Every request is timed into control's metrics (metrics.ts).
  */
 import { type Logger, pino } from "pino";
 import type { FetchText } from "../config/jwt-keys.ts";
 import type { OnChange } from "../config/write.ts";
+import { loadDelivery } from "../config-center/store.ts";
+import { ConfigWatchHub } from "../config-center/watch-hub.ts";
 import { type Database, databaseReachable, isDatabaseUnavailable } from "../db/connect.ts";
 import { recordGatewayLoad } from "../functions/scaler/gateway-load.ts";
 import { createFunctionRuntime, type FunctionRuntime } from "../functions/scaler/runtime.ts";
@@ -19,6 +21,10 @@ import { createRegistryRuntime, type RegistryRuntime } from "../registry/runtime
 import { addAgentTokenRoutes } from "./agent-tokens.ts";
 import { type ApiTokens, bearerToken, createTokenChecker, isAllowed, METRICS_PATH, type Role, unauthorized } from "./auth.ts";
 import { capBody } from "./body-limit.ts";
+import { addConfigDeliveryRoutes } from "./config-delivery.ts";
+import { addConfigGrayRoutes } from "./config-gray.ts";
+import { addConfigNamespaceRoutes } from "./config-namespaces.ts";
+import { addConfigReleaseRoutes } from "./config-releases.ts";
 import { addConsumerRoutes } from "./consumers.ts";
 import { DATABASE_RETRY_AFTER_S, renderError } from "./errors.ts";
 import { addEventRoutes } from "./events.ts";
@@ -73,6 +79,13 @@ export interface CreateAppOptions {
    * waits on it): rebuild without the debounce. Defaults to onChange.
    */
   onUrgentChange?: OnChange;
+  /**
+   * The config center's held watches (startControl shares it with its `sluice_config` listener);
+   * created if absent, re-checking every `configWatchRecheckMs`.
+   */
+  configWatch?: ConfigWatchHub;
+  /** Period of the config watches' re-check when the app creates its hub, ms (default CONFIG_WATCH_RECHECK_MS). */
+  configWatchRecheckMs?: number;
   /** How consumers' JWKS URLs are fetched at admission (default: fetch with a timeout; tests substitute it). */
   fetchJwks?: FetchText;
 }
@@ -96,6 +109,13 @@ export function createApp(options: CreateAppOptions): ApiApp {
   };
   registry.recoveries ??= new RecoveryQueue(deps, registry.view, logger);
   const functions = options.functions ?? createFunctionRuntime();
+  const configWatch =
+    options.configWatch ??
+    new ConfigWatchHub({
+      load: (appkey, env, names) => loadDelivery(options.db, appkey, env, names),
+      logger,
+      recheckMs: options.configWatchRecheckMs,
+    });
   const roleOf = createTokenChecker(options.auth);
   const app = createApiApp();
 
@@ -134,7 +154,7 @@ export function createApp(options: CreateAppOptions): ApiApp {
       return unauthorized(
         c,
         role === "agent"
-          ? "agent tokens may use /v1/registry/*, /v1/agents/functions/* and /v1/propagation only"
+          ? "agent tokens may use /v1/registry/*, /v1/agents/functions/*, /v1/propagation and /v1/config/fetch|watch only"
           : "this endpoint needs the admin token",
       );
     }
@@ -164,6 +184,11 @@ export function createApp(options: CreateAppOptions): ApiApp {
   addFunctionCodeRoute(app, deps);
   addFunctionTrafficRoutes(app, deps);
   addRevisionRoutes(app, deps);
+  const configDeps = { ...deps, configWatch };
+  addConfigNamespaceRoutes(app, configDeps);
+  addConfigReleaseRoutes(app, configDeps);
+  addConfigGrayRoutes(app, configDeps);
+  addConfigDeliveryRoutes(app, configDeps);
   addSnapshotRoute(app, options.getSnapshot, {
     waitForSnapshot: options.waitForSnapshot,
     tracker: registry.tracker,

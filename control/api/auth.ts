@@ -133,14 +133,18 @@ export const FUNCTION_AGENTS_PREFIX = "/v1/agents/functions/";
 /** Path of the gateway request history (control/api/gateway-metrics.ts). */
 export const METRICS_HISTORY_PATH = "/v1/metrics/history";
 
+/** The config center's delivery endpoints (control/api/config-delivery.ts), open to agent tokens. */
+export const CONFIG_DELIVERY_PATHS: ReadonlySet<string> = new Set(["/v1/config/fetch", "/v1/config/watch"]);
+
 /**
  * What each role may call (fail closed: anything not listed needs admin).
  * - admin: everything (under /v1, and /metrics);
  * - gateway: GET/HEAD /v1/snapshot and a function version's code (Worker Loader mode), POST /v1/gateway/metrics and
  *   /v1/gateway/activations;
  * - metrics: GET/HEAD /metrics and /v1/metrics/history;
- * - agent: /v1/registry/* and /v1/agents/functions/* (each handler checks the token's appkeys)
- *   and GET /v1/propagation.
+ * - agent: /v1/registry/* and /v1/agents/functions/* (each handler checks the token's appkeys),
+ *   GET /v1/propagation, and GET /v1/config/fetch and /v1/config/watch (the config center's
+ *   delivery, docs/config-center.md; scoped to the token's appkeys too).
  */
 export function isAllowed(role: Role, method: string, path: string): boolean {
   if (role === "admin") return true;
@@ -152,7 +156,11 @@ export function isAllowed(role: Role, method: string, path: string): boolean {
     );
   }
   if (role === "metrics") return read && (path === METRICS_PATH || path === METRICS_HISTORY_PATH);
-  return path.startsWith("/v1/registry/") || path.startsWith(FUNCTION_AGENTS_PREFIX) || (read && path === "/v1/propagation");
+  return (
+    path.startsWith("/v1/registry/") ||
+    path.startsWith(FUNCTION_AGENTS_PREFIX) ||
+    (read && (path === "/v1/propagation" || CONFIG_DELIVERY_PATHS.has(path)))
+  );
 }
 
 /**

@@ -25,6 +25,11 @@ export interface FieldError {
   in: string;
   /** 0-based character offset into the field's value, for CEL condition errors. */
   position?: number;
+  /** 1-based line and column in the field's text, for config content syntax errors (docs/config-center.md). */
+  line?: number;
+  column?: number;
+  /** JSON pointer into the field's parsed value, for a config content's schema violation (`/db/port`). */
+  pointer?: string;
 }
 
 /**
@@ -48,6 +53,9 @@ export const FieldErrorSchema = z.object({
   message: z.string(),
   in: z.string(),
   position: z.number().int().optional(),
+  line: z.number().int().optional(),
+  column: z.number().int().optional(),
+  pointer: z.string().optional(),
 });
 
 export const ErrorBodySchema = z

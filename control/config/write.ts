@@ -42,11 +42,14 @@ export interface RevisionRecord {
     | "function_version"
     | "function_traffic"
     | "function_instance"
-    | "consumer";
+    | "consumer"
+    | "config_namespace"
+    | "config_release"
+    | "config_gray";
   /**
    * Natural key: `appkey`, `appkey/group`, `appkey/group/instanceId`, policy name, route id, cut id,
    * `appkey/function`, `appkey/function/versionNumber`, `appkey/function` (its traffic), node name (its routable
-   * function instances), consumer name.
+   * function instances), consumer name, `appkey/env/namespace` (config center).
    */
   resourceId: string;
   before: unknown;
@@ -145,7 +148,8 @@ export function parseChangeNotice(payload: string): ChangeNotice | null {
 function appkeysOf(records: RevisionRecord[]): string[] | null {
   const appkeys = new Set<string>();
   for (const r of records) {
-    if (r.resource !== "service" && r.resource !== "group" && r.resource !== "instance") return null;
+    const scoped = r.resource === "service" || r.resource === "group" || r.resource === "instance" || r.resource.startsWith("config_");
+    if (!scoped) return null;
     appkeys.add(r.resourceId.split("/")[0]);
   }
   return [...appkeys];

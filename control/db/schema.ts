@@ -10,6 +10,7 @@
  */
 import { sql } from "drizzle-orm";
 import {
+  type AnyPgColumn,
   bigint,
   bigserial,
   boolean,
@@ -577,5 +578,96 @@ export const consumerJwtCredentials = pgTable(
       sql`case when ${t.algorithm} = 'HS256' then ${t.secret} is not null and ${t.jwksUrl} is null
         else ${t.secret} is null and (${t.jwksUrl} is not null or jsonb_array_length(${t.publicKeys}) > 0) end`,
     ),
+  ],
+);
+
+/** Config center formats (docs/config-center.md "Model"). */
+export const CONFIG_FORMATS = ["properties", "json", "yaml", "text"] as const;
+
+/** Kinds of config release: the draft published, an older release again, a gray's, a gray merged into main. */
+export const CONFIG_RELEASE_KINDS = ["main", "rollback", "gray", "merge"] as const;
+
+/** Lifecycle of a gray release: at most one `active` per namespace. */
+export const CONFIG_GRAY_STATUSES = ["active", "merged", "abandoned"] as const;
+
+/**
+ * A config center namespace (docs/config-center.md): `(service, env, name)` with its format, an
+ * optional JSON Schema (draft 2020-12, checked at every write), the editable draft and the main
+ * release instances get. A service with namespaces cannot be deleted (RESTRICT); deleting a
+ * namespace removes its releases and grays (CASCADE), whose history stays in revisions.
+ */
+export const configNamespaces = pgTable(
+  "config_namespaces",
+  {
+    id: serial("id").primaryKey(),
+    serviceId: integer("service_id")
+      .notNull()
+      .references(() => services.id, { onDelete: "restrict" }),
+    env: text("env").notNull(),
+    name: text("name").notNull(),
+    format: text("format").notNull(),
+    schema: jsonb("schema").$type<Record<string, unknown> | boolean>(),
+    draft: text("draft").notNull().default(""),
+    currentReleaseId: bigint("current_release_id", { mode: "number" }).references((): AnyPgColumn => configReleases.id),
+    createdAt: createdAt(),
+    updatedAt: updatedAt(),
+  },
+  (t) => [
+    uniqueIndex("config_namespaces_service_id_env_name_key").on(t.serviceId, t.env, t.name),
+    check("config_namespaces_env_check", sql`${t.env} in ('prod', 'staging', 'test')`),
+    check("config_namespaces_format_check", sql`${t.format} in ('properties', 'json', 'yaml', 'text')`),
+  ],
+);
+
+/**
+ * An immutable config release: `id` is the one monotonic sequence of every namespace's releases
+ * (what watchers compare), `hash` the SHA-256 hex of `content`. `gray_id` is set for `gray`
+ * releases (and `merge`, naming the gray merged).
+ */
+export const configReleases = pgTable(
+  "config_releases",
+  {
+    id: bigserial("id", { mode: "number" }).primaryKey(),
+    namespaceId: integer("namespace_id")
+      .notNull()
+      .references(() => configNamespaces.id, { onDelete: "cascade" }),
+    kind: text("kind").notNull(),
+    content: text("content").notNull(),
+    hash: text("hash").notNull(),
+    author: text("author").notNull(),
+    comment: text("comment").notNull().default(""),
+    grayId: integer("gray_id").references((): AnyPgColumn => configGrays.id),
+    createdAt: createdAt(),
+  },
+  (t) => [
+    index("config_releases_namespace_id_id_idx").on(t.namespaceId, t.id),
+    check("config_releases_kind_check", sql`${t.kind} in ('main', 'rollback', 'gray', 'merge')`),
+    check("config_releases_hash_check", sql`${t.hash} ~ '^[0-9a-f]{64}$'`),
+  ],
+);
+
+/**
+ * A gray release of a namespace: `rules` choose instances (control/config-center/gray-rules.ts),
+ * `draft` is its editable content, `base_release_id` the main release it branched from (moved by
+ * a rebase), `latest_release_id` its last published gray release (null until published).
+ */
+export const configGrays = pgTable(
+  "config_grays",
+  {
+    id: serial("id").primaryKey(),
+    namespaceId: integer("namespace_id")
+      .notNull()
+      .references(() => configNamespaces.id, { onDelete: "cascade" }),
+    status: text("status").notNull().default("active"),
+    rules: jsonb("rules").$type<Record<string, unknown>>().notNull(),
+    draft: text("draft").notNull(),
+    baseReleaseId: bigint("base_release_id", { mode: "number" }).references((): AnyPgColumn => configReleases.id),
+    latestReleaseId: bigint("latest_release_id", { mode: "number" }).references((): AnyPgColumn => configReleases.id),
+    createdAt: createdAt(),
+    updatedAt: updatedAt(),
+  },
+  (t) => [
+    uniqueIndex("config_grays_one_active_key").on(t.namespaceId).where(sql`${t.status} = 'active'`),
+    check("config_grays_status_check", sql`${t.status} in ('active', 'merged', 'abandoned')`),
   ],
 );

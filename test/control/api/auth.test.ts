@@ -148,3 +148,18 @@ describe("isAllowed for the function runtime", () => {
     expect(isAllowed(role, method, path)).toBe(want);
   });
 });
+
+describe("isAllowed for the config center", () => {
+  const cases: { role: "gateway" | "agent" | "metrics"; method: string; path: string; want: boolean }[] = [
+    { role: "agent", method: "GET", path: "/v1/config/fetch", want: true },
+    { role: "agent", method: "GET", path: "/v1/config/watch", want: true },
+    { role: "agent", method: "POST", path: "/v1/config/fetch", want: false },
+    { role: "agent", method: "GET", path: "/v1/config/namespaces", want: false },
+    { role: "agent", method: "POST", path: "/v1/config/namespaces/a/prod/n/releases", want: false },
+    { role: "gateway", method: "GET", path: "/v1/config/fetch", want: false },
+    { role: "metrics", method: "GET", path: "/v1/config/watch", want: false },
+  ];
+  it.each(cases)("$role $method $path → $want", ({ role, method, path, want }) => {
+    expect(isAllowed(role, method, path)).toBe(want);
+  });
+});
