@@ -18,6 +18,8 @@
  *   answered, and a listener is called only when a namespace's effective release id (or hash)
  *   differs from the one it has, so once per new effective release, never twice for one. A
  *   release superseded before the client fetched it is skipped: the listener gets the newest.
+ * - A fetched release whose content does not match its hash or does not parse as its format is
+ *   refused (logged, the previous one kept) until the next full check fetches it again.
  */
 import { type BackoffSettings, backoffDelayMs, DEFAULT_BACKOFF } from "./backoff.ts";
 import { contentHash, loadCache, storeCache } from "./cache.ts";
@@ -237,16 +239,21 @@ class Client implements ConfigClient {
       throw new ConfigHttpError(`GET /v1/config/fetch → ${res.status}: ${(await res.text()).slice(0, 200)}`, res.status);
     const items = parseFetchAnswer(await res.json());
     const wanted = new Set(namespaces);
-    const usable: ConfigRelease[] = [];
-    for (const item of items.filter((i) => wanted.has(i.namespace)).sort((a, b) => a.release - b.release)) {
-      if (contentHash(item.content) !== item.hash) throw new WireError(`fetch answer: ${item.namespace}: content does not match its hash`);
-      usable.push(withValue(item)); // throws when the content does not parse as its format
-    }
     // A namespace asked for and not answered has no release (deleted): keep serving the last one,
     // but tell control we know it is absent, or every watch would answer at once.
     for (const namespace of namespaces) this.reported.set(namespace, 0);
-    for (const release of usable) {
-      this.reported.set(release.namespace, release.release);
+    for (const item of items.filter((i) => wanted.has(i.namespace)).sort((a, b) => a.release - b.release)) {
+      // Acknowledged even when refused below, so the watch does not answer at once forever; the
+      // full check fetches it again.
+      this.reported.set(item.namespace, item.release);
+      let release: ConfigRelease;
+      try {
+        if (contentHash(item.content) !== item.hash) throw new WireError("content does not match its hash");
+        release = withValue(item);
+      } catch (err) {
+        this.logger.warn({ namespace: item.namespace, release: item.release, err: (err as Error).message }, "config release refused");
+        continue;
+      }
       await this.apply(release);
     }
   }

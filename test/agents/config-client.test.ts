@@ -126,7 +126,8 @@ describe("config client", () => {
     const ns = freshNamespace();
     const json = freshNamespace();
     const zero = server.release(ns, "v=0").release;
-    const c = client({ namespaces: [ns, json] });
+    // Full checks every 30 ms run beside the watch's fetches: still never twice for one release.
+    const c = client({ namespaces: [ns, json], fullCheckMs: 30 });
     const seen: ConfigChange[] = [];
     c.onChange(ns, (change) => seen.push(change));
     await c.start();
@@ -160,6 +161,7 @@ describe("config client", () => {
     const ids = seen.map((s) => s.release);
     expect(ids.at(-1)).toBe(burst.at(-1));
     for (let i = 1; i < ids.length; i++) expect(ids[i]).toBeGreaterThan(ids[i - 1]!);
+    expect(server.requests.filter((r) => r.path === "/v1/config/fetch").length).toBeGreaterThan(burst.length / 2);
     for (const s of seen) expect(s.value).toEqual({ v: `burst${burst.indexOf(s.release)}` });
 
     server.release(json, '{"pool": {"max": 8}}', "json");
@@ -204,6 +206,53 @@ describe("config client", () => {
     const r = server.release(ns, "v=2");
     await until(() => c.release(ns)?.release === r.release, 2000, "the full check");
     expect(c.get(ns)).toEqual({ v: "2" });
+  });
+
+  it("refuses a release whose content does not match its hash, keeps the previous one, and does not spin", async () => {
+    const ns = freshNamespace();
+    server.release(ns, '{"a": 1}', "json");
+    let corrupt = 0;
+    const warnings: string[] = [];
+    const c = client({
+      namespaces: [ns],
+      logger: { info() {}, warn: (_fields, message) => warnings.push(message) },
+      // Truncates the content of the release numbered `corrupt` on its way (as a broken proxy would).
+      fetch: async (input, init) => {
+        const res = await fetch(input, init);
+        if (!String(input).includes("/fetch") || res.status !== 200) return res;
+        const body = (await res.json()) as { items: { release: number; content: string }[] };
+        for (const item of body.items) if (item.release === corrupt) item.content = item.content.slice(0, 3);
+        return new Response(JSON.stringify(body), { status: 200, headers: { "content-type": "application/json" } });
+      },
+    });
+    await c.start();
+    expect(c.get(ns)).toEqual({ a: 1 });
+    await until(() => server.held() > 0);
+    const from = server.requests.length;
+    corrupt = server.release(ns, '{"a": 2}', "json").release;
+    await until(() => warnings.includes("config release refused"), 2000, "the refusal");
+    await sleep(500);
+    expect(c.get(ns)).toEqual({ a: 1 });
+    expect(server.requests.slice(from).length).toBeLessThan(5); // one wake-up, one fetch, one new poll: no hot loop
+    const good = server.release(ns, '{"a": 3}', "json");
+    await until(() => c.release(ns)?.release === good.release, 2000);
+    expect(c.get(ns)).toEqual({ a: 3 });
+  });
+
+  it("names the instance in every request, so gray rules can match it", async () => {
+    const ns = freshNamespace();
+    server.release(ns, "v=1");
+    const from = server.requests.length;
+    const identity = { instanceId: "orders-7", address: "10.0.0.7:9101", zone: "z1", cell: "c2", lane: "blue", version: "1.4.2" };
+    const c = client({ namespaces: [ns], identity });
+    await c.start();
+    await until(() => server.held() > 0);
+    const sent = server.requests.slice(from);
+    expect(sent.map((r) => r.path)).toEqual(["/v1/config/fetch", "/v1/config/watch"]);
+    for (const r of sent) expect(Object.fromEntries(r.query)).toMatchObject({ appkey: "com.example.orders", env: "prod", ...identity });
+    expect(sent[0]!.query.get("namespaces")).toBe(ns);
+    expect(sent[1]!.query.get("known")).toBe(`${ns}:${c.release(ns)?.release}`);
+    expect(sent[1]!.query.get("wait")).toBe("30");
   });
 
   it("backs off on 500s (doubling, jittered), then converges", async () => {
