@@ -164,7 +164,7 @@ export function parseAgentArgs(argv: string[]): AgentConfig {
   return config;
 }
 
-const NAME = /^[A-Za-z0-9_-][A-Za-z0-9._-]{0,127}$/;
+const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 
 /** The --config* flags → settings (null without --config). @throws UsageError naming the flag. */
 function configDeliveryOf(values: Record<string, unknown>): ConfigDeliverySettings | null {

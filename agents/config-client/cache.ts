@@ -73,7 +73,7 @@ export async function loadCache(
       release: entry.release,
       format: entry.format as FetchedRelease["format"],
       hash: entry.hash,
-      gray: entry.gray === true,
+      gray: typeof entry.gray === "number" ? entry.gray : null,
       content: entry.content,
     });
   }

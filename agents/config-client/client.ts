@@ -49,7 +49,7 @@ export interface ConfigClientOptions {
   appkey: string;
   /** The environment, e.g. `prod`. */
   env: string;
-  /** The namespaces to keep (names of `[A-Za-z0-9._-]`, not starting with a dot). */
+  /** The namespaces to keep (control's names: `[A-Za-z0-9][A-Za-z0-9._-]{0,63}`). */
   namespaces: string[];
   /** What gray rules match this instance on. */
   identity?: ConfigIdentity;
@@ -77,8 +77,8 @@ export type ConfigRelease = {
     format: F;
     /** SHA-256 hex of `content`. */
     hash: string;
-    /** A gray release matching this instance. */
-    gray: boolean;
+    /** The gray's id when this is a gray release matching this instance, else null. */
+    gray: number | null;
     content: string;
     /** `content` parsed: properties → Record<string, string>, json / yaml → the value, text → the string. */
     value: ConfigValueByFormat[F];
@@ -115,7 +115,7 @@ export interface ConfigClient {
 
 /** A cut after a watch was held at least this long is retried at once; sooner, it backs off. */
 const CUT_RETRY_AFTER_MS = 1000;
-const NAME = /^[A-Za-z0-9_-][A-Za-z0-9._-]{0,127}$/;
+const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 const NO_LOGGER: ConfigClientLogger = { info() {}, warn() {} };
 
 /** An HTTP status control answered that the client does not expect. */

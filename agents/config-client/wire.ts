@@ -31,8 +31,8 @@ export interface FetchedRelease {
   release: number;
   /** SHA-256 hex of `content`. */
   hash: string;
-  /** True when the release is a gray release matching this instance. */
-  gray: boolean;
+  /** The gray's id when this instance gets a gray release, else null (main). */
+  gray: number | null;
   content: string;
 }
 
@@ -57,7 +57,7 @@ const FetchAnswer = z.object({
       format: z.enum(CONFIG_FORMATS),
       release: z.number().int().positive(),
       hash: z.string().regex(/^[0-9a-f]{64}$/),
-      gray: z.boolean().default(false),
+      gray: z.number().int().nullable().default(null),
       content: z.string(),
     }),
   ),

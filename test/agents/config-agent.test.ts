@@ -105,7 +105,7 @@ describe("sluice-agent --config (end to end)", () => {
     expect(read(join(configDir, "feature.json"))).toBe('{"beta": false}');
     const answer = await fetch(`http://127.0.0.1:${port}/config/feature`);
     expect(answer.status).toBe(200);
-    expect(await answer.json()).toMatchObject({ namespace: "feature", format: "json", content: '{"beta": false}', gray: false });
+    expect(await answer.json()).toMatchObject({ namespace: "feature", format: "json", content: '{"beta": false}', gray: null });
     expect((await fetch(`http://127.0.0.1:${port}/config/absent`)).status).toBe(404);
     expect((await fetch(`http://127.0.0.1:${port}/config/not-configured`)).status).toBe(404);
     expect((await fetch(`http://127.0.0.1:${port}/config/app`, { method: "POST" })).status).toBe(405);

@@ -106,7 +106,7 @@ export async function startFakeConfigServer(token: string, port = 0): Promise<Fa
       const names = (url.searchParams.get("namespaces") ?? "").split(",").filter(Boolean);
       const items = names.flatMap((n) => {
         const r = latest.get(n);
-        return r ? [{ namespace: n, format: r.format, release: r.release, hash: r.hash, gray: false, content: r.content }] : [];
+        return r ? [{ namespace: n, format: r.format, release: r.release, hash: r.hash, gray: null, content: r.content }] : [];
       });
       const etag = `"${createHash("sha256")
         .update(items.map((i) => `${i.namespace}:${i.release}`).join(","))
