@@ -7,7 +7,9 @@
  *     --appkey com.example.orders --group stable --port 9101 --check http:/healthz
  *   sluice-agent --control http://127.0.0.1:7400 --file /etc/sluice/instances.yaml
  */
+import { constants } from "node:os";
 import { parseArgs } from "node:util";
+import { type ConfigDeliverySettings, DEFAULT_CONFIG_DIR } from "./config-delivery.ts";
 import { type AgentConfig, describeZodError, InstanceSpecSchema } from "./spec.ts";
 
 export class UsageError extends Error {
@@ -29,6 +31,10 @@ export const USAGE = `usage: sluice-agent --control URL [--token-file PATH] (--f
   --functions        run the function instances control assigns this node (docs/functions-runtime.md):
     [--node NAME (hostname)] [--host 127.0.0.1 (queue-proxies listen and are reported here)]
     [--data-dir .sluice/agent-functions] [--zone Z] [--region R] [--cell C] [--lane L] [--file PATH]
+  --config APPKEY:ENV:NS1,NS2   deliver these config center namespaces (docs/config-center.md):
+    [--config-dir .sluice/agent-config] [--config-port PORT (127.0.0.1 only)]
+    [--config-signal PID:SIGNAL | --config-command "PROGRAM ARG…" (split on spaces, no shell)]
+    (gray rules see --zone --cell --lane --version, --host[:--port], the host name)
   --file PATH        several instances, YAML or JSON: {instances: [{appkey, group, port, check: {type, path}, …}]}
   --drain-timeout-ms 30000   longest wait for the gateways to drain an instance on SIGTERM
   --drain-grace-ms 1000      extra wait after they have, for requests in flight
@@ -66,6 +72,11 @@ const OPTIONS = {
   functions: { type: "boolean" },
   node: { type: "string" },
   "data-dir": { type: "string" },
+  config: { type: "string" },
+  "config-dir": { type: "string" },
+  "config-port": { type: "string" },
+  "config-signal": { type: "string" },
+  "config-command": { type: "string" },
   help: { type: "boolean" },
 } as const;
 
@@ -101,6 +112,7 @@ export function parseAgentArgs(argv: string[]): AgentConfig {
     tokenFile: values["token-file"] ?? null,
     instancesFile: values.file ?? null,
     logLevel: values["log-level"] ?? "info",
+    configDelivery: configDeliveryOf(values),
   };
   if (values.functions) {
     if (values.appkey || values.group || values.port)
@@ -123,6 +135,8 @@ export function parseAgentArgs(argv: string[]): AgentConfig {
     if (values.appkey || values.port) throw new UsageError("give either --file or the instance flags, not both");
     return config;
   }
+  // --config alone: config delivery only, no instance to register.
+  if (config.configDelivery && !values.appkey && !values.group && !values.port) return config;
   if (!values.appkey || !values.group || !values.port) throw new UsageError("--appkey, --group and --port are required (or --file)");
   const raw = {
     appkey: values.appkey,
@@ -148,6 +162,53 @@ export function parseAgentArgs(argv: string[]): AgentConfig {
   if (!parsed.success) throw new UsageError(describeZodError(parsed.error));
   config.instances = [parsed.data];
   return config;
+}
+
+const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
+
+/** The --config* flags → settings (null without --config). @throws UsageError naming the flag. */
+function configDeliveryOf(values: Record<string, unknown>): ConfigDeliverySettings | null {
+  const spec = values.config as string | undefined;
+  const extras = ["config-dir", "config-port", "config-signal", "config-command"].filter((f) => values[f] !== undefined);
+  if (spec === undefined) {
+    if (extras.length > 0) throw new UsageError(`--${extras[0]} goes with --config`);
+    return null;
+  }
+  const parts = spec.split(":");
+  const namespaces = (parts[2] ?? "").split(",").filter(Boolean);
+  if (parts.length !== 3 || !NAME.test(parts[0] as string) || !NAME.test(parts[1] as string) || namespaces.length === 0)
+    throw new UsageError(`--config: expected APPKEY:ENV:NS1,NS2, got ${spec}`);
+  for (const n of namespaces) if (!NAME.test(n)) throw new UsageError(`--config: not a namespace name (letters, digits, . _ -): ${n}`);
+  if (values["config-signal"] !== undefined && values["config-command"] !== undefined)
+    throw new UsageError("give --config-signal or --config-command, not both");
+  let action: ConfigDeliverySettings["action"] = null;
+  if (values["config-signal"] !== undefined) {
+    const m = /^([0-9]{1,9}):(?:SIG)?([A-Z0-9]+)$/.exec(values["config-signal"] as string);
+    const signal = m ? (`SIG${m[2]}` as NodeJS.Signals) : null;
+    if (!m || !signal || !(signal in constants.signals) || Number(m[1]) < 1)
+      throw new UsageError(`--config-signal: expected PID:SIGNAL (e.g. 1234:SIGHUP), got ${values["config-signal"]}`);
+    action = { kind: "signal", pid: Number(m[1]), signal };
+  }
+  if (values["config-command"] !== undefined) {
+    const argv = (values["config-command"] as string).split(/\s+/).filter(Boolean);
+    if (argv.length === 0) throw new UsageError("--config-command: empty");
+    action = { kind: "command", argv };
+  }
+  const host = values.host as string | undefined;
+  const port = values.port as string | undefined;
+  return {
+    appkey: parts[0] as string,
+    env: parts[1] as string,
+    namespaces: [...new Set(namespaces)],
+    dir: (values["config-dir"] as string | undefined) ?? DEFAULT_CONFIG_DIR,
+    port: values["config-port"] === undefined ? null : int(values["config-port"] as string, "--config-port"),
+    action,
+    identity: {
+      // main.ts fills instanceId with the host name.
+      ...(host ? { address: port ? `${host}:${port}` : host } : {}),
+      ...Object.fromEntries(["zone", "cell", "lane", "version"].filter((k) => values[k]).map((k) => [k, values[k] as string])),
+    },
+  };
 }
 
 function checkOf(values: Record<string, unknown>) {

@@ -4,6 +4,7 @@
  * control validates again and has the last word.
  */
 import { z } from "zod";
+import type { ConfigDeliverySettings } from "./config-delivery.ts";
 import type { FunctionsSettings } from "./functions/runtime.ts";
 
 /** APISIX's active health check defaults: 1 s interval and timeout, 2 successes → healthy. */
@@ -75,6 +76,8 @@ export interface AgentConfig {
   /** An instances file to read (main.ts reads it, instances-file.ts parses it). */
   instancesFile: string | null;
   logLevel: string;
+  /** `--config`: deliver config center namespaces (config-delivery.ts); null otherwise. */
+  configDelivery: ConfigDeliverySettings | null;
 }
 
 /** "a.b: message; c: message" from a zod error. */

@@ -54,6 +54,9 @@ const PLANTS: Plant[] = [
   { file: "control/registry/health.ts", uses: "pg", forbidden: true },
   { file: "control/snapshot/writer.ts", uses: "hono", forbidden: true },
   { file: "agents/check-state.ts", uses: "node:net", forbidden: true },
+  { file: "agents/config-client/leak-agent.ts", uses: "../agent.ts", forbidden: true },
+  { file: "agents/config-client/leak-control.ts", uses: "../../control/api/app.ts", forbidden: true },
+  { file: "agents/config-client/leak-pino.ts", uses: "pino", forbidden: true },
   { file: "control/registry/leak-api.ts", uses: "../api/write.ts", forbidden: true },
   { file: "control/leak-api.ts", uses: "./api/app.ts", forbidden: true },
   { file: "control/config/leak-hono.ts", uses: "hono", forbidden: true },
@@ -76,6 +79,10 @@ const PLANTS: Plant[] = [
   { file: "control/server.ts", uses: "./api/app.ts", forbidden: false },
   { file: "control/demo/uses-launcher.ts", uses: "../../worker/launcher/gateway.ts", forbidden: false },
   { file: "agents/uses-sibling.ts", uses: "./spec.ts", forbidden: false },
+  { file: "agents/uses-config-client.ts", uses: "./config-client/client.ts", forbidden: false },
+  { file: "agents/config-client/uses-sibling.ts", uses: "./wire.ts", forbidden: false },
+  { file: "agents/config-client/uses-yaml.ts", uses: "yaml", forbidden: false },
+  { file: "agents/config-client/uses-node.ts", uses: "node:crypto", forbidden: false },
   { file: "wasm/assembly/lb/uses-parent.ts", uses: "../format", forbidden: false },
 ];
 
