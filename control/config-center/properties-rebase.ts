@@ -57,5 +57,6 @@ export function rebaseProperties(oldBase: string, gray: string, newMain: string)
 }
 
 function pairLine(key: string, value: string): string {
-  return stringify({ [key]: value }, { lineWidth: null }).replace(/\n$/, "");
+  // `key=value`, the usual .properties style (dot-properties writes `key = value` by default).
+  return stringify({ [key]: value }, { lineWidth: null, keySep: "=" }).replace(/\n$/, "");
 }

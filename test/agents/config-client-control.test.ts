@@ -3,7 +3,6 @@
  * PGlite, its own HTTP port): a main release reaches a watcher within a second, a gray release
  * reaches only the instance its rules match, and abandoning it hands that instance main's
  * release back (a change too); the agent, with an agent token, writes the namespace's file.
- * Skipped while control's config center is not in this tree (it is built on another branch).
  */
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";

@@ -302,12 +302,12 @@ describe.each(backends())("config center API on $name", (backend) => {
       const rebased = await api.client.post(`${path}/releases`, { gray: "rebase" });
       expect(rebased.status).toBe(201);
       const ns = (await api.client.get(path)).body;
-      expect(ns.gray).toMatchObject({ id: gray.id, status: "active", baseRelease: rebased.body.id, content: "a=10\nb = 20\nd = 4\n" });
+      expect(ns.gray).toMatchObject({ id: gray.id, status: "active", baseRelease: rebased.body.id, content: "a=10\nb=20\nd=4\n" });
       expect(ns.gray.latestRelease).toBeGreaterThan(rebased.body.id);
       // The gray instance keeps its own changes over the new main; the others get the new main.
       expect((await fetchAs(appkey, fleet.byId)).body.items[0]).toMatchObject({
         release: ns.gray.latestRelease,
-        content: "a=10\nb = 20\nd = 4\n",
+        content: "a=10\nb=20\nd=4\n",
       });
       expect((await fetchAs(appkey, fleet.other)).body.items[0]).toMatchObject({ release: rebased.body.id, content: "a=10\nb=2\nc=3\n" });
       // Recorded: the release's revision names the rebase.

@@ -141,7 +141,7 @@ describe("properties rebase (#1677)", () => {
     const gray = "a=1\nb=20\nd=4\n";
     expect(propertiesChanges(base, gray)).toEqual({ set: { b: "20", d: "4" }, removed: ["c"] });
     // main changed a, added e and a comment: those stay; the gray's b, d and removal of c apply.
-    expect(rebaseProperties(base, gray, "# main\na=10\nb=2\nc=3\ne=5\n")).toBe("# main\na=10\nb = 20\ne=5\nd = 4\n");
+    expect(rebaseProperties(base, gray, "# main\na=10\nb=2\nc=3\ne=5\n")).toBe("# main\na=10\nb=20\ne=5\nd=4\n");
   });
   it("leaves main as is when the gray changed nothing", () => {
     expect(rebaseProperties("a=1\n", "a=1\n", "a=2\n# x\n")).toBe("a=2\n# x\n");
