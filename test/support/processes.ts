@@ -26,7 +26,8 @@ export interface Child {
 
 const started: Child[] = [];
 
-function track(child: ChildProcess): Child {
+/** Wraps `child` as a Child (its output lines, waitFor, exited) and registers it for stopAll(). */
+export function track(child: ChildProcess): Child {
   const lines: string[] = [];
   const watchers: { pattern: RegExp; resolve: (line: string) => void }[] = [];
   const onData = (chunk: Buffer) => {

@@ -48,11 +48,14 @@ export async function launchSelfBinding(runtime: SelfBindingRuntime, launch: Sel
   const host = launch.host ?? "127.0.0.1";
   const port = launch.port || (await freePort(host));
   const inherited = Object.fromEntries(Object.entries(process.env).filter(([name]) => runtime.inherits(name)));
-  const gatewayEnv = { ...launch.bindings, SLUICE_GATEWAY_HOST: host, SLUICE_GATEWAY_PORT: String(port) };
+  // SLUICE_EXIT_WITH_LAUNCHER: each process watches the stdin pipe below (worker/runtime/parent-guard.ts).
+  const gatewayEnv = { ...launch.bindings, SLUICE_GATEWAY_HOST: host, SLUICE_GATEWAY_PORT: String(port), SLUICE_EXIT_WITH_LAUNCHER: "1" };
   const args = runtime.args([...Object.keys(gatewayEnv), ...Object.values(PROCESS_BINDINGS)]);
   const start = async (place: ProcessPlace) =>
     spawn(runtime.bin, args, {
-      stdio: ["ignore", launch.stdio ?? "inherit", launch.stdio ?? "inherit"],
+      // A pipe never written to: it closes when this process exits, however it exits, and the
+      // gateway process then exits too (no orphans serving after their launcher is gone).
+      stdio: ["pipe", launch.stdio ?? "inherit", launch.stdio ?? "inherit"],
       env: { ...inherited, ...gatewayEnv, ...processBindings(place) },
     });
   return runCluster({

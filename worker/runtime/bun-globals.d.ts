@@ -4,6 +4,8 @@
 declare namespace Bun {
   const env: Record<string, string | undefined>;
   function file(path: string): { arrayBuffer(): Promise<ArrayBuffer> };
+  /** Standard input (worker/runtime/parent-guard.ts reads it to its end). */
+  const stdin: { stream(): ReadableStream<Uint8Array> };
   interface SocketAddress {
     address: string;
     port: number;

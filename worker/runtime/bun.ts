@@ -20,6 +20,7 @@ import { type Env, readConfig } from "../env.ts";
 import { Gateway } from "../gateway.ts";
 import { backgroundContext } from "./background.ts";
 import { bunConnect } from "./bun-socket.ts";
+import { exitWhenStdinEnds } from "./parent-guard.ts";
 import { upstreamFetch } from "./upstream-fetch.ts";
 
 const wasmPath = Bun.env.SLUICE_HOTPATH_WASM || new URL("../../build/hotpath.wasm", import.meta.url).pathname;
@@ -63,6 +64,8 @@ const gateway = new Gateway(
 
 /** Background work (the snapshot poll loop), held until it settles. */
 const ctx = backgroundContext();
+
+if (Bun.env.SLUICE_EXIT_WITH_LAUNCHER === "1") void exitWhenStdinEnds(Bun.stdin.stream(), () => process.exit(0));
 
 const server = Bun.serve({
   hostname: Bun.env.SLUICE_GATEWAY_HOST || "127.0.0.1",

@@ -11,6 +11,9 @@ declare namespace Deno {
   };
   /** @throws NotFound, NotCapable (no --allow-read for the path). */
   function readFile(path: string): Promise<Uint8Array<ArrayBuffer>>;
+  /** Standard input (worker/runtime/parent-guard.ts reads it to its end). */
+  const stdin: { readonly readable: ReadableStream<Uint8Array> };
+  function exit(code?: number): never;
   interface NetAddr {
     transport: "tcp" | "udp";
     /** IP address as text; IPv6 without brackets. */

@@ -21,6 +21,7 @@ import { BINDING_NAMES, type Env, readConfig } from "../env.ts";
 import { Gateway } from "../gateway.ts";
 import { backgroundContext } from "./background.ts";
 import { denoConnect } from "./deno-socket.ts";
+import { exitWhenStdinEnds } from "./parent-guard.ts";
 import { upstreamFetch } from "./upstream-fetch.ts";
 
 /** The variable `name`, or undefined when it is unset or this process may not read it. */
@@ -47,6 +48,8 @@ const gateway = new Gateway(
 
 /** Background work (the snapshot poll loop), held until it settles. */
 const ctx = backgroundContext();
+
+if (readEnv("SLUICE_EXIT_WITH_LAUNCHER") === "1") void exitWhenStdinEnds(Deno.stdin.readable, () => Deno.exit(0));
 
 Deno.serve(
   {
