@@ -44,7 +44,7 @@ describe.each(backends())("config watch on $name", (backend) => {
     expect(reply.tookMs).toBeLessThan(500);
   });
 
-  it("wakes within ~100 ms of a release", async () => {
+  it("is woken by the release's notification, within a second (the re-check is 10 s away)", async () => {
     const { appkey, path, release } = await released();
     const held = watch(appkey, `known=app:${release}&wait=30`);
     await new Promise((r) => setTimeout(r, 200));
@@ -54,7 +54,8 @@ describe.each(backends())("config watch on $name", (backend) => {
     const reply = await held;
     expect(reply.status).toBe(200);
     expect(reply.body.changed).toEqual([{ namespace: "app", release: published.body.id }]);
-    expect(reply.at - publishedAt).toBeLessThan(100);
+    // ~10 ms on a quiet machine; the bound leaves room for a loaded CI host, far below the re-check.
+    expect(reply.at - publishedAt).toBeLessThan(1000);
   });
 
   it("wakes only the instances a gray release reaches", async () => {
@@ -87,7 +88,7 @@ describe.each(backends())("config watch on $name", (backend) => {
     const reply = await watch(appkey, `known=app:${release}&wait=1`);
     expect(reply.status).toBe(304);
     expect(reply.tookMs).toBeGreaterThanOrEqual(880);
-    expect(reply.tookMs).toBeLessThan(1400);
+    expect(reply.tookMs).toBeLessThan(2500); // 1.1 s at most held, plus a loaded machine's delay
   });
 
   it("hub: one query per wake of an (appkey, env) for 1000 polls; the re-check catches an untold change", async () => {
@@ -99,6 +100,7 @@ describe.each(backends())("config watch on $name", (backend) => {
     };
     const hub = new ConfigWatchHub({ load, logger: pino({ level: "silent" }), recheckMs: 300 });
     try {
+      const startedMs = Date.now();
       const polls = Array.from({ length: 1000 }, (_, i) =>
         hub.wait({ appkey, env: "prod", identity: { instanceId: `pod-${i}` }, known: new Map([["app", release]]), waitMs: 20_000 }),
       );
@@ -110,9 +112,11 @@ describe.each(backends())("config watch on $name", (backend) => {
       const arrivalQueries = queries;
       const answers = await Promise.all(polls);
       expect(answers.every((a) => a?.[0]?.release === published)).toBe(true);
-      // 1000 arrival checks, then one query per re-check round (at most two rounds raced the publish).
-      expect(arrivalQueries).toBeLessThanOrEqual(1002);
-      expect(queries - 1000).toBeLessThanOrEqual(2);
+      // 1000 arrival checks, then one query per re-check round for all 1000 waiters (not one per
+      // waiter): at most one round per 300 ms that passed, plus one, however slow the machine.
+      const rounds = Math.ceil((Date.now() - startedMs) / 300) + 1;
+      expect(arrivalQueries).toBeLessThanOrEqual(1000 + rounds);
+      expect(queries - 1000).toBeLessThanOrEqual(rounds);
 
       // Woken by notify: one query for all of them.
       const again = Array.from({ length: 1000 }, () =>
