@@ -78,6 +78,14 @@ function limitKey(key: LimitKeyInput, where: string): LimitKey {
     throw error;
   }
 }
+/** What every resolved limit plugin has in common (limit-conn, limit-count, limit-req). */
+interface LimitFieldsInput {
+  key: LimitKeyInput;
+  rejectedCode: number;
+  rejectedMessage: string;
+  group?: string | undefined;
+}
+
 const scopeOf = (routeId: number, group: string | undefined) => (group === undefined ? `route:${routeId}` : `group:${group}`);
 
 function compileCors(cors: ResolvedPlugin<"cors">): CorsPlugin {
@@ -145,45 +153,29 @@ export function compileRoutePlugins(route: RouteConfig, plugins: EffectivePlugin
     out["anti-scraping"] = { rules, suspectGroup, exemptConsumers: scraping.exemptConsumers };
   }
   if (plugins["proxy-rewrite"]) out["proxy-rewrite"] = compileProxyRewrite(plugins["proxy-rewrite"]);
+  // The fields every limit shares: its key, its rejection and its counters' scope.
+  const limit = (kind: "limit-conn" | "limit-count" | "limit-req", p: LimitFieldsInput) => ({
+    key: limitKey(p.key, `${where}: ${kind}`),
+    rejectedCode: p.rejectedCode,
+    rejectedMessage: p.rejectedMessage,
+    scope: scopeOf(route.id, p.group),
+  });
   const conn = plugins["limit-conn"];
-  if (conn) {
-    out["limit-conn"] = {
-      conn: conn.conn,
-      burst: conn.burst,
-      delayMs: conn.delayMs,
-      key: limitKey(conn.key, `${where}: limit-conn`),
-      rejectedCode: conn.rejectedCode,
-      rejectedMessage: conn.rejectedMessage,
-      scope: scopeOf(route.id, conn.group),
-    };
-  }
+  if (conn) out["limit-conn"] = { conn: conn.conn, burst: conn.burst, delayMs: conn.delayMs, ...limit("limit-conn", conn) };
   const count = plugins["limit-count"];
   if (count) {
     out["limit-count"] = {
       count: count.count,
       windowSeconds: count.windowSeconds,
       window: count.window,
-      key: limitKey(count.key, `${where}: limit-count`),
       policy: count.policy,
       failOpen: count.failOpen,
-      rejectedCode: count.rejectedCode,
-      rejectedMessage: count.rejectedMessage,
       showHeaders: count.showHeaders,
-      scope: scopeOf(route.id, count.group),
+      ...limit("limit-count", count),
     };
   }
   const req = plugins["limit-req"];
-  if (req) {
-    out["limit-req"] = {
-      rate: req.rate,
-      burst: req.burst,
-      nodelay: req.nodelay,
-      key: limitKey(req.key, `${where}: limit-req`),
-      rejectedCode: req.rejectedCode,
-      rejectedMessage: req.rejectedMessage,
-      scope: scopeOf(route.id, req.group),
-    };
-  }
+  if (req) out["limit-req"] = { rate: req.rate, burst: req.burst, nodelay: req.nodelay, ...limit("limit-req", req) };
   const response = plugins["response-rewrite"];
   if (response) {
     out["response-rewrite"] = {

@@ -9,6 +9,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { createConfigClient } from "../../agents/config-client/client.ts";
+import { clientFor, httpTarget } from "../support/client.ts";
 import { spawnAgent, stopAll, stopGracefully } from "../support/processes.ts";
 
 const ADMIN = "config-client-admin-token-0123456789abcdef";
@@ -28,15 +29,7 @@ describe("config client against control", () => {
     const { startControl } = await import("../../control/server.ts");
     const dataDir = mkdtempSync(join(tmpdir(), "sluice-config-control-"));
     const control = await startControl({ dataDir, port: 0, env: { SLUICE_ADMIN_TOKEN: ADMIN } });
-    const call = async (method: string, path: string, body?: unknown) => {
-      const res = await fetch(`${control.url}${path}`, {
-        method,
-        headers: { authorization: `Bearer ${ADMIN}`, "content-type": "application/json" },
-        body: body === undefined ? undefined : JSON.stringify(body),
-      });
-      const text = await res.text();
-      return { status: res.status, body: text ? JSON.parse(text) : null };
-    };
+    const call = clientFor(httpTarget(control.url), ADMIN).call;
     const clients: { close(): Promise<void> }[] = [];
     try {
       const appkey = "com.example.orders";

@@ -16,6 +16,7 @@ import { join } from "node:path";
 import pino from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type RunningControl, startControl } from "../../control/server.ts";
+import { clientFor, httpTarget } from "../support/client.ts";
 import { type Child, spawnAgent, stopAll, stopGracefully } from "../support/processes.ts";
 import { eventually } from "../support/stack.ts";
 
@@ -40,15 +41,8 @@ describe("config center: gray release, #1677, rollback, and a control outage, wi
   let agentToken = "";
   const agents: Record<string, RunningAgent> = {};
 
-  const call = async (method: string, path: string, body?: unknown) => {
-    const res = await fetch(`${control.url}${path}`, {
-      method,
-      headers: { authorization: `Bearer ${ADMIN}`, "content-type": "application/json" },
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
-    const text = await res.text();
-    return { status: res.status, body: text ? JSON.parse(text) : null };
-  };
+  /** An admin API call to the control running now (restarted on the same port after the outage). */
+  const call = (method: string, path: string, body?: unknown) => clientFor(httpTarget(control.url), ADMIN).call(method, path, body);
   const startOurControl = () =>
     startControl({ dataDir, port, env: { SLUICE_ADMIN_TOKEN: ADMIN }, logger: pino({ level: "warn" }), debounceMs: 10 });
 
